@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Apache Kafka in KRaft combined mode (one broker+controller node), run natively from
+# the Maven Central jars resolved by install.sh. Usage: kafka.sh start|stop|status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+K="$RUN/kafka"
+PIDFILE="$K/kafka.pid"
+LIBS="$K/libs"
+
+write_config() {
+  mkdir -p "$K/data" "$K/logs"
+  cat > "$K/server.properties" <<PROPS
+process.roles=broker,controller
+node.id=1
+controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
+listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=PLAINTEXT
+controller.listener.names=CONTROLLER
+listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+log.dirs=$K/data
+num.partitions=1
+offsets.topic.replication.factor=1
+offsets.topic.num.partitions=12
+transaction.state.log.replication.factor=1
+transaction.state.log.min.isr=1
+share.coordinator.state.topic.replication.factor=1
+share.coordinator.state.topic.min.isr=1
+group.initial.rebalance.delay.ms=0
+auto.create.topics.enable=false
+log.retention.hours=168
+log.segment.bytes=67108864
+PROPS
+}
+
+java_opts() {
+  JAVA_OPTS=(-Xms"$KAFKA_HEAP" -Xmx"$KAFKA_HEAP" -XX:+UseG1GC -XX:MaxGCPauseMillis=20
+    -XX:InitiatingHeapOccupancyPercent=35 -Djava.awt.headless=true
+    -Dkafka.logs.dir="$K/logs"
+    -Dlog4j2.configurationFile="$ROOT/deploy/local/kafka/log4j2.properties"
+    -cp "$LIBS/*")
+}
+
+ready() { (cd "$ROOT" && uv run --frozen --quiet python deploy/local/kafka_admin.py ready \
+  --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "${1:-5}"); }
+
+start() {
+  [[ -s "$LIBS/.stamp" ]] || die "Kafka jars missing: run deploy/local/install.sh"
+  if port_open "$KAFKA_PORT"; then
+    ready 20 || die "something answers on port $KAFKA_PORT but not as a Kafka broker"
+    log "Kafka already running on 127.0.0.1:$KAFKA_PORT"
+    return
+  fi
+  write_config
+  if [[ ! -s "$K/data/meta.properties" ]]; then
+    [[ -s "$K/cluster.id" ]] || python3 -c \
+      'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' \
+      > "$K/cluster.id"
+    log "formatting Kafka storage (cluster $(cat "$K/cluster.id"))"
+    java_opts
+    java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format -t "$(cat "$K/cluster.id")" \
+      -c "$K/server.properties" --standalone --ignore-formatted > "$K/logs/format.log" 2>&1 \
+      || { tail -20 "$K/logs/format.log" >&2; die "Kafka storage format failed"; }
+  fi
+  log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
+  java_opts
+  # setsid: the broker outlives the make (or test) process that started it.
+  setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$K/server.properties" \
+    > "$K/logs/stdout.log" 2>&1 < /dev/null &
+  echo $! > "$PIDFILE"
+  local deadline=$((SECONDS + 90))
+  until port_open "$KAFKA_PORT"; do
+    if ! pid_alive "$PIDFILE"; then
+      tail -30 "$K/logs/stdout.log" "$K/logs/server.log" 2>/dev/null >&2
+      die "Kafka exited during start-up (log tail above)"
+    fi
+    (( SECONDS < deadline )) || { tail -30 "$K/logs/server.log" >&2; die "Kafka did not open its port in 90 s"; }
+    sleep 0.3
+  done
+  ready 60 || { tail -30 "$K/logs/server.log" >&2; die "Kafka opened its port but answers no metadata request"; }
+  log "Kafka ready"
+}
+
+stop() {
+  if pid_alive "$PIDFILE"; then
+    local pid; pid=$(cat "$PIDFILE")
+    log "stopping Kafka (pid $pid)"
+    kill -TERM "$pid"
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.2; done
+    kill -0 "$pid" 2>/dev/null && kill -KILL "$pid"
+  fi
+  rm -f "$PIDFILE"
+}
+
+status() { port_open "$KAFKA_PORT" && echo "kafka: up on $KAFKA_PORT" || echo "kafka: down"; }
+
+topics() {
+  (cd "$ROOT" && uv run --frozen --quiet python deploy/local/kafka_admin.py topics \
+    --bootstrap "127.0.0.1:$KAFKA_PORT" --prefix "${PULSE_TOPIC_PREFIX:-}")
+}
+
+case "${1:-}" in
+  start) start; topics ;;
+  stop) stop ;;
+  status) status ;;
+  topics) topics ;;
+  *) die "usage: kafka.sh start|stop|status|topics" ;;
+esac

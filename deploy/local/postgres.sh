@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# PostgreSQL from Debian's packages, run from .run/pg on its default port (5432), plus
+# Pulse's roles and database. Usage: postgres.sh start|stop|status|createdb NAME
+#   - the application role ($PG_APP_USER) owns the database and its schema; not a superuser
+#   - the reader role ($PG_READER_USER) is granted SELECT only (by the migrations)
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+D="$RUN/pg"
+PGBIN="$(pg_bin)"
+
+as_postgres() {
+  if [[ $(id -u) -eq 0 ]]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+psql_admin() {
+  PGPASSWORD="$PG_SUPERUSER_PASSWORD" "$PGBIN/psql" -X -q -v ON_ERROR_STOP=1 \
+    -h 127.0.0.1 -p "$PG_PORT" -U postgres "$@"
+}
+
+answering() { "$PGBIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT"; }
+
+start() {
+  if answering; then
+    log "PostgreSQL already running on 127.0.0.1:$PG_PORT"
+  else
+    mkdir -p "$D/data"
+    [[ $(id -u) -eq 0 ]] && chown -R postgres:postgres "$D"
+    chmod 700 "$D/data"
+    if [[ ! -s "$D/data/PG_VERSION" ]]; then
+      log "initialising PostgreSQL in $D/data"
+      local pwfile="$D/.pw"
+      printf '%s\n' "$PG_SUPERUSER_PASSWORD" > "$pwfile"
+      [[ $(id -u) -eq 0 ]] && chown postgres:postgres "$pwfile"
+      as_postgres "$PGBIN/initdb" -D "$D/data" -U postgres --pwfile="$pwfile" \
+        --auth-local=scram-sha-256 --auth-host=scram-sha-256 -E UTF8 --locale=C.UTF-8 \
+        > "$D/initdb.log" 2>&1 || { cat "$D/initdb.log" >&2; die "initdb failed"; }
+      rm -f "$pwfile"
+    fi
+    log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
+    # TCP only (no Unix socket: its path would depend on where the repository lies).
+    # Durability trade-offs are for a disposable local database; production sets its own.
+    as_postgres "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -t 60 -o \
+      "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
+       -c synchronous_commit=off -c max_connections=200 -c shared_buffers=256MB" start \
+      > /dev/null || { tail -20 "$D/server.log" >&2; die "PostgreSQL did not start"; }
+  fi
+  setup_roles
+}
+
+setup_roles() {
+  psql_admin -d postgres <<SQL
+SELECT format('CREATE ROLE %I LOGIN', '$PG_APP_USER')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_APP_USER') \gexec
+SELECT format('CREATE ROLE %I LOGIN', '$PG_READER_USER')
+ WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '$PG_READER_USER') \gexec
+-- The test suite creates and drops its own databases, so the app role may create them.
+ALTER ROLE "$PG_APP_USER" WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD '$PG_APP_PASSWORD';
+ALTER ROLE "$PG_READER_USER" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_READER_PASSWORD';
+SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DATABASE', '$PG_APP_USER')
+ WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DATABASE') \gexec
+SQL
+}
+
+stop() {
+  if [[ -s "$D/data/postmaster.pid" ]]; then
+    log "stopping PostgreSQL"
+    as_postgres "$PGBIN/pg_ctl" -D "$D/data" -m fast -w stop > /dev/null || true
+  fi
+}
+
+status() { answering && echo "postgres: up on $PG_PORT" || echo "postgres: down"; }
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) die "usage: postgres.sh start|stop|status" ;;
+esac

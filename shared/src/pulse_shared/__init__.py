@@ -1,0 +1,1 @@
+"""Pulse's shared library: the contracts between services live here, once."""

@@ -1,0 +1,127 @@
+"""The events that cross service boundaries, exactly as the wire format in DESIGN.md
+names them.
+
+Validation is strict (a number given as a string is refused, not coerced), unknown
+fields are refused, every timestamp must carry a time zone and is normalised to UTC,
+and counts cannot be negative. Metric values are cumulative totals at ``observed_at``:
+null means "the platform does not report it", zero means zero.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Annotated, Literal, TypeAlias
+
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+)
+
+SCHEMA_VERSION = 1
+
+Platform: TypeAlias = Literal["linkedin", "twitter", "facebook", "instagram"]
+PLATFORMS: tuple[Platform, ...] = ("linkedin", "twitter", "facebook", "instagram")
+ContentType: TypeAlias = Literal["text", "image", "video", "link", "carousel"]
+CONTENT_TYPES: tuple[ContentType, ...] = ("text", "image", "video", "link", "carousel")
+MetricsSource: TypeAlias = Literal["poll", "webhook", "refresh", "backfill"]
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
+BusinessId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+PlatformId = Annotated[str, Field(min_length=1, max_length=255)]
+
+
+class Event(BaseModel):
+    """Fields every event carries."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
+    schema_version: Literal[1] = SCHEMA_VERSION
+
+
+class PostPublished(Event):
+    """``posts.published.v1``: a post exists and should be tracked."""
+
+    business_id: BusinessId
+    platform: Platform
+    platform_post_id: PlatformId
+    account_id: PlatformId
+    published_at: UtcDatetime
+    content: Annotated[str, Field(max_length=10_000)] = ""
+    content_type: ContentType
+    platform_post_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    video_duration_s: Annotated[float, Field(ge=0)] | None = None
+
+
+class PostMetrics(BaseModel):
+    """The cumulative metrics of one post; a missing metric is null, never zero."""
+
+    model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
+
+    likes: Count | None = None
+    comments: Count | None = None
+    shares: Count | None = None
+    reactions: Count | None = None
+    retweets: Count | None = None
+    quote_tweets: Count | None = None
+    impressions: Count | None = None
+    reach: Count | None = None
+    clicks: Count | None = None
+    video_views: Count | None = None
+    video_watch_time_s: Annotated[float, Field(ge=0)] | None = None
+    saves: Count | None = None
+
+
+METRIC_NAMES: tuple[str, ...] = tuple(PostMetrics.model_fields)
+
+
+class MetricsObserved(Event):
+    """``metrics.observed.v1``: a cumulative snapshot of one post at ``observed_at``."""
+
+    business_id: BusinessId
+    platform: Platform
+    platform_post_id: PlatformId
+    observed_at: UtcDatetime
+    source: MetricsSource
+    metrics: PostMetrics
+
+
+class AccountObserved(Event):
+    """``accounts.observed.v1``: an account's follower count at ``observed_at``."""
+
+    business_id: BusinessId
+    platform: Platform
+    account_id: PlatformId
+    observed_at: UtcDatetime
+    followers: Count
+
+
+class RefreshRequested(Event):
+    """``refresh.requested.v1``: fetch fresh numbers for a business now."""
+
+    business_id: BusinessId
+    platforms: Annotated[list[Platform], Field(min_length=1, max_length=len(PLATFORMS))]
+    requested_at: UtcDatetime
+
+
+AnyEvent: TypeAlias = PostPublished | MetricsObserved | AccountObserved | RefreshRequested
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One line naming every offending field, e.g. ``metrics.likes: Input should be ...``."""
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(part) for part in error["loc"]) or "<event>"
+        parts.append(f"{field}: {error['msg']}")
+    return "; ".join(parts)

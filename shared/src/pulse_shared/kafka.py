@@ -1,0 +1,92 @@
+"""Kafka plumbing every service shares: readiness, topic creation, the producer."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+
+from pulse_shared.events import Event
+from pulse_shared.topics import TOPICS, TopicSpec, dlq, key_for
+
+JSON_HEADERS = [("content-type", b"application/json")]
+
+
+async def cluster_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
+    """True once the broker answers a metadata request (not merely opens its port)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        try:
+            await admin.start()
+            await admin.describe_cluster()
+            return True
+        except (KafkaError, OSError):
+            if time.monotonic() >= deadline:
+                return False
+            await asyncio.sleep(0.5)
+        finally:
+            await admin.close()
+
+
+def topic_configs(spec: TopicSpec) -> dict[str, str]:
+    if spec.compacted:
+        return {"cleanup.policy": "compact"}
+    return {"cleanup.policy": "delete", "retention.ms": str(spec.retention_ms)}
+
+
+async def ensure_topics(
+    bootstrap: str, prefix: str = "", specs: tuple[TopicSpec, ...] = TOPICS
+) -> list[str]:
+    """Create every topic of the design and its ``.dlq`` twin; existing ones are kept.
+
+    Returns the names that were created now.
+    """
+    wanted: list[NewTopic] = []
+    for spec in specs:
+        configs = topic_configs(spec)
+        wanted.append(NewTopic(f"{prefix}{spec.name}", spec.partitions, 1, topic_configs=configs))
+        # A DLQ is a record of failures to inspect and replay: keep it a month, never compact.
+        dlq_configs = {"cleanup.policy": "delete", "retention.ms": str(30 * 24 * 3600 * 1000)}
+        wanted.append(
+            NewTopic(f"{prefix}{dlq(spec.name)}", spec.partitions, 1, topic_configs=dlq_configs)
+        )
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    await admin.start()
+    try:
+        existing = set(await admin.list_topics())
+        missing = [t for t in wanted if t.name not in existing]
+        if missing:
+            try:
+                await admin.create_topics(missing)
+            except TopicAlreadyExistsError:
+                pass  # another process created them in between: what we wanted
+        return [t.name for t in missing]
+    finally:
+        await admin.close()
+
+
+def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+    """An idempotent producer (acks=all): a retried send is never written twice."""
+    options: dict[str, object] = {
+        "bootstrap_servers": bootstrap,
+        "enable_idempotence": True,
+        "acks": "all",
+        "linger_ms": 5,
+        "request_timeout_ms": 15000,
+    }
+    options.update(overrides)
+    return AIOKafkaProducer(**options)
+
+
+async def publish(producer: AIOKafkaProducer, topic: str, event: Event) -> None:
+    """Publish one event as JSON with the key DESIGN.md gives it; waits for the ack."""
+    await producer.send_and_wait(
+        topic,
+        event.model_dump_json().encode(),
+        key=key_for(event),
+        headers=JSON_HEADERS,
+    )

@@ -1,0 +1,65 @@
+"""Alembic environment: runs migrations over asyncpg with the URL from PulseSettings."""
+
+from __future__ import annotations
+
+import asyncio
+
+from alembic import context
+from sqlalchemy import pool, text
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import async_engine_from_config
+
+from pulse_shared.settings import PulseSettings
+from pulse_shared.tables import metadata
+
+config = context.config
+target_metadata = metadata
+
+
+def _url() -> str:
+    return config.attributes.get("database_url") or PulseSettings().database_url
+
+
+def run_migrations_offline() -> None:
+    context.configure(url=_url(), target_metadata=target_metadata, literal_binds=True)
+    with context.begin_transaction():
+        context.run_migrations()
+
+
+def _grant_reader(connection: Connection) -> None:
+    """Give the read-only role SELECT on every table, now and to come (new partitions too).
+
+    Done on every upgrade rather than in one revision, so that the role's name stays
+    configuration and tables of later revisions are covered without repeating it.
+    """
+    role = config.attributes.get("reader_role") or PulseSettings().database_reader_role
+    exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+    if exists.first() is None:
+        return
+    quoted = connection.dialect.identifier_preparer.quote(role)
+    connection.execute(text(f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {quoted}"))
+    connection.execute(
+        text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}")
+    )
+
+
+def _run(connection: Connection) -> None:
+    context.configure(connection=connection, target_metadata=target_metadata)
+    with context.begin_transaction():
+        context.run_migrations()
+        _grant_reader(connection)
+
+
+async def run_migrations_online() -> None:
+    engine = async_engine_from_config(
+        {"sqlalchemy.url": _url()}, prefix="sqlalchemy.", poolclass=pool.NullPool
+    )
+    async with engine.connect() as connection:
+        await connection.run_sync(_run)
+    await engine.dispose()
+
+
+if context.is_offline_mode():
+    run_migrations_offline()
+else:
+    asyncio.run(run_migrations_online())

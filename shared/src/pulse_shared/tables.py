@@ -1,0 +1,210 @@
+"""PostgreSQL tables, as SQLAlchemy Core metadata.
+
+Every analytics table carries ``business_id`` and leads its primary key and unique
+constraints with it, so the tables can later be distributed by business (Citus) without
+rewriting a query. ``post_metric_snapshots`` is range-partitioned by ``observed_at``
+(monthly partitions made by ``pulse_ensure_snapshot_partitions``), so old months can be
+detached. The Alembic migrations in ``pulse_shared/migrations`` create exactly this.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    Double,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import UUID
+
+from pulse_shared.events import CONTENT_TYPES, PLATFORMS
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# The event's metric names and the columns that hold them in post_analytics and
+# post_metric_snapshots. Counts carry a _count suffix as in the original design.
+METRIC_COLUMNS: dict[str, str] = {
+    "likes": "likes_count",
+    "comments": "comments_count",
+    "shares": "shares_count",
+    "reactions": "reactions_count",
+    "retweets": "retweets_count",
+    "quote_tweets": "quote_tweets_count",
+    "saves": "saves_count",
+    "impressions": "impressions",
+    "reach": "reach",
+    "clicks": "clicks",
+    "video_views": "video_views",
+    "video_watch_time_s": "video_watch_time_s",
+}
+
+PLATFORM_ALL = "all"
+PERIOD_TYPES = ("daily", "weekly", "monthly", "yearly")
+
+
+def _in(column: str, values: tuple[str, ...]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def _created_updated() -> list[Column[object]]:
+    return [
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    ]
+
+
+def _metric_columns() -> list[Column[object]]:
+    columns: list[Column[object]] = []
+    for name, column in METRIC_COLUMNS.items():
+        kind = Double if name == "video_watch_time_s" else BigInteger
+        columns.append(Column(column, kind, CheckConstraint(f"{column} >= 0", name=f"{column}_non_negative"), nullable=True))
+    return columns
+
+
+businesses = Table(
+    "businesses",
+    metadata,
+    Column("id", BigInteger, primary_key=True, autoincrement=False),
+    Column("name", Text, nullable=True),
+    Column("timezone", Text, nullable=False, server_default=text("'UTC'")),
+    *_created_updated(),
+    CheckConstraint("id > 0", name="positive_id"),
+)
+
+business_members = Table(
+    "business_members",
+    metadata,
+    Column("business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE")),
+    Column("user_id", Text, nullable=False),
+    Column("role", Text, nullable=False, server_default=text("'member'")),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "user_id"),
+    Index(None, "user_id"),
+)
+
+published_posts = Table(
+    "published_posts",
+    metadata,
+    Column("business_id", BigInteger, ForeignKey("businesses.id"), nullable=False),
+    Column("id", BigInteger, Identity(always=False), nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("platform_post_id", Text, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("content_preview", Text, nullable=False, server_default=text("''")),
+    Column("content_type", Text, nullable=False),
+    Column("published_at", DateTime(timezone=True), nullable=False),
+    Column("platform_post_url", Text, nullable=True),
+    Column("video_duration_s", Double, nullable=True),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    *_created_updated(),
+    PrimaryKeyConstraint("business_id", "id"),
+    UniqueConstraint("business_id", "platform", "platform_post_id"),
+    CheckConstraint(_in("platform", PLATFORMS), name="platform"),
+    CheckConstraint(_in("content_type", CONTENT_TYPES), name="content_type"),
+    Index(None, "business_id", "published_at"),
+    # Pulse's post ids are unique (an identity); this finds a post by id alone.
+    Index(None, "id"),
+)
+
+post_analytics = Table(
+    "post_analytics",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("post_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("platform_post_id", Text, nullable=False),
+    Column("platform_post_url", Text, nullable=True),
+    *_metric_columns(),
+    Column("engagement_rate", Double, nullable=False, server_default=text("0")),
+    Column("click_through_rate", Double, nullable=False, server_default=text("0")),
+    Column("fetched_at", DateTime(timezone=True), nullable=False),
+    *_created_updated(),
+    PrimaryKeyConstraint("business_id", "post_id"),
+    ForeignKeyConstraint(
+        ["business_id", "post_id"],
+        ["published_posts.business_id", "published_posts.id"],
+        ondelete="CASCADE",
+    ),
+    UniqueConstraint("business_id", "platform", "platform_post_id"),
+    Index(None, "business_id", "engagement_rate"),
+)
+
+post_metric_snapshots = Table(
+    "post_metric_snapshots",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("platform_post_id", Text, nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("source", Text, nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    *_metric_columns(),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    # The partition key must be part of the primary key; a snapshot is identified by
+    # its post and the moment it was observed, so a duplicate delivery is a no-op.
+    PrimaryKeyConstraint("business_id", "platform", "platform_post_id", "observed_at"),
+    Index(None, "business_id", "observed_at"),
+    postgresql_partition_by="RANGE (observed_at)",
+)
+
+account_snapshots = Table(
+    "account_snapshots",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("observed_at", DateTime(timezone=True), nullable=False),
+    Column("followers", BigInteger, CheckConstraint("followers >= 0", name="followers_non_negative"), nullable=False),
+    Column("event_id", UUID(as_uuid=True), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    PrimaryKeyConstraint("business_id", "platform", "account_id", "observed_at"),
+    Index(None, "business_id", "observed_at"),
+)
+
+analytics_summaries = Table(
+    "analytics_summaries",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("period_type", Text, nullable=False),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("total_posts", BigInteger, nullable=False, server_default=text("0")),
+    Column("total_likes", BigInteger, nullable=False, server_default=text("0")),
+    Column("total_comments", BigInteger, nullable=False, server_default=text("0")),
+    Column("total_shares", BigInteger, nullable=False, server_default=text("0")),
+    Column("total_impressions", BigInteger, nullable=False, server_default=text("0")),
+    Column("total_reach", BigInteger, nullable=False, server_default=text("0")),
+    Column("total_clicks", BigInteger, nullable=False, server_default=text("0")),
+    Column("avg_engagement_rate", Double, nullable=False, server_default=text("0")),
+    Column("engagement_rate", Double, nullable=False, server_default=text("0")),
+    Column("avg_impressions", Double, nullable=False, server_default=text("0")),
+    Column("follower_growth", BigInteger, nullable=True),
+    Column("best_post_id", BigInteger, nullable=True),
+    Column("best_post_engagement_rate", Double, nullable=True),
+    *_created_updated(),
+    PrimaryKeyConstraint("business_id", "platform", "period_type", "period_start"),
+    CheckConstraint(_in("platform", (*PLATFORMS, PLATFORM_ALL)), name="platform"),
+    CheckConstraint(_in("period_type", PERIOD_TYPES), name="period_type"),
+)
