@@ -19,8 +19,10 @@ def main() -> int:
     if args.command == "ready":
         return 0 if asyncio.run(cluster_answers(args.bootstrap, args.timeout)) else 1
     created = asyncio.run(ensure_topics(args.bootstrap, args.prefix))
-    print(f"[pulse] topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ""),
-          file=sys.stderr)
+    print(
+        f"[pulse] topics: {len(created)} created" + (f" ({', '.join(created)})" if created else ""),
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -47,13 +47,13 @@ class Event(BaseModel):
     model_config = ConfigDict(strict=True, extra="forbid", frozen=True)
 
     event_id: uuid.UUID = Field(default_factory=uuid.uuid4)
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[1] = 1
+    business_id: BusinessId
 
 
 class PostPublished(Event):
     """``posts.published.v1``: a post exists and should be tracked."""
 
-    business_id: BusinessId
     platform: Platform
     platform_post_id: PlatformId
     account_id: PlatformId
@@ -89,7 +89,6 @@ METRIC_NAMES: tuple[str, ...] = tuple(PostMetrics.model_fields)
 class MetricsObserved(Event):
     """``metrics.observed.v1``: a cumulative snapshot of one post at ``observed_at``."""
 
-    business_id: BusinessId
     platform: Platform
     platform_post_id: PlatformId
     observed_at: UtcDatetime
@@ -100,7 +99,6 @@ class MetricsObserved(Event):
 class AccountObserved(Event):
     """``accounts.observed.v1``: an account's follower count at ``observed_at``."""
 
-    business_id: BusinessId
     platform: Platform
     account_id: PlatformId
     observed_at: UtcDatetime
@@ -110,7 +108,6 @@ class AccountObserved(Event):
 class RefreshRequested(Event):
     """``refresh.requested.v1``: fetch fresh numbers for a business now."""
 
-    business_id: BusinessId
     platforms: Annotated[list[Platform], Field(min_length=1, max_length=len(PLATFORMS))]
     requested_at: UtcDatetime
 

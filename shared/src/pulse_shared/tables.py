@@ -78,7 +78,14 @@ def _metric_columns() -> list[Column[object]]:
     columns: list[Column[object]] = []
     for name, column in METRIC_COLUMNS.items():
         kind = Double if name == "video_watch_time_s" else BigInteger
-        columns.append(Column(column, kind, CheckConstraint(f"{column} >= 0", name=f"{column}_non_negative"), nullable=True))
+        columns.append(
+            Column(
+                column,
+                kind,
+                CheckConstraint(f"{column} >= 0", name=f"{column}_non_negative"),
+                nullable=True,
+            )
+        )
     return columns
 
 
@@ -175,7 +182,12 @@ account_snapshots = Table(
     Column("platform", Text, nullable=False),
     Column("account_id", Text, nullable=False),
     Column("observed_at", DateTime(timezone=True), nullable=False),
-    Column("followers", BigInteger, CheckConstraint("followers >= 0", name="followers_non_negative"), nullable=False),
+    Column(
+        "followers",
+        BigInteger,
+        CheckConstraint("followers >= 0", name="followers_non_negative"),
+        nullable=False,
+    ),
     Column("event_id", UUID(as_uuid=True), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("business_id", "platform", "account_id", "observed_at"),

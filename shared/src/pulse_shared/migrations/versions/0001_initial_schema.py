@@ -48,8 +48,12 @@ def _metrics(table: str) -> list[sa.Column]:  # type: ignore[type-arg]
 
 def _timestamps() -> list[sa.Column]:  # type: ignore[type-arg]
     return [
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
-        sa.Column("updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column(
+            "updated_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
     ]
 
 
@@ -68,9 +72,13 @@ def upgrade() -> None:
         sa.Column("business_id", sa.BigInteger, nullable=False),
         sa.Column("user_id", sa.Text, nullable=False),
         sa.Column("role", sa.Text, server_default=sa.text("'member'"), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.ForeignKeyConstraint(
-            ["business_id"], ["businesses.id"], ondelete="CASCADE",
+            ["business_id"],
+            ["businesses.id"],
+            ondelete="CASCADE",
             name="fk_business_members_business_id_businesses",
         ),
         sa.PrimaryKeyConstraint("business_id", "user_id", name="pk_business_members"),
@@ -96,14 +104,20 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("business_id", "id", name="pk_published_posts"),
         sa.UniqueConstraint(
-            "business_id", "platform", "platform_post_id",
+            "business_id",
+            "platform",
+            "platform_post_id",
             name="uq_published_posts_business_id_platform_platform_post_id",
         ),
         sa.CheckConstraint(f"platform IN ({PLATFORMS})", name=op.f("ck_published_posts_platform")),
-        sa.CheckConstraint(f"content_type IN ({CONTENT_TYPES})", name=op.f("ck_published_posts_content_type")),
+        sa.CheckConstraint(
+            f"content_type IN ({CONTENT_TYPES})", name=op.f("ck_published_posts_content_type")
+        ),
     )
     op.create_index(
-        "ix_published_posts_business_id_published_at", "published_posts", ["business_id", "published_at"]
+        "ix_published_posts_business_id_published_at",
+        "published_posts",
+        ["business_id", "published_at"],
     )
     op.create_index("ix_published_posts_id", "published_posts", ["id"])
 
@@ -120,17 +134,23 @@ def upgrade() -> None:
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         *_timestamps(),
         sa.ForeignKeyConstraint(
-            ["business_id", "post_id"], ["published_posts.business_id", "published_posts.id"],
-            ondelete="CASCADE", name="fk_post_analytics_business_id_post_id_published_posts",
+            ["business_id", "post_id"],
+            ["published_posts.business_id", "published_posts.id"],
+            ondelete="CASCADE",
+            name="fk_post_analytics_business_id_post_id_published_posts",
         ),
         sa.PrimaryKeyConstraint("business_id", "post_id", name="pk_post_analytics"),
         sa.UniqueConstraint(
-            "business_id", "platform", "platform_post_id",
+            "business_id",
+            "platform",
+            "platform_post_id",
             name="uq_post_analytics_business_id_platform_platform_post_id",
         ),
     )
     op.create_index(
-        "ix_post_analytics_business_id_engagement_rate", "post_analytics", ["business_id", "engagement_rate"]
+        "ix_post_analytics_business_id_engagement_rate",
+        "post_analytics",
+        ["business_id", "engagement_rate"],
     )
 
     op.create_table(
@@ -142,9 +162,15 @@ def upgrade() -> None:
         sa.Column("source", sa.Text, nullable=False),
         sa.Column("event_id", UUID(as_uuid=True), nullable=False),
         *_metrics("post_metric_snapshots"),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint(
-            "business_id", "platform", "platform_post_id", "observed_at", name="pk_post_metric_snapshots"
+            "business_id",
+            "platform",
+            "platform_post_id",
+            "observed_at",
+            name="pk_post_metric_snapshots",
         ),
         postgresql_partition_by="RANGE (observed_at)",
     )
@@ -196,17 +222,23 @@ def upgrade() -> None:
         sa.Column(
             "followers",
             sa.BigInteger,
-            sa.CheckConstraint("followers >= 0", name=op.f("ck_account_snapshots_followers_non_negative")),
+            sa.CheckConstraint(
+                "followers >= 0", name=op.f("ck_account_snapshots_followers_non_negative")
+            ),
             nullable=False,
         ),
         sa.Column("event_id", UUID(as_uuid=True), nullable=False),
-        sa.Column("created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
         sa.PrimaryKeyConstraint(
             "business_id", "platform", "account_id", "observed_at", name="pk_account_snapshots"
         ),
     )
     op.create_index(
-        "ix_account_snapshots_business_id_observed_at", "account_snapshots", ["business_id", "observed_at"]
+        "ix_account_snapshots_business_id_observed_at",
+        "account_snapshots",
+        ["business_id", "observed_at"],
     )
 
     op.create_table(
@@ -219,8 +251,13 @@ def upgrade() -> None:
         *[
             sa.Column(name, sa.BigInteger, server_default=sa.text("0"), nullable=False)
             for name in (
-                "total_posts", "total_likes", "total_comments", "total_shares",
-                "total_impressions", "total_reach", "total_clicks",
+                "total_posts",
+                "total_likes",
+                "total_comments",
+                "total_shares",
+                "total_impressions",
+                "total_reach",
+                "total_clicks",
             )
         ],
         sa.Column("avg_engagement_rate", sa.Double, server_default=sa.text("0"), nullable=False),
@@ -233,7 +270,9 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "business_id", "platform", "period_type", "period_start", name="pk_analytics_summaries"
         ),
-        sa.CheckConstraint(f"platform IN ({PLATFORMS}, 'all')", name=op.f("ck_analytics_summaries_platform")),
+        sa.CheckConstraint(
+            f"platform IN ({PLATFORMS}, 'all')", name=op.f("ck_analytics_summaries_platform")
+        ),
         sa.CheckConstraint(
             "period_type IN ('daily', 'weekly', 'monthly', 'yearly')",
             name=op.f("ck_analytics_summaries_period_type"),

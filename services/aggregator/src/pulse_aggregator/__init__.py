@@ -1,0 +1,1 @@
+"""Pulse aggregator: the only writer of analytics data."""

@@ -1,0 +1,103 @@
+"""Aggregator wiring: the consumer loop runs in the lifespan of a small HTTP app that
+serves /healthz, /readyz and /metrics. Run: ``uvicorn pulse_aggregator.app:app``."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.health import Check, health_router
+from pulse_shared.kafka import make_producer
+from pulse_shared.logs import configure_logging, get_logger
+
+from pulse_aggregator.consumer import BatchConsumer
+from pulse_aggregator.settings import Settings
+from pulse_aggregator.writer import PostgresAnalyticsWriter
+
+log = get_logger(__name__)
+
+
+class Runtime:
+    """What the lifespan starts, so the readiness checks can look at it."""
+
+    pool: asyncpg.Pool | None = None
+    consumer: AIOKafkaConsumer | None = None
+    task: asyncio.Task[None] | None = None
+
+
+runtime = Runtime()
+
+
+async def _database_answers() -> bool:
+    if runtime.pool is None:
+        return False
+    async with runtime.pool.acquire() as conn:
+        return bool(await conn.fetchval("SELECT 1"))
+
+
+async def _consumer_running() -> bool:
+    return runtime.task is not None and not runtime.task.done()
+
+
+async def _partitions_assigned() -> bool:
+    return runtime.consumer is not None and bool(runtime.consumer.assignment())
+
+
+def _checks() -> Mapping[str, Check]:
+    return {
+        "database": _database_answers,
+        "consumer": _consumer_running,
+        "partitions": _partitions_assigned,
+    }
+
+
+@contextlib.asynccontextmanager
+async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    runtime.pool = await asyncpg.create_pool(
+        asyncpg_dsn(settings.database_url), min_size=1, max_size=settings.db_pool_size
+    )
+    producer = make_producer(settings.kafka_bootstrap_servers)
+    await producer.start()
+    consumer = AIOKafkaConsumer(
+        *BatchConsumer.topics(settings),
+        bootstrap_servers=settings.kafka_bootstrap_servers,
+        group_id=settings.consumer_group,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=settings.batch_max_records,
+    )
+    await consumer.start()
+    runtime.consumer = consumer
+    loop = BatchConsumer(settings, consumer, producer, PostgresAnalyticsWriter(runtime.pool))
+    runtime.task = asyncio.create_task(loop.run(), name="aggregator-consumer")
+    runtime.task.add_done_callback(_on_loop_exit)
+    log.info("aggregator started", topics=BatchConsumer.topics(settings))
+    try:
+        yield
+    finally:
+        # Abandon the batch in hand: its offsets are not committed, so it is replayed.
+        loop.stop()
+        runtime.task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await runtime.task
+        await consumer.stop()
+        await producer.stop()
+        await runtime.pool.close()
+        runtime.pool = runtime.consumer = runtime.task = None
+        log.info("aggregator stopped", batches_committed=loop.batches_committed)
+
+
+def _on_loop_exit(task: asyncio.Task[None]) -> None:
+    if not task.cancelled() and task.exception() is not None:
+        log.error("consumer loop died", error=repr(task.exception()))
+
+
+app = FastAPI(title="Pulse aggregator", lifespan=lifespan)
+app.include_router(health_router(_checks))

@@ -1,0 +1,155 @@
+"""The consume -> write -> commit loop, over aiokafka directly.
+
+Why aiokafka rather than a FastStream batch subscriber: the loop must commit exactly the
+offsets of the batch it wrote, only after the database commit, must hold the batch (and
+the partitions) while the database is down instead of acknowledging or seeking, and
+must report lag per partition. aiokafka's ``getmany``/``commit(offsets)`` say that
+directly; FastStream's ``msg.ack()`` commits every consumed position, which is the same
+here but hides it.
+
+Guarantees: offsets are committed only after the batch's transaction committed and its
+rejects reached the DLQ, so a crash (or SIGTERM) at any point replays the batch, and the
+writes are idempotent, so a replay changes nothing. A failing database is retried with
+exponential backoff and jitter for as long as it takes; no event is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
+from aiokafka.errors import CommitFailedError
+from pulse_shared.logs import get_logger
+from pulse_shared.topics import (
+    ACCOUNTS_OBSERVED,
+    DLQ_HEADER_OFFSET,
+    DLQ_HEADER_PARTITION,
+    DLQ_HEADER_REASON,
+    DLQ_HEADER_TOPIC,
+    METRICS_OBSERVED,
+    POSTS_PUBLISHED,
+    dlq,
+)
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from pulse_aggregator import metrics
+from pulse_aggregator.handlers import decode_batch, write_batch
+from pulse_aggregator.records import Record, Rejected
+from pulse_aggregator.settings import Settings
+from pulse_aggregator.writer import AnalyticsWriter
+
+log = get_logger(__name__)
+
+CONSUMED_TOPICS = (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
+
+T = TypeVar("T")
+
+
+def _record(r: ConsumerRecord) -> Record:
+    return Record(r.topic, r.partition, r.offset, r.key, r.value, tuple(r.headers or ()))
+
+
+class BatchConsumer:
+    def __init__(
+        self,
+        settings: Settings,
+        consumer: AIOKafkaConsumer,
+        producer: AIOKafkaProducer,
+        writer: AnalyticsWriter,
+    ) -> None:
+        self._settings = settings
+        self._consumer = consumer
+        self._producer = producer
+        self._writer = writer
+        self._topic_of = {settings.topic(t): t for t in CONSUMED_TOPICS}
+        self._stopping = False
+        self.batches_committed = 0
+
+    @staticmethod
+    def topics(settings: Settings) -> list[str]:
+        return [settings.topic(t) for t in CONSUMED_TOPICS]
+
+    def stop(self) -> None:
+        self._stopping = True
+
+    async def run(self) -> None:
+        s = self._settings
+        while not self._stopping:
+            polled = await self._consumer.getmany(
+                timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
+            )
+            if polled:
+                await self._process(polled)
+
+    async def _process(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+        started = time.monotonic()
+        records = [_record(r) for batch in polled.values() for r in batch]
+        for r in records:
+            metrics.EVENTS_CONSUMED.labels(self._topic_of.get(r.topic, r.topic)).inc()
+        decoded = decode_batch(
+            records,
+            self._topic_of,
+            now=datetime.now(UTC),
+            max_skew=timedelta(seconds=self._settings.max_clock_skew_s),
+        )
+        await self._retrying("write batch", lambda: write_batch(decoded, self._writer))
+        if decoded.rejected:
+            await self._retrying("dead-letter", lambda: self._dead_letter(decoded.rejected))
+        offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
+        try:
+            await self._consumer.commit(offsets)
+        except CommitFailedError as exc:
+            # The group rebalanced while we wrote: the new owner replays these records
+            # from the last committed offset, and the writes are idempotent.
+            log.warning("offset commit failed after rebalance", error=str(exc))
+            return
+        self.batches_committed += 1
+        metrics.BATCHES.inc()
+        metrics.BATCH_SECONDS.observe(time.monotonic() - started)
+        for tp, batch in polled.items():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None:
+                lag = max(highwater - batch[-1].offset - 1, 0)
+                metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+
+    async def _dead_letter(self, rejected: list[Rejected]) -> None:
+        sends = []
+        for item in rejected:
+            r = item.record
+            headers = [
+                *r.headers,
+                (DLQ_HEADER_REASON, item.reason.encode()[:4000]),
+                (DLQ_HEADER_TOPIC, item.source_topic.encode()),
+                (DLQ_HEADER_PARTITION, str(r.partition).encode()),
+                (DLQ_HEADER_OFFSET, str(r.offset).encode()),
+            ]
+            target = self._settings.topic(dlq(item.source_topic))
+            sends.append(await self._producer.send(target, r.value, key=r.key, headers=headers))
+        await asyncio.gather(*sends)
+        for item in rejected:
+            metrics.EVENTS_DEAD_LETTERED.labels(item.source_topic).inc()
+
+    async def _retrying(self, what: str, action: Callable[[], Awaitable[T]]) -> T:
+        """Run ``action`` until it succeeds, backing off; gives up only on shutdown."""
+        s = self._settings
+        async for attempt in AsyncRetrying(
+            retry=retry_if_exception_type(Exception),
+            wait=wait_exponential_jitter(initial=s.retry_initial_s, max=s.retry_max_s),
+            before_sleep=lambda state: self._on_retry(what, state.outcome),
+            reraise=True,
+        ):
+            with attempt:
+                if self._stopping and attempt.retry_state.attempt_number > 1:
+                    raise asyncio.CancelledError(f"shutting down during {what}")
+                return await action()
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    @staticmethod
+    def _on_retry(what: str, outcome: object) -> None:
+        metrics.WRITE_RETRIES.inc()
+        exc = outcome.exception() if hasattr(outcome, "exception") else None
+        log.warning("retrying", step=what, error=repr(exc))

@@ -1,0 +1,69 @@
+"""A consumed Kafka record and what the aggregator makes of it."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from pulse_shared.events import (
+    AccountObserved,
+    Event,
+    MetricsObserved,
+    PostPublished,
+    describe_validation_error,
+)
+from pulse_shared.topics import EVENT_TYPES
+from pydantic import ValidationError
+
+
+@dataclass(frozen=True)
+class Record:
+    """The parts of a Kafka record the aggregator uses (so handlers need no client)."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: tuple[tuple[str, bytes], ...] = ()
+
+
+@dataclass(frozen=True)
+class Rejected:
+    record: Record
+    source_topic: str  # the design's topic name, without any test prefix
+    reason: str
+
+
+@dataclass
+class EventBatch:
+    posts: list[PostPublished] = field(default_factory=list)
+    metrics: list[MetricsObserved] = field(default_factory=list)
+    accounts: list[AccountObserved] = field(default_factory=list)
+
+    def __len__(self) -> int:
+        return len(self.posts) + len(self.metrics) + len(self.accounts)
+
+    def business_ids(self) -> set[int]:
+        return {e.business_id for e in (*self.posts, *self.metrics, *self.accounts)}
+
+
+def decode(record: Record, topic: str, now: datetime, max_skew: timedelta) -> Event | Rejected:
+    """Parse one record of ``topic`` (a design topic name) into its event, or say why not."""
+    model = EVENT_TYPES.get(topic)
+    if model is None:
+        return Rejected(record, topic, f"no event type for topic {topic!r}")
+    if record.value is None:
+        return Rejected(record, topic, "empty record value (tombstone)")
+    try:
+        event = model.model_validate_json(record.value)
+    except ValidationError as exc:
+        return Rejected(record, topic, f"invalid {topic} event: {describe_validation_error(exc)}")
+    observed_at = getattr(event, "observed_at", None)
+    if observed_at is not None and observed_at > now + max_skew:
+        return Rejected(
+            record,
+            topic,
+            f"observed_at: {observed_at.isoformat()} is in the future (now {now.isoformat()})",
+        )
+    return event

@@ -1,0 +1,18 @@
+from __future__ import annotations
+
+from pulse_shared.settings import PulseSettings
+
+
+class Settings(PulseSettings):
+    consumer_group: str = "pulse-aggregator"
+    # A batch is what one poll returns: at most this many records, or what arrived
+    # within the timeout. Larger batches amortise each transaction's fixed cost.
+    batch_max_records: int = 2000
+    batch_timeout_ms: int = 200
+    # An observed_at further than this into the future is impossible: dead-lettered.
+    max_clock_skew_s: float = 300.0
+    db_pool_size: int = 4
+    # Backoff while the database (or the DLQ producer) is failing: never skip a batch.
+    retry_initial_s: float = 0.2
+    retry_max_s: float = 10.0
+    http_port: int = 8100

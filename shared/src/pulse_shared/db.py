@@ -1,0 +1,17 @@
+"""Database connections: one async SQLAlchemy engine per process, and a raw asyncpg DSN."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+
+def create_engine(database_url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        database_url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True
+    )
+
+
+def asyncpg_dsn(database_url: str) -> str:
+    """The SQLAlchemy URL (postgresql+asyncpg://...) as a DSN asyncpg itself accepts."""
+    return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
