@@ -31,14 +31,29 @@ CONTENT_TYPES: tuple[ContentType, ...] = ("text", "image", "video", "link", "car
 MetricsSource: TypeAlias = Literal["poll", "webhook", "refresh", "backfill"]
 
 
+# No platform tracked here existed before this: an earlier timestamp is a bug upstream.
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+
+
 def _to_utc(value: datetime) -> datetime:
-    return value.astimezone(UTC)
+    value = value.astimezone(UTC)
+    if value < EARLIEST:
+        raise ValueError(f"must not be before {EARLIEST.date().isoformat()}")
+    return value
+
+
+def _no_nul(value: str) -> str:
+    # PostgreSQL text cannot hold NUL; refusing it here keeps it out of the pipeline.
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
 
 
 UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
 BusinessId = Annotated[int, Field(gt=0, le=2**63 - 1)]
-PlatformId = Annotated[str, Field(min_length=1, max_length=255)]
+Text = Annotated[str, AfterValidator(_no_nul)]
+PlatformId = Annotated[Text, Field(min_length=1, max_length=255)]
 
 
 class Event(BaseModel):
@@ -58,9 +73,9 @@ class PostPublished(Event):
     platform_post_id: PlatformId
     account_id: PlatformId
     published_at: UtcDatetime
-    content: Annotated[str, Field(max_length=10_000)] = ""
+    content: Annotated[Text, Field(max_length=10_000)] = ""
     content_type: ContentType
-    platform_post_url: Annotated[str, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    platform_post_url: Annotated[Text, Field(max_length=2048, pattern=r"^https?://")] | None = None
     video_duration_s: Annotated[float, Field(ge=0)] | None = None
 
 

@@ -1,0 +1,1 @@
+"""Pulse query API: the read-only HTTP API behind the dashboard."""

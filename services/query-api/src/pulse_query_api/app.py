@@ -1,0 +1,45 @@
+"""Query API wiring. Run: ``uvicorn pulse_query_api.app:app``."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator, Mapping
+
+from fastapi import FastAPI
+from pulse_shared.db import create_engine
+from pulse_shared.health import Check, health_router
+from pulse_shared.logs import configure_logging
+from sqlalchemy import text
+
+from pulse_query_api.routes import posts
+from pulse_query_api.settings import Settings
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    settings = Settings()
+    configure_logging(settings.log_level, settings.log_json)
+    app.state.settings = settings
+    app.state.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    try:
+        yield
+    finally:
+        await app.state.engine.dispose()
+
+
+def _checks() -> Mapping[str, Check]:
+    async def database() -> bool:
+        async with app.state.engine.connect() as conn:
+            return bool((await conn.execute(text("SELECT 1"))).scalar() == 1)
+
+    return {"database": database}
+
+
+app = FastAPI(
+    title="Pulse query API",
+    description="Read-only analytics for the Pulse dashboard and other clients.",
+    version="0.1.0",
+    lifespan=lifespan,
+)
+app.include_router(posts.router)
+app.include_router(health_router(_checks))

@@ -1,0 +1,107 @@
+"""GET /api/v1/analytics/posts/{post_id}: one post, its latest metrics and its history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Path
+from pulse_shared import formulas
+from pulse_shared.events import METRIC_NAMES
+from pulse_shared.tables import (
+    METRIC_COLUMNS,
+    post_analytics,
+    post_metric_snapshots,
+    published_posts,
+)
+from sqlalchemy import and_, select
+
+from pulse_query_api.deps import SessionDep
+from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["posts"])
+
+# A post polled on the ingest schedule collects a few hundred snapshots in 90 days.
+HISTORY_LIMIT = 2000
+
+
+def _metrics(row: Any) -> dict[str, Any]:
+    return {name: row[METRIC_COLUMNS[name]] for name in METRIC_NAMES}
+
+
+@router.get(
+    "/posts/{post_id}",
+    response_model=PostDetailOut,
+    summary="One post: every metric, its rates and its metric history",
+    responses={404: {"description": "No such post"}},
+)
+async def get_post(
+    session: SessionDep, post_id: int = Path(gt=0, le=2**63 - 1, description="Pulse's post id")
+) -> PostDetailOut:
+    pp, pa = published_posts, post_analytics
+    metric_cols = [pa.c[METRIC_COLUMNS[n]] for n in METRIC_NAMES]
+    stmt = (
+        select(pp, *metric_cols, pa.c.engagement_rate, pa.c.click_through_rate, pa.c.fetched_at)
+        .select_from(
+            pp.outerjoin(pa, and_(pa.c.business_id == pp.c.business_id, pa.c.post_id == pp.c.id))
+        )
+        .where(pp.c.id == post_id)
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        raise HTTPException(status_code=404, detail=f"post {post_id} not found")
+
+    s = post_metric_snapshots
+    history_stmt = (
+        select(s)
+        .where(
+            s.c.business_id == row["business_id"],
+            s.c.platform == row["platform"],
+            s.c.platform_post_id == row["platform_post_id"],
+        )
+        .order_by(s.c.observed_at.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    history_rows = (await session.execute(history_stmt)).mappings().all()
+
+    metrics = _metrics(row)
+    likes, comments, shares = metrics["likes"], metrics["comments"], metrics["shares"]
+    impressions = metrics["impressions"]
+    history = []
+    for h in reversed(history_rows):
+        m = _metrics(h)
+        history.append(
+            MetricSnapshotOut(
+                observed_at=h["observed_at"],
+                source=h["source"],
+                engagement=formulas.engagement(m["likes"], m["comments"], m["shares"]),
+                engagement_rate=formulas.round2(
+                    formulas.engagement_rate(
+                        m["likes"], m["comments"], m["shares"], m["impressions"]
+                    )
+                )
+                or 0.0,
+                **m,
+            )
+        )
+    return PostDetailOut(
+        post_id=row["id"],
+        business_id=row["business_id"],
+        platform=row["platform"],
+        platform_post_id=row["platform_post_id"],
+        platform_post_url=row["platform_post_url"],
+        published_at=row["published_at"],
+        content_type=row["content_type"],
+        content_preview=row["content_preview"],
+        engagement=formulas.engagement(likes, comments, shares),
+        engagement_rate=formulas.round2(row["engagement_rate"] or 0.0) or 0.0,
+        click_through_rate=formulas.round2(row["click_through_rate"] or 0.0) or 0.0,
+        virality=formulas.round2(formulas.virality(shares, impressions)) or 0.0,
+        video_completion=formulas.round2(
+            formulas.video_completion(
+                metrics["video_watch_time_s"], metrics["video_views"], row["video_duration_s"]
+            )
+        ),
+        fetched_at=row["fetched_at"],
+        history=history,
+        **metrics,
+    )

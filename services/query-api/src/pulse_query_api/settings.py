@@ -1,0 +1,10 @@
+from __future__ import annotations
+
+from pulse_shared.settings import PulseSettings
+
+
+class Settings(PulseSettings):
+    # query-api connects as the SELECT-only role; it never writes analytics.
+    database_url: str = "postgresql+asyncpg://pulse_reader:pulse_reader@127.0.0.1:5432/pulse"
+    db_pool_size: int = 10
+    http_port: int = 8000
