@@ -10,14 +10,14 @@ from collections.abc import AsyncIterator, Mapping
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
-from pulse_shared.db import asyncpg_dsn
-from pulse_shared.health import Check, health_router
-from pulse_shared.kafka import make_producer
-from pulse_shared.logs import configure_logging, get_logger
 
 from pulse_aggregator.consumer import BatchConsumer
 from pulse_aggregator.settings import Settings
 from pulse_aggregator.writer import PostgresAnalyticsWriter
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.health import Check, health_router
+from pulse_shared.kafka import make_producer
+from pulse_shared.logs import configure_logging, get_logger
 
 log = get_logger(__name__)
 

@@ -23,6 +23,13 @@ from typing import TypeVar
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
 from aiokafka.errors import CommitFailedError
+from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
+
+from pulse_aggregator import metrics
+from pulse_aggregator.handlers import decode_batch, write_batch
+from pulse_aggregator.records import Record, Rejected
+from pulse_aggregator.settings import Settings
+from pulse_aggregator.writer import AnalyticsWriter
 from pulse_shared.logs import get_logger
 from pulse_shared.topics import (
     ACCOUNTS_OBSERVED,
@@ -34,13 +41,6 @@ from pulse_shared.topics import (
     POSTS_PUBLISHED,
     dlq,
 )
-from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
-
-from pulse_aggregator import metrics
-from pulse_aggregator.handlers import decode_batch, write_batch
-from pulse_aggregator.records import Record, Rejected
-from pulse_aggregator.settings import Settings
-from pulse_aggregator.writer import AnalyticsWriter
 
 log = get_logger(__name__)
 

@@ -11,11 +11,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from pulse_shared.events import AccountObserved, MetricsObserved, PostPublished
-from pulse_shared.logs import get_logger
-
 from pulse_aggregator.records import EventBatch, Record, Rejected, decode
 from pulse_aggregator.writer import AnalyticsWriter, WriteResult
+from pulse_shared.events import AccountObserved, MetricsObserved, PostPublished
+from pulse_shared.logs import get_logger
 
 log = get_logger(__name__)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+from pydantic import ValidationError
+
 from pulse_shared.events import (
     AccountObserved,
     Event,
@@ -13,7 +15,6 @@ from pulse_shared.events import (
     describe_validation_error,
 )
 from pulse_shared.topics import EVENT_TYPES
-from pydantic import ValidationError
 
 
 @dataclass(frozen=True)

@@ -15,11 +15,11 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
+
+from pulse_aggregator.records import EventBatch
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES, MetricsObserved, PostPublished
 from pulse_shared.tables import METRIC_COLUMNS
-
-from pulse_aggregator.records import EventBatch
 
 # How much of a post's text is kept as its preview.
 CONTENT_PREVIEW_CHARS = 500

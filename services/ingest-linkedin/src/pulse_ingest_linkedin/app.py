@@ -11,12 +11,12 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
-from pulse_shared.health import Check, health_router
-from pulse_shared.kafka import cluster_answers
-from pulse_shared.logs import configure_logging
 from redis.asyncio import Redis
 
 from pulse_ingest_linkedin.settings import Settings
+from pulse_shared.health import Check, health_router
+from pulse_shared.kafka import cluster_answers
+from pulse_shared.logs import configure_logging
 
 
 @contextlib.asynccontextmanager

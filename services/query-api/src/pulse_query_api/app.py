@@ -6,13 +6,13 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
-from pulse_shared.db import create_engine
-from pulse_shared.health import Check, health_router
-from pulse_shared.logs import configure_logging
 from sqlalchemy import text
 
 from pulse_query_api.routes import posts
 from pulse_query_api.settings import Settings
+from pulse_shared.db import create_engine
+from pulse_shared.health import Check, health_router
+from pulse_shared.logs import configure_logging
 
 
 @contextlib.asynccontextmanager

@@ -5,6 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Path
+from sqlalchemy import and_, select
+
+from pulse_query_api.deps import SessionDep
+from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES
 from pulse_shared.tables import (
@@ -13,10 +17,6 @@ from pulse_shared.tables import (
     post_metric_snapshots,
     published_posts,
 )
-from sqlalchemy import and_, select
-
-from pulse_query_api.deps import SessionDep
-from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["posts"])
 

@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Pulse's roles and database for the postgres image, mounted into
+# /docker-entrypoint-initdb.d (see docker-compose.yml). The image runs it once, when it
+# initialises an empty data directory, as its own superuser (postgres). The same roles
+# as deploy/local/postgres.sh makes on this machine:
+#   pulse         the application role (aggregator, migrations): LOGIN, CREATEDB (the test
+#                 suite creates its own databases), not a superuser; owns database pulse
+#   pulse_reader  the SELECT-only role query-api connects as; LOGIN and nothing else here:
+#                 its SELECT grants are made by the migrations (alembic upgrade head)
+# Passwords come from the container's environment, defaulting to the local scripts' ones.
+set -eo pipefail
+
+psql -v ON_ERROR_STOP=1 -X -q \
+  --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
+  --set=app_password="${PULSE_PG_APP_PASSWORD:-pulse}" \
+  --set=reader_password="${PULSE_PG_READER_PASSWORD:-pulse_reader}" <<'SQL'
+CREATE ROLE pulse WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD :'app_password';
+CREATE ROLE pulse_reader WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reader_password';
+CREATE DATABASE pulse OWNER pulse;
+SQL

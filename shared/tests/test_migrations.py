@@ -1,0 +1,94 @@
+"""The migration creates exactly the tables of pulse_shared.tables, with the roles'
+privileges the design asks for."""
+
+from __future__ import annotations
+
+import asyncpg
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from conftest import Infra
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.tables import metadata
+
+pytestmark = pytest.mark.integration
+
+
+async def test_migrated_schema_matches_table_definitions(infra: Infra) -> None:
+    engine = create_async_engine(infra.database_url)
+    async with engine.connect() as conn:
+        diff = await conn.run_sync(
+            lambda sync: compare_metadata(MigrationContext.configure(sync), metadata)
+        )
+    await engine.dispose()
+    # Partitions made at run time are not in the metadata; nothing else may differ.
+    diff = [d for d in diff if not (d[0] == "remove_table" and "_y20" in d[1].name)]
+    assert diff == []
+
+
+async def test_every_design_table_exists(db: asyncpg.Connection) -> None:
+    names = {
+        r["relname"]
+        for r in await db.fetch(
+            "SELECT relname FROM pg_class WHERE relnamespace = 'public'::regnamespace "
+            "AND relkind IN ('r', 'p')"
+        )
+    }
+    assert {
+        "businesses",
+        "business_members",
+        "published_posts",
+        "post_analytics",
+        "post_metric_snapshots",
+        "account_snapshots",
+        "analytics_summaries",
+    } <= names
+    kind = await db.fetchval("SELECT relkind FROM pg_class WHERE relname = 'post_metric_snapshots'")
+    assert kind == b"p" or kind == "p"  # partitioned
+
+
+async def test_monthly_partitions_are_made_on_demand(db: asyncpg.Connection) -> None:
+    await db.execute(
+        "SELECT pulse_ensure_snapshot_partitions('2025-12-31 23:00+00', '2026-02-01 00:00+00')"
+    )
+    await db.execute(  # twice: idempotent
+        "SELECT pulse_ensure_snapshot_partitions('2025-12-31 23:00+00', '2026-02-01 00:00+00')"
+    )
+    parts = {
+        r["relname"]
+        for r in await db.fetch(
+            "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+            "WHERE i.inhparent = 'post_metric_snapshots'::regclass"
+        )
+    }
+    assert {
+        "post_metric_snapshots_y2025m12",
+        "post_metric_snapshots_y2026m01",
+        "post_metric_snapshots_y2026m02",
+    } <= parts
+
+
+async def test_application_role_is_not_a_superuser(db: asyncpg.Connection) -> None:
+    assert await db.fetchval("SELECT rolsuper FROM pg_roles WHERE rolname = current_user") is False
+    assert await db.fetchval(
+        "SELECT pg_catalog.pg_get_userbyid(datdba) = current_user FROM pg_database "
+        "WHERE datname = current_database()"
+    )
+
+
+async def test_reader_role_can_only_select(infra: Infra) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(infra.reader_database_url))
+    try:
+        assert await conn.fetchval("SELECT count(*) FROM post_analytics") >= 0
+        # Partitions made after the migration are readable too (default privileges).
+        await conn.fetchval("SELECT count(*) FROM post_metric_snapshots")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("INSERT INTO businesses (id) VALUES (999999)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("CREATE TABLE intruder (id int)")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("SELECT pulse_ensure_snapshot_partitions(now(), now())")
+    finally:
+        await conn.close()
