@@ -13,11 +13,19 @@ from __future__ import annotations
 import asyncio
 import os
 import secrets
-from collections.abc import AsyncIterator, Iterator
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from typing import TypeVar
 
 import asyncpg
+import httpx
 import pytest
+from aiokafka import AIOKafkaProducer
 from alembic import command
 from alembic.config import Config
 
@@ -25,6 +33,7 @@ from pulse_shared.db import asyncpg_dsn
 from pulse_shared.kafka import cluster_answers, ensure_topics
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -121,3 +130,115 @@ async def db(infra: Infra) -> AsyncIterator[asyncpg.Connection]:
         yield conn
     finally:
         await conn.close()
+
+
+# --- service processes ----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class ServiceProcess:
+    name: str
+    url: str
+    process: subprocess.Popen[bytes]
+    log_path: str
+
+    def log(self) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return f.read()
+
+    def stop(self, sig: int = signal.SIGTERM, timeout: float = 20) -> int:
+        if self.process.poll() is None:
+            self.process.send_signal(sig)
+            try:
+                self.process.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.process.returncode
+
+
+def start_service(
+    name: str, app: str, env: dict[str, str], tmp_dir: str, ready_path: str = "/healthz"
+) -> ServiceProcess:
+    """Start ``uvicorn <app>`` as a real process on a free port; wait until it answers."""
+    port = free_port()
+    log_path = os.path.join(tmp_dir, f"{name}-{port}.log")
+    log_file = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
+    process = subprocess.Popen(
+        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
+        cwd=ROOT,
+    )
+    service = ServiceProcess(name, f"http://127.0.0.1:{port}", process, log_path)
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited with {process.returncode}:\n{service.log()}")
+        try:
+            if httpx.get(service.url + ready_path, timeout=1).status_code == 200:
+                return service
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    service.stop()
+    raise RuntimeError(f"{name} did not answer {ready_path} within 60 s:\n{service.log()}")
+
+
+async def eventually(
+    check: Callable[[], Awaitable[T | None]], timeout: float = 30.0, interval: float = 0.2
+) -> T:
+    """Await ``check`` until it returns something other than None/False; fail on timeout."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result is not None and result is not False:
+            return result
+        if time.monotonic() >= deadline:
+            pytest.fail(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
+
+
+@pytest.fixture(scope="session")
+def aggregator(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """The aggregator as a real process, consuming this session's topics."""
+    env = infra.env(PULSE_CONSUMER_GROUP=f"{infra.topic_prefix}aggregator")
+    service = start_service(
+        "aggregator", "pulse_aggregator.app:app", env, str(tmp_path_factory.mktemp("logs"))
+    )
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="session")
+def query_api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    """query-api as a real process, connected as the SELECT-only role."""
+    env = infra.env(PULSE_DATABASE_URL=infra.reader_database_url)
+    service = start_service(
+        "query-api", "pulse_query_api.app:app", env, str(tmp_path_factory.mktemp("logs"))
+    )
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
+    """A plain producer sending bytes, the way a non-Python producer would."""
+    p = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    await p.start()
+    try:
+        yield p
+    finally:
+        await p.stop()

@@ -1,0 +1,104 @@
+"""The batch handler on its own: decoding, routing and rejects, with an in-memory writer."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+
+from pulse_aggregator.handlers import decode_batch, write_batch
+from pulse_aggregator.records import EventBatch, Record
+from pulse_aggregator.writer import WriteResult
+
+NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+SKEW = timedelta(minutes=5)
+TOPIC_OF = {
+    "t.posts.published.v1": "posts.published.v1",
+    "t.metrics.observed.v1": "metrics.observed.v1",
+}
+
+
+class FakeWriter:
+    def __init__(self) -> None:
+        self.batches: list[EventBatch] = []
+
+    async def write(self, batch: EventBatch) -> WriteResult:
+        self.batches.append(batch)
+        return WriteResult(len(batch.posts), len(batch.metrics), 0, len(batch.accounts))
+
+
+def metrics_event(**changes: object) -> bytes:
+    event: dict[str, object] = {
+        "business_id": 7,
+        "platform": "twitter",
+        "platform_post_id": "1",
+        "observed_at": "2026-11-25T11:00:00Z",
+        "source": "poll",
+        "metrics": {"likes": 3, "impressions": 100},
+    }
+    event.update(changes)
+    return json.dumps(event).encode()
+
+
+def record(value: bytes | None, topic: str = "t.metrics.observed.v1", offset: int = 0) -> Record:
+    return Record(topic, 0, offset, b"twitter:1", value)
+
+
+def test_good_records_become_events_by_type() -> None:
+    post = json.dumps(
+        {
+            "business_id": 7,
+            "platform": "twitter",
+            "platform_post_id": "1",
+            "account_id": "99",
+            "published_at": "2026-11-25T10:00:00Z",
+            "content_type": "text",
+        }
+    ).encode()
+    batch = decode_batch(
+        [record(post, "t.posts.published.v1"), record(metrics_event(), offset=1)],
+        TOPIC_OF,
+        NOW,
+        SKEW,
+    )
+    assert batch.rejected == []
+    assert [e.platform_post_id for e in batch.events.posts] == ["1"]
+    assert [e.metrics.likes for e in batch.events.metrics] == [3]
+
+
+def test_bad_records_are_rejected_with_a_reason_naming_the_field() -> None:
+    batch = decode_batch(
+        [
+            record(b"{not json", offset=1),
+            record(metrics_event(business_id="7"), offset=2),
+            record(metrics_event(observed_at="2026-11-25T13:00:00Z"), offset=3),
+            record(None, offset=4),
+            record(metrics_event(), offset=5),
+        ],
+        TOPIC_OF,
+        NOW,
+        SKEW,
+    )
+    reasons = {r.record.offset: r.reason for r in batch.rejected}
+    assert "Invalid JSON" in reasons[1]
+    assert "business_id: Input should be a valid integer" in reasons[2]
+    assert "observed_at" in reasons[3]
+    assert "future" in reasons[3]
+    assert "tombstone" in reasons[4]
+    assert all(r.source_topic == "metrics.observed.v1" for r in batch.rejected)
+    assert len(batch.events.metrics) == 1
+
+
+async def test_write_batch_hands_only_good_events_to_the_writer() -> None:
+    writer = FakeWriter()
+    batch = decode_batch([record(b"[]"), record(metrics_event(), offset=1)], TOPIC_OF, NOW, SKEW)
+    result = await write_batch(batch, writer)
+    assert result == WriteResult(0, 1, 0, 0)
+    assert len(writer.batches) == 1
+    assert len(writer.batches[0].metrics) == 1
+
+
+async def test_a_batch_of_only_rejects_writes_nothing() -> None:
+    writer = FakeWriter()
+    batch = decode_batch([record(b"[]")], TOPIC_OF, NOW, SKEW)
+    assert await write_batch(batch, writer) is None
+    assert writer.batches == []
