@@ -242,3 +242,16 @@ async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
         yield p
     finally:
         await p.stop()
+
+
+async def assert_operational_endpoints(service: ServiceProcess, checks: set[str]) -> None:
+    """/healthz answers, /readyz reports every named dependency ok, /metrics is Prometheus."""
+    async with httpx.AsyncClient(base_url=service.url) as client:
+        health = await client.get("/healthz")
+        ready = await client.get("/readyz")
+        metrics = await client.get("/metrics")
+    assert health.json() == {"status": "ok"}
+    assert ready.status_code == 200, ready.text
+    assert ready.json()["checks"] == dict.fromkeys(checks, "ok")
+    assert metrics.headers["content-type"].startswith("text/plain")
+    assert "# TYPE process_cpu_seconds_total counter" in metrics.text

@@ -10,6 +10,7 @@ apt_packages=()
 ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || apt_packages+=(postgresql)
 command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
+command -v curl >/dev/null || apt_packages+=(curl)
 command -v mvn >/dev/null || apt_packages+=(maven)
 if (( ${#apt_packages[@]} )); then
   log "apt-get install ${apt_packages[*]}"

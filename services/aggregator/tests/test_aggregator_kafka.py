@@ -12,7 +12,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-from conftest import Infra, ServiceProcess, eventually
+from conftest import Infra, ServiceProcess, assert_operational_endpoints, eventually
 from pulse_shared import formulas
 from pulse_shared.topics import (
     DLQ_HEADER_OFFSET,
@@ -84,7 +84,7 @@ async def test_malformed_events_are_dead_lettered_and_do_not_stall_the_partition
     business = new_business()
     key = "twitter:42"  # every record on one partition, behind the bad ones
     now = datetime.now(UTC).replace(microsecond=0)
-    bad = {
+    bad: dict[str, bytes | dict[str, Any]] = {
         "bad json": b'{"business_id": 1, ',
         "missing field": json.dumps(
             {k: v for k, v in metrics_event(business, "42", now).items() if k != "source"}
@@ -194,3 +194,7 @@ async def test_out_of_order_duplicate_and_early_snapshots_converge(
     assert row["click_through_rate"] == pytest.approx(formulas.click_through_rate(9, 1000))
     assert row["reactions_count"] is None  # not reported stays null
     assert await db.fetchval("SELECT timezone FROM businesses WHERE id = $1", business) == "UTC"
+
+
+async def test_aggregator_operational_endpoints(aggregator: ServiceProcess) -> None:
+    await assert_operational_endpoints(aggregator, {"database", "consumer", "partitions"})

@@ -29,7 +29,7 @@ class MetricSnapshotOut(PostMetricsOut):
     engagement_rate: float = Field(description="Percent, rounded to 2 decimals")
 
 
-class PostOut(PostMetricsOut):
+class PostIdentityOut(BaseModel):
     post_id: int = Field(description="Pulse's id of the post")
     business_id: int
     platform: str
@@ -38,6 +38,11 @@ class PostOut(PostMetricsOut):
     published_at: datetime
     content_type: str
     content_preview: str
+
+
+class PostOut(PostMetricsOut, PostIdentityOut):
+    """A post as every listing shows it: identity first, then metrics and rates."""
+
     engagement: int = Field(description="likes + comments + shares (null counts as 0)")
     engagement_rate: float = Field(description="engagement / impressions x 100, 2 decimals")
     click_through_rate: float = Field(description="clicks / impressions x 100, 2 decimals")

@@ -1,0 +1,41 @@
+# Pulse: `make up` runs the whole system here, `make test` proves it.
+SHELL := /bin/bash
+UV := PATH="$$HOME/.local/bin:$$PATH" UV_PYTHON_DOWNLOADS=never uv run --frozen --quiet
+
+.PHONY: up down install infra test lint typecheck pytest bench status clean
+
+up: ## infrastructure + migrations + services + demo data, in the background
+	@bash deploy/local/up.sh
+
+down: ## stop services and infrastructure (data stays in .run/)
+	@bash deploy/local/services.sh stop
+	@bash deploy/local/infra.sh down
+
+status:
+	@bash deploy/local/infra.sh status; bash deploy/local/services.sh status
+
+install: ## Debian packages, Kafka jars, uv and the Python workspace (idempotent)
+	@bash deploy/local/install.sh
+
+infra: ## install, then start PostgreSQL, Redis and Kafka (idempotent)
+	@bash deploy/local/infra.sh up
+
+test: infra lint typecheck pytest ## everything CI runs
+
+lint:
+	$(UV) ruff check .
+	$(UV) ruff format --check .
+
+# One mypy run over the code, one per tests folder (test modules share names across packages).
+typecheck:
+	$(UV) mypy shared/src services/*/src deploy/local conftest.py
+	@for d in shared/tests services/*/tests tests; do echo "mypy $$d"; $(UV) mypy $$d || exit 1; done
+
+pytest:
+	$(UV) pytest
+
+bench:
+	@echo "no benchmarks yet"
+
+clean: down ## stop everything and delete local data (.run/)
+	rm -rf .run

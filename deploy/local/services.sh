@@ -1,0 +1,94 @@
+#!/usr/bin/env bash
+# Runs Pulse's services as local background processes (logs in .run/logs).
+# Usage: services.sh start|stop|status
+source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+
+PIDS="$RUN/pids"
+mkdir -p "$PIDS"
+
+# name  module  port
+SERVICES=(
+  "aggregator pulse_aggregator.app:app ${PULSE_AGGREGATOR_PORT:-8100}"
+  "query-api pulse_query_api.app:app ${PULSE_QUERY_API_PORT:-8000}"
+  "ingest-linkedin pulse_ingest_linkedin.app:app ${PULSE_INGEST_LINKEDIN_PORT:-8101}"
+  "ingest-twitter pulse_ingest_twitter.app:app ${PULSE_INGEST_TWITTER_PORT:-8102}"
+  "ingest-meta pulse_ingest_meta.app:app ${PULSE_INGEST_META_PORT:-8103}"
+)
+
+export PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+export PULSE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
+export PULSE_DATABASE_READER_ROLE="$PG_READER_USER"
+export PULSE_LOG_JSON="${PULSE_LOG_JSON:-true}"
+
+database_url_for() {
+  # query-api reads with the SELECT-only role; everything else uses the application role.
+  if [[ "$1" == query-api ]]; then reader_database_url; else app_database_url; fi
+}
+
+migrate() {
+  log "migrating the database"
+  (cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" \
+    uv run --frozen --quiet alembic -c shared/alembic.ini upgrade head > "$LOGS/migrate.log" 2>&1) \
+    || { cat "$LOGS/migrate.log" >&2; die "migrations failed (output above)"; }
+}
+
+start_one() {
+  local name=$1 module=$2 port=$3 pidfile="$PIDS/$1.pid"
+  if pid_alive "$pidfile" && port_open "$port"; then
+    log "$name already running on :$port"
+    return
+  fi
+  port_open "$port" && die "port $port is taken by another process; set PULSE_${name//-/_}_PORT"
+  log "starting $name on :$port"
+  PULSE_DATABASE_URL="$(database_url_for "$name")" setsid nohup \
+    "$ROOT/.venv/bin/uvicorn" "$module" --host 127.0.0.1 --port "$port" --no-access-log \
+    >> "$LOGS/$name.log" 2>&1 < /dev/null &
+  echo $! > "$pidfile"
+}
+
+wait_healthy() {
+  local name=$1 port=$3 deadline=$((SECONDS + 60))
+  until curl -fsS "http://127.0.0.1:$port/healthz" > /dev/null 2>&1; do
+    pid_alive "$PIDS/$name.pid" || { tail -30 "$LOGS/$name.log" >&2; die "$name exited (log above)"; }
+    (( SECONDS < deadline )) || { tail -30 "$LOGS/$name.log" >&2; die "$name not healthy in 60 s"; }
+    sleep 0.2
+  done
+}
+
+start() {
+  migrate
+  for s in "${SERVICES[@]}"; do start_one $s; done
+  for s in "${SERVICES[@]}"; do wait_healthy $s; done
+}
+
+stop() {
+  for s in "${SERVICES[@]}"; do
+    set -- $s
+    local pidfile="$PIDS/$1.pid"
+    if pid_alive "$pidfile"; then
+      log "stopping $1"
+      kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
+      for _ in $(seq 1 50); do pid_alive "$pidfile" || break; sleep 0.2; done
+      pid_alive "$pidfile" && kill -KILL "$(cat "$pidfile")"
+    fi
+    rm -f "$pidfile"
+  done
+}
+
+status() {
+  for s in "${SERVICES[@]}"; do
+    set -- $s
+    if curl -fsS "http://127.0.0.1:$3/healthz" > /dev/null 2>&1; then
+      echo "$1: up on $3"
+    else
+      echo "$1: down"
+    fi
+  done
+}
+
+case "${1:-}" in
+  start) start ;;
+  stop) stop ;;
+  status) status ;;
+  *) die "usage: services.sh start|stop|status" ;;
+esac
