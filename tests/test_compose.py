@@ -1,0 +1,637 @@
+"""docker-compose.yml, the services' Dockerfiles and the postgres init script, checked offline.
+
+No Docker engine is needed: the compose file is parsed with PyYAML and held to DESIGN.md
+("Running it": services, ports, roles) and to what the code reads (PULSE_* settings, the
+ASGI modules the images start). When a `docker compose` CLI is at hand, it validates the
+file too (`config` needs no engine).
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import inspect
+import json
+import os
+import re
+import shlex
+import shutil
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+from sqlalchemy.engine import make_url
+
+from pulse_shared.settings import PulseSettings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_FILE = ROOT / "docker-compose.yml"
+
+INFRASTRUCTURE = {"kafka", "postgres", "redis"}
+ONE_SHOT = {"migrate"}
+# The Python services: compose service name -> (distribution, module of the ASGI app, port).
+APPS: dict[str, tuple[str, str, int]] = {
+    "aggregator": ("pulse-aggregator", "pulse_aggregator.app", 8100),
+    "query-api": ("pulse-query-api", "pulse_query_api.app", 8000),
+    "ingest-linkedin": ("pulse-ingest-linkedin", "pulse_ingest_linkedin.app", 8101),
+    "ingest-twitter": ("pulse-ingest-twitter", "pulse_ingest_twitter.app", 8102),
+    "ingest-meta": ("pulse-ingest-meta", "pulse_ingest_meta.app", 8103),
+}
+DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | set(APPS)
+# DESIGN.md, "Running it": the default host ports, each overridable by environment.
+DEFAULT_HOST_PORTS = {
+    "query-api": 8000,
+    "ingest-linkedin": 8101,
+    "ingest-twitter": 8102,
+    "ingest-meta": 8103,
+    "aggregator": 8100,
+    "kafka": 9092,
+    "postgres": 5432,
+    "redis": 6379,
+}
+# What each service needs healthy (or, for migrate, finished) before it starts.
+REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
+    "migrate": {"kafka": "service_healthy", "postgres": "service_healthy"},
+    "aggregator": {
+        "kafka": "service_healthy",
+        "postgres": "service_healthy",
+        "migrate": "service_completed_successfully",
+    },
+    "query-api": {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+    },
+    **{
+        name: {
+            "kafka": "service_healthy",
+            "redis": "service_healthy",
+            "migrate": "service_completed_successfully",
+        }
+        for name in ("ingest-linkedin", "ingest-twitter", "ingest-meta")
+    },
+}
+APP_ROLE = "pulse"
+READER_ROLE = "pulse_reader"
+DATABASE = "pulse"
+
+_INTERPOLATION = re.compile(
+    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}"
+)
+_PORT = re.compile(
+    r"^\$\{(?P<var>[A-Z][A-Z0-9_]*):-(?P<default>\d+)\}:(?P<container>\d+)(?:/tcp)?$"
+)
+
+
+def interpolate(value: object) -> str:
+    """A compose value as it is with none of its variables set: `${X:-d}` -> d, `$$` -> $."""
+
+    def substitute(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return match.group("default") or ""
+
+    return _INTERPOLATION.sub(substitute, str(value))
+
+
+@functools.cache
+def compose() -> dict[str, Any]:
+    loaded = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+    assert isinstance(loaded, dict), "docker-compose.yml is not a mapping"
+    return loaded
+
+
+def services() -> dict[str, dict[str, Any]]:
+    found = compose().get("services")
+    assert isinstance(found, dict), "docker-compose.yml: services is not a mapping"
+    assert found, "docker-compose.yml has no services"
+    return found
+
+
+def long_running() -> list[str]:
+    return sorted(name for name in services() if name not in ONE_SHOT)
+
+
+def environment(service: str) -> dict[str, str]:
+    env = services()[service].get("environment") or {}
+    if isinstance(env, list):  # the KEY=value list form
+        env = dict(item.split("=", 1) if "=" in item else (item, "") for item in env)
+    assert isinstance(env, dict)
+    return {str(key): interpolate(value) for key, value in env.items()}
+
+
+def dependencies(service: str) -> dict[str, Any]:
+    deps = services()[service].get("depends_on") or {}
+    assert isinstance(deps, dict), (
+        f"{service}: depends_on must be the long form, each with a condition (a list waits "
+        "only for the container to start)"
+    )
+    return deps
+
+
+def published_ports(service: str) -> list[re.Match[str]]:
+    matches = []
+    for entry in services()[service].get("ports") or []:
+        assert isinstance(entry, str), f"{service}: write ports as quoted strings, got {entry!r}"
+        match = _PORT.match(entry)
+        assert match, (
+            f"{service}: port {entry!r} should read "
+            '"${PULSE_..._PORT:-<default>}:<container port>" (host port overridable)'
+        )
+        matches.append(match)
+    return matches
+
+
+@dataclass
+class Dockerfile:
+    path: Path
+    args: dict[str, str] = field(default_factory=dict)
+    # Every stage's instructions, in order: (INSTRUCTION, arguments).
+    stages: list[list[tuple[str, str]]] = field(default_factory=list)
+
+    @property
+    def final(self) -> list[tuple[str, str]]:
+        return self.stages[-1]
+
+    def last(self, instruction: str) -> str | None:
+        values = [value for name, value in self.final if name == instruction]
+        return values[-1] if values else None
+
+
+@functools.cache
+def dockerfile(relative: str) -> Dockerfile:
+    path = ROOT / relative
+    parsed = Dockerfile(path)
+    logical: list[str] = []
+    pending = ""
+    for raw in path.read_text(encoding="utf-8").splitlines():
+        line = raw.strip()
+        if not line or line.startswith("#"):
+            continue
+        if line.endswith("\\"):
+            pending += line[:-1] + " "
+            continue
+        logical.append(pending + line)
+        pending = ""
+    assert not pending, f"{relative}: ends inside a continued line"
+    for line in logical:
+        instruction, _, rest = line.partition(" ")
+        instruction, rest = instruction.upper(), rest.strip()
+        if instruction == "ARG" and not parsed.stages:
+            name, _, default = rest.partition("=")
+            parsed.args[name] = default
+        elif instruction == "FROM":
+            parsed.stages.append([(instruction, rest)])
+        else:
+            assert parsed.stages, f"{relative}: {instruction} before the first FROM"
+            parsed.stages[-1].append((instruction, rest))
+    return parsed
+
+
+def exec_form(value: str | None, where: str) -> list[str]:
+    assert value is not None, f"{where}: missing"
+    try:
+        parsed = json.loads(value)
+    except json.JSONDecodeError:
+        pytest.fail(f"{where}: use the JSON (exec) form, got {value!r}")
+    assert isinstance(parsed, list), f"{where}: {value!r}"
+    assert all(isinstance(part, str) for part in parsed), f"{where}: {value!r}"
+    return parsed
+
+
+def module_file(module: str) -> Path | None:
+    """Where the workspace keeps `module` (pulse_query_api.app -> services/.../app.py)."""
+    top, *rest = module.split(".")
+    for src in [ROOT / "shared" / "src", *sorted((ROOT / "services").glob("*/src"))]:
+        if (src / top).is_dir():
+            return src.joinpath(top, *rest).with_suffix(".py")
+    return None
+
+
+def settings_fields(module_prefix: str) -> set[str]:
+    """The environment variables a service reads: the shared settings and its own."""
+    classes: list[type[BaseSettings]] = [PulseSettings]
+    try:
+        own = importlib.import_module(f"{module_prefix}.settings")
+    except ModuleNotFoundError:
+        own = None
+    if own is not None:
+        classes += [
+            member
+            for _, member in inspect.getmembers(own, inspect.isclass)
+            if issubclass(member, BaseSettings)
+        ]
+    names: set[str] = set()
+    for cls in classes:
+        prefix = str(cls.model_config.get("env_prefix", ""))
+        names |= {f"{prefix}{name}".upper() for name in cls.model_fields}
+    return names
+
+
+# --- services, healthchecks, dependencies --------------------------------------------------
+
+
+def test_every_service_of_the_design_is_there() -> None:
+    missing = DESIGN_SERVICES - set(services())
+    assert not missing, f"docker-compose.yml lacks {sorted(missing)}"
+
+
+def test_every_long_running_service_has_a_healthcheck() -> None:
+    for name in long_running():
+        check = services()[name].get("healthcheck")
+        assert isinstance(check, dict), f"{name}: no healthcheck"
+        assert not check.get("disable"), f"{name}: healthcheck disabled"
+        test = check.get("test")
+        assert test, f"{name}: healthcheck without a test"
+        if isinstance(test, list):
+            assert test[0] in {"CMD", "CMD-SHELL"}, f"{name}: bad test {test}"
+            assert len(test) > 1, f"{name}: empty test {test}"
+        assert services()[name].get("restart") not in {None, "no"}, (
+            f"{name}: a long-running service should restart"
+        )
+
+
+def test_healthchecks_ask_the_right_thing() -> None:
+    probes = {
+        "kafka": "kafka-broker-api-versions.sh",
+        "postgres": "pg_isready",
+        "redis": "redis-cli",
+    }
+    for name, probe in probes.items():
+        test = services()[name]["healthcheck"]["test"]
+        assert probe in " ".join(test if isinstance(test, list) else [test]), (name, test)
+    for name, (_, _, port) in APPS.items():
+        test = " ".join(services()[name]["healthcheck"]["test"])
+        assert "urllib" in test, f"{name}: slim images have no curl; probe with python's urllib"
+        assert f"127.0.0.1:{port}/healthz" in test or f"localhost:{port}/healthz" in test, (
+            f"{name}: healthcheck should GET /healthz on its own port {port}: {test}"
+        )
+
+
+def test_one_shot_services_do_not_restart() -> None:
+    for name in ONE_SHOT:
+        assert services()[name].get("restart", "no") == "no", f"{name} would run forever"
+
+
+def test_depends_on_names_existing_services_with_a_condition() -> None:
+    allowed = {"service_healthy", "service_completed_successfully", "service_started"}
+    for name in services():
+        for target, spec in dependencies(name).items():
+            assert target in services(), f"{name} depends on unknown service {target!r}"
+            assert isinstance(spec, dict), f"{name} -> {target}: give a condition"
+            assert spec.get("condition") in allowed, (
+                f"{name} -> {target}: give a condition ({sorted(allowed)})"
+            )
+            condition = spec["condition"]
+            if condition == "service_healthy":
+                assert services()[target].get("healthcheck"), (
+                    f"{name} waits for {target} to be healthy, but it has no healthcheck"
+                )
+            if condition == "service_completed_successfully":
+                assert target in ONE_SHOT, f"{name} waits for long-running {target} to exit"
+            if target in INFRASTRUCTURE:
+                assert condition == "service_healthy", (
+                    f"{name} -> {target}: an open port is not a ready server; wait for healthy"
+                )
+
+
+def test_dependencies_have_no_cycle() -> None:
+    state: dict[str, str] = {}
+
+    def visit(name: str, path: tuple[str, ...]) -> None:
+        if state.get(name) == "done":
+            return
+        assert state.get(name) != "active", f"dependency cycle: {' -> '.join((*path, name))}"
+        state[name] = "active"
+        for target in dependencies(name):
+            visit(target, (*path, name))
+        state[name] = "done"
+
+    for name in services():
+        visit(name, ())
+
+
+def test_migrate_gates_the_services_and_waits_for_infrastructure() -> None:
+    for name, required in REQUIRED_DEPENDENCIES.items():
+        deps = dependencies(name)
+        for target, condition in required.items():
+            assert target in deps, f"{name} must wait for {target} ({condition})"
+            assert deps[target]["condition"] == condition, (
+                f"{name} -> {target}: expected {condition}, got {deps[target]['condition']}"
+            )
+
+
+def test_migrate_runs_the_migrations_then_creates_the_topics() -> None:
+    migrate = services()["migrate"]
+    command = migrate.get("command")
+    text = " ".join(command) if isinstance(command, list) else str(command)
+    text = interpolate(text)
+    upgrade = text.find("alembic -c shared/alembic.ini upgrade head")
+    topics = text.find("kafka_admin.py topics")
+    assert upgrade >= 0, f"migrate does not upgrade the schema: {text}"
+    assert topics > upgrade, f"migrate does not create the topics after the schema: {text}"
+    assert "&&" in text[upgrade:topics], "a failed migration must stop migrate (use &&)"
+    assert migrate.get("image") == services()["aggregator"].get("image"), (
+        "migrate runs in the aggregator's image"
+    )
+    # The files the command names are in that image, where the command looks for them.
+    image = dockerfile("services/aggregator/Dockerfile")
+    workdir = image.last("WORKDIR")
+    copied = {
+        (Path(workdir or "/") / value.split()[-1]).as_posix()
+        for instruction, value in image.final
+        if instruction == "COPY" and "--from" not in value
+    }
+    for needed in ("shared/alembic.ini", "deploy/local/kafka_admin.py"):
+        assert (ROOT / needed).is_file(), needed
+        assert (Path(workdir or "/") / needed).as_posix() in copied, (
+            f"the aggregator image does not copy {needed} to {workdir}/{needed}"
+        )
+
+
+# --- ports ---------------------------------------------------------------------------------
+
+
+def test_published_ports_match_the_design_defaults() -> None:
+    host_defaults: dict[int, str] = {}
+    variables: dict[str, str] = {}
+    for name in services():
+        for match in published_ports(name):
+            default = int(match["default"])
+            assert default not in host_defaults, (
+                f"{name} and {host_defaults[default]} both publish host port {default}"
+            )
+            assert match["var"] not in variables, (
+                f"{name} and {variables[match['var']]} share the variable {match['var']}"
+            )
+            assert match["var"].startswith("PULSE_"), match["var"]
+            host_defaults[default] = name
+            variables[match["var"]] = name
+    for name, port in DEFAULT_HOST_PORTS.items():
+        published = [int(m["default"]) for m in published_ports(name)]
+        assert published == [port], f"{name} publishes {published}, DESIGN.md says {port}"
+    for name, (_, _, port) in APPS.items():
+        (match,) = published_ports(name)
+        assert int(match["container"]) == port, f"{name} listens on {port} in its container"
+
+
+def test_kafka_listeners_are_consistent() -> None:
+    env = environment("kafka")
+
+    def listeners(key: str) -> dict[str, tuple[str, int]]:
+        out = {}
+        for item in env[key].split(","):
+            name, _, address = item.strip().partition("://")
+            host, _, port = address.rpartition(":")
+            out[name] = (host, int(port))
+        return out
+
+    bound = listeners("KAFKA_LISTENERS")
+    advertised = listeners("KAFKA_ADVERTISED_LISTENERS")
+    protocols = dict(
+        item.split(":") for item in env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"].split(",")
+    )
+    controllers = set(env["KAFKA_CONTROLLER_LISTENER_NAMES"].split(","))
+
+    assert set(env["KAFKA_PROCESS_ROLES"].split(",")) == {"broker", "controller"}
+    assert set(bound) <= set(protocols), "every listener needs a security protocol"
+    assert controllers <= set(bound), "the controller listener must be bound"
+    assert set(advertised) <= set(bound) - controllers, "advertise broker listeners only"
+    assert env["KAFKA_INTER_BROKER_LISTENER_NAME"] in advertised
+    node = env["KAFKA_NODE_ID"]
+    (controller,) = controllers
+    assert env["KAFKA_CONTROLLER_QUORUM_VOTERS"] == f"{node}@kafka:{bound[controller][1]}"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false", "topics come from migrate only"
+    for key in (
+        "KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR",
+        "KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR",
+    ):
+        assert env.get(key) == "1", f"one broker: {key} must be 1"
+
+    # Containers reach kafka:9092; the host reaches the published port, advertised as such.
+    bootstrap = {environment(name)["PULSE_KAFKA_BOOTSTRAP_SERVERS"] for name in (*APPS, "migrate")}
+    assert bootstrap == {"kafka:9092"}, bootstrap
+    assert ("kafka", 9092) in advertised.values(), advertised
+    (published,) = published_ports("kafka")
+    external = [name for name, (_, port) in bound.items() if port == int(published["container"])]
+    assert len(external) == 1, f"no listener on the published container port {published[0]}"
+    assert advertised[external[0]][1] == int(published["default"]), (
+        "the host listener must advertise the published host port"
+    )
+
+
+# --- images --------------------------------------------------------------------------------
+
+
+def test_every_build_uses_the_repository_root_and_an_existing_dockerfile() -> None:
+    builds: dict[str, dict[str, Any]] = {}
+    for name, service in services().items():
+        build = service.get("build")
+        if build is None:
+            continue
+        assert isinstance(build, dict), f"{name}: give build a context and a dockerfile"
+        assert (ROOT / build.get("context", ".")).resolve() == ROOT, (
+            f"{name}: the build context must be the repository root (the uv workspace)"
+        )
+        assert (ROOT / build["dockerfile"]).is_file(), f"{name}: no {build['dockerfile']}"
+        image = str(service.get("image", ""))
+        if image in builds:
+            assert builds[image] == build, f"{name} builds {image} differently"
+        builds[image] = build
+    for name in APPS:
+        build = services()[name].get("build")
+        assert build, f"{name}: not built from this repository"
+        assert build["dockerfile"] == f"services/{name}/Dockerfile", name
+    assert services()["migrate"].get("build") == services()["aggregator"].get("build")
+
+
+def test_infrastructure_images_are_pinned() -> None:
+    images = {name: str(services()[name].get("image", "")) for name in INFRASTRUCTURE}
+    assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", images["kafka"]), images["kafka"]
+    assert re.fullmatch(r"postgres:15(\.\d+)?", images["postgres"]), images["postgres"]
+    assert re.fullmatch(r"redis:7(\.\d+)*", images["redis"]), images["redis"]
+
+
+@pytest.mark.parametrize("name", sorted(APPS))
+def test_dockerfile_installs_its_package_and_runs_its_app(name: str) -> None:
+    distribution, module, port = APPS[name]
+    image = dockerfile(f"services/{name}/Dockerfile")
+    where = image.path.relative_to(ROOT)
+
+    project = (ROOT / "services" / name / "pyproject.toml").read_text(encoding="utf-8")
+    assert f'name = "{distribution}"' in project, f"{distribution} is not services/{name}"
+
+    syncs = [
+        value
+        for stage in image.stages
+        for instruction, value in stage
+        if instruction == "RUN" and "uv sync" in value
+    ]
+    assert syncs, f"{where}: no uv sync"
+    for sync in syncs:
+        words = shlex.split(sync[sync.index("uv sync") :])
+        for flag in ("--frozen", "--no-dev", "--no-editable"):
+            assert flag in words, f"{where}: `{sync}` lacks {flag}"
+        assert words[words.index("--package") + 1] == distribution, f"{where}: {sync}"
+        assert "--mount=type=cache" in sync, f"{where}: cache uv's downloads across builds"
+    env = " ".join(value for stage in image.stages for n, value in stage if n == "ENV")
+    for setting in ("UV_PYTHON_DOWNLOADS=never", "UV_COMPILE_BYTECODE=1", "UV_LINK_MODE=copy"):
+        assert setting in env, f"{where}: set {setting}"
+
+    # Sources copied from the build context exist (a rename would break the build).
+    for stage in image.stages:
+        for instruction, value in stage:
+            if instruction == "COPY" and "--from" not in value:
+                *sources, _ = value.split()
+                for source in sources:
+                    assert (ROOT / source).exists(), f"{where}: COPY {source}: no such path"
+
+    # Builder and runtime share the interpreter the venv links to; the runtime is slim.
+    bases = {stage[0][1].split()[0] for stage in image.stages[1:]}
+    assert bases == {"${PYTHON_IMAGE}"}, f"{where}: builder and runtime must share a base"
+    assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", image.args["PYTHON_IMAGE"])
+
+    user = image.last("USER")
+    assert user, f"{where}: the runtime stage runs as root"
+    assert user.split(":")[0] not in {"root", "0"}, f"{where}: USER {user} is root"
+
+    assert image.last("EXPOSE") == str(port), f"{where}: EXPOSE {port}"
+    health = image.last("HEALTHCHECK") or ""
+    assert "urllib" in health, f"{where}: HEALTHCHECK {health} (slim images have no curl)"
+    assert f":{port}/healthz" in health, f"{where}: HEALTHCHECK {health}"
+
+    cmd = exec_form(image.last("CMD"), f"{where} CMD")
+    assert cmd[0] == "uvicorn", f"{where}: CMD {cmd}"
+    assert cmd[1] == f"{module}:app", f"{where}: CMD runs {cmd[1]}, not {module}:app"
+    assert cmd[cmd.index("--port") + 1] == str(port), f"{where}: CMD port"
+    assert cmd[cmd.index("--host") + 1] == "0.0.0.0", f"{where}: listen beyond the container"
+    app_file = module_file(module)
+    assert app_file is not None, f"{where}: CMD runs {module}, no such package"
+    assert app_file.is_file(), f"{where}: CMD runs {module}, no {app_file.relative_to(ROOT)}"
+
+
+def test_every_service_dockerfile_is_checked() -> None:
+    on_disk = {path.parent.name for path in (ROOT / "services").glob("*/Dockerfile")}
+    assert on_disk == set(APPS), f"services with a Dockerfile: {sorted(on_disk)}"
+
+
+def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
+    ignored = {
+        line.strip().removeprefix("**/").rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text(encoding="utf-8").splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for entry in (".git", ".run", ".venv", "__pycache__", "node_modules"):
+        assert entry in ignored, f".dockerignore should exclude {entry}"
+    for needed in ("uv.lock", "pyproject.toml", "shared", "services", "deploy"):
+        assert needed not in ignored, f".dockerignore excludes {needed}, which the images need"
+
+
+# --- configuration and database roles ------------------------------------------------------
+
+
+def test_python_services_are_configured_by_settings_they_read() -> None:
+    for name in (*APPS, "migrate"):
+        module = APPS["aggregator" if name == "migrate" else name][1].split(".")[0]
+        known = settings_fields(module)
+        for key in environment(name):
+            assert key.startswith("PULSE_"), f"{name}: {key} is not a PULSE_ setting"
+            assert key in known, f"{name}: no settings field reads {key}"
+
+
+def test_database_urls_use_the_right_roles() -> None:
+    postgres = environment("postgres")
+    passwords = {
+        APP_ROLE: postgres["PULSE_PG_APP_PASSWORD"],
+        READER_ROLE: postgres["PULSE_PG_READER_PASSWORD"],
+    }
+    expected = {"migrate": APP_ROLE, "aggregator": APP_ROLE, "query-api": READER_ROLE}
+    for name, role in expected.items():
+        url = make_url(environment(name)["PULSE_DATABASE_URL"])
+        assert url.drivername == "postgresql+asyncpg", f"{name}: {url.drivername}"
+        assert (url.host, url.port or 5432, url.database) == ("postgres", 5432, DATABASE), name
+        assert url.username == role, f"{name} connects as {url.username}, not {role}"
+        assert url.password == passwords[role], f"{name}: {role}'s password differs from postgres's"
+    for name in ("migrate", "query-api"):
+        role = environment(name).get("PULSE_DATABASE_READER_ROLE", READER_ROLE)
+        assert role == READER_ROLE, f"{name}: reader role {role}"
+    for name in (*APPS, "migrate"):
+        assert environment(name)["PULSE_REDIS_URL"].startswith("redis://redis:6379/"), name
+
+
+def test_postgres_init_script_creates_both_roles_and_the_database() -> None:
+    mounts = [
+        str(volume).split(":")
+        for volume in services()["postgres"].get("volumes", [])
+        if "/docker-entrypoint-initdb.d" in str(volume)
+    ]
+    assert mounts, "postgres mounts nothing into /docker-entrypoint-initdb.d"
+    ((source, target, *_),) = mounts
+    script = (ROOT / source).resolve()
+    assert script.is_relative_to(ROOT), f"{source} lies outside the repository"
+    assert script.is_file(), f"{source}: no such file"
+    assert target.endswith((".sh", ".sql")), f"the image runs only .sh/.sql files: {target}"
+    # The statements, without shell (#) or SQL (--) comments.
+    lines = [
+        re.sub(r"--.*$", "", line)
+        for line in script.read_text(encoding="utf-8").splitlines()
+        if not line.lstrip().startswith("#")
+    ]
+    sql = " ".join(" ".join(lines).split())
+
+    for role, attributes in ((APP_ROLE, ("LOGIN", "CREATEDB")), (READER_ROLE, ("LOGIN",))):
+        match = re.search(rf"CREATE ROLE {role} (?:WITH )?([^;]*);", sql, re.IGNORECASE)
+        assert match, f"the init script does not create role {role}"
+        words = match.group(1).upper().split()
+        for attribute in attributes:
+            assert attribute in words, f"{role} lacks {attribute}"
+        assert "SUPERUSER" not in words, f"{role} must not be a superuser"
+        assert "PASSWORD" in words, f"{role} has no password"
+    assert re.search(rf"CREATE DATABASE {DATABASE} (?:WITH )?OWNER {APP_ROLE}\b", sql, re.I)
+    assert "POSTGRES_USER" not in environment("postgres"), "the superuser stays postgres"
+
+
+# --- the docker CLI, when it can validate offline ------------------------------------------
+
+
+def compose_command() -> list[str] | None:
+    docker = shutil.which("docker")
+    if docker:
+        probe = subprocess.run(
+            [docker, "compose", "version"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0:
+            return [docker, "compose"]
+    standalone = shutil.which("docker-compose")
+    if standalone:
+        probe = subprocess.run(
+            [standalone, "version", "--short"], capture_output=True, text=True, check=False
+        )
+        if probe.returncode == 0 and probe.stdout.strip().lstrip("v").startswith("2"):
+            return [standalone]
+    return None
+
+
+def test_docker_compose_config_accepts_the_file() -> None:
+    command = compose_command()
+    if command is None:
+        reason = (
+            "the docker CLI is not installed"
+            if shutil.which("docker") is None
+            else "the docker CLI has no compose plugin (`docker compose version` fails)"
+        )
+        pytest.skip(f"cannot validate with docker compose: {reason}")
+    env = {key: value for key, value in os.environ.items() if not key.startswith("PULSE_")}
+    result = subprocess.run(
+        [*command, "-f", str(COMPOSE_FILE), "config", "-q"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
