@@ -11,6 +11,7 @@ snapshot that arrived before its post is picked up when the post arrives.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -18,7 +19,7 @@ import asyncpg
 
 from pulse_aggregator.records import EventBatch
 from pulse_shared import formulas
-from pulse_shared.events import METRIC_NAMES, MetricsObserved, PostPublished
+from pulse_shared.events import METRIC_NAMES, Event, MetricsObserved, PostPublished
 from pulse_shared.tables import METRIC_COLUMNS
 
 # How much of a post's text is kept as its preview.
@@ -126,6 +127,11 @@ ON CONFLICT DO NOTHING
 """
 
 
+def _columns(events: Sequence[Event], *fields: str) -> list[list[Any]]:
+    """The events' fields as one array per field, the shape ``unnest`` takes."""
+    return [[getattr(e, f) for e in events] for f in fields]
+
+
 def _metric_arrays(events: list[MetricsObserved]) -> list[list[Any]]:
     return [[getattr(e.metrics, name) for e in events] for name in METRIC_NAMES]
 
@@ -151,16 +157,16 @@ class PostgresAnalyticsWriter:
         if posts:
             status = await conn.execute(
                 UPSERT_POSTS,
-                [e.business_id for e in posts],
-                [e.platform for e in posts],
-                [e.platform_post_id for e in posts],
-                [e.account_id for e in posts],
+                *_columns(posts, "business_id", "platform", "platform_post_id", "account_id"),
                 [e.content[:CONTENT_PREVIEW_CHARS] for e in posts],
-                [e.content_type for e in posts],
-                [e.published_at for e in posts],
-                [e.platform_post_url for e in posts],
-                [e.video_duration_s for e in posts],
-                [e.event_id for e in posts],
+                *_columns(
+                    posts,
+                    "content_type",
+                    "published_at",
+                    "platform_post_url",
+                    "video_duration_s",
+                    "event_id",
+                ),
             )
             posts_upserted = _rowcount(status)
 
@@ -171,12 +177,15 @@ class PostgresAnalyticsWriter:
             await conn.execute("SELECT pulse_ensure_snapshot_partitions($1, $2)", first, last)
             status = await conn.execute(
                 INSERT_SNAPSHOTS,
-                [e.business_id for e in metrics],
-                [e.platform for e in metrics],
-                [e.platform_post_id for e in metrics],
-                [e.observed_at for e in metrics],
-                [e.source for e in metrics],
-                [e.event_id for e in metrics],
+                *_columns(
+                    metrics,
+                    "business_id",
+                    "platform",
+                    "platform_post_id",
+                    "observed_at",
+                    "source",
+                    "event_id",
+                ),
                 *_metric_arrays(metrics),
             )
             snapshots_inserted = _rowcount(status)
@@ -186,9 +195,7 @@ class PostgresAnalyticsWriter:
         if touched:
             status = await conn.execute(
                 REFRESH_POST_ANALYTICS,
-                [e.business_id for e in touched],
-                [e.platform for e in touched],
-                [e.platform_post_id for e in touched],
+                *_columns(touched, "business_id", "platform", "platform_post_id"),
             )
             analytics_upserted = _rowcount(status)
 
@@ -196,12 +203,15 @@ class PostgresAnalyticsWriter:
         if accounts:
             status = await conn.execute(
                 INSERT_ACCOUNT_SNAPSHOTS,
-                [e.business_id for e in accounts],
-                [e.platform for e in accounts],
-                [e.account_id for e in accounts],
-                [e.observed_at for e in accounts],
-                [e.followers for e in accounts],
-                [e.event_id for e in accounts],
+                *_columns(
+                    accounts,
+                    "business_id",
+                    "platform",
+                    "account_id",
+                    "observed_at",
+                    "followers",
+                    "event_id",
+                ),
             )
             accounts_inserted = _rowcount(status)
 
