@@ -53,12 +53,16 @@ start() {
   fi
   write_config
   if [[ ! -s "$K/data/meta.properties" ]]; then
-    [[ -s "$K/cluster.id" ]] || python3 -c \
-      'import base64,uuid;print(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("="))' \
-      > "$K/cluster.id"
+    # A 22-character base64url UUID; like Kafka's own Uuid.randomUuid, never one starting
+    # with "-", which the storage tool would read as an option.
+    if [[ ! -s "$K/cluster.id" || "$(cat "$K/cluster.id")" == -* ]]; then
+      python3 -c 'import base64, uuid
+while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).startswith("-"): pass
+print(i)' > "$K/cluster.id"
+    fi
     log "formatting Kafka storage (cluster $(cat "$K/cluster.id"))"
     java_opts
-    java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format -t "$(cat "$K/cluster.id")" \
+    java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format --cluster-id="$(cat "$K/cluster.id")" \
       -c "$K/server.properties" --standalone --ignore-formatted > "$K/logs/format.log" 2>&1 \
       || { tail -20 "$K/logs/format.log" >&2; die "Kafka storage format failed"; }
   fi
