@@ -113,5 +113,10 @@ def sql_avg_engagement_rate(rate: str, impressions: str) -> str:
     return f"COALESCE(AVG({rate}) FILTER (WHERE COALESCE({impressions}, 0) > 0), 0.0)"
 
 
+def sql_mean(total: str, count: str) -> str:
+    """total / count as double precision; 0 when there is nothing to average."""
+    return f"(CASE WHEN {count} > 0 THEN ({total})::double precision / {count} ELSE 0.0 END)"
+
+
 def sql_weighted_engagement_rate(total_engagement: str, total_impressions: str) -> str:
     return sql_ratio_pct(total_engagement, total_impressions)

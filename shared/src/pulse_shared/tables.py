@@ -216,6 +216,9 @@ analytics_summaries = Table(
     Column("best_post_id", BigInteger, nullable=True),
     Column("best_post_engagement_rate", Double, nullable=True),
     *_created_updated(),
+    # What exact roll-ups need: avg_engagement_rate = engagement_rate_sum / rated_posts.
+    Column("rated_posts", BigInteger, nullable=False, server_default=text("0")),
+    Column("engagement_rate_sum", Double, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("business_id", "platform", "period_type", "period_start"),
     CheckConstraint(_in("platform", (*PLATFORMS, PLATFORM_ALL)), name="platform"),
     CheckConstraint(_in("period_type", PERIOD_TYPES), name="period_type"),

@@ -13,7 +13,7 @@ from fastapi import FastAPI
 
 from pulse_aggregator.consumer import BatchConsumer
 from pulse_aggregator.settings import Settings
-from pulse_aggregator.writer import PostgresAnalyticsWriter
+from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.health import Check, health_router
 from pulse_shared.kafka import make_producer
@@ -61,7 +61,10 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
     runtime.pool = await asyncpg.create_pool(
-        asyncpg_dsn(settings.database_url), min_size=1, max_size=settings.db_pool_size
+        asyncpg_dsn(settings.database_url),
+        min_size=1,
+        max_size=settings.db_pool_size,
+        init=prepare_connection,
     )
     producer = make_producer(settings.kafka_bootstrap_servers)
     await producer.start()

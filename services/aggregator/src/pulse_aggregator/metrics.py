@@ -22,3 +22,13 @@ WRITE_RETRIES = Counter(
 CONSUMER_LAG = Gauge(
     "pulse_aggregator_consumer_lag", "Records behind the partition's end", ["topic", "partition"]
 )
+STAGE_SECONDS = Histogram(
+    "pulse_aggregator_stage_seconds",
+    "Time spent in each step of a batch write",
+    ["stage"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+)
+CACHE_BUMP_FAILURES = Counter(
+    "pulse_aggregator_cache_bump_failures_total",
+    "Batches whose cache-version bump in Redis failed (the write itself succeeded)",
+)

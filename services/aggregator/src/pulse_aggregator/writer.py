@@ -3,23 +3,26 @@ set-based SQL (arrays ``unnest``-ed into ``INSERT ... SELECT ... ON CONFLICT``),
 one statement per event.
 
 Why it is exact under duplicates, reordering and replays: every metrics event is a
-cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapshots``;
-``post_analytics`` is then *recomputed* from the newest stored snapshot of each post the
-batch touched, so an old or repeated snapshot can never overwrite a newer one, and a
-snapshot that arrived before its post is picked up when the post arrives.
+cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapshots``
+(the first one wins); ``post_analytics`` only ever moves to a *newer* snapshot, and a
+post that arrives after its snapshots takes the newest stored one. Every change records
+the moments it touched, and the summaries of those periods are recomputed from the
+source rows before the transaction commits (``pulse_shared.summaries``).
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import asyncpg
 
+from pulse_aggregator import metrics
 from pulse_aggregator.records import EventBatch
-from pulse_shared import formulas
-from pulse_shared.events import METRIC_NAMES, Event, MetricsObserved, PostPublished
+from pulse_shared import formulas, summaries
+from pulse_shared.events import METRIC_NAMES, Event
 from pulse_shared.tables import METRIC_COLUMNS
 
 # How much of a post's text is kept as its preview.
@@ -37,6 +40,12 @@ class WriteResult:
     snapshots_inserted: int
     analytics_upserted: int
     accounts_inserted: int
+    days_recomputed: int = 0
+
+
+class EventsRefused(Exception):
+    """The database refused the batch's data itself (not a failure of the database): the
+    same events would fail again, so the batch is split to find the one to dead-letter."""
 
 
 class AnalyticsWriter(Protocol):
@@ -45,85 +54,178 @@ class AnalyticsWriter(Protocol):
 
 UPSERT_BUSINESSES = """
 INSERT INTO businesses (id)
-SELECT DISTINCT id FROM unnest($1::bigint[]) AS t(id)
+SELECT DISTINCT t.id FROM unnest($1::bigint[]) AS t(id)
+WHERE NOT EXISTS (SELECT 1 FROM businesses b WHERE b.id = t.id)
 ON CONFLICT (id) DO NOTHING
 """
 
 # The last posts.published event of a post in the batch wins (ord = position in batch).
+# A post whose publish time moved touches both its old and its new periods.
 UPSERT_POSTS = """
-INSERT INTO published_posts AS p (business_id, platform, platform_post_id, account_id,
-    content_preview, content_type, published_at, platform_post_url, video_duration_s, event_id)
-SELECT DISTINCT ON (business_id, platform, platform_post_id)
-    business_id, platform, platform_post_id, account_id, content_preview, content_type,
-    published_at, platform_post_url, video_duration_s, event_id
-FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-            $7::timestamptz[], $8::text[], $9::double precision[], $10::uuid[])
-     WITH ORDINALITY AS t(business_id, platform, platform_post_id, account_id, content_preview,
-                          content_type, published_at, platform_post_url, video_duration_s,
-                          event_id, ord)
-ORDER BY business_id, platform, platform_post_id, ord DESC
-ON CONFLICT (business_id, platform, platform_post_id) DO UPDATE SET
-    account_id = EXCLUDED.account_id,
-    content_preview = EXCLUDED.content_preview,
-    content_type = EXCLUDED.content_type,
-    published_at = EXCLUDED.published_at,
-    platform_post_url = EXCLUDED.platform_post_url,
-    video_duration_s = EXCLUDED.video_duration_s,
-    event_id = EXCLUDED.event_id,
-    updated_at = now()
-WHERE p.event_id IS DISTINCT FROM EXCLUDED.event_id
+WITH input AS (
+    SELECT DISTINCT ON (business_id, platform, platform_post_id) *
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
+                $7::timestamptz[], $8::text[], $9::double precision[], $10::uuid[])
+         WITH ORDINALITY AS t(business_id, platform, platform_post_id, account_id,
+                              content_preview, content_type, published_at, platform_post_url,
+                              video_duration_s, event_id, ord)
+    ORDER BY business_id, platform, platform_post_id, ord DESC
+),
+old AS (
+    SELECT p.business_id, p.platform, p.platform_post_id, p.published_at
+    FROM published_posts p JOIN input i USING (business_id, platform, platform_post_id)
+),
+up AS (
+    INSERT INTO published_posts AS p (business_id, platform, platform_post_id, account_id,
+        content_preview, content_type, published_at, platform_post_url, video_duration_s,
+        event_id)
+    SELECT business_id, platform, platform_post_id, account_id, content_preview,
+           content_type, published_at, platform_post_url, video_duration_s, event_id
+    FROM input
+    ON CONFLICT (business_id, platform, platform_post_id) DO UPDATE SET
+        account_id = EXCLUDED.account_id,
+        content_preview = EXCLUDED.content_preview,
+        content_type = EXCLUDED.content_type,
+        published_at = EXCLUDED.published_at,
+        platform_post_url = EXCLUDED.platform_post_url,
+        video_duration_s = EXCLUDED.video_duration_s,
+        event_id = EXCLUDED.event_id,
+        updated_at = now()
+    WHERE p.event_id IS DISTINCT FROM EXCLUDED.event_id
+    RETURNING p.business_id, p.platform, p.platform_post_id, p.published_at
+),
+moments AS (
+    INSERT INTO touched_moments (business_id, platform, at)
+    SELECT business_id, platform, published_at FROM up
+    UNION ALL
+    SELECT o.business_id, o.platform, o.published_at
+    FROM old o JOIN up u USING (business_id, platform, platform_post_id)
+    WHERE o.published_at <> u.published_at
+)
+SELECT business_id, platform, platform_post_id FROM up
 """
 
 _snapshot_cols = ", ".join(METRIC_COLS)
 _snapshot_params = ", ".join(f"${i}::{kind}" for i, kind in enumerate(_METRIC_ARRAY_TYPES, start=7))
+_unnest_metrics = f"""unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[],
+                      $5::text[], $6::uuid[], {_snapshot_params})
+         WITH ORDINALITY AS t(business_id, platform, platform_post_id, observed_at, source,
+                              event_id, {_snapshot_cols}, ord)"""
+
+# Two events for one post and instant: the first (lowest position in the batch) wins,
+# as it would have had they come in two batches.
 INSERT_SNAPSHOTS = f"""
 INSERT INTO post_metric_snapshots (business_id, platform, platform_post_id, observed_at,
                                    source, event_id, {_snapshot_cols})
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::text[],
-                     $6::uuid[], {_snapshot_params})
+SELECT DISTINCT ON (business_id, platform, platform_post_id, observed_at)
+       business_id, platform, platform_post_id, observed_at, source, event_id, {_snapshot_cols}
+FROM {_unnest_metrics}
+ORDER BY business_id, platform, platform_post_id, observed_at, ord
 ON CONFLICT DO NOTHING
 """
 
-_engagement_rate = formulas.sql_engagement_rate(
-    "s.likes_count", "s.comments_count", "s.shares_count", "s.impressions"
+
+def _analytics_values(alias: str) -> str:
+    rate = formulas.sql_engagement_rate(
+        f"{alias}.likes_count", f"{alias}.comments_count", f"{alias}.shares_count",
+        f"{alias}.impressions",
+    )  # fmt: skip
+    ctr = formulas.sql_click_through_rate(f"{alias}.clicks", f"{alias}.impressions")
+    cols = ", ".join(f"{alias}.{c}" for c in METRIC_COLS)
+    return f"{cols}, {rate}, {ctr}, {alias}.observed_at"
+
+
+_set_metrics = ",\n        ".join(f"{c} = EXCLUDED.{c}" for c in METRIC_COLS)
+_ANALYTICS_UPSERT_TAIL = f"""
+    ON CONFLICT (business_id, post_id) DO UPDATE SET
+        platform_post_url = EXCLUDED.platform_post_url,
+        {_set_metrics},
+        engagement_rate = EXCLUDED.engagement_rate,
+        click_through_rate = EXCLUDED.click_through_rate,
+        fetched_at = EXCLUDED.fetched_at,
+        updated_at = now()
+    WHERE a.fetched_at < EXCLUDED.fetched_at
+       OR a.platform_post_url IS DISTINCT FROM EXCLUDED.platform_post_url
+    RETURNING a.business_id, a.platform, a.post_id
+"""
+_ANALYTICS_INSERT = f"""
+    INSERT INTO post_analytics AS a (business_id, post_id, platform, platform_post_id,
+        platform_post_url, {_snapshot_cols}, engagement_rate, click_through_rate, fetched_at)"""
+_TOUCH_CHANGED_POSTS = """,
+moments AS (
+    INSERT INTO touched_moments (business_id, platform, at)
+    SELECT u.business_id, u.platform, p.published_at
+    FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
 )
-_click_through_rate = formulas.sql_click_through_rate("s.clicks", "s.impressions")
-_latest_cols = ", ".join(f"s.{c}" for c in METRIC_COLS)
-_set_metrics = ",\n    ".join(f"{c} = EXCLUDED.{c}" for c in METRIC_COLS)
-
-# Recompute post_analytics for the given posts from their newest stored snapshot.
-REFRESH_POST_ANALYTICS = f"""
-INSERT INTO post_analytics AS a (business_id, post_id, platform, platform_post_id,
-    platform_post_url, {_snapshot_cols}, engagement_rate, click_through_rate, fetched_at)
-SELECT p.business_id, p.id, p.platform, p.platform_post_id, p.platform_post_url,
-       {_latest_cols}, {_engagement_rate}, {_click_through_rate}, s.observed_at
-FROM (SELECT DISTINCT business_id, platform, platform_post_id
-      FROM unnest($1::bigint[], $2::text[], $3::text[])
-           AS k(business_id, platform, platform_post_id)) k
-JOIN published_posts p USING (business_id, platform, platform_post_id)
-CROSS JOIN LATERAL (
-    SELECT * FROM post_metric_snapshots s
-    WHERE s.business_id = p.business_id AND s.platform = p.platform
-      AND s.platform_post_id = p.platform_post_id
-    ORDER BY s.observed_at DESC
-    LIMIT 1
-) s
-ON CONFLICT (business_id, post_id) DO UPDATE SET
-    platform_post_url = EXCLUDED.platform_post_url,
-    {_set_metrics},
-    engagement_rate = EXCLUDED.engagement_rate,
-    click_through_rate = EXCLUDED.click_through_rate,
-    fetched_at = EXCLUDED.fetched_at,
-    updated_at = now()
-WHERE a.fetched_at < EXCLUDED.fetched_at
-   OR a.platform_post_url IS DISTINCT FROM EXCLUDED.platform_post_url
+SELECT count(*) FROM up
 """
 
+# post_analytics of known posts moves to the batch's newest snapshot of each, if newer.
+UPSERT_ANALYTICS_FROM_BATCH = f"""
+WITH latest AS (
+    SELECT DISTINCT ON (business_id, platform, platform_post_id) *
+    FROM {_unnest_metrics}
+    ORDER BY business_id, platform, platform_post_id, observed_at DESC, ord
+),
+up AS ({_ANALYTICS_INSERT}
+    SELECT p.business_id, p.id, p.platform, p.platform_post_id, p.platform_post_url,
+           {_analytics_values("l")}
+    FROM latest l JOIN published_posts p USING (business_id, platform, platform_post_id)
+    {_ANALYTICS_UPSERT_TAIL}
+)
+{_TOUCH_CHANGED_POSTS}"""
+
+# Posts that are new or changed take their newest stored snapshot (which may have come
+# before the post did).
+REFRESH_ANALYTICS_OF_POSTS = f"""
+WITH up AS ({_ANALYTICS_INSERT}
+    SELECT p.business_id, p.id, p.platform, p.platform_post_id, p.platform_post_url,
+           {_analytics_values("s")}
+    FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k(business_id, platform, platform_post_id)
+    JOIN published_posts p USING (business_id, platform, platform_post_id)
+    CROSS JOIN LATERAL (
+        SELECT * FROM post_metric_snapshots s
+        WHERE s.business_id = p.business_id AND s.platform = p.platform
+          AND s.platform_post_id = p.platform_post_id
+        ORDER BY s.observed_at DESC
+        LIMIT 1
+    ) s
+    {_ANALYTICS_UPSERT_TAIL}
+)
+{_TOUCH_CHANGED_POSTS}"""
+
+# A new follower observation touches its own period and the period of the account's next
+# observation, whose growth is measured from it.
 INSERT_ACCOUNT_SNAPSHOTS = """
-INSERT INTO account_snapshots (business_id, platform, account_id, observed_at, followers, event_id)
-SELECT * FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[],
-                     $6::uuid[])
-ON CONFLICT DO NOTHING
+WITH input AS (
+    SELECT DISTINCT ON (business_id, platform, account_id, observed_at) *
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::bigint[],
+                $6::uuid[])
+         WITH ORDINALITY AS t(business_id, platform, account_id, observed_at, followers,
+                              event_id, ord)
+    ORDER BY business_id, platform, account_id, observed_at, ord
+),
+ins AS (
+    INSERT INTO account_snapshots (business_id, platform, account_id, observed_at, followers,
+                                   event_id)
+    SELECT business_id, platform, account_id, observed_at, followers, event_id FROM input
+    ON CONFLICT DO NOTHING
+    RETURNING business_id, platform, account_id, observed_at
+),
+moments AS (
+    INSERT INTO touched_moments (business_id, platform, at)
+    SELECT business_id, platform, observed_at FROM ins
+    UNION ALL
+    SELECT i.business_id, i.platform, n.observed_at
+    FROM ins i
+    CROSS JOIN LATERAL (
+        SELECT s.observed_at FROM account_snapshots s
+        WHERE s.business_id = i.business_id AND s.platform = i.platform
+          AND s.account_id = i.account_id AND s.observed_at > i.observed_at
+        ORDER BY s.observed_at LIMIT 1
+    ) n
+)
+SELECT count(*) FROM ins
 """
 
 
@@ -132,8 +234,8 @@ def _columns(events: Sequence[Event], *fields: str) -> list[list[Any]]:
     return [[getattr(e, f) for e in events] for f in fields]
 
 
-def _metric_arrays(events: list[MetricsObserved]) -> list[list[Any]]:
-    return [[getattr(e.metrics, name) for e in events] for name in METRIC_NAMES]
+def _metric_arrays(events: Sequence[Event]) -> list[list[Any]]:
+    return [[getattr(e.metrics, name) for e in events] for name in METRIC_NAMES]  # type: ignore[attr-defined]
 
 
 def _rowcount(status: str) -> int:
@@ -141,44 +243,62 @@ def _rowcount(status: str) -> int:
     return int(status.rsplit(" ", 1)[-1])
 
 
+async def prepare_connection(conn: asyncpg.Connection) -> None:
+    """Per-connection set-up: the scratch tables of the summary refresh."""
+    await conn.execute(summaries.SETUP_SQL)
+
+
+class _Stage:
+    """Times one step of the write into the stage histogram."""
+
+    def __init__(self, name: str) -> None:
+        self._name = name
+
+    def __enter__(self) -> None:
+        self._started = time.perf_counter()
+
+    def __exit__(self, *_: object) -> None:
+        metrics.STAGE_SECONDS.labels(self._name).observe(time.perf_counter() - self._started)
+
+
 class PostgresAnalyticsWriter:
     def __init__(self, pool: asyncpg.Pool) -> None:
         self._pool = pool
 
     async def write(self, batch: EventBatch) -> WriteResult:
-        async with self._pool.acquire() as conn, conn.transaction():
-            return await self._write(conn, batch)
+        try:
+            async with self._pool.acquire() as conn, conn.transaction():
+                return await self._write(conn, batch)
+        except (asyncpg.DataError, asyncpg.IntegrityConstraintViolationError) as exc:
+            raise EventsRefused(f"{type(exc).__name__}: {exc}") from exc
 
     async def _write(self, conn: asyncpg.Connection, batch: EventBatch) -> WriteResult:
-        posts, metrics, accounts = batch.posts, batch.metrics, batch.accounts
-        await conn.execute(UPSERT_BUSINESSES, sorted(batch.business_ids()))
+        posts, snapshots, accounts = batch.posts, batch.metrics, batch.accounts
+        with _Stage("businesses"):
+            await conn.execute(UPSERT_BUSINESSES, sorted(batch.business_ids()))
 
-        posts_upserted = 0
+        changed_posts: list[asyncpg.Record] = []
         if posts:
-            status = await conn.execute(
-                UPSERT_POSTS,
-                *_columns(posts, "business_id", "platform", "platform_post_id", "account_id"),
-                [e.content[:CONTENT_PREVIEW_CHARS] for e in posts],
-                *_columns(
-                    posts,
-                    "content_type",
-                    "published_at",
-                    "platform_post_url",
-                    "video_duration_s",
-                    "event_id",
-                ),
-            )
-            posts_upserted = _rowcount(status)
+            with _Stage("posts"):
+                changed_posts = await conn.fetch(
+                    UPSERT_POSTS,
+                    *_columns(posts, "business_id", "platform", "platform_post_id", "account_id"),
+                    [e.content[:CONTENT_PREVIEW_CHARS] for e in posts],
+                    *_columns(
+                        posts,
+                        "content_type",
+                        "published_at",
+                        "platform_post_url",
+                        "video_duration_s",
+                        "event_id",
+                    ),
+                )
 
-        snapshots_inserted = 0
-        if metrics:
-            first = min(e.observed_at for e in metrics)
-            last = max(e.observed_at for e in metrics)
-            await conn.execute("SELECT pulse_ensure_snapshot_partitions($1, $2)", first, last)
-            status = await conn.execute(
-                INSERT_SNAPSHOTS,
+        snapshots_inserted = analytics_upserted = 0
+        if snapshots:
+            arrays = [
                 *_columns(
-                    metrics,
+                    snapshots,
                     "business_id",
                     "platform",
                     "platform_post_id",
@@ -186,35 +306,44 @@ class PostgresAnalyticsWriter:
                     "source",
                     "event_id",
                 ),
-                *_metric_arrays(metrics),
-            )
-            snapshots_inserted = _rowcount(status)
+                *_metric_arrays(snapshots),
+            ]
+            first = min(e.observed_at for e in snapshots)
+            last = max(e.observed_at for e in snapshots)
+            with _Stage("snapshots"):
+                await conn.execute("SELECT pulse_ensure_snapshot_partitions($1, $2)", first, last)
+                status = await conn.execute(INSERT_SNAPSHOTS, *arrays)
+                snapshots_inserted = _rowcount(status)
+            with _Stage("analytics"):
+                analytics_upserted = await conn.fetchval(UPSERT_ANALYTICS_FROM_BATCH, *arrays)
 
-        analytics_upserted = 0
-        touched: list[PostPublished | MetricsObserved] = [*posts, *metrics]
-        if touched:
-            status = await conn.execute(
-                REFRESH_POST_ANALYTICS,
-                *_columns(touched, "business_id", "platform", "platform_post_id"),
-            )
-            analytics_upserted = _rowcount(status)
+        if changed_posts:
+            with _Stage("analytics"):
+                analytics_upserted += await conn.fetchval(
+                    REFRESH_ANALYTICS_OF_POSTS,
+                    [r["business_id"] for r in changed_posts],
+                    [r["platform"] for r in changed_posts],
+                    [r["platform_post_id"] for r in changed_posts],
+                )
 
         accounts_inserted = 0
         if accounts:
-            status = await conn.execute(
-                INSERT_ACCOUNT_SNAPSHOTS,
-                *_columns(
-                    accounts,
-                    "business_id",
-                    "platform",
-                    "account_id",
-                    "observed_at",
-                    "followers",
-                    "event_id",
-                ),
-            )
-            accounts_inserted = _rowcount(status)
+            with _Stage("accounts"):
+                accounts_inserted = await conn.fetchval(
+                    INSERT_ACCOUNT_SNAPSHOTS,
+                    *_columns(
+                        accounts,
+                        "business_id",
+                        "platform",
+                        "account_id",
+                        "observed_at",
+                        "followers",
+                        "event_id",
+                    ),
+                )
 
+        with _Stage("summaries"):
+            days = await summaries.refresh_summaries(conn)
         return WriteResult(
-            posts_upserted, snapshots_inserted, analytics_upserted, accounts_inserted
+            len(changed_posts), snapshots_inserted, analytics_upserted, accounts_inserted, days
         )

@@ -1,0 +1,298 @@
+"""analytics_summaries, recomputed (never incremented) for the periods a change touched.
+
+How a writer uses it, inside the transaction that changed the source rows:
+
+1. it records each moment that changed, as (business, platform, instant), in the
+   temporary table ``touched_moments`` (see :data:`SETUP_SQL`): a post's publish time
+   (old and new), a newly stored follower observation and the next observation of that
+   account (whose growth is measured against it);
+2. it calls :func:`refresh_summaries`, which locks the touched businesses (so two writers,
+   or a time-zone change, never interleave on one business), turns the moments into local
+   days in each business's time zone, recomputes those daily rows from the source rows,
+   then rolls days up into ``all`` platforms, weeks (starting Monday) and months, and
+   months into years.
+
+Every roll-up is exact: totals add up, ``avg_engagement_rate`` is carried as
+``engagement_rate_sum`` / ``rated_posts``, the best post is the maximum of the parts
+(ties to the lowest post id), and follower growth telescopes (see ``DAILY_GROWTH``).
+
+Definitions, per business x platform x period (local calendar days, ``all`` = every
+platform):
+- posts are those *published* in the period; their metrics are their latest snapshot;
+- ``avg_engagement_rate``: mean per-post engagement rate of the posts with impressions;
+- ``engagement_rate``: total engagement / total impressions x 100;
+- ``avg_impressions``: total impressions / total posts;
+- best post: highest engagement rate among posts with impressions (lowest id on a tie);
+- ``follower_growth``: per account, its last observation in the period minus its last
+  observation before the period (or, with none before, its first in the period), summed
+  over the accounts observed in the period; null when none was;
+- a row exists when the period has a post or a follower observation.
+"""
+
+from __future__ import annotations
+
+import asyncpg
+
+from pulse_shared import formulas
+from pulse_shared.tables import PLATFORM_ALL
+
+# Per-connection scratch tables, emptied at every commit.
+SETUP_SQL = """
+CREATE TEMP TABLE IF NOT EXISTS touched_moments (
+    business_id bigint NOT NULL, platform text NOT NULL, at timestamptz NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS touched_days (
+    business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL,
+    timezone text NOT NULL, starts timestamptz NOT NULL, ends timestamptz NOT NULL,
+    PRIMARY KEY (business_id, platform, day)
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS touched_periods (
+    business_id bigint NOT NULL, platform text NOT NULL, period_type text NOT NULL,
+    period_start date NOT NULL, period_end date NOT NULL,
+    PRIMARY KEY (business_id, platform, period_type, period_start)
+) ON COMMIT DELETE ROWS;
+"""
+
+# Serialise summary work per business; sorted so two writers never deadlock.
+LOCK_BUSINESSES = """
+SELECT count(pg_advisory_xact_lock(business_id))
+FROM (SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b
+"""
+
+# Only after the lock is the time zone read: a concurrent change has committed by then.
+TOUCHED_DAYS = """
+INSERT INTO touched_days (business_id, platform, day, timezone, starts, ends)
+SELECT DISTINCT m.business_id, m.platform, (m.at AT TIME ZONE b.timezone)::date,
+       b.timezone,
+       (m.at AT TIME ZONE b.timezone)::date::timestamp AT TIME ZONE b.timezone,
+       ((m.at AT TIME ZONE b.timezone)::date + 1)::timestamp AT TIME ZONE b.timezone
+FROM touched_moments m JOIN businesses b ON b.id = m.business_id
+ON CONFLICT DO NOTHING
+"""
+
+_rate = formulas.sql_mean("engagement_rate_sum", "rated_posts")
+_weighted = formulas.sql_weighted_engagement_rate(
+    "total_likes + total_comments + total_shares", "total_impressions"
+)
+_avg_impressions = formulas.sql_mean("total_impressions", "total_posts")
+
+COLUMNS = """business_id, platform, period_type, period_start, period_end, total_posts,
+    total_likes, total_comments, total_shares, total_impressions, total_reach, total_clicks,
+    rated_posts, engagement_rate_sum, follower_growth, best_post_id, best_post_engagement_rate,
+    avg_engagement_rate, engagement_rate, avg_impressions"""
+
+# The derived columns, computed from the additive ones of a subquery ``t``.
+_DERIVED = f"{_rate}, {_weighted}, {_avg_impressions}"
+
+DELETE_TOUCHED_DAILY = """
+DELETE FROM analytics_summaries s USING touched_days d
+WHERE s.business_id = d.business_id AND s.platform = d.platform
+  AND s.period_type = 'daily' AND s.period_start = d.day
+"""
+
+_has_impressions = "COALESCE(a.impressions, 0) > 0"
+
+# Follower growth of one day per account (see the module docstring). Summing these over
+# the days of a month gives the month's growth exactly: each day's baseline is the
+# previous observed day's last value, so the sum telescopes to last-in-month minus the
+# month's baseline.
+INSERT_DAILY = f"""
+INSERT INTO analytics_summaries ({COLUMNS})
+WITH posts AS (
+    SELECT d.business_id, d.platform, d.day, p.id AS post_id,
+           COALESCE(a.likes_count, 0) AS likes, COALESCE(a.comments_count, 0) AS comments,
+           COALESCE(a.shares_count, 0) AS shares, COALESCE(a.impressions, 0) AS impressions,
+           COALESCE(a.reach, 0) AS reach, COALESCE(a.clicks, 0) AS clicks,
+           a.engagement_rate AS rate, {_has_impressions} AS rated
+    FROM touched_days d
+    JOIN published_posts p
+      ON p.business_id = d.business_id AND p.platform = d.platform
+     AND p.published_at >= d.starts AND p.published_at < d.ends
+    LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+),
+totals AS (
+    SELECT business_id, platform, day, count(*) AS total_posts, sum(likes) AS total_likes,
+           sum(comments) AS total_comments, sum(shares) AS total_shares,
+           sum(impressions) AS total_impressions, sum(reach) AS total_reach,
+           sum(clicks) AS total_clicks, count(*) FILTER (WHERE rated) AS rated_posts,
+           COALESCE(sum(rate) FILTER (WHERE rated), 0) AS engagement_rate_sum
+    FROM posts GROUP BY business_id, platform, day
+),
+best AS (
+    SELECT DISTINCT ON (business_id, platform, day) business_id, platform, day,
+           post_id AS best_post_id, rate AS best_post_engagement_rate
+    FROM posts WHERE rated
+    ORDER BY business_id, platform, day, rate DESC, post_id
+),
+growth AS (
+    SELECT d.business_id, d.platform, d.day, sum(last.followers - base.followers) AS growth
+    FROM touched_days d
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT s.account_id FROM account_snapshots s
+        WHERE s.business_id = d.business_id AND s.platform = d.platform
+          AND s.observed_at >= d.starts AND s.observed_at < d.ends
+    ) acc
+    CROSS JOIN LATERAL (
+        SELECT s.followers FROM account_snapshots s
+        WHERE s.business_id = d.business_id AND s.platform = d.platform
+          AND s.account_id = acc.account_id AND s.observed_at < d.ends
+        ORDER BY s.observed_at DESC LIMIT 1
+    ) last
+    CROSS JOIN LATERAL (
+        SELECT followers FROM (
+            (SELECT s.followers, 0 AS pick FROM account_snapshots s
+             WHERE s.business_id = d.business_id AND s.platform = d.platform
+               AND s.account_id = acc.account_id AND s.observed_at < d.starts
+             ORDER BY s.observed_at DESC LIMIT 1)
+            UNION ALL
+            (SELECT s.followers, 1 AS pick FROM account_snapshots s
+             WHERE s.business_id = d.business_id AND s.platform = d.platform
+               AND s.account_id = acc.account_id AND s.observed_at >= d.starts
+             ORDER BY s.observed_at LIMIT 1)
+        ) candidates ORDER BY pick LIMIT 1
+    ) base
+    GROUP BY d.business_id, d.platform, d.day
+)
+SELECT t.business_id, t.platform, 'daily', t.day, t.day, t.total_posts, t.total_likes,
+       t.total_comments, t.total_shares, t.total_impressions, t.total_reach, t.total_clicks,
+       t.rated_posts, t.engagement_rate_sum, t.growth, t.best_post_id,
+       t.best_post_engagement_rate, {_DERIVED}
+FROM (
+    SELECT d.business_id, d.platform, d.day, COALESCE(x.total_posts, 0) AS total_posts,
+           COALESCE(x.total_likes, 0) AS total_likes,
+           COALESCE(x.total_comments, 0) AS total_comments,
+           COALESCE(x.total_shares, 0) AS total_shares,
+           COALESCE(x.total_impressions, 0) AS total_impressions,
+           COALESCE(x.total_reach, 0) AS total_reach,
+           COALESCE(x.total_clicks, 0) AS total_clicks,
+           COALESCE(x.rated_posts, 0) AS rated_posts,
+           COALESCE(x.engagement_rate_sum, 0) AS engagement_rate_sum,
+           g.growth, b.best_post_id, b.best_post_engagement_rate
+    FROM touched_days d
+    LEFT JOIN totals x USING (business_id, platform, day)
+    LEFT JOIN best b USING (business_id, platform, day)
+    LEFT JOIN growth g USING (business_id, platform, day)
+) t
+WHERE t.total_posts > 0 OR t.growth IS NOT NULL
+"""
+
+# The periods to roll up: 'all' for each touched day, then the week, month and year of
+# every touched day, for its platform and for 'all'.
+TOUCHED_PERIODS = f"""
+INSERT INTO touched_periods (business_id, platform, period_type, period_start, period_end)
+SELECT DISTINCT d.business_id, p.platform, k.period_type, k.period_start, k.period_end
+FROM touched_days d
+CROSS JOIN LATERAL (VALUES (d.platform), ('{PLATFORM_ALL}')) p(platform)
+CROSS JOIN LATERAL (VALUES
+    ('daily', d.day, d.day),
+    ('weekly', date_trunc('week', d.day)::date, date_trunc('week', d.day)::date + 6),
+    ('monthly', date_trunc('month', d.day)::date,
+        (date_trunc('month', d.day) + interval '1 month - 1 day')::date),
+    ('yearly', date_trunc('year', d.day)::date,
+        (date_trunc('year', d.day) + interval '1 year - 1 day')::date)
+) k(period_type, period_start, period_end)
+WHERE NOT (p.platform <> '{PLATFORM_ALL}' AND k.period_type = 'daily')
+"""
+
+
+def _rollup(target_type: str, source_type: str, all_platforms: bool) -> tuple[str, str]:
+    """DELETE and INSERT statements recomputing ``target_type`` rows of the touched
+    periods from the ``source_type`` rows inside them (every platform into ``all`` when
+    ``all_platforms``, else platform by platform)."""
+    if all_platforms:
+        keys = f"t.period_type = '{target_type}' AND t.platform = '{PLATFORM_ALL}'"
+        platform_match = f"s.platform <> '{PLATFORM_ALL}'"
+    else:
+        keys = f"t.period_type = '{target_type}'"
+        platform_match = "s.platform = t.platform"
+    delete = f"""
+DELETE FROM analytics_summaries s USING touched_periods t
+WHERE {keys} AND s.business_id = t.business_id AND s.platform = t.platform
+  AND s.period_type = t.period_type AND s.period_start = t.period_start
+"""
+    insert = f"""
+INSERT INTO analytics_summaries ({COLUMNS})
+SELECT t.*, {_DERIVED}
+FROM (
+    SELECT t.business_id, t.platform, t.period_type, t.period_start,
+           t.period_end, sum(s.total_posts)::bigint AS total_posts,
+           sum(s.total_likes)::bigint AS total_likes,
+           sum(s.total_comments)::bigint AS total_comments,
+           sum(s.total_shares)::bigint AS total_shares,
+           sum(s.total_impressions)::bigint AS total_impressions,
+           sum(s.total_reach)::bigint AS total_reach,
+           sum(s.total_clicks)::bigint AS total_clicks,
+           sum(s.rated_posts)::bigint AS rated_posts,
+           sum(s.engagement_rate_sum) AS engagement_rate_sum,
+           sum(s.follower_growth)::bigint AS follower_growth,
+           (array_agg(s.best_post_id ORDER BY s.best_post_engagement_rate DESC, s.best_post_id)
+               FILTER (WHERE s.best_post_id IS NOT NULL))[1] AS best_post_id,
+           max(s.best_post_engagement_rate) AS best_post_engagement_rate
+    FROM touched_periods t
+    JOIN analytics_summaries s
+      ON s.business_id = t.business_id AND {platform_match}
+     AND s.period_type = '{source_type}'
+     AND s.period_start >= t.period_start AND s.period_start <= t.period_end
+    WHERE {keys}
+    GROUP BY t.business_id, t.platform, t.period_type, t.period_start, t.period_end
+) t
+WHERE t.total_posts > 0 OR t.follower_growth IS NOT NULL
+"""
+    return delete, insert
+
+
+# In dependency order: 'all' days from platform days; weeks and months from days (of the
+# same platform, 'all' included); years from months.
+ROLLUPS: tuple[tuple[str, str], ...] = (
+    _rollup("daily", "daily", all_platforms=True),
+    _rollup("weekly", "daily", all_platforms=False),
+    _rollup("monthly", "daily", all_platforms=False),
+    _rollup("yearly", "monthly", all_platforms=False),
+)
+
+
+async def refresh_summaries(conn: asyncpg.Connection) -> int:
+    """Recompute every summary row that ``touched_moments`` reaches; returns the number
+    of touched local days. Must run inside the transaction that filled the moments."""
+    await conn.execute(LOCK_BUSINESSES)
+    status = await conn.execute(TOUCHED_DAYS)
+    days = int(status.rsplit(" ", 1)[-1])
+    if not days:
+        return 0
+    await conn.execute(DELETE_TOUCHED_DAILY)
+    await conn.execute(INSERT_DAILY)
+    await conn.execute(TOUCHED_PERIODS)
+    for delete, insert in ROLLUPS:
+        await conn.execute(delete)
+        await conn.execute(insert)
+    return days
+
+
+REBUILD_MOMENTS = """
+INSERT INTO touched_moments (business_id, platform, at)
+SELECT business_id, platform, published_at FROM published_posts WHERE business_id = $1
+UNION
+SELECT business_id, platform, observed_at FROM account_snapshots WHERE business_id = $1
+"""
+
+
+async def set_business_timezone(conn: asyncpg.Connection, business_id: int, timezone: str) -> None:
+    """Change a business's time zone and rebuild all its summaries, in one transaction.
+
+    Its periods are local calendar days, so every row moves: the old rows are deleted and
+    the new ones computed from the source rows. Raises ``asyncpg.InvalidParameterValueError``
+    for an unknown zone and ``LookupError`` for an unknown business.
+    """
+    async with conn.transaction():
+        await conn.execute(SETUP_SQL)
+        await conn.execute("SELECT pg_advisory_xact_lock($1)", business_id)
+        status = await conn.execute(
+            "UPDATE businesses SET timezone = $2, updated_at = now() WHERE id = $1",
+            business_id,
+            timezone,
+        )
+        if status == "UPDATE 0":
+            raise LookupError(f"business {business_id} does not exist")
+        await conn.execute("DELETE FROM analytics_summaries WHERE business_id = $1", business_id)
+        await conn.execute(REBUILD_MOMENTS, business_id)
+        await refresh_summaries(conn)
