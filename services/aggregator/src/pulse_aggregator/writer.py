@@ -112,18 +112,6 @@ _unnest_metrics = f"""unnest($1::bigint[], $2::text[], $3::text[], $4::timestamp
          WITH ORDINALITY AS t(business_id, platform, platform_post_id, observed_at, source,
                               event_id, {_snapshot_cols}, ord)"""
 
-# Two events for one post and instant: the first (lowest position in the batch) wins,
-# as it would have had they come in two batches.
-INSERT_SNAPSHOTS = f"""
-INSERT INTO post_metric_snapshots (business_id, platform, platform_post_id, observed_at,
-                                   source, event_id, {_snapshot_cols})
-SELECT DISTINCT ON (business_id, platform, platform_post_id, observed_at)
-       business_id, platform, platform_post_id, observed_at, source, event_id, {_snapshot_cols}
-FROM {_unnest_metrics}
-ORDER BY business_id, platform, platform_post_id, observed_at, ord
-ON CONFLICT DO NOTHING
-"""
-
 
 def _analytics_values(alias: str) -> str:
     rate = formulas.sql_engagement_rate(
@@ -160,20 +148,40 @@ moments AS (
 SELECT count(*) FROM up
 """
 
-# post_analytics of known posts moves to the batch's newest snapshot of each, if newer.
-UPSERT_ANALYTICS_FROM_BATCH = f"""
-WITH latest AS (
-    SELECT DISTINCT ON (business_id, platform, platform_post_id) *
+# Snapshots are appended; of two events for one post and instant the first (lowest
+# position in the batch, or already stored) wins. post_analytics of known posts then moves
+# to the newest snapshot this batch *stored*, if it is newer than the one it shows: a
+# batch snapshot that lost to a stored one at the same instant must not be shown.
+INSERT_SNAPSHOTS_AND_UPSERT_ANALYTICS = f"""
+WITH ins AS (
+    INSERT INTO post_metric_snapshots (business_id, platform, platform_post_id, observed_at,
+                                       source, event_id, {_snapshot_cols})
+    SELECT DISTINCT ON (business_id, platform, platform_post_id, observed_at)
+           business_id, platform, platform_post_id, observed_at, source, event_id,
+           {_snapshot_cols}
     FROM {_unnest_metrics}
-    ORDER BY business_id, platform, platform_post_id, observed_at DESC, ord
+    ORDER BY business_id, platform, platform_post_id, observed_at, ord
+    ON CONFLICT DO NOTHING
+    RETURNING business_id, platform, platform_post_id, observed_at, {_snapshot_cols}
+),
+latest AS (
+    SELECT DISTINCT ON (business_id, platform, platform_post_id) *
+    FROM ins
+    ORDER BY business_id, platform, platform_post_id, observed_at DESC
 ),
 up AS ({_ANALYTICS_INSERT}
     SELECT p.business_id, p.id, p.platform, p.platform_post_id, p.platform_post_url,
            {_analytics_values("l")}
     FROM latest l JOIN published_posts p USING (business_id, platform, platform_post_id)
     {_ANALYTICS_UPSERT_TAIL}
+),
+moments AS (
+    INSERT INTO touched_moments (business_id, platform, at)
+    SELECT u.business_id, u.platform, p.published_at
+    FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
 )
-{_TOUCH_CHANGED_POSTS}"""
+SELECT (SELECT count(*) FROM ins) AS snapshots, (SELECT count(*) FROM up) AS analytics
+"""
 
 # Posts that are new or changed take their newest stored snapshot (which may have come
 # before the post did).
@@ -236,11 +244,6 @@ def _columns(events: Sequence[Event], *fields: str) -> list[list[Any]]:
 
 def _metric_arrays(events: Sequence[Event]) -> list[list[Any]]:
     return [[getattr(e.metrics, name) for e in events] for name in METRIC_NAMES]  # type: ignore[attr-defined]
-
-
-def _rowcount(status: str) -> int:
-    """asyncpg's command status, e.g. 'INSERT 0 12', as the number of rows."""
-    return int(status.rsplit(" ", 1)[-1])
 
 
 async def prepare_connection(conn: asyncpg.Connection) -> None:
@@ -312,10 +315,8 @@ class PostgresAnalyticsWriter:
             last = max(e.observed_at for e in snapshots)
             with _Stage("snapshots"):
                 await conn.execute("SELECT pulse_ensure_snapshot_partitions($1, $2)", first, last)
-                status = await conn.execute(INSERT_SNAPSHOTS, *arrays)
-                snapshots_inserted = _rowcount(status)
-            with _Stage("analytics"):
-                analytics_upserted = await conn.fetchval(UPSERT_ANALYTICS_FROM_BATCH, *arrays)
+                counts = await conn.fetchrow(INSERT_SNAPSHOTS_AND_UPSERT_ANALYTICS, *arrays)
+                snapshots_inserted, analytics_upserted = counts["snapshots"], counts["analytics"]
 
         if changed_posts:
             with _Stage("analytics"):

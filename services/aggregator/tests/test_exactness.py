@@ -1,0 +1,159 @@
+"""The aggregator's database equals a plain-Python reference computed from the same events,
+whatever the delivery: duplicates, reordering, metrics before posts, replay from offset 0,
+a time-zone change, and a kill -9 mid-stream followed by restart (and a rebalance).
+
+All over the real Kafka and PostgreSQL, with the aggregator as a real process.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import signal
+
+import asyncpg
+import pytest
+from scenario import (
+    assert_database_matches,
+    build_stream,
+    caught_up,
+    produce,
+    reference_of,
+    wait_caught_up,
+)
+
+from conftest import Infra, ServiceProcess, eventually, start_service
+from pulse_shared.kafka import ensure_topics
+from pulse_shared.summaries import set_business_timezone
+
+pytestmark = pytest.mark.integration
+
+SESSION_GROUP_SUFFIX = "aggregator"  # conftest's aggregator fixture: <prefix>aggregator
+
+
+def new_businesses(rng: random.Random, n: int) -> list[int]:
+    return [rng.randint(10**12, 2**62) for _ in range(n)]
+
+
+async def test_duplicates_reordering_and_metrics_before_posts(
+    infra: Infra, aggregator: ServiceProcess, db: asyncpg.Connection
+) -> None:
+    rng = random.Random(3)
+    businesses = new_businesses(rng, 3)
+    stream = build_stream(rng, businesses, posts_per_business=40, snapshots_per_post=4)
+    await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
+    await wait_caught_up(
+        infra.kafka_bootstrap, infra.topic_prefix, infra.topic_prefix + "aggregator"
+    )
+    await assert_database_matches(db, reference_of(stream), businesses)
+
+
+async def test_time_zone_change_rebuilds_and_later_events_follow_it(
+    infra: Infra, aggregator: ServiceProcess, db: asyncpg.Connection
+) -> None:
+    rng = random.Random(5)
+    businesses = new_businesses(rng, 3)
+    first = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
+    group = infra.topic_prefix + "aggregator"
+    await produce(infra.kafka_bootstrap, infra.topic_prefix, first)
+    await wait_caught_up(infra.kafka_bootstrap, infra.topic_prefix, group)
+
+    zones = ["Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"]
+    for business, zone in zip(businesses, zones, strict=True):
+        await set_business_timezone(db, business, zone)
+    await assert_database_matches(db, reference_of(first), businesses)
+
+    # Events after the change are placed in the new zone's days.
+    second = build_stream(rng, businesses, posts_per_business=10, snapshots_per_post=2)
+    await produce(infra.kafka_bootstrap, infra.topic_prefix, second)
+    await wait_caught_up(infra.kafka_bootstrap, infra.topic_prefix, group)
+    await assert_database_matches(db, reference_of(first, second), businesses)
+
+    with pytest.raises(asyncpg.InvalidParameterValueError):
+        await set_business_timezone(db, businesses[0], "Mars/Olympus_Mons")
+    with pytest.raises(LookupError):
+        await set_business_timezone(db, 2**62 + 7, "UTC")
+
+
+async def test_replay_from_offset_zero_changes_nothing(
+    infra: Infra,
+    aggregator: ServiceProcess,
+    db: asyncpg.Connection,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    rng = random.Random(11)
+    businesses = new_businesses(rng, 2)
+    stream = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
+    await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
+    await wait_caught_up(
+        infra.kafka_bootstrap, infra.topic_prefix, infra.topic_prefix + "aggregator"
+    )
+    before = await row_versions(db, businesses)
+
+    # A second aggregator in a new group reads every topic from offset 0.
+    group = f"{infra.topic_prefix}replay-{secrets.token_hex(3)}"
+    replay = start_service(
+        "aggregator-replay",
+        "pulse_aggregator.app:app",
+        infra.env(PULSE_CONSUMER_GROUP=group),
+        str(tmp_path_factory.mktemp("logs")),
+    )
+    try:
+        await wait_caught_up(infra.kafka_bootstrap, infra.topic_prefix, group)
+    finally:
+        replay.stop()
+    await assert_database_matches(db, reference_of(stream), businesses)
+    # Not one row was rewritten: the replay found nothing new to apply.
+    assert await row_versions(db, businesses) == before
+
+
+async def row_versions(db: asyncpg.Connection, businesses: list[int]) -> dict[str, list[str]]:
+    """The physical version (xmin) of every analytics row of the businesses, per table."""
+    versions = {}
+    for table in ("published_posts", "post_analytics", "post_metric_snapshots",
+                  "account_snapshots", "analytics_summaries"):  # fmt: skip
+        rows = await db.fetch(
+            f"SELECT xmin::text AS v FROM {table} WHERE business_id = ANY($1) ORDER BY ctid",
+            businesses,
+        )
+        versions[table] = [r["v"] for r in rows]
+    return versions
+
+
+async def test_kill_9_mid_stream_then_restart_and_rebalance(
+    infra: Infra, db: asyncpg.Connection, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """The crash test uses topics of its own, so no other aggregator can do its work."""
+    rng = random.Random(17)
+    businesses = new_businesses(rng, 4)
+    stream = build_stream(rng, businesses, posts_per_business=250, snapshots_per_post=8)
+    prefix = f"crash-{secrets.token_hex(3)}."
+    group = prefix + "aggregator"
+    await ensure_topics(infra.kafka_bootstrap, prefix)
+    env = infra.env(
+        PULSE_TOPIC_PREFIX=prefix, PULSE_CONSUMER_GROUP=group, PULSE_BATCH_MAX_RECORDS="500"
+    )
+    logs = str(tmp_path_factory.mktemp("logs"))
+    await produce(infra.kafka_bootstrap, prefix, stream)
+
+    first = start_service("aggregator-1", "pulse_aggregator.app:app", env, logs)
+
+    async def some_batches_committed() -> bool:
+        return bool(await db.fetchval(
+            "SELECT count(*) FROM post_metric_snapshots WHERE business_id = ANY($1)", businesses
+        ))  # fmt: skip
+
+    await eventually(some_batches_committed, timeout=60, interval=0.05)
+    first.stop(signal.SIGKILL)
+    assert first.process.returncode == -signal.SIGKILL
+    assert not await caught_up(infra.kafka_bootstrap, prefix, group), "killed too late"
+
+    second = start_service("aggregator-2", "pulse_aggregator.app:app", env, logs)
+    # A second replica joins mid-stream: the group rebalances the partitions between them.
+    third = start_service("aggregator-3", "pulse_aggregator.app:app", env, logs)
+    try:
+        await wait_caught_up(infra.kafka_bootstrap, prefix, group, timeout=180)
+    finally:
+        second.stop()
+        third.stop()
+    await assert_database_matches(db, reference_of(stream), businesses)
