@@ -11,9 +11,11 @@ from typing import Any
 import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, assert_operational_endpoints, eventually
 from pulse_shared import formulas
+from pulse_shared.cache import cache_version
 from pulse_shared.topics import (
     DLQ_HEADER_OFFSET,
     DLQ_HEADER_PARTITION,
@@ -194,6 +196,12 @@ async def test_out_of_order_duplicate_and_early_snapshots_converge(
     assert row["click_through_rate"] == pytest.approx(formulas.click_through_rate(9, 1000))
     assert row["reactions_count"] is None  # not reported stays null
     assert await db.fetchval("SELECT timezone FROM businesses WHERE id = $1", business) == "UTC"
+    # Every committed change bumped the business's cache version.
+    redis = Redis.from_url(infra.redis_url)
+    try:
+        assert await cache_version(redis, business) >= 2
+    finally:
+        await redis.aclose()
 
 
 async def test_aggregator_operational_endpoints(aggregator: ServiceProcess) -> None:

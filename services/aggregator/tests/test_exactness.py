@@ -7,6 +7,7 @@ All over the real Kafka and PostgreSQL, with the aggregator as a real process.
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 import signal
@@ -31,15 +32,16 @@ pytestmark = pytest.mark.integration
 SESSION_GROUP_SUFFIX = "aggregator"  # conftest's aggregator fixture: <prefix>aggregator
 
 
-def new_businesses(rng: random.Random, n: int) -> list[int]:
-    return [rng.randint(10**12, 2**62) for _ in range(n)]
+def new_businesses(n: int) -> list[int]:
+    """Fresh ids every run, whatever the stream's seed: tests share one database."""
+    return [secrets.randbelow(2**62) + 10**12 for _ in range(n)]
 
 
 async def test_duplicates_reordering_and_metrics_before_posts(
     infra: Infra, aggregator: ServiceProcess, db: asyncpg.Connection
 ) -> None:
     rng = random.Random(3)
-    businesses = new_businesses(rng, 3)
+    businesses = new_businesses(3)
     stream = build_stream(rng, businesses, posts_per_business=40, snapshots_per_post=4)
     await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
     await wait_caught_up(
@@ -52,7 +54,7 @@ async def test_time_zone_change_rebuilds_and_later_events_follow_it(
     infra: Infra, aggregator: ServiceProcess, db: asyncpg.Connection
 ) -> None:
     rng = random.Random(5)
-    businesses = new_businesses(rng, 3)
+    businesses = new_businesses(3)
     first = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
     group = infra.topic_prefix + "aggregator"
     await produce(infra.kafka_bootstrap, infra.topic_prefix, first)
@@ -82,7 +84,7 @@ async def test_replay_from_offset_zero_changes_nothing(
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
     rng = random.Random(11)
-    businesses = new_businesses(rng, 2)
+    businesses = new_businesses(2)
     stream = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
     await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
     await wait_caught_up(
@@ -125,7 +127,7 @@ async def test_kill_9_mid_stream_then_restart_and_rebalance(
 ) -> None:
     """The crash test uses topics of its own, so no other aggregator can do its work."""
     rng = random.Random(17)
-    businesses = new_businesses(rng, 4)
+    businesses = new_businesses(4)
     stream = build_stream(rng, businesses, posts_per_business=250, snapshots_per_post=8)
     prefix = f"crash-{secrets.token_hex(3)}."
     group = prefix + "aggregator"
@@ -157,3 +159,89 @@ async def test_kill_9_mid_stream_then_restart_and_rebalance(
         second.stop()
         third.stop()
     await assert_database_matches(db, reference_of(stream), businesses)
+
+
+class TcpProxy:
+    """A TCP proxy to PostgreSQL that the test can cut, like a network outage."""
+
+    def __init__(self, target_port: int) -> None:
+        self._target_port = target_port
+        self._server: asyncio.Server | None = None
+        self._writers: set[asyncio.StreamWriter] = set()
+        self.port = 0
+
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._serve, "127.0.0.1", self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def cut(self) -> None:
+        """Refuse new connections and break the open ones."""
+        assert self._server is not None
+        self._server.close()
+        await self._server.wait_closed()
+        for writer in list(self._writers):
+            writer.transport.abort()
+
+    async def _serve(self, client_r: asyncio.StreamReader, client_w: asyncio.StreamWriter) -> None:
+        server_r, server_w = await asyncio.open_connection("127.0.0.1", self._target_port)
+        self._writers |= {client_w, server_w}
+
+        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            try:
+                while data := await r.read(65536):
+                    w.write(data)
+                    await w.drain()
+            except (ConnectionError, OSError):
+                pass
+            finally:
+                w.transport.abort()
+
+        await asyncio.gather(pipe(client_r, server_w), pipe(server_r, client_w))
+        self._writers -= {client_w, server_w}
+
+
+async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmless(
+    infra: Infra, db: asyncpg.Connection, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    rng = random.Random(23)
+    businesses = new_businesses(2)
+    before = build_stream(rng, businesses, posts_per_business=20, snapshots_per_post=2)
+    during = build_stream(rng, businesses, posts_per_business=20, snapshots_per_post=2)
+    prefix = f"outage-{secrets.token_hex(3)}."
+    group = prefix + "aggregator"
+    await ensure_topics(infra.kafka_bootstrap, prefix)
+    proxy = TcpProxy(int(infra.database_url.rsplit(":", 1)[1].split("/")[0]))
+    await proxy.start()
+    env = infra.env(
+        PULSE_TOPIC_PREFIX=prefix,
+        PULSE_CONSUMER_GROUP=group,
+        PULSE_DATABASE_URL=infra.database_url.replace(
+            f":{infra.database_url.rsplit(':', 1)[1].split('/')[0]}/", f":{proxy.port}/"
+        ),
+        PULSE_REDIS_URL="redis://127.0.0.1:1/0",  # nothing listens there: Redis is down
+        PULSE_RETRY_MAX_S="1",
+    )
+    # In a thread: start_service blocks, and the proxy lives on this event loop.
+    service = await asyncio.to_thread(
+        start_service,
+        "aggregator-outage",
+        "pulse_aggregator.app:app",
+        env,
+        str(tmp_path_factory.mktemp("logs")),
+    )
+    try:
+        await produce(infra.kafka_bootstrap, prefix, before)
+        await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+        await proxy.cut()
+        await produce(infra.kafka_bootstrap, prefix, during)
+        await asyncio.sleep(3)
+        assert not await caught_up(infra.kafka_bootstrap, prefix, group)  # paused, not skipped
+        await proxy.start()
+        await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+    finally:
+        service.stop()
+    await assert_database_matches(db, reference_of(before, during), businesses)
+    log = service.log()
+    assert '"step": "write batch"' in log
+    assert "retrying" in log
+    assert "cache version bump failed" in log

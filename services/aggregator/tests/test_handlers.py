@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from pulse_aggregator.handlers import decode_batch, write_batch
 from pulse_aggregator.records import EventBatch, Record
-from pulse_aggregator.writer import WriteResult
+from pulse_aggregator.writer import EventsRefused, WriteResult
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 SKEW = timedelta(minutes=5)
@@ -91,7 +91,7 @@ def test_bad_records_are_rejected_with_a_reason_naming_the_field() -> None:
 async def test_write_batch_hands_only_good_events_to_the_writer() -> None:
     writer = FakeWriter()
     batch = decode_batch([record(b"[]"), record(metrics_event(), offset=1)], TOPIC_OF, NOW, SKEW)
-    result = await write_batch(batch, writer)
+    result = await write_batch(batch, writer, TOPIC_OF)
     assert result == WriteResult(0, 1, 0, 0)
     assert len(writer.batches) == 1
     assert len(writer.batches[0].metrics) == 1
@@ -100,5 +100,26 @@ async def test_write_batch_hands_only_good_events_to_the_writer() -> None:
 async def test_a_batch_of_only_rejects_writes_nothing() -> None:
     writer = FakeWriter()
     batch = decode_batch([record(b"[]")], TOPIC_OF, NOW, SKEW)
-    assert await write_batch(batch, writer) is None
+    assert await write_batch(batch, writer, TOPIC_OF) is None
     assert writer.batches == []
+
+
+class RefusingWriter(FakeWriter):
+    """Refuses any batch holding a post id the database would not take."""
+
+    async def write(self, batch: EventBatch) -> WriteResult:
+        if any(e.platform_post_id == "poison" for e in batch.metrics):
+            raise EventsRefused("DataError: value out of range")
+        return await super().write(batch)
+
+
+async def test_a_refused_event_is_isolated_and_the_rest_written() -> None:
+    writer = RefusingWriter()
+    records = [record(metrics_event(platform_post_id=f"p{n}"), offset=n) for n in range(7)]
+    records.insert(4, record(metrics_event(platform_post_id="poison"), offset=99))
+    batch = decode_batch(records, TOPIC_OF, NOW, SKEW)
+    await write_batch(batch, writer, TOPIC_OF)
+    assert [r.record.offset for r in batch.rejected] == [99]
+    assert batch.rejected[0].reason.startswith("database refused the event: DataError")
+    written = sorted(e.platform_post_id for b in writer.batches for e in b.metrics)
+    assert written == [f"p{n}" for n in range(7)]

@@ -6,6 +6,7 @@ snapshot stored before its post, a republished post) are chosen, not left to cha
 from __future__ import annotations
 
 import random
+import secrets
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -49,7 +50,7 @@ async def test_any_batching_gives_the_reference_database(
     seed: int, writer: PostgresAnalyticsWriter, db: asyncpg.Connection
 ) -> None:
     rng = random.Random(seed)
-    businesses = [rng.randint(10**12, 2**62) for _ in range(2)]
+    businesses = [secrets.randbelow(2**62) + 10**12 for _ in range(2)]  # fresh every run
     stream = build_stream(rng, businesses, posts_per_business=25, snapshots_per_post=4)
     events = stream.events
     position = 0

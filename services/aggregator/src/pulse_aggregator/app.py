@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Mapping
 import asyncpg
 from aiokafka import AIOKafkaConsumer
 from fastapi import FastAPI
+from redis.asyncio import Redis
 
 from pulse_aggregator.consumer import BatchConsumer
 from pulse_aggregator.settings import Settings
@@ -68,17 +69,18 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     )
     producer = make_producer(settings.kafka_bootstrap_servers)
     await producer.start()
+    redis = Redis.from_url(settings.redis_url, socket_timeout=1.0)
     consumer = AIOKafkaConsumer(
-        *BatchConsumer.topics(settings),
         bootstrap_servers=settings.kafka_bootstrap_servers,
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=settings.batch_max_records,
     )
+    loop = BatchConsumer(settings, consumer, producer, PostgresAnalyticsWriter(runtime.pool), redis)
+    consumer.subscribe(BatchConsumer.topics(settings), listener=loop.rebalance_listener())
     await consumer.start()
     runtime.consumer = consumer
-    loop = BatchConsumer(settings, consumer, producer, PostgresAnalyticsWriter(runtime.pool))
     runtime.task = asyncio.create_task(loop.run(), name="aggregator-consumer")
     runtime.task.add_done_callback(_on_loop_exit)
     log.info("aggregator started", topics=BatchConsumer.topics(settings))
@@ -92,6 +94,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
             await runtime.task
         await consumer.stop()
         await producer.stop()
+        await redis.aclose()
         await runtime.pool.close()
         runtime.pool = runtime.consumer = runtime.task = None
         log.info("aggregator stopped", batches_committed=loop.batches_committed)

@@ -21,8 +21,15 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
-from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRecord, TopicPartition
-from aiokafka.errors import CommitFailedError
+from aiokafka import (
+    AIOKafkaConsumer,
+    AIOKafkaProducer,
+    ConsumerRebalanceListener,
+    ConsumerRecord,
+    TopicPartition,
+)
+from aiokafka.errors import CommitFailedError, IllegalStateError
+from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from pulse_aggregator import metrics
@@ -30,6 +37,7 @@ from pulse_aggregator.handlers import decode_batch, write_batch
 from pulse_aggregator.records import Record, Rejected
 from pulse_aggregator.settings import Settings
 from pulse_aggregator.writer import AnalyticsWriter
+from pulse_shared.cache import bump_cache_versions
 from pulse_shared.logs import get_logger
 from pulse_shared.topics import (
     ACCOUNTS_OBSERVED,
@@ -60,13 +68,19 @@ class BatchConsumer:
         consumer: AIOKafkaConsumer,
         producer: AIOKafkaProducer,
         writer: AnalyticsWriter,
+        redis: Redis | None = None,
     ) -> None:
         self._settings = settings
         self._consumer = consumer
         self._producer = producer
         self._writer = writer
+        self._redis = redis
         self._topic_of = {settings.topic(t): t for t in CONSUMED_TOPICS}
         self._stopping = False
+        # Held while a batch is between its poll and its offset commit.
+        self._in_flight = asyncio.Lock()
+        # Businesses whose cache version could not be bumped yet (Redis was down).
+        self._unbumped: set[int] = set()
         self.batches_committed = 0
 
     @staticmethod
@@ -83,7 +97,13 @@ class BatchConsumer:
                 timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
             )
             if polled:
-                await self._process(polled)
+                async with self._in_flight:
+                    await self._process(polled)
+
+    def rebalance_listener(self) -> ConsumerRebalanceListener:
+        """Lets a rebalance wait for the batch in hand to commit, so the partition's new
+        owner starts after it instead of applying it a second time."""
+        return _FinishBatchBeforeRevoke(self._in_flight, self._settings.rebalance_wait_s)
 
     async def _process(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
         started = time.monotonic()
@@ -96,17 +116,23 @@ class BatchConsumer:
             now=datetime.now(UTC),
             max_skew=timedelta(seconds=self._settings.max_clock_skew_s),
         )
-        await self._retrying("write batch", lambda: write_batch(decoded, self._writer))
+        result = await self._retrying(
+            "write batch", lambda: write_batch(decoded, self._writer, self._topic_of)
+        )
         if decoded.rejected:
             await self._retrying("dead-letter", lambda: self._dead_letter(decoded.rejected))
         offsets = {tp: batch[-1].offset + 1 for tp, batch in polled.items()}
         try:
             await self._consumer.commit(offsets)
-        except CommitFailedError as exc:
+        except (CommitFailedError, IllegalStateError) as exc:
             # The group rebalanced while we wrote: the new owner replays these records
             # from the last committed offset, and the writes are idempotent.
             log.warning("offset commit failed after rebalance", error=str(exc))
             return
+        finally:
+            if result is not None:
+                self._unbumped |= decoded.events.business_ids()
+            await self._bump_cache_versions()
         self.batches_committed += 1
         metrics.BATCHES.inc()
         metrics.BATCH_SECONDS.observe(time.monotonic() - started)
@@ -115,6 +141,18 @@ class BatchConsumer:
             if highwater is not None:
                 lag = max(highwater - batch[-1].offset - 1, 0)
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
+
+    async def _bump_cache_versions(self) -> None:
+        """After the commit: a failure here must not fail the batch, so the businesses are
+        kept and bumped with a later batch (query-api's cache entries also expire)."""
+        if self._redis is None or not self._unbumped:
+            return
+        try:
+            await asyncio.wait_for(bump_cache_versions(self._redis, self._unbumped), 1.0)
+            self._unbumped.clear()
+        except Exception as exc:
+            metrics.CACHE_BUMP_FAILURES.inc()
+            log.warning("cache version bump failed", error=repr(exc), pending=len(self._unbumped))
 
     async def _dead_letter(self, rejected: list[Rejected]) -> None:
         sends = []
@@ -153,3 +191,22 @@ class BatchConsumer:
         metrics.WRITE_RETRIES.inc()
         exc = outcome.exception() if hasattr(outcome, "exception") else None
         log.warning("retrying", step=what, error=repr(exc))
+
+
+class _FinishBatchBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
+    def __init__(self, in_flight: asyncio.Lock, wait_s: float) -> None:
+        self._in_flight = in_flight
+        self._wait_s = wait_s
+
+    async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        try:
+            await asyncio.wait_for(self._in_flight.acquire(), self._wait_s)
+        except TimeoutError:
+            # A batch stuck on a failing database must not stall the whole group; its
+            # commit will fail and the new owner replays it (idempotently).
+            log.warning("rebalance did not wait for the batch in hand", seconds=self._wait_s)
+            return
+        self._in_flight.release()
+
+    async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+        log.info("partitions assigned", count=len(assigned))

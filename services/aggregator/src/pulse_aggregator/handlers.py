@@ -2,7 +2,7 @@
 
 Thin on purpose: decode each record, set the bad ones aside for the dead-letter queue,
 and hand the good ones to the writer as one unit of work. The consumer loop owns
-retries and offset commits; this function owns no I/O of its own.
+retries, offset commits and the dead-letter producer; this module owns no I/O.
 """
 
 from __future__ import annotations
@@ -12,52 +12,77 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from pulse_aggregator.records import EventBatch, Record, Rejected, decode
-from pulse_aggregator.writer import AnalyticsWriter, WriteResult
-from pulse_shared.events import AccountObserved, MetricsObserved, PostPublished
+from pulse_aggregator.writer import AnalyticsWriter, EventsRefused, WriteResult
+from pulse_shared.events import AccountObserved, Event, MetricsObserved, PostPublished
 from pulse_shared.logs import get_logger
 
 log = get_logger(__name__)
 
+CONSUMED_EVENTS = (PostPublished, MetricsObserved, AccountObserved)
+
 
 @dataclass
 class DecodedBatch:
-    events: EventBatch = field(default_factory=EventBatch)
+    accepted: list[tuple[Record, Event]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
+
+    @property
+    def events(self) -> EventBatch:
+        return EventBatch.of(event for _, event in self.accepted)
 
 
 def decode_batch(
     records: Iterable[Record], topic_of: dict[str, str], now: datetime, max_skew: timedelta
 ) -> DecodedBatch:
-    """Split records into events by type and rejects; ``topic_of`` maps the consumed
-    topic name (which may carry a test prefix) to the design's topic name."""
+    """Split records into events and rejects; ``topic_of`` maps the consumed topic name
+    (which may carry a test prefix) to the design's topic name."""
     out = DecodedBatch()
     for record in records:
         topic = topic_of.get(record.topic, record.topic)
         result = decode(record, topic, now, max_skew)
-        match result:
-            case Rejected():
-                out.rejected.append(result)
-            case PostPublished():
-                out.events.posts.append(result)
-            case MetricsObserved():
-                out.events.metrics.append(result)
-            case AccountObserved():
-                out.events.accounts.append(result)
-            case _:
-                out.rejected.append(Rejected(record, topic, "event type not consumed here"))
+        if isinstance(result, Rejected):
+            out.rejected.append(result)
+        elif isinstance(result, CONSUMED_EVENTS):
+            out.accepted.append((record, result))
+        else:
+            out.rejected.append(Rejected(record, topic, "event type not consumed here"))
     return out
 
 
-async def write_batch(batch: DecodedBatch, writer: AnalyticsWriter) -> WriteResult | None:
+async def write_batch(
+    batch: DecodedBatch, writer: AnalyticsWriter, topic_of: dict[str, str]
+) -> WriteResult | None:
+    """Write the batch's events as one transaction. If the database refuses the data
+    itself, split the batch in halves until the refused events are alone, and add each
+    to the batch's rejects with the database's reason; the rest is written."""
+    if batch.accepted:
+        result = await _write_isolating(batch.accepted, writer, batch.rejected, topic_of)
+    else:
+        result = None
     for rejected in batch.rejected:
         r = rejected.record
         log.warning(
-            "event rejected",
-            topic=r.topic,
-            partition=r.partition,
-            offset=r.offset,
+            "event rejected", topic=r.topic, partition=r.partition, offset=r.offset,
             reason=rejected.reason,
-        )
-    if not len(batch.events):
-        return None
-    return await writer.write(batch.events)
+        )  # fmt: skip
+    return result
+
+
+async def _write_isolating(
+    pairs: list[tuple[Record, Event]],
+    writer: AnalyticsWriter,
+    rejected: list[Rejected],
+    topic_of: dict[str, str],
+) -> WriteResult | None:
+    try:
+        return await writer.write(EventBatch.of(event for _, event in pairs))
+    except EventsRefused as exc:
+        if len(pairs) == 1:
+            record = pairs[0][0]
+            topic = topic_of.get(record.topic, record.topic)
+            rejected.append(Rejected(record, topic, f"database refused the event: {exc}"))
+            return None
+        middle = len(pairs) // 2
+        first = await _write_isolating(pairs[:middle], writer, rejected, topic_of)
+        second = await _write_isolating(pairs[middle:], writer, rejected, topic_of)
+        return first or second

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -47,6 +48,20 @@ class EventBatch:
 
     def business_ids(self) -> set[int]:
         return {e.business_id for e in (*self.posts, *self.metrics, *self.accounts)}
+
+    @classmethod
+    def of(cls, events: Iterable[Event]) -> EventBatch:
+        batch = cls()
+        for event in events:
+            if isinstance(event, PostPublished):
+                batch.posts.append(event)
+            elif isinstance(event, MetricsObserved):
+                batch.metrics.append(event)
+            elif isinstance(event, AccountObserved):
+                batch.accounts.append(event)
+            else:
+                raise TypeError(f"the aggregator does not consume {type(event).__name__}")
+        return batch
 
 
 def decode(record: Record, topic: str, now: datetime, max_skew: timedelta) -> Event | Rejected:

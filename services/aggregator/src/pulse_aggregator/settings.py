@@ -15,4 +15,6 @@ class Settings(PulseSettings):
     # Backoff while the database (or the DLQ producer) is failing: never skip a batch.
     retry_initial_s: float = 0.2
     retry_max_s: float = 10.0
+    # How long a rebalance waits for the batch in hand before going on without it.
+    rebalance_wait_s: float = 30.0
     http_port: int = 8100
