@@ -122,7 +122,7 @@ async def row_versions(db: asyncpg.Connection, businesses: list[int]) -> dict[st
     return versions
 
 
-async def test_kill_9_mid_stream_then_restart_and_rebalance(
+async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
     infra: Infra, db: asyncpg.Connection, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     """The crash test uses topics of its own, so no other aggregator can do its work."""
@@ -138,16 +138,33 @@ async def test_kill_9_mid_stream_then_restart_and_rebalance(
     logs = str(tmp_path_factory.mktemp("logs"))
     await produce(infra.kafka_bootstrap, prefix, stream)
 
-    first = start_service("aggregator-1", "pulse_aggregator.app:app", env, logs)
-
     async def some_batches_committed() -> bool:
         return bool(await db.fetchval(
             "SELECT count(*) FROM post_metric_snapshots WHERE business_id = ANY($1)", businesses
         ))  # fmt: skip
 
+    # SIGTERM mid-stream: the batch in hand is finished or abandoned, never half-committed.
+    first = start_service("aggregator-1", "pulse_aggregator.app:app", env, logs)
     await eventually(some_batches_committed, timeout=60, interval=0.05)
-    first.stop(signal.SIGKILL)
-    assert first.process.returncode == -signal.SIGKILL
+    first.stop(signal.SIGTERM)
+    assert "aggregator stopped" in first.log()
+    assert not await caught_up(infra.kafka_bootstrap, prefix, group), "stopped too late"
+
+    # kill -9 mid-stream.
+    restarted = start_service("aggregator-1b", "pulse_aggregator.app:app", env, logs)
+    committed = await db.fetchval(
+        "SELECT count(*) FROM post_metric_snapshots WHERE business_id = ANY($1)", businesses
+    )
+
+    async def more_batches_committed() -> bool:
+        return bool(await db.fetchval(
+            "SELECT count(*) > $2 FROM post_metric_snapshots WHERE business_id = ANY($1)",
+            businesses, committed,
+        ))  # fmt: skip
+
+    await eventually(more_batches_committed, timeout=60, interval=0.05)
+    restarted.stop(signal.SIGKILL)
+    assert restarted.process.returncode == -signal.SIGKILL
     assert not await caught_up(infra.kafka_bootstrap, prefix, group), "killed too late"
 
     second = start_service("aggregator-2", "pulse_aggregator.app:app", env, logs)
