@@ -188,6 +188,19 @@ async def wait_caught_up(bootstrap: str, prefix: str, group: str, timeout: float
         await asyncio.sleep(0.3)
 
 
+async def wait_summaries_refreshed(db: asyncpg.Connection, businesses: list[int]) -> None:
+    """Until no summary work of the businesses is queued (the aggregator refreshes it
+    as soon as the stream pauses)."""
+    deadline = asyncio.get_running_loop().time() + 60
+    while await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM summary_pending_moments WHERE business_id = ANY($1))",
+        businesses,
+    ):
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("summaries still pending after 60 s")
+        await asyncio.sleep(0.1)
+
+
 FLOAT_COLUMNS = {
     "engagement_rate", "click_through_rate", "avg_engagement_rate", "avg_impressions",
     "best_post_engagement_rate", "video_watch_time_s",
@@ -211,6 +224,7 @@ async def assert_database_matches(
     db: asyncpg.Connection, ref: Reference, businesses: list[int]
 ) -> None:
     """Every analytics row of ``businesses`` equals what the reference computes."""
+    await wait_summaries_refreshed(db, businesses)
     timezones = {
         r["id"]: r["timezone"]
         for r in await db.fetch(

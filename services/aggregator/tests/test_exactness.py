@@ -172,10 +172,10 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
     third = start_service("aggregator-3", "pulse_aggregator.app:app", env, logs)
     try:
         await wait_caught_up(infra.kafka_bootstrap, prefix, group, timeout=180)
+        await assert_database_matches(db, reference_of(stream), businesses)
     finally:
         second.stop()
         third.stop()
-    await assert_database_matches(db, reference_of(stream), businesses)
 
 
 class TcpProxy:
@@ -255,9 +255,9 @@ async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmle
         assert not await caught_up(infra.kafka_bootstrap, prefix, group)  # paused, not skipped
         await proxy.start()
         await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+        await assert_database_matches(db, reference_of(before, during), businesses)
     finally:
         service.stop()
-    await assert_database_matches(db, reference_of(before, during), businesses)
     log = service.log()
     assert '"step": "write batch"' in log
     assert "retrying" in log

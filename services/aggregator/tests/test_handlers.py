@@ -25,6 +25,9 @@ class FakeWriter:
         self.batches.append(batch)
         return WriteResult(len(batch.posts), len(batch.metrics), 0, len(batch.accounts))
 
+    async def refresh_summaries(self) -> int:
+        return 0
+
 
 def metrics_event(**changes: object) -> bytes:
     event: dict[str, object] = {

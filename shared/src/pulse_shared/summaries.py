@@ -1,20 +1,25 @@
 """analytics_summaries, recomputed (never incremented) for the periods a change touched.
 
-How a writer uses it, inside the transaction that changed the source rows:
+How a writer uses it:
 
-1. it records each moment that changed, as (business, platform, instant), in the
-   temporary table ``touched_moments`` (see :data:`SETUP_SQL`): a post's publish time
-   (old and new), a newly stored follower observation and the next observation of that
-   account (whose growth is measured against it);
-2. it calls :func:`refresh_summaries`, which locks the touched businesses (so two writers,
-   or a time-zone change, never interleave on one business), turns the moments into local
-   days in each business's time zone, recomputes those daily rows from the source rows,
-   then rolls days up into ``all`` platforms, weeks (starting Monday) and months, and
-   months into years.
+1. in the transaction that changed the source rows, it records each moment that changed,
+   as (business, platform, instant), in the table ``summary_pending_moments``: a post's
+   publish time (old and new), a newly stored follower observation and the next
+   observation of that account (whose growth is measured against it);
+2. later (every few seconds under load, at once when idle), it calls
+   :func:`refresh_pending_summaries`, which in one transaction takes the pending moments
+   out, locks their businesses (so two writers, or a time-zone change, never interleave
+   on one business), turns the moments into local days in each business's time zone,
+   recomputes those daily rows from the source rows, then rolls days up into ``all``
+   platforms, weeks (starting Monday) and months, and months into years.
+
+Deferring step 2 is what keeps the summaries cheap at high throughput: their cost grows
+with the periods touched, which a busy stream revisits constantly, not with the events.
+A crash between the steps loses nothing, the moments stay queued.
 
 Every roll-up is exact: totals add up, ``avg_engagement_rate`` is carried as
 ``engagement_rate_sum`` / ``rated_posts``, the best post is the maximum of the parts
-(ties to the lowest post id), and follower growth telescopes (see ``DAILY_GROWTH``).
+(ties to the lowest post id), and follower growth telescopes (see ``INSERT_DAILY``).
 
 Definitions, per business x platform x period (local calendar days, ``all`` = every
 platform):
@@ -98,31 +103,31 @@ _has_impressions = "COALESCE(a.impressions, 0) > 0"
 # month's baseline.
 INSERT_DAILY = f"""
 INSERT INTO analytics_summaries ({COLUMNS})
-WITH posts AS (
-    SELECT d.business_id, d.platform, d.day, p.id AS post_id,
-           COALESCE(a.likes_count, 0) AS likes, COALESCE(a.comments_count, 0) AS comments,
-           COALESCE(a.shares_count, 0) AS shares, COALESCE(a.impressions, 0) AS impressions,
-           COALESCE(a.reach, 0) AS reach, COALESCE(a.clicks, 0) AS clicks,
-           a.engagement_rate AS rate, {_has_impressions} AS rated
-    FROM touched_days d
-    JOIN published_posts p
-      ON p.business_id = d.business_id AND p.platform = d.platform
+WITH totals AS (
+    SELECT d.business_id, d.platform, d.day, count(*) AS total_posts,
+           sum(COALESCE(a.likes_count, 0)) AS total_likes,
+           sum(COALESCE(a.comments_count, 0)) AS total_comments,
+           sum(COALESCE(a.shares_count, 0)) AS total_shares,
+           sum(COALESCE(a.impressions, 0)) AS total_impressions,
+           sum(COALESCE(a.reach, 0)) AS total_reach,
+           sum(COALESCE(a.clicks, 0)) AS total_clicks,
+           count(*) FILTER (WHERE {_has_impressions}) AS rated_posts,
+           COALESCE(sum(a.engagement_rate) FILTER (WHERE {_has_impressions}), 0)
+               AS engagement_rate_sum,
+           max(a.engagement_rate) FILTER (WHERE {_has_impressions})
+               AS best_post_engagement_rate,
+           (array_agg(p.id ORDER BY a.engagement_rate DESC, p.id)
+               FILTER (WHERE {_has_impressions}))[1] AS best_post_id
+    FROM published_posts p
+    JOIN businesses b ON b.id = p.business_id
+    -- The equality on the post's local day lets a large refresh hash-join every post of
+    -- the touched businesses once; the range lets a small one probe the index.
+    JOIN touched_days d
+      ON d.business_id = p.business_id AND d.platform = p.platform
+     AND d.day = (p.published_at AT TIME ZONE b.timezone)::date
      AND p.published_at >= d.starts AND p.published_at < d.ends
     LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-),
-totals AS (
-    SELECT business_id, platform, day, count(*) AS total_posts, sum(likes) AS total_likes,
-           sum(comments) AS total_comments, sum(shares) AS total_shares,
-           sum(impressions) AS total_impressions, sum(reach) AS total_reach,
-           sum(clicks) AS total_clicks, count(*) FILTER (WHERE rated) AS rated_posts,
-           COALESCE(sum(rate) FILTER (WHERE rated), 0) AS engagement_rate_sum
-    FROM posts GROUP BY business_id, platform, day
-),
-best AS (
-    SELECT DISTINCT ON (business_id, platform, day) business_id, platform, day,
-           post_id AS best_post_id, rate AS best_post_engagement_rate
-    FROM posts WHERE rated
-    ORDER BY business_id, platform, day, rate DESC, post_id
+    GROUP BY d.business_id, d.platform, d.day
 ),
 growth AS (
     SELECT d.business_id, d.platform, d.day, sum(last.followers - base.followers) AS growth
@@ -167,10 +172,9 @@ FROM (
            COALESCE(x.total_clicks, 0) AS total_clicks,
            COALESCE(x.rated_posts, 0) AS rated_posts,
            COALESCE(x.engagement_rate_sum, 0) AS engagement_rate_sum,
-           g.growth, b.best_post_id, b.best_post_engagement_rate
+           g.growth, x.best_post_id, x.best_post_engagement_rate
     FROM touched_days d
     LEFT JOIN totals x USING (business_id, platform, day)
-    LEFT JOIN best b USING (business_id, platform, day)
     LEFT JOIN growth g USING (business_id, platform, day)
 ) t
 WHERE t.total_posts > 0 OR t.growth IS NOT NULL
@@ -193,6 +197,14 @@ CROSS JOIN LATERAL (VALUES
 ) k(period_type, period_start, period_end)
 WHERE NOT (p.platform <> '{PLATFORM_ALL}' AND k.period_type = 'daily')
 """
+
+
+_TRUNC = {
+    "daily": "s.period_start",
+    "weekly": "date_trunc('week', s.period_start)::date",
+    "monthly": "date_trunc('month', s.period_start)::date",
+    "yearly": "date_trunc('year', s.period_start)::date",
+}
 
 
 def _rollup(target_type: str, source_type: str, all_platforms: bool) -> tuple[str, str]:
@@ -232,6 +244,7 @@ FROM (
     JOIN analytics_summaries s
       ON s.business_id = t.business_id AND {platform_match}
      AND s.period_type = '{source_type}'
+     AND {_TRUNC[target_type]} = t.period_start
      AND s.period_start >= t.period_start AND s.period_start <= t.period_end
     WHERE {keys}
     GROUP BY t.business_id, t.platform, t.period_type, t.period_start, t.period_end
@@ -251,6 +264,27 @@ ROLLUPS: tuple[tuple[str, str], ...] = (
 )
 
 
+TAKE_PENDING = """
+WITH taken AS (
+    DELETE FROM summary_pending_moments
+    WHERE ctid IN (SELECT ctid FROM summary_pending_moments FOR UPDATE SKIP LOCKED)
+    RETURNING business_id, platform, at
+)
+INSERT INTO touched_moments (business_id, platform, at)
+SELECT DISTINCT business_id, platform, at FROM taken
+"""
+
+
+async def refresh_pending_summaries(conn: asyncpg.Connection) -> int:
+    """Take every pending moment (that no other refresh holds) and recompute its periods,
+    in one transaction; returns the number of local days recomputed."""
+    async with conn.transaction():
+        status = await conn.execute(TAKE_PENDING)
+        if status.endswith(" 0"):
+            return 0
+        return await refresh_summaries(conn)
+
+
 async def refresh_summaries(conn: asyncpg.Connection) -> int:
     """Recompute every summary row that ``touched_moments`` reaches; returns the number
     of touched local days. Must run inside the transaction that filled the moments."""
@@ -259,9 +293,13 @@ async def refresh_summaries(conn: asyncpg.Connection) -> int:
     days = int(status.rsplit(" ", 1)[-1])
     if not days:
         return 0
+    # Fresh statistics let the planner pick per batch between probing the indexes for a
+    # few keys and hash-joining whole tables for many.
+    await conn.execute("ANALYZE touched_days")
     await conn.execute(DELETE_TOUCHED_DAILY)
     await conn.execute(INSERT_DAILY)
     await conn.execute(TOUCHED_PERIODS)
+    await conn.execute("ANALYZE touched_periods")
     for delete, insert in ROLLUPS:
         await conn.execute(delete)
         await conn.execute(insert)

@@ -130,6 +130,7 @@ published_posts = Table(
     CheckConstraint(_in("platform", PLATFORMS), name="platform"),
     CheckConstraint(_in("content_type", CONTENT_TYPES), name="content_type"),
     Index(None, "business_id", "published_at"),
+    Index(None, "business_id", "platform", "published_at"),
     # Pulse's post ids are unique (an identity); this finds a post by id alone.
     Index(None, "id"),
 )
@@ -154,7 +155,8 @@ post_analytics = Table(
         ondelete="CASCADE",
     ),
     UniqueConstraint("business_id", "platform", "platform_post_id"),
-    Index(None, "business_id", "engagement_rate"),
+    # Rewritten by every snapshot: room on each page keeps those updates HOT.
+    postgresql_with={"fillfactor": 70},
 )
 
 post_metric_snapshots = Table(
@@ -222,4 +224,15 @@ analytics_summaries = Table(
     PrimaryKeyConstraint("business_id", "platform", "period_type", "period_start"),
     CheckConstraint(_in("platform", (*PLATFORMS, PLATFORM_ALL)), name="platform"),
     CheckConstraint(_in("period_type", PERIOD_TYPES), name="period_type"),
+)
+
+# Moments whose summary periods await recomputation (see pulse_shared.summaries): written
+# in the transaction that changed the source rows, taken out by the summary refresh.
+summary_pending_moments = Table(
+    "summary_pending_moments",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("at", DateTime(timezone=True), nullable=False),
+    Index(None, "business_id"),
 )

@@ -66,6 +66,8 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         min_size=1,
         max_size=settings.db_pool_size,
         init=prepare_connection,
+        # The summary refresh hashes and sorts tens of thousands of rows per batch.
+        server_settings={"work_mem": settings.db_work_mem},
     )
     producer = make_producer(settings.kafka_bootstrap_servers)
     await producer.start()

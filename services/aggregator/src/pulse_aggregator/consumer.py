@@ -82,6 +82,9 @@ class BatchConsumer:
         # Businesses whose cache version could not be bumped yet (Redis was down).
         self._unbumped: set[int] = set()
         self.batches_committed = 0
+        # Summaries may be pending from before a restart: refresh once at start.
+        self._summaries_due = True
+        self._last_refresh = 0.0
 
     @staticmethod
     def topics(settings: Settings) -> list[str]:
@@ -99,6 +102,16 @@ class BatchConsumer:
             if polled:
                 async with self._in_flight:
                     await self._process(polled)
+            # Summaries are refreshed when the stream pauses, and at most every
+            # summary_interval_s while it flows, so that busy batches share the work. An
+            # idle replica also looks every interval for work another one left queued
+            # (one that crashed, say).
+            idle, since = not polled, time.monotonic() - self._last_refresh
+            interval_over = since >= s.summary_interval_s
+            if (self._summaries_due and (idle or interval_over)) or (idle and interval_over):
+                await self._retrying("refresh summaries", self._writer.refresh_summaries)
+                self._last_refresh = time.monotonic()
+                self._summaries_due = False
 
     def rebalance_listener(self) -> ConsumerRebalanceListener:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new
@@ -131,6 +144,7 @@ class BatchConsumer:
             return
         finally:
             if result is not None:
+                self._summaries_due = True
                 self._unbumped |= decoded.events.business_ids()
             await self._bump_cache_versions()
         self.batches_committed += 1

@@ -7,11 +7,15 @@ class Settings(PulseSettings):
     consumer_group: str = "pulse-aggregator"
     # A batch is what one poll returns: at most this many records, or what arrived
     # within the timeout. Larger batches amortise each transaction's fixed cost.
-    batch_max_records: int = 2000
+    batch_max_records: int = 10000
     batch_timeout_ms: int = 200
     # An observed_at further than this into the future is impossible: dead-lettered.
     max_clock_skew_s: float = 300.0
+    # While events flow, summaries are refreshed at most this often (and at once when the
+    # stream pauses): the lag of the summaries, traded for throughput.
+    summary_interval_s: float = 2.0
     db_pool_size: int = 4
+    db_work_mem: str = "64MB"
     # Backoff while the database (or the DLQ producer) is failing: never skip a batch.
     retry_initial_s: float = 0.2
     retry_max_s: float = 10.0

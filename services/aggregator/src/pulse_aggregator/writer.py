@@ -6,8 +6,10 @@ Why it is exact under duplicates, reordering and replays: every metrics event is
 cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapshots``
 (the first one wins); ``post_analytics`` only ever moves to a *newer* snapshot, and a
 post that arrives after its snapshots takes the newest stored one. Every change records
-the moments it touched, and the summaries of those periods are recomputed from the
-source rows before the transaction commits (``pulse_shared.summaries``).
+the moments it touched in ``summary_pending_moments``, in the same transaction; the
+summaries of those periods are recomputed from the source rows by
+``refresh_pending_summaries``, which the consumer runs every few seconds and whenever it
+is idle (``pulse_shared.summaries``).
 """
 
 from __future__ import annotations
@@ -40,7 +42,6 @@ class WriteResult:
     snapshots_inserted: int
     analytics_upserted: int
     accounts_inserted: int
-    days_recomputed: int = 0
 
 
 class EventsRefused(Exception):
@@ -50,6 +51,8 @@ class EventsRefused(Exception):
 
 class AnalyticsWriter(Protocol):
     async def write(self, batch: EventBatch) -> WriteResult: ...
+
+    async def refresh_summaries(self) -> int: ...
 
 
 UPSERT_BUSINESSES = """
@@ -95,7 +98,7 @@ up AS (
     RETURNING p.business_id, p.platform, p.platform_post_id, p.published_at
 ),
 moments AS (
-    INSERT INTO touched_moments (business_id, platform, at)
+    INSERT INTO summary_pending_moments (business_id, platform, at)
     SELECT business_id, platform, published_at FROM up
     UNION ALL
     SELECT o.business_id, o.platform, o.published_at
@@ -141,7 +144,7 @@ _ANALYTICS_INSERT = f"""
         platform_post_url, {_snapshot_cols}, engagement_rate, click_through_rate, fetched_at)"""
 _TOUCH_CHANGED_POSTS = """,
 moments AS (
-    INSERT INTO touched_moments (business_id, platform, at)
+    INSERT INTO summary_pending_moments (business_id, platform, at)
     SELECT u.business_id, u.platform, p.published_at
     FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
 )
@@ -176,7 +179,7 @@ up AS ({_ANALYTICS_INSERT}
     {_ANALYTICS_UPSERT_TAIL}
 ),
 moments AS (
-    INSERT INTO touched_moments (business_id, platform, at)
+    INSERT INTO summary_pending_moments (business_id, platform, at)
     SELECT u.business_id, u.platform, p.published_at
     FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
 )
@@ -221,7 +224,7 @@ ins AS (
     RETURNING business_id, platform, account_id, observed_at
 ),
 moments AS (
-    INSERT INTO touched_moments (business_id, platform, at)
+    INSERT INTO summary_pending_moments (business_id, platform, at)
     SELECT business_id, platform, observed_at FROM ins
     UNION ALL
     SELECT i.business_id, i.platform, n.observed_at
@@ -343,8 +346,12 @@ class PostgresAnalyticsWriter:
                     ),
                 )
 
-        with _Stage("summaries"):
-            days = await summaries.refresh_summaries(conn)
         return WriteResult(
-            len(changed_posts), snapshots_inserted, analytics_upserted, accounts_inserted, days
+            len(changed_posts), snapshots_inserted, analytics_upserted, accounts_inserted
         )
+
+    async def refresh_summaries(self) -> int:
+        """Recompute the summaries of every pending moment; returns the days recomputed."""
+        with _Stage("summaries"):
+            async with self._pool.acquire() as conn:
+                return await summaries.refresh_pending_summaries(conn)
