@@ -34,8 +34,9 @@ typecheck:
 pytest:
 	$(UV) pytest
 
-bench:
-	@echo "no benchmarks yet"
+bench: ## aggregator throughput and latency beside their ceilings (bench/README.md); small: BENCH_ARGS="--events 50000 --posts 5000 --businesses 20"
+	@bash deploy/local/infra.sh up
+	$(UV) python bench/aggregator_bench.py $(BENCH_ARGS)
 
 clean: down ## stop everything and delete local data (.run/)
 	rm -rf .run

@@ -78,6 +78,10 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         max_poll_records=settings.batch_max_records,
+        # Large fetches keep a batch's worth of records buffered while the last one is
+        # written (the defaults fetch 1 MB per partition).
+        max_partition_fetch_bytes=8 * 1024 * 1024,
+        fetch_max_bytes=64 * 1024 * 1024,
     )
     loop = BatchConsumer(settings, consumer, producer, PostgresAnalyticsWriter(runtime.pool), redis)
     consumer.subscribe(BatchConsumer.topics(settings), listener=loop.rebalance_listener())

@@ -16,6 +16,7 @@ exponential backoff and jitter for as long as it takes; no event is skipped.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -85,6 +86,7 @@ class BatchConsumer:
         # Summaries may be pending from before a restart: refresh once at start.
         self._summaries_due = True
         self._last_refresh = 0.0
+        self._refresh: asyncio.Task[int] | None = None
 
     @staticmethod
     def topics(settings: Settings) -> list[str]:
@@ -95,23 +97,47 @@ class BatchConsumer:
 
     async def run(self) -> None:
         s = self._settings
-        while not self._stopping:
-            polled = await self._consumer.getmany(
-                timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
+        try:
+            while not self._stopping:
+                polled = await self._consumer.getmany(
+                    timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
+                )
+                if polled:
+                    async with self._in_flight:
+                        await self._process(polled)
+                self._maybe_refresh_summaries(idle=not polled and await self._caught_up())
+        finally:
+            if self._refresh is not None:
+                self._refresh.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await self._refresh
+
+    async def _caught_up(self) -> bool:
+        """No assigned partition has records left to fetch (as far as the last fetch told):
+        an empty poll while behind is a slow fetch, not a pause in the stream."""
+        for tp in self._consumer.assignment():
+            highwater = self._consumer.highwater(tp)
+            if highwater is not None and await self._consumer.position(tp) < highwater:
+                return False
+        return True
+
+    def _maybe_refresh_summaries(self, idle: bool) -> None:
+        """Summaries are refreshed as soon as the stream pauses, and at most every
+        summary_interval_s while it flows, so that busy batches share the work. The
+        refresh runs beside the batches, on its own connection, so that PostgreSQL works
+        on both at once. An idle replica also looks every interval for work another one
+        left queued (one that crashed, say)."""
+        if self._refresh is not None and not self._refresh.done():
+            return
+        since = time.monotonic() - self._last_refresh
+        interval_over = since >= self._settings.summary_interval_s
+        if (self._summaries_due and (idle or interval_over)) or (idle and interval_over):
+            self._summaries_due = False
+            self._last_refresh = time.monotonic()
+            self._refresh = asyncio.create_task(
+                self._retrying("refresh summaries", self._writer.refresh_summaries),
+                name="summary-refresh",
             )
-            if polled:
-                async with self._in_flight:
-                    await self._process(polled)
-            # Summaries are refreshed when the stream pauses, and at most every
-            # summary_interval_s while it flows, so that busy batches share the work. An
-            # idle replica also looks every interval for work another one left queued
-            # (one that crashed, say).
-            idle, since = not polled, time.monotonic() - self._last_refresh
-            interval_over = since >= s.summary_interval_s
-            if (self._summaries_due and (idle or interval_over)) or (idle and interval_over):
-                await self._retrying("refresh summaries", self._writer.refresh_summaries)
-                self._last_refresh = time.monotonic()
-                self._summaries_due = False
 
     def rebalance_listener(self) -> ConsumerRebalanceListener:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new

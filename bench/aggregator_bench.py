@@ -1,0 +1,1164 @@
+"""The aggregator's throughput and latency, each beside the ceiling it is held to.
+
+One run, on its own databases and topics (dropped/deleted at the end):
+
+1. generate (seeded) the posts and the ``metrics.observed.v1`` events, ~N/P cumulative
+   snapshots per post, serialised once to the wire bytes (not timed); write the posts
+   into the end-to-end database with the aggregator's writer (not timed);
+2. produce the metrics events to Kafka (produce rate, for information);
+3. Kafka ceiling: the raw consume rate of that topic, no parsing, no database;
+4. Postgres ceiling: the same events written into a fresh database (same posts) with the
+   aggregator's own ``PostgresAnalyticsWriter``, in batches of the size the aggregator
+   runs with, made of the records in the order the Kafka consumer of step 3 delivered
+   them (runs of one partition after another, as the aggregator's batches are); parsed
+   beforehand, so only the database work is timed. For context: the bare ``COPY`` rate
+   of the same snapshot rows and the JSON decode rate;
+5. end to end: ONE aggregator process (uvicorn, as deployed) consumes and commits the
+   whole topic; rate from its first committed offset to the last (startup and first
+   batch excluded), and in total; then a profile from its ``/metrics``;
+6. latency: with the aggregator caught up, more events produced at half that rate,
+   produce-to-committed latency per record (p50/p99/max).
+
+The end-to-end run and the Postgres ceiling do exactly the same work: the metrics
+events, on top of the same posts. No figure is asserted; the targets are printed with
+PASS/MISS and the exit code is 0 unless something crashed.
+
+Run: ``make bench`` (full size) or, small, ``make bench BENCH_ARGS="--events 50000
+--posts 5000 --businesses 20"``; ``--help`` lists the options.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import bisect
+import contextlib
+import gc
+import math
+import os
+import random
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.partitioner import DefaultPartitioner
+from alembic import command
+from alembic.config import Config
+from prometheus_client.parser import text_string_to_metric_families
+
+from pulse_aggregator.metrics import STAGE_SECONDS
+from pulse_aggregator.records import EventBatch
+from pulse_aggregator.settings import Settings
+from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.events import (
+    CONTENT_TYPES,
+    METRIC_NAMES,
+    PLATFORMS,
+    ContentType,
+    MetricsObserved,
+    MetricsSource,
+    Platform,
+    PostMetrics,
+    PostPublished,
+)
+from pulse_shared.kafka import JSON_HEADERS, cluster_answers, ensure_topics, make_producer
+from pulse_shared.tables import METRIC_COLUMNS
+from pulse_shared.topics import METRICS_OBSERVED, POSTS_PUBLISHED, TOPICS, dlq, key_for
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TARGET_EVENTS_PER_S = 30_000
+TARGET_CEILING_RATIO = 0.5
+PARTITIONS = {spec.name: spec.partitions for spec in TOPICS}
+
+# --- infrastructure ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Infra:
+    """Where the servers of deploy/local listen (same environment names as conftest)."""
+
+    port: str
+    user: str
+    password: str
+    reader: str
+    kafka: str
+    redis_url: str
+
+    @classmethod
+    def from_env(cls) -> Infra:
+        e = os.environ.get
+        return cls(
+            port=e("PULSE_PG_PORT", "5432"),
+            user=e("PULSE_PG_APP_USER", "pulse"),
+            password=e("PULSE_PG_APP_PASSWORD", "pulse"),
+            reader=e("PULSE_PG_READER_USER", "pulse_reader"),
+            kafka=f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
+            redis_url=f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15",
+        )
+
+    def url(self, database: str) -> str:
+        """SQLAlchemy form, as PULSE_DATABASE_URL takes it."""
+        return f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
+
+    def dsn(self, database: str) -> str:
+        return asyncpg_dsn(self.url(database))
+
+
+async def create_database(infra: Infra, name: str) -> None:
+    """CREATE DATABASE as the app role, then migrate it to head with Alembic."""
+    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    config = Config(os.path.join(ROOT, "shared", "alembic.ini"))
+    config.attributes["database_url"] = infra.url(name)
+    config.attributes["reader_role"] = infra.reader
+    # Alembic's env.py runs its own event loop: give it a thread of its own.
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+
+async def drop_database(infra: Infra, name: str) -> None:
+    """Plain DROP first: it stops an autovacuum worker busy in that database itself,
+    which WITH (FORCE) may not do for a role that is not a superuser."""
+    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
+    try:
+        for attempt in range(5):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except asyncpg.ObjectInUseError:
+                if attempt == 4:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                await asyncio.sleep(1)
+    finally:
+        await conn.close()
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    names = [f"{prefix}{n}" for spec in TOPICS for n in (spec.name, dlq(spec.name))]
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()
+
+
+async def writer_pool(dsn: str) -> asyncpg.Pool:
+    pool: asyncpg.Pool = await asyncpg.create_pool(
+        dsn,
+        min_size=1,
+        max_size=1,
+        init=prepare_connection,
+        server_settings={"work_mem": Settings().db_work_mem},  # as the aggregator's pool
+    )
+    return pool
+
+
+# --- data ----------------------------------------------------------------------------
+
+
+@dataclass
+class PostPlan:
+    event: PostPublished
+    base: dict[str, float]  # the post's final totals, scaled per snapshot
+    video: bool
+
+
+@dataclass
+class Dataset:
+    anchor: datetime  # "now" of the data: every observed_at is before it
+    posts: list[PostPlan]
+    keys: list[bytes]  # metrics.observed.v1 records, in produce order
+    values: list[bytes]
+    businesses: int
+
+
+def _uuid(rng: random.Random) -> uuid.UUID:
+    return uuid.UUID(int=rng.getrandbits(128), version=4)
+
+
+def _post_ids(platform: Platform, i: int, business_id: int) -> tuple[str, str, str]:
+    """(platform_post_id, account_id, url) in each platform's own style."""
+    if platform == "linkedin":
+        pid = f"urn:li:share:{7_200_000_000_000_000_000 + i}"
+        org = f"urn:li:organization:{1000 + business_id}"
+        return pid, org, f"https://www.linkedin.com/feed/update/{pid}"
+    if platform == "twitter":
+        pid = str(1_850_000_000_000_000_000 + i)
+        return pid, str(2_244_990_000 + business_id), f"https://x.com/i/status/{pid}"
+    if platform == "facebook":
+        page = 100_000_000_000 + business_id
+        pid = f"{page}_{10**15 + i}"
+        return pid, str(page), f"https://www.facebook.com/{pid}"
+    pid = str(17_900_000_000_000_000 + i)
+    return pid, str(17_841_400_000_000_000 + business_id), f"https://www.instagram.com/p/B{i:010d}/"
+
+
+TEXTS = (
+    "We are hiring engineers who love data",
+    "Five lessons from our first year",
+    "Behind the scenes at the studio",
+    "New feature: scheduled reports",
+    "Customer story: how Acme doubled reach",
+    "Our take on the state of social this year",
+)
+CONTENT_WEIGHTS = (3, 4, 2, 2, 1)  # text, image, video, link, carousel
+
+
+def _base_metrics(rng: random.Random, video: bool) -> dict[str, float]:
+    """A post's final totals: heavy-tailed reach, engagement a few % of impressions."""
+    impressions = max(50.0, rng.lognormvariate(8.0, 1.1))  # median ~3,000
+    likes = impressions * rng.uniform(0.005, 0.06)
+    base = {
+        "impressions": impressions,
+        "reach": impressions * rng.uniform(0.55, 0.9),
+        "likes": likes,
+        "comments": likes * rng.uniform(0.03, 0.2),
+        "shares": likes * rng.uniform(0.05, 0.2),
+        "retweets": likes * rng.uniform(0.1, 0.3),
+        "quote_tweets": likes * rng.uniform(0.02, 0.08),
+        "clicks": impressions * rng.uniform(0.002, 0.03),
+        "saves": likes * rng.uniform(0.02, 0.15),
+    }
+    if video:
+        base["video_views"] = impressions * rng.uniform(0.3, 0.7)
+        base["video_watch_time_s"] = base["video_views"] * rng.uniform(4, 25)
+    return base
+
+
+def _metrics_at(platform: Platform, base: dict[str, float], f: float, video: bool) -> PostMetrics:
+    """Cumulative totals at fraction ``f`` of the post's final ones (non-decreasing in f),
+    with each platform's meaning of likes/shares (see DESIGN.md's formulas)."""
+
+    def n(name: str) -> int:
+        return int(base[name] * f)
+
+    views = n("video_views") if video else None
+    watch = round(base["video_watch_time_s"] * f, 1) if video else None
+    if platform == "twitter":
+        retweets, quotes = n("retweets"), n("quote_tweets")
+        return PostMetrics(
+            likes=n("likes"), comments=n("comments"), shares=retweets + quotes,
+            retweets=retweets, quote_tweets=quotes, impressions=n("impressions"),
+            clicks=n("clicks"), video_views=views, saves=n("saves"),
+        )  # fmt: skip
+    if platform == "facebook":
+        likes = n("likes")
+        return PostMetrics(
+            likes=likes, reactions=likes, comments=n("comments"), shares=n("shares"),
+            impressions=n("impressions"), reach=n("reach"), clicks=n("clicks"),
+            video_views=views, video_watch_time_s=watch,
+        )  # fmt: skip
+    if platform == "instagram":
+        return PostMetrics(
+            likes=n("likes"), comments=n("comments"), shares=n("shares"),
+            impressions=n("impressions"), reach=n("reach"), saves=n("saves"), video_views=views,
+        )  # fmt: skip
+    return PostMetrics(
+        likes=n("likes"), comments=n("comments"), shares=n("shares"),
+        impressions=n("impressions"), reach=n("reach"), clicks=n("clicks"), video_views=views,
+    )  # fmt: skip
+
+
+def _growth(x: float) -> float:
+    """Share of a post's final totals reached at fraction x of its tracked life."""
+    return (1 - math.exp(-4 * x)) / (1 - math.exp(-4))
+
+
+def generate(events: int, posts: int, businesses: int, seed: int, anchor: datetime) -> Dataset:
+    """Posts published over the 90 days before ``anchor`` (all platforms, every business),
+    and ``events`` metrics snapshots spread evenly over them: per post, polls denser early
+    in its life, the last an hour or so before ``anchor``. Produce order interleaves the
+    posts in rounds (round k = every post's k-th snapshot, shuffled), so each post's
+    snapshots are in observed_at order, as an ingest service would send them."""
+    rng = random.Random(seed)
+    plans: list[PostPlan] = []
+    for i in range(posts):
+        platform = PLATFORMS[i % len(PLATFORMS)]
+        business_id = 1 + (i // len(PLATFORMS)) % businesses
+        content_type: ContentType = rng.choices(CONTENT_TYPES, CONTENT_WEIGHTS)[0]
+        video = content_type == "video"
+        age = rng.uniform(2 * 3600, 90 * 86400)
+        pid, account, url = _post_ids(platform, i, business_id)
+        event = PostPublished(
+            event_id=_uuid(rng),
+            business_id=business_id,
+            platform=platform,
+            platform_post_id=pid,
+            account_id=account,
+            published_at=(anchor - timedelta(seconds=int(age))),
+            content=f"{rng.choice(TEXTS)} (#{i})",
+            content_type=content_type,
+            platform_post_url=url,
+            video_duration_s=round(rng.uniform(6, 180), 1) if video else None,
+        )
+        plans.append(PostPlan(event, _base_metrics(rng, video), video))
+
+    per_post, extra = divmod(events, posts)
+    order: list[tuple[float, int, int]] = []  # (sort key, post, snapshot k)
+    counts = [per_post + (1 if i < extra else 0) for i in range(posts)]
+    for i, n in enumerate(counts):
+        order.extend((k + rng.random(), i, k) for k in range(n))
+    order.sort()
+
+    # Snapshot times per post: quadratic schedule from publish to ~1 h before anchor.
+    times: list[list[tuple[datetime, float]]] = []
+    for plan, n in zip(plans, counts, strict=True):
+        published = plan.event.published_at
+        end = anchor - timedelta(seconds=3600 + rng.uniform(0, 1800))
+        span = (end - published).total_seconds()
+        row: list[tuple[datetime, float]] = []
+        previous = published
+        for k in range(n):
+            x = ((k + 1) / n) ** 2
+            at = published + timedelta(seconds=int(span * x))
+            at = max(at, previous + timedelta(seconds=1))
+            row.append((at, _growth(x)))
+            previous = at
+        times.append(row)
+
+    sources: tuple[MetricsSource, ...] = ("poll",) * 9 + ("webhook",)
+    keys: list[bytes] = []
+    values: list[bytes] = []
+    for _, i, k in order:
+        plan = plans[i]
+        at, f = times[i][k]
+        post = plan.event
+        observed = MetricsObserved(
+            event_id=_uuid(rng),
+            business_id=post.business_id,
+            platform=post.platform,
+            platform_post_id=post.platform_post_id,
+            observed_at=at,
+            source=rng.choice(sources),
+            metrics=_metrics_at(post.platform, plan.base, f, plan.video),
+        )
+        keys.append(key_for(observed))
+        values.append(observed.model_dump_json().encode())
+    return Dataset(anchor, plans, keys, values, businesses)
+
+
+def latency_events(data: Dataset, count: int, seed: int) -> tuple[list[bytes], list[bytes]]:
+    """``count`` further snapshots, newer than every generated one (observed in the half
+    hour before the anchor), a little above each post's final totals."""
+    rng = random.Random(seed)
+    posts = list(data.posts)
+    rng.shuffle(posts)
+    keys: list[bytes] = []
+    values: list[bytes] = []
+    start = data.anchor - timedelta(minutes=30)
+    for j in range(count):
+        plan = posts[j % len(posts)]
+        round_ = j // len(posts) + 1
+        event = MetricsObserved(
+            event_id=_uuid(rng),
+            business_id=plan.event.business_id,
+            platform=plan.event.platform,
+            platform_post_id=plan.event.platform_post_id,
+            observed_at=start + timedelta(seconds=round_),
+            source="poll",
+            metrics=_metrics_at(plan.event.platform, plan.base, 1.0 + 0.01 * round_, plan.video),
+        )
+        keys.append(key_for(event))
+        values.append(event.model_dump_json().encode())
+    return keys, values
+
+
+def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]
+
+
+# --- Postgres ceiling ----------------------------------------------------------------
+
+
+@dataclass
+class PostgresCeiling:
+    decode_per_s: float
+    writer_per_s: float
+    writer_s: float
+    copy_per_s: float
+    stages: dict[str, float]  # seconds per writer stage over the timed writes
+
+
+def stage_seconds() -> dict[str, float]:
+    """This process's own writer stage histograms (the writer records them wherever it
+    runs): seconds so far per stage."""
+    return {
+        sample.labels["stage"]: sample.value
+        for family in STAGE_SECONDS.collect()
+        for sample in family.samples
+        if sample.name.endswith("_sum")
+    }
+
+
+SUMMARY_INTERVAL_S = Settings().summary_interval_s
+
+
+async def load_posts(pool: asyncpg.Pool, data: Dataset, batch: int) -> None:
+    """The posts, written by the aggregator's writer (untimed), then ANALYZE, so every
+    database starts the timed part from the same state."""
+    writer = PostgresAnalyticsWriter(pool)
+    for part in chunks([p.event for p in data.posts], batch):
+        await writer.write(EventBatch(posts=list(part)))
+    await writer.refresh_summaries()
+    async with pool.acquire() as conn:
+        await conn.execute("ANALYZE")
+
+
+async def postgres_ceiling(
+    infra: Infra, database: str, data: Dataset, delivered: list[bytes], batch: int
+) -> PostgresCeiling:
+    """The metrics events in the order a Kafka consumer delivered them (runs of one
+    partition after another, as the aggregator's batches are made), cut into batches of
+    ``batch``, each written by the aggregator's writer in its own transaction."""
+    started = time.perf_counter()
+    parsed = [MetricsObserved.model_validate_json(v) for v in delivered]
+    decode_per_s = len(parsed) / (time.perf_counter() - started)
+    gc.collect()
+    gc.freeze()  # a million live objects: keep the collector from walking them while timed
+
+    pool = await writer_pool(infra.dsn(database))
+    try:
+        await load_posts(pool, data, batch)
+        writer = PostgresAnalyticsWriter(pool)
+        stages_before = stage_seconds()
+        started = time.perf_counter()
+        stored = 0
+        # Summaries refreshed as the consumer does: at most every SUMMARY_INTERVAL_S while
+        # events flow, and once at the end.
+        last_refresh = time.perf_counter()
+        for part in chunks(parsed, batch):
+            stored += (await writer.write(EventBatch(metrics=list(part)))).snapshots_inserted
+            if time.perf_counter() - last_refresh >= SUMMARY_INTERVAL_S:
+                await writer.refresh_summaries()
+                last_refresh = time.perf_counter()
+        await writer.refresh_summaries()
+        writer_s = time.perf_counter() - started
+        if stored != len(parsed):
+            print(f"WARNING: the ceiling's writer stored {stored:,} of {len(parsed):,} snapshots")
+        stages = {k: v - stages_before.get(k, 0.0) for k, v in stage_seconds().items()}
+
+        # For context: the bare COPY of the same snapshot rows into an emptied table.
+        metric_columns = [METRIC_COLUMNS[name] for name in METRIC_NAMES]
+        columns = [
+            "business_id", "platform", "platform_post_id", "observed_at", "source", "event_id",
+            *metric_columns,
+        ]  # fmt: skip
+        rows = [
+            (
+                e.business_id,
+                e.platform,
+                e.platform_post_id,
+                e.observed_at,
+                e.source,
+                e.event_id,
+                *(getattr(e.metrics, name) for name in METRIC_NAMES),
+            )
+            for e in parsed
+        ]
+        first = min(e.observed_at for e in parsed)
+        last = max(e.observed_at for e in parsed)
+        async with pool.acquire() as conn:
+            await conn.execute("TRUNCATE post_metric_snapshots")
+            await conn.execute("SELECT pulse_ensure_snapshot_partitions($1, $2)", first, last)
+            started = time.perf_counter()
+            for part in chunks(rows, batch):
+                await conn.copy_records_to_table(
+                    "post_metric_snapshots", records=part, columns=columns
+                )
+            copy_s = time.perf_counter() - started
+    finally:
+        await pool.close()
+        del parsed
+        gc.unfreeze()
+        gc.collect()
+    return PostgresCeiling(
+        decode_per_s,
+        len(delivered) / writer_s,
+        writer_s,
+        len(rows) / copy_s,
+        {k: v for k, v in stages.items() if v > 0},
+    )
+
+
+# --- Kafka ---------------------------------------------------------------------------
+
+
+def metrics_partitions(prefix: str) -> list[TopicPartition]:
+    topic = f"{prefix}{METRICS_OBSERVED}"
+    return [TopicPartition(topic, p) for p in range(PARTITIONS[METRICS_OBSERVED])]
+
+
+def consumed_partitions(prefix: str) -> list[TopicPartition]:
+    return [
+        TopicPartition(f"{prefix}{name}", p)
+        for name in (POSTS_PUBLISHED, METRICS_OBSERVED)
+        for p in range(PARTITIONS[name])
+    ]
+
+
+async def produce_all(bootstrap: str, topic: str, keys: list[bytes], values: list[bytes]) -> float:
+    """Every record, through an idempotent acks=all producer's batch API, each on the
+    partition ``send()`` would pick for its key (the default partitioner); records/s."""
+    producer = make_producer(bootstrap, linger_ms=20)
+    await producer.start()
+    try:
+        partitions = sorted(await producer.partitions_for(topic))
+        partitioner = DefaultPartitioner()
+        started = time.perf_counter()
+        open_batches: dict[int, Any] = {}
+        sent = []
+        for key, value in zip(keys, values, strict=True):
+            partition = partitioner(key, partitions, partitions)
+            batch = open_batches.get(partition)
+            if batch is None:
+                batch = open_batches[partition] = producer.create_batch()
+            if batch.append(key=key, value=value, timestamp=None, headers=JSON_HEADERS) is None:
+                sent.append(await producer.send_batch(batch, topic, partition=partition))
+                batch = open_batches[partition] = producer.create_batch()
+                batch.append(key=key, value=value, timestamp=None, headers=JSON_HEADERS)
+        for partition, batch in open_batches.items():
+            sent.append(await producer.send_batch(batch, topic, partition=partition))
+        await asyncio.gather(*sent)
+        return len(values) / (time.perf_counter() - started)
+    finally:
+        await producer.stop()
+
+
+async def end_offsets(
+    bootstrap: str, partitions: list[TopicPartition]
+) -> dict[TopicPartition, int]:
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    await consumer.start()
+    try:
+        ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
+        return ends
+    finally:
+        await consumer.stop()
+
+
+async def kafka_ceiling(
+    bootstrap: str, prefix: str, total: int, batch: int
+) -> tuple[float, list[bytes]]:
+    """Raw consume rate of the metrics topic from the beginning: bytes only, no group,
+    the aggregator's fetch settings (its max_poll_records); records/s. Also returns the
+    values in the order they were delivered (gathered after the clock stopped)."""
+    partitions = metrics_partitions(prefix)
+    consumer = AIOKafkaConsumer(
+        bootstrap_servers=bootstrap,
+        group_id=None,
+        enable_auto_commit=False,
+        auto_offset_reset="earliest",
+        max_poll_records=batch,
+    )
+    await consumer.start()
+    try:
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        polls = []
+        started = time.perf_counter()
+        read = 0
+        while read < total:
+            polled = await consumer.getmany(timeout_ms=1000, max_records=batch)
+            read += sum(len(records) for records in polled.values())
+            polls.append(polled)
+        rate = read / (time.perf_counter() - started)
+    finally:
+        await consumer.stop()
+    delivered = [r.value for polled in polls for records in polled.values() for r in records]
+    return rate, delivered
+
+
+class GroupOffsets:
+    """The aggregator group's committed offsets, as its admin API answers them."""
+
+    def __init__(self, bootstrap: str, group: str, partitions: list[TopicPartition]) -> None:
+        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+        self._group = group
+        self._partitions = partitions
+
+    async def __aenter__(self) -> GroupOffsets:
+        await self._admin.start()
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self._admin.close()
+
+    async def committed(self) -> dict[TopicPartition, int]:
+        answer = await self._admin.list_consumer_group_offsets(self._group)
+        found = {tp: meta.offset for tp, meta in answer.items() if meta.offset >= 0}
+        return {tp: found.get(tp, 0) for tp in self._partitions}
+
+
+# --- the aggregator process ----------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@dataclass
+class Aggregator:
+    process: subprocess.Popen[bytes]
+    url: str
+    log_path: str
+
+    @classmethod
+    def start(cls, env: dict[str, str], log_dir: str) -> Aggregator:
+        port = free_port()
+        log_path = os.path.join(log_dir, f"aggregator-{port}.log")
+        with open(log_path, "wb") as log_file:
+            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+                [
+                    sys.executable,
+                    "-m",
+                    "uvicorn",
+                    "pulse_aggregator.app:app",
+                    "--host",
+                    "127.0.0.1",
+                    "--port",
+                    str(port),
+                    "--no-access-log",
+                ],
+                env=env,
+                stdout=log_file,
+                stderr=subprocess.STDOUT,
+                cwd=ROOT,
+            )
+        return cls(process, f"http://127.0.0.1:{port}", log_path)
+
+    def log_tail(self, lines: int = 40) -> str:
+        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
+
+    def check_alive(self) -> None:
+        if self.process.poll() is not None:
+            raise RuntimeError(
+                f"aggregator exited with {self.process.returncode}:\n{self.log_tail()}"
+            )
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(20)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    async def scrape(self) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+        """Every sample of /metrics, by (sample name, sorted labels)."""
+        async with httpx.AsyncClient(base_url=self.url, timeout=10) as client:
+            text = (await client.get("/metrics")).text
+        return {
+            (s.name, tuple(sorted(s.labels.items()))): s.value
+            for family in text_string_to_metric_families(text)
+            for s in family.samples
+        }
+
+
+# --- CPU accounting (Linux /proc), to tell who is busy ------------------------------
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_process() -> dict[int, tuple[str, float]]:
+    """pid -> (command name, user+system CPU seconds so far)."""
+    out: dict[int, tuple[str, float]] = {}
+    for name in os.listdir("/proc"):
+        if not name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{name}/stat", "rb") as f:
+                data = f.read()
+        except OSError:
+            continue
+        close = data.rfind(b")")
+        comm = data[data.find(b"(") + 1 : close].decode(errors="replace")
+        fields = data[close + 2 :].split()
+        out[int(name)] = (comm, (int(fields[11]) + int(fields[12])) / CLOCK_TICKS)
+    return out
+
+
+def cpu_used(
+    before: dict[int, tuple[str, float]], after: dict[int, tuple[str, float]], aggregator: int
+) -> dict[str, float]:
+    """CPU seconds between two snapshots, grouped (processes that ended in between are
+    missed, so short-lived ones are undercounted)."""
+    groups: dict[str, float] = {}
+    for pid, (comm, seconds) in after.items():
+        used = seconds - before.get(pid, (comm, 0.0))[1]
+        if pid == aggregator:
+            group = "aggregator"
+        elif pid == os.getpid():
+            group = "bench (this process)"
+        elif comm == "postgres":
+            group = "postgres (all)"
+        elif comm == "java":
+            group = "kafka (java)"
+        else:
+            group = "other"
+        groups[group] = groups.get(group, 0.0) + used
+    return groups
+
+
+# --- end to end and latency ----------------------------------------------------------
+
+
+@dataclass
+class EndToEnd:
+    total_events: int
+    startup_s: float  # process start -> /healthz answers
+    first_commit_s: float  # process start -> first committed offset seen
+    total_s: float  # process start -> every partition committed to its end
+    steady_events: int  # events committed after the first commit was seen
+    steady_s: float
+    cpu: dict[str, float] = field(default_factory=dict)  # over the steady window
+    samples: dict[tuple[str, tuple[tuple[str, str], ...]], float] = field(default_factory=dict)
+
+    @property
+    def rate(self) -> float:
+        """From the first commit seen to the last: startup and the first batch excluded."""
+        return self.steady_events / self.steady_s if self.steady_s > 0 else float("nan")
+
+    @property
+    def rate_total(self) -> float:
+        return self.total_events / self.total_s
+
+
+async def end_to_end(
+    aggregator: Aggregator,
+    offsets: GroupOffsets,
+    targets: dict[TopicPartition, int],
+    started: float,
+    dsn: str,
+    interval: float = 0.1,
+) -> EndToEnd:
+    """From the aggregator's start until every event is committed *and* the summaries
+    they touched are recomputed (nothing left in summary_pending_moments)."""
+    total = sum(targets.values())
+    ready_at: float | None = None
+    first: tuple[float, int, dict[int, tuple[str, float]]] | None = None
+    last_progress, last_done = started, 0
+    async with httpx.AsyncClient(base_url=aggregator.url, timeout=1) as client:
+        while True:
+            aggregator.check_alive()
+            now = time.monotonic()
+            if ready_at is None:
+                with contextlib.suppress(httpx.HTTPError):
+                    if (await client.get("/healthz")).status_code == 200:
+                        ready_at = now
+            committed = await offsets.committed()
+            seen = time.monotonic()
+            done = sum(min(committed[tp], end) for tp, end in targets.items())
+            if done > 0 and first is None:
+                first = (seen, done, cpu_by_process())
+            if done > last_done:
+                last_progress, last_done = seen, done
+            elif seen - last_progress > 120:
+                raise RuntimeError(
+                    f"no commit progress for 120 s ({done:,}/{total:,}):\n{aggregator.log_tail()}"
+                )
+            if all(committed[tp] >= end for tp, end in targets.items()):
+                break
+            await asyncio.sleep(interval)
+    conn = await asyncpg.connect(dsn)
+    try:
+        while await conn.fetchval("SELECT EXISTS (SELECT 1 FROM summary_pending_moments)"):
+            aggregator.check_alive()
+            await asyncio.sleep(interval)
+        seen = time.monotonic()
+    finally:
+        await conn.close()
+    finished = seen
+    assert first is not None
+    cpu = cpu_used(first[2], cpu_by_process(), aggregator.process.pid)
+    return EndToEnd(
+        total_events=total,
+        startup_s=(ready_at or finished) - started,
+        first_commit_s=first[0] - started,
+        total_s=finished - started,
+        steady_events=total - first[1],
+        steady_s=finished - first[0],
+        cpu=cpu,
+        samples=await aggregator.scrape(),
+    )
+
+
+@dataclass
+class Latency:
+    events: int
+    rate: float  # the paced rate asked for
+    achieved: float  # what the producer actually sent per second
+    p50_ms: float
+    p99_ms: float
+    max_ms: float
+    # p50 of the first and of the last fifth sent: a rising latency means the aggregator
+    # does not keep up with this rate (its backlog grows), a flat one that it does.
+    p50_first_ms: float
+    p50_last_ms: float
+
+
+def percentile(sorted_values: Sequence[float], p: float) -> float:
+    index = max(0, math.ceil(p * len(sorted_values)) - 1)
+    return sorted_values[index]
+
+
+async def latency_run(
+    bootstrap: str,
+    topic: str,
+    offsets: GroupOffsets,
+    aggregator: Aggregator,
+    keys: list[bytes],
+    values: list[bytes],
+    rate: float,
+    poll_interval: float = 0.025,
+) -> Latency:
+    """Send at ``rate`` (token bucket), note each record's send time by (partition,
+    offset), poll the committed offsets every ``poll_interval``: a record is committed at
+    the first poll whose offset for its partition is past it."""
+    polls: list[tuple[float, dict[TopicPartition, int]]] = []
+    sending = True
+
+    async def poll() -> None:
+        while sending:
+            committed = await offsets.committed()
+            polls.append((time.monotonic(), committed))
+            await asyncio.sleep(poll_interval)
+
+    producer = make_producer(bootstrap)  # the services' own producer settings
+    await producer.start()
+    poller = asyncio.create_task(poll())
+    try:
+        sent: list[tuple[float, asyncio.Future[Any]]] = []
+        started = time.monotonic()
+        i = 0
+        while i < len(values):
+            due = min(len(values), int((time.monotonic() - started) * rate) + 1)
+            while i < due:
+                at = time.monotonic()
+                future = await producer.send(topic, values[i], key=keys[i], headers=JSON_HEADERS)
+                sent.append((at, future))
+                i += 1
+            await asyncio.sleep(0.002)
+        achieved = len(values) / (time.monotonic() - started)
+        metas = await asyncio.gather(*(future for _, future in sent))
+        last: dict[TopicPartition, int] = {}
+        for meta in metas:
+            tp = TopicPartition(meta.topic, meta.partition)
+            last[tp] = max(last.get(tp, -1), meta.offset)
+        deadline = time.monotonic() + 120
+        while not polls or any(polls[-1][1].get(tp, 0) <= off for tp, off in last.items()):
+            aggregator.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError("latency records not committed within 120 s")
+            await asyncio.sleep(poll_interval)
+    finally:
+        sending = False
+        await poller
+        await producer.stop()
+
+    # Per partition, the committed offsets of successive polls never go down.
+    timeline = {tp: [c.get(tp, 0) for _, c in polls] for tp in last}
+    poll_times = [t for t, _ in polls]
+    latencies = []
+    for (sent_at, _), meta in zip(sent, metas, strict=True):
+        tp = TopicPartition(meta.topic, meta.partition)
+        index = bisect.bisect_right(timeline[tp], meta.offset)
+        latencies.append((poll_times[index] - sent_at) * 1000)
+    fifth = max(1, len(latencies) // 5)
+    first, last_fifth = sorted(latencies[:fifth]), sorted(latencies[-fifth:])
+    latencies.sort()
+    return Latency(
+        len(values),
+        rate,
+        achieved,
+        percentile(latencies, 0.5),
+        percentile(latencies, 0.99),
+        latencies[-1],
+        percentile(first, 0.5),
+        percentile(last_fifth, 0.5),
+    )
+
+
+# --- report --------------------------------------------------------------------------
+
+
+def verdict(ok: bool) -> str:
+    return "PASS" if ok else "MISS"
+
+
+def print_profile(e2e: EndToEnd) -> None:
+    s = e2e.samples
+
+    def value(name: str, **labels: str) -> float:
+        return s.get((name, tuple(sorted(labels.items()))), 0.0)
+
+    window = e2e.total_s - e2e.startup_s  # the consumer loop's life: ready -> all committed
+    stages = {
+        labels[0][1]: v
+        for (name, labels), v in s.items()
+        if name == "pulse_aggregator_stage_seconds_sum" and labels
+    }
+    batches = value("pulse_aggregator_batches_total")
+    consumed = sum(
+        v for (name, _), v in s.items() if name == "pulse_aggregator_events_consumed_total"
+    )
+    batch_s = value("pulse_aggregator_batch_seconds_sum")
+    stage_s = sum(stages.values())
+
+    def line(what: str, seconds: float) -> None:
+        print(f"    {what:<46} {seconds:8.2f} s  {100 * seconds / window:5.1f} %")
+
+    print(
+        f"\nAggregator profile over {window:.1f} s (ready -> all committed): "
+        f"{batches:,.0f} batches, mean {consumed / max(batches, 1):,.0f} events/batch"
+    )
+    for stage, seconds in sorted(stages.items(), key=lambda kv: -kv[1]):
+        line(f"stage {stage}", seconds)
+    line("= database stages, total", stage_s)
+    line("batch time (poll returned -> offsets committed)", batch_s)
+    line("  of which not a stage: decode, commit, metrics", batch_s - stage_s)
+    line("outside batches: waiting in getmany (fetch)", window - batch_s)
+    line("remainder: Kafka fetch + decode + commit", window - stage_s)
+    agg_cpu = e2e.cpu.get("aggregator", 0.0)
+    print(f"  CPU over the {e2e.steady_s:.1f} s steady window (cores busy on average; 2 here):")
+    for group, seconds in sorted(e2e.cpu.items(), key=lambda kv: -kv[1]):
+        print(f"    {group:<24} {seconds / e2e.steady_s:5.2f}")
+    if agg_cpu / e2e.steady_s > 0.85:
+        print("    -> the aggregator's one Python thread is (nearly) saturated")
+
+
+def report(
+    args: argparse.Namespace,
+    produce_rate: float,
+    kafka_rate: float,
+    pg: PostgresCeiling,
+    e2e: EndToEnd,
+    lat: Latency | None,
+) -> None:
+    ratio = e2e.rate / pg.writer_per_s
+    stage_shares = ", ".join(
+        f"{stage} {seconds / pg.writer_s:.0%}"
+        for stage, seconds in sorted(pg.stages.items(), key=lambda kv: -kv[1])
+    )
+    print("\n" + "=" * 96)
+    print(
+        f"Aggregator benchmark: {args.events:,} metrics.observed.v1 events over {args.posts:,}"
+        f" posts and {args.businesses:,} businesses; batch {args.batch:,} records"
+    )
+    print("=" * 96)
+    rows = [
+        ("end-to-end (first commit -> all committed)", f"{e2e.rate:,.0f} ev/s",
+         f"= {ratio:.2f} x Postgres ceiling ({pg.writer_per_s:,.0f} ev/s)"),
+        ("end-to-end incl. startup (process start -> all)", f"{e2e.rate_total:,.0f} ev/s",
+         f"startup {e2e.startup_s:.1f} s, first commit at {e2e.first_commit_s:.1f} s"),
+        ("Postgres ceiling: writer, no Kafka", f"{pg.writer_per_s:,.0f} ev/s",
+         f"{args.events:,} events in {pg.writer_s:.1f} s"),
+        ("  its writer stages, % of its time", "", stage_shares),
+        ("  context: bare COPY of the snapshot rows", f"{pg.copy_per_s:,.0f} rows/s", ""),
+        ("  context: JSON decode (model_validate_json)", f"{pg.decode_per_s:,.0f} ev/s",
+         "one core"),
+        ("Kafka consume ceiling: no DB, no parsing", f"{kafka_rate:,.0f} rec/s",
+         f"= {e2e.rate / kafka_rate:.2f} used by end-to-end"),
+        ("produce (send_batch, idempotent, acks=all)", f"{produce_rate:,.0f} rec/s",
+         "setup, not a target"),
+    ]  # fmt: skip
+    for what, figure, note in rows:
+        print(f"{what:<50} {figure:>15}  {note}")
+    if lat is not None:
+        p50 = f"p50 {lat.p50_ms:,.0f} ms"
+        print(
+            f"{'latency, produce -> committed':<50} {p50:>15}"
+            f"  p99 {lat.p99_ms:,.0f} ms, max {lat.max_ms:,.0f} ms; {lat.events:,} events at"
+            f" {lat.rate:,.0f} ev/s (half rate; sent {lat.achieved:,.0f}/s)"
+        )
+        trend = "rising: not keeping up" if lat.p50_last_ms > 2 * lat.p50_first_ms + 100 else "flat"
+        print(
+            f"{'  p50 of the first / last fifth sent':<50} {lat.p50_first_ms:>12,.0f} ms"
+            f"  / {lat.p50_last_ms:,.0f} ms ({trend})"
+        )
+    print("-" * 96)
+    print(
+        f"target end-to-end >= {TARGET_EVENTS_PER_S:,} ev/s: "
+        f"{verdict(e2e.rate >= TARGET_EVENTS_PER_S)} ({e2e.rate:,.0f})"
+    )
+    print(
+        f"target end-to-end >= {TARGET_CEILING_RATIO:.0%} of Postgres ceiling: "
+        f"{verdict(ratio >= TARGET_CEILING_RATIO)} ({ratio:.0%})"
+    )
+    if args.events < 1_000_000:
+        print("(a reduced run: the targets are stated for 1,000,000 events)")
+
+
+async def check_outcome(infra: Infra, database: str, prefix: str, sent: int, posts: int) -> None:
+    """What the aggregator left: every snapshot stored, every post analysed, no DLQ."""
+    conn = await asyncpg.connect(infra.dsn(database))
+    try:
+        snapshots = await conn.fetchval("SELECT count(*) FROM post_metric_snapshots")
+        analysed = await conn.fetchval("SELECT count(*) FROM post_analytics")
+    finally:
+        await conn.close()
+    dlq_topic = f"{prefix}{dlq(METRICS_OBSERVED)}"
+    dlq_partitions = [TopicPartition(dlq_topic, p) for p in range(PARTITIONS[METRICS_OBSERVED])]
+    dead = sum((await end_offsets(infra.kafka, dlq_partitions)).values())
+    ok = snapshots == sent and analysed == posts and dead == 0
+    print(
+        f"{'check' if ok else 'WARNING'}: {snapshots:,} snapshots stored of {sent:,} sent,"
+        f" post_analytics {analysed:,} of {posts:,} posts, {dead:,} dead-lettered"
+    )
+
+
+# --- main ----------------------------------------------------------------------------
+
+
+async def run(args: argparse.Namespace) -> None:
+    infra = Infra.from_env()
+    if not await cluster_answers(infra.kafka, timeout_s=10):
+        raise SystemExit(f"Kafka is not answering on {infra.kafka}: run `make infra` first")
+    run_id = secrets.token_hex(4)
+    ceiling_db, e2e_db = f"pulse_bench_{run_id}_ceiling", f"pulse_bench_{run_id}"
+    prefix = f"bench-{run_id}."
+    group = f"{prefix}aggregator"
+    topic = f"{prefix}{METRICS_OBSERVED}"
+
+    def step(what: str) -> None:
+        print(f"[{time.strftime('%H:%M:%S')}] {what}", flush=True)
+
+    step(f"generating {args.events:,} events over {args.posts:,} posts (seed {args.seed})")
+    anchor = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    data = generate(args.events, args.posts, args.businesses, args.seed, anchor)
+    step(f"{len(data.values):,} records, {sum(map(len, data.values)) / 2**20:,.0f} MiB of JSON")
+
+    aggregator: Aggregator | None = None
+    created: list[str] = []
+    topics_made = False
+    log_dir = tempfile.mkdtemp(prefix="pulse-bench-")
+    try:
+        step(f"database {e2e_db} with the posts; topics {prefix}*")
+        await ensure_topics(infra.kafka, prefix)
+        topics_made = True
+        await create_database(infra, e2e_db)
+        created.append(e2e_db)
+        pool = await writer_pool(infra.dsn(e2e_db))
+        try:
+            await load_posts(pool, data, args.batch)
+        finally:
+            await pool.close()
+
+        step("producing the metrics events")
+        produce_rate = await produce_all(infra.kafka, topic, data.keys, data.values)
+        step(f"  {produce_rate:,.0f} rec/s")
+        targets = await end_offsets(infra.kafka, consumed_partitions(prefix))
+        assert sum(targets.values()) == args.events, targets
+
+        step("Kafka ceiling: raw consume")
+        kafka_rate, delivered = await kafka_ceiling(infra.kafka, prefix, args.events, args.batch)
+        step(f"  {kafka_rate:,.0f} rec/s")
+
+        step(f"Postgres ceiling in database {ceiling_db}")
+        await create_database(infra, ceiling_db)
+        created.append(ceiling_db)
+        pg = await postgres_ceiling(infra, ceiling_db, data, delivered, args.batch)
+        del delivered
+        await drop_database(infra, ceiling_db)  # no autovacuum of it during what follows
+        created.remove(ceiling_db)
+        step(f"  writer {pg.writer_per_s:,.0f} ev/s, COPY {pg.copy_per_s:,.0f} rows/s")
+
+        step("end to end: one aggregator process")
+        env = {
+            **os.environ,
+            "PULSE_ENVIRONMENT": "bench",
+            "PULSE_KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+            "PULSE_TOPIC_PREFIX": prefix,
+            "PULSE_DATABASE_URL": infra.url(e2e_db),
+            "PULSE_REDIS_URL": infra.redis_url,
+            "PULSE_CONSUMER_GROUP": group,
+            "PULSE_BATCH_MAX_RECORDS": str(args.batch),
+            "PULSE_BATCH_TIMEOUT_MS": str(args.batch_timeout_ms),
+            "PULSE_LOG_JSON": "true",
+        }
+        async with GroupOffsets(infra.kafka, group, list(targets)) as offsets:
+            started = time.monotonic()
+            aggregator = Aggregator.start(env, log_dir)
+            e2e = await end_to_end(aggregator, offsets, targets, started, infra.dsn(e2e_db))
+            step(f"  {e2e.rate:,.0f} ev/s (from first commit), {e2e.rate_total:,.0f} in total")
+
+            lat: Latency | None = None
+            half = e2e.rate / 2
+            count = args.latency_events
+            if count is None:
+                # events/10, but at least 15 s and at most 60 s of sending
+                count = min(max(args.events // 10, int(half * 15)), int(half * 60))
+            if count > 0 and math.isfinite(half):
+                keys, values = latency_events(data, count, args.seed + 1)
+                step(f"latency: {count:,} events at {half:,.0f} ev/s")
+                lat = await latency_run(infra.kafka, topic, offsets, aggregator, keys, values, half)
+        print_profile(e2e)
+        report(args, produce_rate, kafka_rate, pg, e2e, lat)
+        sent = args.events + (lat.events if lat else 0)
+        await check_outcome(infra, e2e_db, prefix, sent, args.posts)
+    finally:
+        if aggregator is not None:
+            aggregator.stop()
+        for name in created:
+            try:
+                await drop_database(infra, name)
+            except (OSError, asyncpg.PostgresError) as exc:
+                print(f"could not drop database {name}: {exc!r}", file=sys.stderr)
+        if topics_made:
+            try:
+                await delete_topics(infra.kafka, prefix)
+            except Exception as exc:
+                print(f"could not delete topics {prefix}*: {exc!r}", file=sys.stderr)
+        if aggregator is not None:
+            print(f"(aggregator log: {aggregator.log_path})")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=1_000_000, help="metrics events")
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--businesses", type=int, default=200)
+    parser.add_argument(
+        "--batch",
+        type=int,
+        default=20_000,
+        help="PULSE_BATCH_MAX_RECORDS of the aggregator, and the ceiling's batch size",
+    )
+    parser.add_argument("--batch-timeout-ms", type=int, default=200)
+    parser.add_argument(
+        "--latency-events",
+        type=int,
+        default=None,
+        help="events of the half-rate latency run (default: events/10, 15 to 60 s worth)",
+    )
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args(argv)
+    if not 0 < args.posts <= args.events or args.businesses <= 0:
+        parser.error("need 0 < posts <= events and businesses > 0")
+    asyncio.run(run(args))
+
+
+if __name__ == "__main__":
+    main()
