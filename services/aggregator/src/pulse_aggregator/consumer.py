@@ -19,6 +19,7 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
@@ -34,7 +35,7 @@ from redis.asyncio import Redis
 from tenacity import AsyncRetrying, retry_if_exception_type, wait_exponential_jitter
 
 from pulse_aggregator import metrics
-from pulse_aggregator.handlers import decode_batch, write_batch
+from pulse_aggregator.handlers import DecodedBatch, decode_batch, write_batch
 from pulse_aggregator.records import Record, Rejected
 from pulse_aggregator.settings import Settings
 from pulse_aggregator.writer import AnalyticsWriter
@@ -56,6 +57,9 @@ log = get_logger(__name__)
 CONSUMED_TOPICS = (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
 
 T = TypeVar("T")
+
+# Records decoded between two yields to the event loop (about 10 ms of work).
+DECODE_SLICE = 500
 
 
 def _record(r: ConsumerRecord) -> Record:
@@ -87,6 +91,8 @@ class BatchConsumer:
         self._summaries_due = True
         self._last_refresh = 0.0
         self._refresh: asyncio.Task[int] | None = None
+        # Counts rebalances: a batch polled in an earlier generation is not written.
+        self._generation = 0
 
     @staticmethod
     def topics(settings: Settings) -> list[str]:
@@ -96,21 +102,31 @@ class BatchConsumer:
         self._stopping = True
 
     async def run(self) -> None:
+        """Poll, decode, write, commit; the next batch is polled and decoded while the last
+        one is written (a pipeline of two), and batches commit strictly in order."""
         s = self._settings
+        writing: asyncio.Task[None] | None = None
         try:
             while not self._stopping:
                 polled = await self._consumer.getmany(
                     timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
                 )
-                if polled:
-                    async with self._in_flight:
-                        await self._process(polled)
-                self._maybe_refresh_summaries(idle=not polled and await self._caught_up())
+                batch = await self._decode(polled) if polled else None
+                if writing is not None:
+                    await writing
+                    writing = None
+                if batch is not None:
+                    writing = asyncio.create_task(self._write_and_commit(batch))
+                idle = writing is None and await self._caught_up()
+                self._maybe_refresh_summaries(idle=idle)
+            if writing is not None:
+                await writing
         finally:
-            if self._refresh is not None:
-                self._refresh.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await self._refresh
+            for task in (writing, self._refresh):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def _caught_up(self) -> bool:
         """No assigned partition has records left to fetch (as far as the last fetch told):
@@ -142,19 +158,44 @@ class BatchConsumer:
     def rebalance_listener(self) -> ConsumerRebalanceListener:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new
         owner starts after it instead of applying it a second time."""
-        return _FinishBatchBeforeRevoke(self._in_flight, self._settings.rebalance_wait_s)
+        return _FinishBatchBeforeRevoke(self)
 
-    async def _process(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> None:
+    def on_revoke(self) -> None:
+        self._generation += 1
+
+    async def _decode(self, polled: dict[TopicPartition, list[ConsumerRecord]]) -> _Polled:
+        """Decode in slices, yielding between them: the batch being written and the summary
+        refresh need the event loop to send their next statements meanwhile."""
         started = time.monotonic()
         records = [_record(r) for batch in polled.values() for r in batch]
         for r in records:
             metrics.EVENTS_CONSUMED.labels(self._topic_of.get(r.topic, r.topic)).inc()
-        decoded = decode_batch(
-            records,
-            self._topic_of,
-            now=datetime.now(UTC),
-            max_skew=timedelta(seconds=self._settings.max_clock_skew_s),
-        )
+        now = datetime.now(UTC)
+        skew = timedelta(seconds=self._settings.max_clock_skew_s)
+        decoded = DecodedBatch()
+        for first in range(0, len(records), DECODE_SLICE):
+            part = decode_batch(records[first : first + DECODE_SLICE], self._topic_of, now, skew)
+            decoded.accepted += part.accepted
+            decoded.rejected += part.rejected
+            await asyncio.sleep(0)
+        return _Polled(polled, decoded, started, self._generation)
+
+    async def _write_and_commit(self, batch: _Polled) -> None:
+        async with self._in_flight:
+            if batch.generation != self._generation:
+                # Polled before a rebalance: its partitions restart from their committed
+                # offsets (with us or their new owner), so writing it now would apply it
+                # twice.
+                log.info("batch from before a rebalance dropped", records=batch.size)
+                return
+            await self._process(batch.polled, batch.decoded, batch.started)
+
+    async def _process(
+        self,
+        polled: dict[TopicPartition, list[ConsumerRecord]],
+        decoded: DecodedBatch,
+        started: float,
+    ) -> None:
         result = await self._retrying(
             "write batch", lambda: write_batch(decoded, self._writer, self._topic_of)
         )
@@ -233,20 +274,34 @@ class BatchConsumer:
         log.warning("retrying", step=what, error=repr(exc))
 
 
+@dataclass
+class _Polled:
+    polled: dict[TopicPartition, list[ConsumerRecord]]
+    decoded: DecodedBatch
+    started: float
+    generation: int
+
+    @property
+    def size(self) -> int:
+        return sum(len(records) for records in self.polled.values())
+
+
 class _FinishBatchBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]
-    def __init__(self, in_flight: asyncio.Lock, wait_s: float) -> None:
-        self._in_flight = in_flight
-        self._wait_s = wait_s
+    def __init__(self, consumer: BatchConsumer) -> None:
+        self._consumer = consumer
 
     async def on_partitions_revoked(self, revoked: set[TopicPartition]) -> None:
+        c = self._consumer
+        c.on_revoke()  # whatever was polled but not yet written is stale now
+        wait_s = c._settings.rebalance_wait_s
         try:
-            await asyncio.wait_for(self._in_flight.acquire(), self._wait_s)
+            await asyncio.wait_for(c._in_flight.acquire(), wait_s)
         except TimeoutError:
             # A batch stuck on a failing database must not stall the whole group; its
             # commit will fail and the new owner replays it (idempotently).
-            log.warning("rebalance did not wait for the batch in hand", seconds=self._wait_s)
+            log.warning("rebalance did not wait for the batch in hand", seconds=wait_s)
             return
-        self._in_flight.release()
+        c._in_flight.release()
 
     async def on_partitions_assigned(self, assigned: set[TopicPartition]) -> None:
         log.info("partitions assigned", count=len(assigned))
