@@ -168,8 +168,8 @@ class BatchConsumer:
         refresh need the event loop to send their next statements meanwhile."""
         started = time.monotonic()
         records = [_record(r) for batch in polled.values() for r in batch]
-        for r in records:
-            metrics.EVENTS_CONSUMED.labels(self._topic_of.get(r.topic, r.topic)).inc()
+        for tp, batch in polled.items():
+            metrics.EVENTS_CONSUMED.labels(self._topic_of.get(tp.topic, tp.topic)).inc(len(batch))
         now = datetime.now(UTC)
         skew = timedelta(seconds=self._settings.max_clock_skew_s)
         decoded = DecodedBatch()

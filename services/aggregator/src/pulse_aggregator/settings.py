@@ -13,7 +13,7 @@ class Settings(PulseSettings):
     max_clock_skew_s: float = 300.0
     # While events flow, summaries are refreshed at most this often (and at once when the
     # stream pauses): the lag of the summaries, traded for throughput.
-    summary_interval_s: float = 2.0
+    summary_interval_s: float = 5.0
     db_pool_size: int = 4
     db_work_mem: str = "64MB"
     # Backoff while the database (or the DLQ producer) is failing: never skip a batch.
