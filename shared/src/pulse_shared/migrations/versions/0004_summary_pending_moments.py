@@ -31,6 +31,16 @@ def upgrade() -> None:
     op.create_index(
         "ix_summary_pending_moments_business_id", "summary_pending_moments", ["business_id"]
     )
+    # Data written before summaries were maintained: queue all of it, and the aggregator
+    # computes every period once it starts (a no-op on an empty database).
+    op.execute(
+        """
+        INSERT INTO summary_pending_moments (business_id, platform, at)
+        SELECT business_id, platform, published_at FROM published_posts
+        UNION
+        SELECT business_id, platform, observed_at FROM account_snapshots
+        """
+    )
 
 
 def downgrade() -> None:
