@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
@@ -89,6 +90,11 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
     runtime.consumer = consumer
     runtime.task = asyncio.create_task(loop.run(), name="aggregator-consumer")
     runtime.task.add_done_callback(_on_loop_exit)
+    # A batch allocates tens of thousands of short-lived objects: with the default
+    # thresholds the collector runs hundreds of times per batch. Collect less often, and
+    # never walk what start-up left behind.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     log.info("aggregator started", topics=BatchConsumer.topics(settings))
     try:
         yield
