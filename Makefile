@@ -28,8 +28,8 @@ lint:
 
 # One mypy run over the code, one per tests folder (test modules share names across packages).
 typecheck:
-	$(UV) mypy shared/src services/*/src deploy/local conftest.py
-	@for d in shared/tests services/*/tests tests; do echo "mypy $$d"; $(UV) mypy $$d || exit 1; done
+	$(UV) mypy shared/src services/*/src cli/src deploy/local conftest.py
+	@for d in shared/tests services/*/tests cli/tests tests; do echo "mypy $$d"; $(UV) mypy $$d || exit 1; done
 
 pytest:
 	$(UV) pytest

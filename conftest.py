@@ -29,6 +29,7 @@ from aiokafka import AIOKafkaProducer
 from alembic import command
 from alembic.config import Config
 
+from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.kafka import cluster_answers, ensure_topics
 
@@ -44,6 +45,25 @@ class Infra:
     reader_database_url: str  # the SELECT-only role
     redis_url: str
     database_name: str
+    jwt_secret: str
+
+    async def token_for(self, business_id: int, user: str | None = None) -> tuple[str, str]:
+        """A user who is a member of ``business_id`` (created if needed), and their token."""
+        user = user or f"user-{secrets.token_hex(4)}@test"
+        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
+        try:
+            await conn.execute(
+                "INSERT INTO businesses (id) VALUES ($1) ON CONFLICT DO NOTHING", business_id
+            )
+            await conn.execute(
+                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING",
+                business_id,
+                user,
+            )
+        finally:
+            await conn.close()
+        return user, mint_dev_token(self.jwt_secret, user)
 
     def env(self, **extra: str) -> dict[str, str]:
         """Environment for a service process started by a test."""
@@ -55,6 +75,7 @@ class Infra:
             "PULSE_DATABASE_URL": self.database_url,
             "PULSE_REDIS_URL": self.redis_url,
             "PULSE_LOG_JSON": "true",
+            "PULSE_JWT_SECRET": self.jwt_secret,
         }
         env.update(extra)
         return env
@@ -117,6 +138,7 @@ def infra() -> Iterator[Infra]:
             reader_database_url=_url(reader, reader_pw, port, database),
             redis_url=redis_url,
             database_name=database,
+            jwt_secret=f"test-secret-{secrets.token_hex(16)}",
         )
     finally:
         asyncio.run(drop_database())

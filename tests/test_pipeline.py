@@ -75,8 +75,11 @@ async def test_post_and_metrics_reach_the_api(
         return post_id
 
     post_id = await eventually(post_id_once_aggregated)
+    _, token = await infra.token_for(business)
 
-    async with httpx.AsyncClient(base_url=query_api.url) as client:
+    async with httpx.AsyncClient(
+        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
         response = await client.get(f"/api/v1/analytics/posts/{post_id}")
     assert response.status_code == 200, response.text
     body = response.json()

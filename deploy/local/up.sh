@@ -12,13 +12,17 @@ post_id=$(cd "$ROOT" && PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" \
   PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
   --business-id 1) || die "demo data did not come through the pipeline (see $LOGS/aggregator.log)"
 
+token=$(cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet pulse token \
+  --business-id 1 --user demo@pulse.local 2>/dev/null | tail -1) || die "could not mint a demo token"
 q=${PULSE_QUERY_API_PORT:-8000}
 cat <<TXT
 
   Pulse is up ($((SECONDS - started)) s).
 
   query-api        http://127.0.0.1:$q/docs   (OpenAPI)
-  a demo post      http://127.0.0.1:$q/api/v1/analytics/posts/$post_id
+  a demo post      curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$q/api/v1/analytics/posts/$post_id
+  export TOKEN=$token
+                   (demo@pulse.local, member of business 1; more: uv run pulse token --business-id N)
   aggregator       http://127.0.0.1:${PULSE_AGGREGATOR_PORT:-8100}/metrics
   ingest           http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/readyz (linkedin)  :${PULSE_INGEST_TWITTER_PORT:-8102} (twitter)  :${PULSE_INGEST_META_PORT:-8103} (meta)
   Kafka            127.0.0.1:$KAFKA_PORT    PostgreSQL 127.0.0.1:$PG_PORT (db $PG_DATABASE)    Redis 127.0.0.1:$REDIS_PORT

@@ -10,8 +10,9 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import ServiceProcess
+from conftest import Infra, ServiceProcess, start_service
 from pulse_shared import formulas
+from pulse_shared.auth import DEFAULT_DEV_SECRET, mint_dev_token
 
 pytestmark = pytest.mark.integration
 
@@ -43,10 +44,15 @@ async def insert_post(db: asyncpg.Connection, **overrides: object) -> tuple[int,
     return business, post_id
 
 
+def auth(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 async def test_post_with_metrics_and_history(
-    query_api: ServiceProcess, db: asyncpg.Connection
+    infra: Infra, query_api: ServiceProcess, db: asyncpg.Connection
 ) -> None:
     business, post_id = await insert_post(db)
+    _, token = await infra.token_for(business)
     snapshots = [
         (datetime(2026, 11, 2, 12, tzinfo=UTC), 40, 3, 2, 900, 12, 30, 600.0),
         (datetime(2026, 11, 3, 12, tzinfo=UTC), 100, 7, 6, 3000, 41, 90, 2700.0),
@@ -71,7 +77,7 @@ async def test_post_with_metrics_and_history(
         formulas.click_through_rate(41, 3000), snapshots[-1][0],
     )  # fmt: skip
 
-    async with httpx.AsyncClient(base_url=query_api.url) as client:
+    async with httpx.AsyncClient(base_url=query_api.url, headers=auth(token)) as client:
         response = await client.get(f"/api/v1/analytics/posts/{post_id}")
     assert response.status_code == 200, response.text
     body = response.json()
@@ -90,9 +96,12 @@ async def test_post_with_metrics_and_history(
     )
 
 
-async def test_post_without_metrics_yet(query_api: ServiceProcess, db: asyncpg.Connection) -> None:
-    _, post_id = await insert_post(db, content_type="text", video_duration_s=None)
-    async with httpx.AsyncClient(base_url=query_api.url) as client:
+async def test_post_without_metrics_yet(
+    infra: Infra, query_api: ServiceProcess, db: asyncpg.Connection
+) -> None:
+    business, post_id = await insert_post(db, content_type="text", video_duration_s=None)
+    _, token = await infra.token_for(business)
+    async with httpx.AsyncClient(base_url=query_api.url, headers=auth(token)) as client:
         body = (await client.get(f"/api/v1/analytics/posts/{post_id}")).json()
     assert body["likes"] is None
     assert body["engagement_rate"] == 0.0
@@ -101,8 +110,9 @@ async def test_post_without_metrics_yet(query_api: ServiceProcess, db: asyncpg.C
     assert body["history"] == []
 
 
-async def test_unknown_and_invalid_post_ids(query_api: ServiceProcess) -> None:
-    async with httpx.AsyncClient(base_url=query_api.url) as client:
+async def test_unknown_and_invalid_post_ids(infra: Infra, query_api: ServiceProcess) -> None:
+    _, token = await infra.token_for(123456789)
+    async with httpx.AsyncClient(base_url=query_api.url, headers=auth(token)) as client:
         missing = await client.get("/api/v1/analytics/posts/9223372036854775000")
         invalid = await client.get("/api/v1/analytics/posts/abc")
         negative = await client.get("/api/v1/analytics/posts/-3")
@@ -121,3 +131,41 @@ async def test_health_and_readiness(query_api: ServiceProcess) -> None:
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok"}
     assert "python_info" in metrics.text
+
+
+async def test_another_business_post_is_not_found_and_tokens_are_required(
+    infra: Infra, query_api: ServiceProcess, db: asyncpg.Connection
+) -> None:
+    business, post_id = await insert_post(db)
+    _, owner = await infra.token_for(business)
+    _, stranger = await infra.token_for(business + 1)
+    async with httpx.AsyncClient(base_url=query_api.url) as client:
+        path = f"/api/v1/analytics/posts/{post_id}"
+        assert (await client.get(path, headers=auth(owner))).status_code == 200
+        other = await client.get(path, headers=auth(stranger))
+        missing = await client.get(path)
+        forged = await client.get(
+            path, headers=auth(mint_dev_token("not-the-secret-" + "x" * 32, "x"))
+        )
+        expired = await client.get(
+            path, headers=auth(mint_dev_token(infra.jwt_secret, "x", ttl_s=-3600))
+        )
+    assert other.status_code == 404  # not 403: another business's ids do not exist for you
+    assert other.json()["detail"] == f"post {post_id} not found"
+    assert missing.status_code == 401
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert forged.status_code == 401
+    assert "Signature verification failed" in forged.json()["detail"]
+    assert expired.status_code == 401
+    assert "expired" in expired.json()["detail"]
+
+
+def test_refuses_to_start_with_the_default_secret_outside_dev(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = infra.env(PULSE_ENVIRONMENT="production", PULSE_DATABASE_URL=infra.reader_database_url)
+    env["PULSE_JWT_SECRET"] = DEFAULT_DEV_SECRET
+    with pytest.raises(RuntimeError, match="refusing to start: PULSE_JWT_SECRET"):
+        start_service(
+            "query-api-insecure", "pulse_query_api.app:app", env, str(tmp_path_factory.mktemp("l"))
+        )

@@ -10,6 +10,8 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from pulse_shared.auth import DEFAULT_DEV_SECRET
+
 
 class PulseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_", env_file=None, extra="ignore")
@@ -25,6 +27,11 @@ class PulseSettings(BaseSettings):
     # The SELECT-only role query-api connects as; migrations grant it read access.
     database_reader_role: str = "pulse_reader"
     redis_url: str = "redis://127.0.0.1:6379/0"
+
+    # Access tokens (see pulse_shared.auth): HS256 with this secret in dev, RS256 through
+    # the identity provider's JWKS URL in production.
+    jwt_secret: str = DEFAULT_DEV_SECRET
+    jwt_jwks_url: str | None = None
 
     log_level: str = "INFO"
     log_json: bool = True

@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 from fastapi import FastAPI
 from sqlalchemy import text
 
+from pulse_query_api.auth import Authenticator
 from pulse_query_api.routes import posts
 from pulse_query_api.settings import Settings
 from pulse_shared.db import create_engine
@@ -19,7 +20,9 @@ from pulse_shared.logs import configure_logging
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_json)
+    Authenticator.check_configuration(settings)
     app.state.settings = settings
+    app.state.authenticator = Authenticator(settings)
     app.state.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     try:
         yield

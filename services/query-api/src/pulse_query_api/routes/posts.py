@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Path
 from sqlalchemy import and_, select
 
+from pulse_query_api.auth import UserDep, member_businesses
 from pulse_query_api.deps import SessionDep
 from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
 from pulse_shared import formulas
@@ -32,10 +33,15 @@ def _metrics(row: Any) -> dict[str, Any]:
     "/posts/{post_id}",
     response_model=PostDetailOut,
     summary="One post: every metric, its rates and its metric history",
-    responses={404: {"description": "No such post"}},
+    responses={
+        401: {"description": "No valid bearer token"},
+        404: {"description": "No such post among the caller's businesses"},
+    },
 )
 async def get_post(
-    session: SessionDep, post_id: int = Path(gt=0, le=2**63 - 1, description="Pulse's post id")
+    session: SessionDep,
+    user: UserDep,
+    post_id: int = Path(gt=0, le=2**63 - 1, description="Pulse's post id"),
 ) -> PostDetailOut:
     pp, pa = published_posts, post_analytics
     metric_cols = [pa.c[METRIC_COLUMNS[n]] for n in METRIC_NAMES]
@@ -44,7 +50,8 @@ async def get_post(
         .select_from(
             pp.outerjoin(pa, and_(pa.c.business_id == pp.c.business_id, pa.c.post_id == pp.c.id))
         )
-        .where(pp.c.id == post_id)
+        # Another business's post is as absent as a post that does not exist.
+        .where(pp.c.id == post_id, pp.c.business_id.in_(member_businesses(user)))
     )
     row = (await session.execute(stmt)).mappings().first()
     if row is None:

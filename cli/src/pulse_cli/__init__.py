@@ -1,0 +1,1 @@
+"""pulse: the operator command line."""

@@ -1,0 +1,84 @@
+"""Who is calling: bearer JWTs, RS256 through the identity provider's JWKS URL in
+production, HS256 with a development secret locally (see pulse_shared.auth).
+
+A token only names the user; what the user may read is looked up in business_members by
+every query (``member_businesses``), so revoking a membership takes effect at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated
+
+import jwt
+from fastapi import Depends, HTTPException, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import Select, select
+
+from pulse_query_api.settings import Settings
+from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET, ISSUER
+from pulse_shared.tables import business_members
+
+UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
+
+
+class Authenticator:
+    def __init__(self, settings: Settings) -> None:
+        self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
+        self._secret = settings.jwt_secret
+
+    @staticmethod
+    def check_configuration(settings: Settings) -> None:
+        """Refuse to serve outside dev with the well-known development secret."""
+        if (
+            settings.environment != "dev"
+            and settings.jwt_jwks_url is None
+            and settings.jwt_secret == DEFAULT_DEV_SECRET
+        ):
+            raise RuntimeError(
+                "refusing to start: PULSE_JWT_SECRET is the development default and "
+                f"PULSE_ENVIRONMENT is {settings.environment!r}; set PULSE_JWT_JWKS_URL "
+                "(production) or a secret of your own"
+            )
+
+    async def user_of(self, token: str) -> str:
+        try:
+            if self._jwks is not None:
+                # The key set is fetched (and cached) by PyJWT with blocking I/O.
+                key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
+                claims = jwt.decode(
+                    token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
+                    leeway=30,
+                )  # fmt: skip
+            else:
+                claims = jwt.decode(
+                    token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
+                    leeway=30,
+                )  # fmt: skip
+        except jwt.PyJWTError as exc:
+            raise HTTPException(401, f"invalid token: {exc}", headers=UNAUTHORIZED) from exc
+        subject = claims.get("sub")
+        if not isinstance(subject, str) or not subject:
+            raise HTTPException(401, "invalid token: no subject", headers=UNAUTHORIZED)
+        return subject
+
+
+_bearer = HTTPBearer(auto_error=False, description="An access token (JWT)")
+
+
+async def current_user(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> str:
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED)
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.user_of(credentials.credentials)
+
+
+UserDep = Annotated[str, Depends(current_user)]
+
+
+def member_businesses(user: str) -> Select[tuple[int]]:
+    """The ids of the businesses ``user`` may read, as a subquery for ``IN``."""
+    return select(business_members.c.business_id).where(business_members.c.user_id == user)
