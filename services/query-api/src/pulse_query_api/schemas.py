@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from pydantic import BaseModel, Field
 
@@ -55,3 +55,102 @@ class PostOut(PostMetricsOut, PostIdentityOut):
 
 class PostDetailOut(PostOut):
     history: list[MetricSnapshotOut] = Field(description="Every stored snapshot, oldest first")
+
+
+class SummaryOut(BaseModel):
+    total_posts: int
+    total_likes: int
+    total_comments: int
+    total_shares: int
+    total_impressions: int
+    total_reach: int
+    total_clicks: int
+    total_engagement: int = Field(description="likes + comments + shares")
+    avg_engagement_rate: float = Field(
+        description="Mean per-post engagement rate of the posts with impressions (percent)"
+    )
+    engagement_rate: float = Field(
+        description="Total engagement / total impressions x 100 (weighted)"
+    )
+    avg_impressions: float
+    follower_growth: int | None = Field(
+        description="Followers gained over the period; null when no count was observed"
+    )
+
+
+class PlatformSummaryOut(SummaryOut):
+    platform: str
+    share_of_posts: float = Field(description="This platform's percent of the posts")
+    share_of_engagement: float = Field(description="This platform's percent of the engagement")
+
+
+class TrendItemOut(BaseModel):
+    period_start: date = Field(description="A local date of the business")
+    posts: int
+    likes: int
+    comments: int
+    shares: int
+    impressions: int
+    engagement: int
+    engagement_rate: float
+
+
+class TopPostOut(PostMetricsOut, PostIdentityOut):
+    engagement_rate: float
+    click_through_rate: float
+    fetched_at: datetime | None
+
+
+class DaySlotOut(BaseModel):
+    day: int = Field(ge=0, le=6, description="0 = Monday")
+    posts: int
+    avg_engagement_rate: float = Field(description="Raw mean of the slot")
+    score: float = Field(description="The mean shrunk toward the overall mean (ranking)")
+
+
+class HourSlotOut(BaseModel):
+    hour: int = Field(ge=0, le=23)
+    posts: int
+    avg_engagement_rate: float
+    score: float
+
+
+class RecommendationOut(BaseModel):
+    day: int
+    hour: int
+    posts: int
+    score: float
+
+
+class BestTimesOut(BaseModel):
+    by_day: list[DaySlotOut]
+    by_hour: list[HourSlotOut]
+    recommendations: list[RecommendationOut]
+    best_day: int | None
+    best_hour: int | None
+    confidence_score: int = Field(ge=0, le=100)
+    posts_considered: int
+
+
+class PeriodOut(BaseModel):
+    start_date: date
+    end_date: date
+    timezone: str
+
+
+class OverviewOut(BaseModel):
+    period: PeriodOut
+    platform: str
+    summary: SummaryOut
+    previous_summary: SummaryOut
+    change_pct: dict[str, float | None] = Field(
+        description="Growth against the previous period, percent; null where it had nothing"
+    )
+    by_platform: list[PlatformSummaryOut]
+    trends: list[TrendItemOut]
+    top_posts: list[TopPostOut]
+    best_times: BestTimesOut
+    data_as_of: datetime | None = Field(description="The newest observation the answer rests on")
+    stale_posts: int = Field(
+        description="Posts in the period whose numbers are older than their poll schedule"
+    )

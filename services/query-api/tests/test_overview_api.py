@@ -1,0 +1,230 @@
+"""GET /api/v1/analytics/overview over HTTP, against a small business whose every number
+is computed by hand below (Europe/Berlin, UTC+2 in early October 2026)."""
+
+from __future__ import annotations
+
+import secrets
+import uuid
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from conftest import Infra, ServiceProcess
+from pulse_shared import formulas
+from pulse_shared.summaries import set_business_timezone
+
+pytestmark = pytest.mark.integration
+
+NOW = datetime.now(UTC)
+
+
+async def add_post(
+    db: asyncpg.Connection, business: int, platform: str, published: datetime,
+    likes: int, comments: int, shares: int, impressions: int, clicks: int | None,
+    fetched_at: datetime,
+) -> int:  # fmt: skip
+    post_id: int = await db.fetchval(
+        """INSERT INTO published_posts (business_id, platform, platform_post_id, account_id,
+               content_type, published_at, event_id)
+           VALUES ($1, $2, $3, 'acct', 'text', $4, $5) RETURNING id""",
+        business, platform, uuid.uuid4().hex, published, uuid.uuid4(),
+    )  # fmt: skip
+    await db.execute(
+        """INSERT INTO post_analytics (business_id, post_id, platform, platform_post_id,
+               likes_count, comments_count, shares_count, impressions, clicks,
+               engagement_rate, click_through_rate, fetched_at)
+           SELECT business_id, id, platform, platform_post_id, $3, $4, $5, $6, $7, $8, $9, $10
+           FROM published_posts WHERE business_id = $1 AND id = $2""",
+        business, post_id, likes, comments, shares, impressions, clicks,
+        formulas.engagement_rate(likes, comments, shares, impressions),
+        formulas.click_through_rate(clicks, impressions), fetched_at,
+    )  # fmt: skip
+    return post_id
+
+
+@pytest.fixture
+async def business(infra: Infra, db: asyncpg.Connection) -> dict[str, Any]:
+    b = secrets.randbelow(2**62) + 10**12
+    await db.execute("INSERT INTO businesses (id) VALUES ($1)", b)
+    utc = UTC
+    p1 = await add_post(
+        db,
+        b,
+        "linkedin",
+        datetime(2026, 10, 1, 23, 30, tzinfo=utc),
+        10,
+        2,
+        3,
+        1000,
+        20,
+        NOW - timedelta(days=3),
+    )  # Fri 02 01:30 local
+    p2 = await add_post(
+        db,
+        b,
+        "twitter",
+        datetime(2026, 10, 3, 10, 0, tzinfo=utc),
+        40,
+        5,
+        5,
+        1000,
+        None,
+        NOW - timedelta(hours=1),
+    )  # Sat 03 12:00
+    p3 = await add_post(
+        db,
+        b,
+        "twitter",
+        datetime(2026, 10, 5, 7, 0, tzinfo=utc),
+        1,
+        0,
+        0,
+        0,
+        None,
+        NOW - timedelta(hours=2),
+    )  # Mon 05 09:00
+    await add_post(
+        db, b, "facebook", datetime(2026, 9, 30, 21, 59, tzinfo=utc), 5, 0, 0, 100, None, NOW
+    )  # Wed 30 Sept 23:59 local: the period before
+    for day, followers in ((datetime(2026, 9, 30, 12, tzinfo=utc), 1000),
+                           (datetime(2026, 10, 3, 12, tzinfo=utc), 1010),
+                           (datetime(2026, 10, 6, 12, tzinfo=utc), 1025)):  # fmt: skip
+        await db.execute(
+            "INSERT INTO account_snapshots (business_id, platform, account_id, observed_at, "
+            "followers, event_id) VALUES ($1, 'facebook', 'page', $2, $3, $4)",
+            b, day, followers, uuid.uuid4(),
+        )  # fmt: skip
+    await set_business_timezone(db, b, "Europe/Berlin")  # also computes its summaries
+    _, token = await infra.token_for(b)
+    return {"id": b, "token": token, "p1": p1, "p2": p2, "p3": p3}
+
+
+async def get_overview(query_api: ServiceProcess, token: str, **params: Any) -> httpx.Response:
+    async with httpx.AsyncClient(
+        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        return await client.get("/api/v1/analytics/overview", params=params)
+
+
+async def test_overview_numbers_match_the_hand_computation(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    response = await get_overview(
+        query_api, business["token"], business_id=business["id"],
+        start_date="2026-10-01", end_date="2026-10-07",
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert body["period"] == {
+        "start_date": "2026-10-01", "end_date": "2026-10-07", "timezone": "Europe/Berlin",
+    }  # fmt: skip
+    assert body["summary"] == {
+        "total_posts": 3, "total_likes": 51, "total_comments": 7, "total_shares": 8,
+        "total_impressions": 2000, "total_reach": 0, "total_clicks": 20,
+        "total_engagement": 66,
+        "avg_engagement_rate": 3.25,  # mean of 1.5 and 5.0; the post without impressions out
+        "engagement_rate": 3.3,  # 66 / 2000
+        "avg_impressions": 666.67,
+        "follower_growth": 25,  # 1025 on 6 Oct minus 1000 before the period
+    }  # fmt: skip
+    assert body["previous_summary"]["total_posts"] == 1  # 24-30 Sept: the facebook post
+    assert body["previous_summary"]["engagement_rate"] == 5.0
+    assert body["previous_summary"]["follower_growth"] == 0  # one count: nothing gained
+    change = body["change_pct"]
+    assert change["total_posts"] == 200.0
+    assert change["total_likes"] == 920.0
+    assert change["engagement_rate"] == -34.0
+    assert change["follower_growth"] is None  # growth from 0 is not a percentage
+
+    platforms = {p["platform"]: p for p in body["by_platform"]}
+    assert set(platforms) == {"linkedin", "twitter", "facebook"}
+    assert (platforms["twitter"]["total_posts"], platforms["twitter"]["total_engagement"]) == (
+        2,
+        51,
+    )
+    assert platforms["twitter"]["share_of_posts"] == 66.67
+    assert platforms["linkedin"]["share_of_engagement"] == 22.73  # 15 of 66
+    assert platforms["facebook"]["total_posts"] == 0
+    assert platforms["facebook"]["follower_growth"] == 25
+
+    trends = body["trends"]
+    assert [t["period_start"] for t in trends] == [f"2026-10-0{d}" for d in range(1, 8)]
+    by_day = {t["period_start"]: t for t in trends}
+    assert by_day["2026-10-01"]["posts"] == 0  # 23:30 UTC on 1 Oct is 2 Oct in Berlin
+    assert (by_day["2026-10-02"]["posts"], by_day["2026-10-02"]["engagement_rate"]) == (1, 1.5)
+    assert by_day["2026-10-03"]["engagement"] == 50
+    assert by_day["2026-10-05"]["engagement_rate"] == 0.0
+
+    assert [p["post_id"] for p in body["top_posts"]] == [business["p2"], business["p1"]]
+    assert body["top_posts"][0]["engagement_rate"] == 5.0
+    assert body["top_posts"][0]["clicks"] is None  # not reported stays null
+
+    best = body["best_times"]
+    assert best["posts_considered"] == 2
+    assert best["best_day"] == 5  # Saturday
+    assert best["best_hour"] == 12
+    assert best["recommendations"] == [
+        {"day": 5, "hour": 12, "posts": 1, "score": 3.54},  # (5 + 5 x 3.25) / 6
+        {"day": 4, "hour": 1, "posts": 1, "score": 2.96},  # (1.5 + 5 x 3.25) / 6
+    ]
+    assert best["by_day"][5] == {"day": 5, "posts": 1, "avg_engagement_rate": 5.0, "score": 3.54}
+    assert best["by_day"][0]["posts"] == 0
+    assert len(best["by_hour"]) == 24
+    # Two posts, one each slot: barely any evidence. 100 x 2/32 x (0.29 / 1.75) = 1.
+    assert best["confidence_score"] == 1
+
+    assert body["stale_posts"] == 1  # p1: last observed 3 days ago, promised daily
+    assert datetime.fromisoformat(body["data_as_of"]) > NOW - timedelta(hours=1, minutes=1)
+
+
+async def test_platform_filter(query_api: ServiceProcess, business: dict[str, Any]) -> None:
+    body = (
+        await get_overview(
+            query_api, business["token"], business_id=business["id"],
+            start_date="2026-10-01", end_date="2026-10-07", platform="twitter",
+        )
+    ).json()  # fmt: skip
+    assert body["summary"]["total_posts"] == 2
+    assert body["summary"]["follower_growth"] is None  # no twitter account counts
+    assert [p["post_id"] for p in body["top_posts"]] == [business["p2"]]
+
+
+async def test_tenancy_authentication_and_validation(
+    infra: Infra, query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    _, stranger = await infra.token_for(business["id"] + 1)
+    other = await get_overview(query_api, stranger, business_id=business["id"])
+    assert other.status_code == 404
+    assert other.json()["detail"] == f"business {business['id']} not found"
+    async with httpx.AsyncClient(base_url=query_api.url) as client:
+        anonymous = await client.get(
+            "/api/v1/analytics/overview", params={"business_id": business["id"]}
+        )
+    assert anonymous.status_code == 401
+
+    token, b = business["token"], business["id"]
+    cases = {
+        "end_date": {"start_date": "2026-10-07", "end_date": "2026-10-01"},
+        "end_date ": {"start_date": "2025-01-01", "end_date": "2026-10-01"},
+        "platform": {"platform": "myspace"},
+        "start_date": {"start_date": "yesterday"},
+    }
+    for field, params in cases.items():
+        response = await get_overview(query_api, token, business_id=b, **params)
+        assert response.status_code == 422, (field, response.text)
+        assert response.json()["detail"][0]["loc"] == ["query", field.strip()]
+    zero = await get_overview(query_api, token, business_id=0)
+    assert zero.status_code == 422
+
+
+async def test_default_period_is_the_last_30_local_days(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    body = (await get_overview(query_api, business["token"], business_id=business["id"])).json()
+    start = datetime.fromisoformat(body["period"]["start_date"]).date()
+    end = datetime.fromisoformat(body["period"]["end_date"]).date()
+    assert (end - start).days == 29
+    assert len(body["trends"]) == 30
