@@ -59,7 +59,8 @@ _platform_filter = "(:platform = 'all' OR p.platform = :platform)"
 
 TOP_POSTS = text(f"""
 SELECT p.id AS post_id, p.business_id, p.platform, p.platform_post_id, p.platform_post_url,
-       p.published_at, p.content_type, p.content_preview, a.likes_count, a.comments_count, a.shares_count,
+       p.published_at, p.content_type, p.content_preview, a.likes_count, a.comments_count,
+       a.shares_count,
        a.reactions_count, a.retweets_count, a.quote_tweets_count, a.saves_count,
        a.impressions, a.reach, a.clicks, a.video_views, a.video_watch_time_s,
        a.engagement_rate, a.click_through_rate, a.fetched_at
