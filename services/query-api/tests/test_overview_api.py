@@ -228,3 +228,71 @@ async def test_default_period_is_the_last_30_local_days(
     end = datetime.fromisoformat(body["period"]["end_date"]).date()
     assert (end - start).days == 29
     assert len(body["trends"]) == 30
+
+
+async def get(query_api: ServiceProcess, token: str, path: str, **params: Any) -> httpx.Response:
+    async with httpx.AsyncClient(
+        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        return await client.get(f"/api/v1/analytics/{path}", params=params)
+
+
+async def test_top_posts_by_each_metric(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    b, token = business["id"], business["token"]
+    period = {"business_id": b, "start_date": "2026-10-01", "end_date": "2026-10-07"}
+
+    async def ranked(**params: Any) -> list[int]:
+        response = await get(query_api, token, "top-posts", **period, **params)
+        assert response.status_code == 200, response.text
+        return [p["post_id"] for p in response.json()["top_posts"]]
+
+    p1, p2 = business["p1"], business["p2"]
+    assert await ranked() == [p2, p1]  # 5.0 % then 1.5 %
+    assert await ranked(metric="likes_count") == [p2, p1]  # 40, 10
+    assert await ranked(metric="impressions") == [p1, p2]  # 1000 each: the older id first
+    assert await ranked(metric="total_engagement") == [p2, p1]  # 50, 15
+    assert await ranked(limit=1) == [p2]
+    for bad in ({"limit": 0}, {"limit": 51}, {"metric": "vibes"}):
+        response = await get(query_api, token, "top-posts", **period, **bad)
+        assert response.status_code == 422
+        assert response.json()["detail"][0]["loc"][1] == next(iter(bad))
+
+
+async def test_weekly_summaries_as_stored(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    response = await get(
+        query_api, business["token"], "summaries", business_id=business["id"],
+        start_date="2026-09-28", end_date="2026-10-11", period_type="weekly",
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    weeks = response.json()["summaries"]
+    assert [(w["period_start"], w["period_end"]) for w in weeks] == [
+        ("2026-09-28", "2026-10-04"),
+        ("2026-10-05", "2026-10-11"),
+    ]
+    first, second = weeks
+    # Mon 28 Sept - Sun 4 Oct (Berlin): the facebook post (30 Sept 23:59) and p1, p2.
+    assert (first["total_posts"], first["total_likes"], first["total_impressions"]) == (
+        3, 55, 2100,
+    )  # fmt: skip
+    assert first["follower_growth"] == 10  # 1000 on 30 Sept (first seen) -> 1010 on 3 Oct
+    assert first["best_post_id"] == business["p2"]  # 5.0 %, tied with the later facebook post
+    assert second["total_posts"] == 1
+    assert second["follower_growth"] == 15  # 1010 before the week -> 1025 on 6 Oct
+
+
+async def test_best_times_window(query_api: ServiceProcess, business: dict[str, Any]) -> None:
+    b, token = business["id"], business["token"]
+    wide = await get(query_api, token, "best-times", business_id=b, days=90)
+    assert wide.status_code == 200, wide.text
+    assert wide.json()["posts_considered"] == 3  # p1, p2 and the facebook post; p3 unrated
+    narrow = (await get(query_api, token, "best-times", business_id=b, days=7)).json()
+    assert narrow["posts_considered"] == 0
+    assert narrow["confidence_score"] == 0
+    assert narrow["recommendations"] == []
+    assert narrow["best_day"] is None
+    too_short = await get(query_api, token, "best-times", business_id=b, days=6)
+    assert too_short.status_code == 422

@@ -57,7 +57,7 @@ ORDER BY d
 
 _platform_filter = "(:platform = 'all' OR p.platform = :platform)"
 
-TOP_POSTS = text(f"""
+TOP_POSTS_SQL = """
 SELECT p.id AS post_id, p.business_id, p.platform, p.platform_post_id, p.platform_post_url,
        p.published_at, p.content_type, p.content_preview, a.likes_count, a.comments_count,
        a.shares_count,
@@ -67,10 +67,24 @@ SELECT p.id AS post_id, p.business_id, p.platform, p.platform_post_id, p.platfor
 FROM published_posts p
 JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
 WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND {_platform_filter} AND COALESCE(a.impressions, 0) > 0
-ORDER BY a.engagement_rate DESC, p.id
+  AND {platform_filter} AND COALESCE(a.impressions, 0) > 0
+ORDER BY {order} DESC, p.id
 LIMIT :limit
-""")
+"""
+
+# The orders top posts may be ranked by: API name -> SQL (never user text in SQL).
+TOP_POST_ORDERS = {
+    "engagement_rate": "a.engagement_rate",
+    "likes_count": "COALESCE(a.likes_count, 0)",
+    "impressions": "COALESCE(a.impressions, 0)",
+    "total_engagement": (
+        "(COALESCE(a.likes_count, 0) + COALESCE(a.comments_count, 0) + COALESCE(a.shares_count, 0))"
+    ),
+}
+TOP_POSTS = {
+    metric: text(TOP_POSTS_SQL.format(platform_filter=_platform_filter, order=order))
+    for metric, order in TOP_POST_ORDERS.items()
+}
 
 # Per local (day of week, hour) of publication: the posts with impressions, and the mean
 # and variance of their engagement rates.
@@ -171,8 +185,11 @@ async def daily_trends(session: AsyncSession, scope: Scope) -> list[dict[str, An
     return out
 
 
-async def top_posts(session: AsyncSession, scope: Scope, limit: int = 10) -> list[dict[str, Any]]:
-    rows = (await session.execute(TOP_POSTS, {**_params(scope), "limit": limit})).all()
+async def top_posts(
+    session: AsyncSession, scope: Scope, limit: int = 10, metric: str = "engagement_rate"
+) -> list[dict[str, Any]]:
+    """The period's posts with impressions, best first by ``metric``."""
+    rows = (await session.execute(TOP_POSTS[metric], {**_params(scope), "limit": limit})).all()
     return [
         {
             "post_id": r.post_id,
@@ -293,3 +310,34 @@ def change_pct(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, f
         for key in current
         if isinstance(current[key], int | float) or current[key] is None
     }
+
+
+STORED_SUMMARIES = text("""
+SELECT platform, period_type, period_start, period_end, total_posts, total_likes,
+       total_comments, total_shares, total_impressions, total_reach, total_clicks,
+       rated_posts, engagement_rate_sum, follower_growth, best_post_id,
+       best_post_engagement_rate
+FROM analytics_summaries
+WHERE business_id = :business_id AND platform = :platform AND period_type = :period_type
+  AND period_start BETWEEN :start AND :end
+ORDER BY period_start
+""")
+
+
+async def stored_summaries(
+    session: AsyncSession, scope: Scope, period_type: str
+) -> list[dict[str, Any]]:
+    """The aggregator's rows of ``period_type`` that start inside the scope's dates."""
+    params = {**_params(scope), "period_type": period_type}
+    return [
+        {
+            "platform": r.platform,
+            "period_type": r.period_type,
+            "period_start": r.period_start,
+            "period_end": r.period_end,
+            **shape_summary(r),
+            "best_post_id": r.best_post_id,
+            "best_post_engagement_rate": formulas.round2(r.best_post_engagement_rate),
+        }
+        for r in (await session.execute(STORED_SUMMARIES, params)).all()
+    ]

@@ -154,3 +154,35 @@ class OverviewOut(BaseModel):
     stale_posts: int = Field(
         description="Posts in the period whose numbers are older than their poll schedule"
     )
+
+
+class StoredSummaryOut(SummaryOut):
+    platform: str
+    period_type: str
+    period_start: date = Field(description="First local day of the period")
+    period_end: date = Field(description="Last local day of the period, included")
+    best_post_id: int | None
+    best_post_engagement_rate: float | None
+
+
+class SummariesOut(BaseModel):
+    period: PeriodOut
+    platform: str
+    period_type: str
+    summaries: list[StoredSummaryOut]
+
+
+class TopPostsOut(BaseModel):
+    period: PeriodOut
+    platform: str
+    metric: str
+    top_posts: list[TopPostOut]
+    data_as_of: datetime | None
+    stale_posts: int
+
+
+class BestTimesAnswerOut(BestTimesOut):
+    period: PeriodOut
+    platform: str
+    data_as_of: datetime | None
+    stale_posts: int

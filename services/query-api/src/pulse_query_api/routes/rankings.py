@@ -1,0 +1,106 @@
+"""Which posts work, when to post, and the stored rolling summaries."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo
+
+from fastapi import APIRouter, Query
+
+from pulse_query_api import queries
+from pulse_query_api.deps import SessionDep
+from pulse_query_api.routes.overview import ERRORS
+from pulse_query_api.schemas import BestTimesAnswerOut, SummariesOut, TopPostsOut
+from pulse_query_api.scope import Scope, ScopeDep
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["rankings"])
+
+
+def _period(scope: Scope) -> dict[str, Any]:
+    return {"start_date": scope.start, "end_date": scope.end, "timezone": scope.timezone}
+
+
+@router.get(
+    "/top-posts",
+    response_model=TopPostsOut,
+    summary="The period's best posts by a metric (posts with impressions)",
+    responses=ERRORS,  # type: ignore[arg-type]
+)
+async def top_posts(
+    session: SessionDep,
+    scope: ScopeDep,
+    metric: Annotated[
+        Literal["engagement_rate", "likes_count", "impressions", "total_engagement"],
+        Query(description="What to rank by; ties go to the older post id"),
+    ] = "engagement_rate",
+    limit: Annotated[int, Query(ge=1, le=50)] = 10,
+) -> TopPostsOut:
+    data_as_of, stale = await queries.freshness(session, scope)
+    return TopPostsOut.model_validate(
+        {
+            "period": _period(scope),
+            "platform": scope.platform,
+            "metric": metric,
+            "top_posts": await queries.top_posts(session, scope, limit=limit, metric=metric),
+            "data_as_of": data_as_of,
+            "stale_posts": stale,
+        }
+    )
+
+
+@router.get(
+    "/best-times",
+    response_model=BestTimesAnswerOut,
+    summary="When to post: by day of week and hour, in the business's time zone",
+    description=(
+        "Over the posts published in the last `days` local days (with impressions): each "
+        "slot's raw mean engagement rate (`avg_engagement_rate`) and its `score`, the mean "
+        f"shrunk toward the overall mean as if {queries.PRIOR_POSTS:g} posts at the overall "
+        "mean had also been published there, so a slot with one lucky post cannot win. "
+        "Recommendations rank (day, hour) slots by score. `confidence_score` (0-100) is "
+        f"n / (n + {queries.CONFIDENCE_HALF_AT:g}) for n posts, times how many standard "
+        "errors the best slot's score stands above the overall mean (capped at 1)."
+    ),
+    responses=ERRORS,  # type: ignore[arg-type]
+)
+async def best_times(
+    session: SessionDep,
+    scope: ScopeDep,
+    days: Annotated[int, Query(ge=7, le=90, description="How many local days back")] = 30,
+) -> BestTimesAnswerOut:
+    end = datetime.now(ZoneInfo(scope.timezone)).date()
+    window = Scope(
+        scope.business_id, scope.timezone, end - timedelta(days=days - 1), end, scope.platform
+    )
+    data_as_of, stale = await queries.freshness(session, window)
+    return BestTimesAnswerOut.model_validate(
+        {
+            **await queries.best_times(session, window),
+            "period": _period(window),
+            "platform": window.platform,
+            "data_as_of": data_as_of,
+            "stale_posts": stale,
+        }
+    )
+
+
+@router.get(
+    "/summaries",
+    response_model=SummariesOut,
+    summary="The stored rolling summaries whose periods start in the date range",
+    responses=ERRORS,  # type: ignore[arg-type]
+)
+async def summaries(
+    session: SessionDep,
+    scope: ScopeDep,
+    period_type: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()] = "daily",
+) -> SummariesOut:
+    return SummariesOut.model_validate(
+        {
+            "period": _period(scope),
+            "platform": scope.platform,
+            "period_type": period_type,
+            "summaries": await queries.stored_summaries(session, scope, period_type),
+        }
+    )
