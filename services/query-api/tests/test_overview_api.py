@@ -296,3 +296,41 @@ async def test_best_times_window(query_api: ServiceProcess, business: dict[str, 
     assert narrow["best_day"] is None
     too_short = await get(query_api, token, "best-times", business_id=b, days=6)
     assert too_short.status_code == 422
+
+
+async def test_legacy_paths_redirect_keeping_the_query(query_api: ServiceProcess) -> None:
+    async with httpx.AsyncClient(base_url=query_api.url) as client:
+        for legacy, target in (
+            ("overview", "overview"), ("content", "content-performance"),
+            ("platforms", "platform-comparison"), ("trends", "trends"),
+            ("insights", "platform-comparison"),
+        ):  # fmt: skip
+            response = await client.get(
+                f"/api/v1/analytics/{legacy}/42",
+                params={"start_date": "2026-10-01", "platform": "twitter"},
+            )
+            assert response.status_code == 307
+            assert response.headers["location"] == (
+                f"/api/v1/analytics/{target}?business_id=42&start_date=2026-10-01&platform=twitter"
+            )
+
+
+async def test_content_performance(query_api: ServiceProcess, business: dict[str, Any]) -> None:
+    response = await get(
+        query_api, business["token"], "content-performance", business_id=business["id"],
+        start_date="2026-10-01", end_date="2026-10-07",
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    types = {t["content_type"]: t for t in response.json()["content_types"]}
+    assert list(types) == ["text", "image", "video", "link", "carousel"]
+    text = types["text"]  # p1, p2, p3 are text posts
+    assert text["posts"] == 3
+    assert text["avg_likes"] == 17.0  # 51 / 3
+    assert text["avg_impressions"] == 666.67
+    assert text["avg_engagement_rate"] == 3.25
+    assert text["engagement_rate"] == 3.3
+    assert types["video"] == {
+        "content_type": "video", "posts": 0, "avg_likes": 0.0, "avg_comments": 0.0,
+        "avg_shares": 0.0, "avg_impressions": 0.0, "avg_clicks": 0.0,
+        "avg_engagement_rate": 0.0, "engagement_rate": 0.0,
+    }  # fmt: skip

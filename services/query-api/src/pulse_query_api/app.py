@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 
 from pulse_query_api.auth import Authenticator
-from pulse_query_api.routes import overview, posts, rankings
+from pulse_query_api.routes import legacy, overview, posts, rankings
 from pulse_query_api.settings import Settings
 from pulse_shared.db import create_engine
 from pulse_shared.health import Check, health_router
@@ -47,4 +47,5 @@ app = FastAPI(
 app.include_router(overview.router)
 app.include_router(posts.router)
 app.include_router(rankings.router)
+app.include_router(legacy.router)
 app.include_router(health_router(_checks))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api.scope import Scope
 from pulse_shared import formulas
-from pulse_shared.events import PLATFORMS
+from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.schedule import GRACE, sql_poll_interval
 
 SUMMARY_SUMS = """
@@ -341,3 +341,51 @@ async def stored_summaries(
         }
         for r in (await session.execute(STORED_SUMMARIES, params)).all()
     ]
+
+
+CONTENT_PERFORMANCE = text(f"""
+SELECT p.content_type, count(*) AS posts,
+       COALESCE(sum(a.likes_count), 0)::bigint AS likes,
+       COALESCE(sum(a.comments_count), 0)::bigint AS comments,
+       COALESCE(sum(a.shares_count), 0)::bigint AS shares,
+       COALESCE(sum(a.impressions), 0)::bigint AS impressions,
+       COALESCE(sum(a.clicks), 0)::bigint AS clicks,
+       count(*) FILTER (WHERE COALESCE(a.impressions, 0) > 0) AS rated_posts,
+       COALESCE(sum(a.engagement_rate) FILTER (WHERE COALESCE(a.impressions, 0) > 0), 0)
+           AS engagement_rate_sum
+FROM published_posts p
+LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
+  AND {_platform_filter}
+GROUP BY p.content_type
+""")
+
+
+async def content_performance(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
+    """Each content type (all five, zeros included): posts and average metrics per post."""
+    rows = {
+        r.content_type: r
+        for r in (await session.execute(CONTENT_PERFORMANCE, _params(scope))).all()
+    }
+    out = []
+    for content_type in CONTENT_TYPES:
+        r = rows.get(content_type)
+        posts = r.posts if r else 0
+        engagement = (r.likes + r.comments + r.shares) if r else 0
+
+        def per_post(total: int, posts: int = posts) -> float | None:
+            return formulas.round2(total / posts if posts else 0.0)
+
+        out.append({
+            "content_type": content_type, "posts": posts,
+            "avg_likes": per_post(r.likes if r else 0),
+            "avg_comments": per_post(r.comments if r else 0),
+            "avg_shares": per_post(r.shares if r else 0),
+            "avg_impressions": per_post(r.impressions if r else 0),
+            "avg_clicks": per_post(r.clicks if r else 0),
+            "avg_engagement_rate": formulas.round2(
+                r.engagement_rate_sum / r.rated_posts if r and r.rated_posts else 0.0),
+            "engagement_rate": formulas.round2(formulas.weighted_engagement_rate(
+                engagement, r.impressions if r else 0)),
+        })  # fmt: skip
+    return out

@@ -186,3 +186,23 @@ class BestTimesAnswerOut(BestTimesOut):
     platform: str
     data_as_of: datetime | None
     stale_posts: int
+
+
+class ContentTypeOut(BaseModel):
+    content_type: str
+    posts: int
+    avg_likes: float
+    avg_comments: float
+    avg_shares: float
+    avg_impressions: float
+    avg_clicks: float
+    avg_engagement_rate: float = Field(description="Mean per-post rate (posts with impressions)")
+    engagement_rate: float = Field(description="Weighted: engagement / impressions x 100")
+
+
+class ContentPerformanceOut(BaseModel):
+    period: PeriodOut
+    platform: str
+    content_types: list[ContentTypeOut]
+    data_as_of: datetime | None
+    stale_posts: int

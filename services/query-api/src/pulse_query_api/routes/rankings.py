@@ -11,7 +11,12 @@ from fastapi import APIRouter, Query
 from pulse_query_api import queries
 from pulse_query_api.deps import SessionDep
 from pulse_query_api.routes.overview import ERRORS
-from pulse_query_api.schemas import BestTimesAnswerOut, SummariesOut, TopPostsOut
+from pulse_query_api.schemas import (
+    BestTimesAnswerOut,
+    ContentPerformanceOut,
+    SummariesOut,
+    TopPostsOut,
+)
 from pulse_query_api.scope import Scope, ScopeDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["rankings"])
@@ -102,5 +107,24 @@ async def summaries(
             "platform": scope.platform,
             "period_type": period_type,
             "summaries": await queries.stored_summaries(session, scope, period_type),
+        }
+    )
+
+
+@router.get(
+    "/content-performance",
+    response_model=ContentPerformanceOut,
+    summary="Text, image, video, link and carousel: posts and average metrics",
+    responses=ERRORS,  # type: ignore[arg-type]
+)
+async def content_performance(session: SessionDep, scope: ScopeDep) -> ContentPerformanceOut:
+    data_as_of, stale = await queries.freshness(session, scope)
+    return ContentPerformanceOut.model_validate(
+        {
+            "period": _period(scope),
+            "platform": scope.platform,
+            "content_types": await queries.content_performance(session, scope),
+            "data_as_of": data_as_of,
+            "stale_posts": stale,
         }
     )
