@@ -334,3 +334,80 @@ async def test_content_performance(query_api: ServiceProcess, business: dict[str
         "avg_shares": 0.0, "avg_impressions": 0.0, "avg_clicks": 0.0,
         "avg_engagement_rate": 0.0, "engagement_rate": 0.0,
     }  # fmt: skip
+
+
+async def test_platform_comparison_with_insights(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    response = await get(
+        query_api, business["token"], "platform-comparison", business_id=business["id"],
+        start_date="2026-10-01", end_date="2026-10-07",
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [p["platform"] for p in body["platforms"]] == ["twitter", "linkedin", "facebook"]
+    assert [p["engagement_rate"] for p in body["platforms"]] == [5.1, 1.5, 0.0]  # 51/1000, 15/1000
+    assert (body["best"], body["worst"]) == ("twitter", "linkedin")
+    texts = [i["text"] for i in body["insights"]]
+    assert texts == [
+        "X posts earn 3.4× the engagement rate of LinkedIn posts",  # noqa: RUF001
+        "67% of posts went to X and earned 77% of the engagement",
+        "LinkedIn posts are seen most: 1,000 impressions per post",
+    ]
+    assert body["insights"][0]["numbers"] == {
+        "best": "twitter", "best_rate": 5.1, "worst": "linkedin", "worst_rate": 1.5, "ratio": 3.4,
+    }  # fmt: skip
+
+
+async def test_trends_by_publish_day_and_by_activity_day(
+    query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    b = business["id"]
+    await db.execute("SELECT pulse_ensure_snapshot_partitions('2026-09-01', '2026-10-31')")
+    rows = await db.fetch(
+        "SELECT id, platform, platform_post_id FROM published_posts WHERE id = ANY($1)",
+        [business["p1"], business["p2"]],
+    )
+    post = {r["id"]: r for r in rows}
+    for post_id, at, likes, impressions in (
+        (business["p1"], datetime(2026, 10, 1, 23, 45, tzinfo=UTC), 4, 100),  # 2 Oct local
+        (business["p1"], datetime(2026, 10, 5, 8, 0, tzinfo=UTC), 10, 1000),
+        (business["p2"], datetime(2026, 10, 3, 12, 0, tzinfo=UTC), 10, 200),
+        (business["p2"], datetime(2026, 10, 3, 20, 0, tzinfo=UTC), 30, 700),  # 22:00 local
+        (business["p2"], datetime(2026, 10, 4, 10, 0, tzinfo=UTC), 40, 1000),
+    ):
+        await db.execute(
+            "INSERT INTO post_metric_snapshots (business_id, platform, platform_post_id, "
+            "observed_at, source, event_id, likes_count, impressions) "
+            "VALUES ($1, $2, $3, $4, 'poll', $5, $6, $7)",
+            b, post[post_id]["platform"], post[post_id]["platform_post_id"], at,
+            uuid.uuid4(), likes, impressions,
+        )  # fmt: skip
+    period = {"business_id": b, "start_date": "2026-10-01", "end_date": "2026-10-07"}
+
+    weekly = (await get(query_api, business["token"], "trends", **period, period="weekly")).json()
+    assert [(t["period_start"], t["posts"], t["likes"], t["impressions"], t["engagement_rate"])
+            for t in weekly["trends"]] == [
+        ("2026-09-28", 2, 50, 2000, 3.25),  # only 1-4 Oct of that week are in the range
+        ("2026-10-05", 1, 1, 0, 0.0),
+    ]  # fmt: skip
+
+    daily = (await get(query_api, business["token"], "trends", **period, basis="activity")).json()
+    gained = {t["period_start"]: (t["likes"], t["impressions"]) for t in daily["trends"]}
+    assert gained == {
+        "2026-10-01": (0, 0),
+        "2026-10-02": (4, 100),  # p1's first count
+        "2026-10-03": (30, 700),  # p2 by the end of its local day
+        "2026-10-04": (10, 300),
+        "2026-10-05": (6, 900),
+        "2026-10-06": (0, 0),
+        "2026-10-07": (0, 0),
+    }
+    weekly_activity = (
+        await get(
+            query_api, business["token"], "trends", **period, period="weekly", basis="activity"
+        )
+    ).json()
+    assert [(t["likes"], t["impressions"]) for t in weekly_activity["trends"]] == [
+        (44, 1100), (6, 900),
+    ]  # fmt: skip

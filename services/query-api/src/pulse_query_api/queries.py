@@ -389,3 +389,113 @@ async def content_performance(session: AsyncSession, scope: Scope) -> list[dict[
                 engagement, r.impressions if r else 0)),
         })  # fmt: skip
     return out
+
+
+_BUCKETS = """
+buckets AS (
+    SELECT g::date AS period_start,
+           (g + CAST(CAST(:step AS text) AS interval))::date AS next_start
+    FROM generate_series(
+        date_trunc(:unit, CAST(:start AS date)), CAST(:end AS date),
+        CAST(CAST(:step AS text) AS interval)
+    ) AS g
+),
+published AS (
+    SELECT b.period_start,
+           COALESCE(sum(x.total_posts), 0)::bigint AS posts,
+           COALESCE(sum(x.total_likes), 0)::bigint AS likes,
+           COALESCE(sum(x.total_comments), 0)::bigint AS comments,
+           COALESCE(sum(x.total_shares), 0)::bigint AS shares,
+           COALESCE(sum(x.total_impressions), 0)::bigint AS impressions
+    FROM buckets b
+    LEFT JOIN analytics_summaries x
+      ON x.business_id = :business_id AND x.platform = :platform AND x.period_type = 'daily'
+     AND x.period_start >= b.period_start AND x.period_start < b.next_start
+     AND x.period_start BETWEEN :start AND :end
+    GROUP BY b.period_start
+)"""
+
+# Publish-day trends: the daily summary rows inside the range, summed per period (a week
+# or month cut by the range counts only its days inside it), gaps filled with zeros.
+PUBLISH_TRENDS = text(f"""
+WITH {_BUCKETS}
+SELECT * FROM published ORDER BY period_start
+""")
+
+# Activity-day trends: what the posts gained on each local day, from their snapshots:
+# the last cumulative value of the day minus the last one before it. ``posts`` stays the
+# number published in the period.
+ACTIVITY_TRENDS = text(f"""
+WITH {_BUCKETS},
+posts AS (
+    SELECT p.business_id, p.platform, p.platform_post_id
+    FROM published_posts p
+    WHERE p.business_id = :business_id AND {_platform_filter}
+),
+day_end AS (
+    SELECT DISTINCT ON (s.platform, s.platform_post_id, day)
+           s.platform, s.platform_post_id, (s.observed_at AT TIME ZONE :tz)::date AS day,
+           COALESCE(s.likes_count, 0) AS likes, COALESCE(s.comments_count, 0) AS comments,
+           COALESCE(s.shares_count, 0) AS shares, COALESCE(s.impressions, 0) AS impressions
+    FROM post_metric_snapshots s JOIN posts USING (business_id, platform, platform_post_id)
+    WHERE s.business_id = :business_id AND s.observed_at >= :since AND s.observed_at < :until
+    ORDER BY s.platform, s.platform_post_id, day, s.observed_at DESC
+),
+baseline AS (
+    SELECT DISTINCT ON (s.platform, s.platform_post_id)
+           s.platform, s.platform_post_id,
+           COALESCE(s.likes_count, 0) AS likes, COALESCE(s.comments_count, 0) AS comments,
+           COALESCE(s.shares_count, 0) AS shares, COALESCE(s.impressions, 0) AS impressions
+    FROM post_metric_snapshots s JOIN posts USING (business_id, platform, platform_post_id)
+    WHERE s.business_id = :business_id AND s.observed_at < :since
+      AND (s.platform, s.platform_post_id) IN (SELECT platform, platform_post_id FROM day_end)
+    ORDER BY s.platform, s.platform_post_id, s.observed_at DESC
+),
+gains AS (
+    SELECT d.day,
+           d.likes - COALESCE(lag(d.likes) OVER w, b.likes, 0) AS likes,
+           d.comments - COALESCE(lag(d.comments) OVER w, b.comments, 0) AS comments,
+           d.shares - COALESCE(lag(d.shares) OVER w, b.shares, 0) AS shares,
+           d.impressions - COALESCE(lag(d.impressions) OVER w, b.impressions, 0) AS impressions
+    FROM day_end d LEFT JOIN baseline b USING (platform, platform_post_id)
+    WINDOW w AS (PARTITION BY d.platform, d.platform_post_id ORDER BY d.day)
+),
+gained AS (
+    SELECT b.period_start,
+           COALESCE(sum(g.likes), 0)::bigint AS likes,
+           COALESCE(sum(g.comments), 0)::bigint AS comments,
+           COALESCE(sum(g.shares), 0)::bigint AS shares,
+           COALESCE(sum(g.impressions), 0)::bigint AS impressions
+    FROM buckets b
+    LEFT JOIN gains g ON g.day >= b.period_start AND g.day < b.next_start
+    GROUP BY b.period_start
+)
+SELECT p.period_start, p.posts, g.likes, g.comments, g.shares, g.impressions
+FROM published p JOIN gained g USING (period_start)
+ORDER BY p.period_start
+""")
+
+TREND_UNITS = {
+    "daily": ("day", "1 day"),
+    "weekly": ("week", "1 week"),
+    "monthly": ("month", "1 month"),
+}
+
+
+async def trends(
+    session: AsyncSession, scope: Scope, period: str, basis: str
+) -> list[dict[str, Any]]:
+    unit, step = TREND_UNITS[period]
+    params = {**_params(scope), "unit": unit, "step": step, "period_type": period}
+    query = PUBLISH_TRENDS if basis == "publish" else ACTIVITY_TRENDS
+    out = []
+    for r in (await session.execute(query, params)).all():
+        engagement = r.likes + r.comments + r.shares
+        out.append({
+            "period_start": r.period_start, "posts": r.posts, "likes": r.likes,
+            "comments": r.comments, "shares": r.shares, "impressions": r.impressions,
+            "engagement": engagement,
+            "engagement_rate": formulas.round2(
+                formulas.weighted_engagement_rate(engagement, r.impressions)),
+        })  # fmt: skip
+    return out

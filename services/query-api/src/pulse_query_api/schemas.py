@@ -206,3 +206,33 @@ class ContentPerformanceOut(BaseModel):
     content_types: list[ContentTypeOut]
     data_as_of: datetime | None
     stale_posts: int
+
+
+class TrendsOut(BaseModel):
+    period: PeriodOut
+    platform: str
+    period_type: str
+    basis: str = Field(
+        description="publish: metrics of the posts published in each period; activity: what "
+        "all posts gained during each period"
+    )
+    trends: list[TrendItemOut]
+    data_as_of: datetime | None
+    stale_posts: int
+
+
+class InsightOut(BaseModel):
+    text: str
+    numbers: dict[str, float | int | str | None] = Field(
+        description="The figures the sentence rests on"
+    )
+
+
+class PlatformComparisonOut(BaseModel):
+    period: PeriodOut
+    platforms: list[PlatformSummaryOut] = Field(description="Ranked by engagement rate")
+    best: str | None
+    worst: str | None
+    insights: list[InsightOut]
+    data_as_of: datetime | None
+    stale_posts: int

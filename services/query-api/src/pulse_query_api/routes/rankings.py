@@ -14,8 +14,10 @@ from pulse_query_api.routes.overview import ERRORS
 from pulse_query_api.schemas import (
     BestTimesAnswerOut,
     ContentPerformanceOut,
+    PlatformComparisonOut,
     SummariesOut,
     TopPostsOut,
+    TrendsOut,
 )
 from pulse_query_api.scope import Scope, ScopeDep
 
@@ -124,6 +126,104 @@ async def content_performance(session: SessionDep, scope: ScopeDep) -> ContentPe
             "period": _period(scope),
             "platform": scope.platform,
             "content_types": await queries.content_performance(session, scope),
+            "data_as_of": data_as_of,
+            "stale_posts": stale,
+        }
+    )
+
+
+@router.get(
+    "/trends",
+    response_model=TrendsOut,
+    summary="Engagement, impressions and posts per period, gaps filled with zeros",
+    responses=ERRORS,  # type: ignore[arg-type]
+)
+async def trends(
+    session: SessionDep,
+    scope: ScopeDep,
+    period: Annotated[Literal["daily", "weekly", "monthly"], Query()] = "daily",
+    basis: Annotated[
+        Literal["publish", "activity"],
+        Query(description="publish: by the day posts went out; activity: by the day it happened"),
+    ] = "publish",
+) -> TrendsOut:
+    data_as_of, stale = await queries.freshness(session, scope)
+    return TrendsOut.model_validate(
+        {
+            "period": _period(scope),
+            "platform": scope.platform,
+            "period_type": period,
+            "basis": basis,
+            "trends": await queries.trends(session, scope, period, basis),
+            "data_as_of": data_as_of,
+            "stale_posts": stale,
+        }
+    )
+
+
+NAMES = {"linkedin": "LinkedIn", "twitter": "X", "facebook": "Facebook", "instagram": "Instagram"}
+
+
+def insights(platforms: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Plain sentences computed from the numbers, each carrying the numbers."""
+    out: list[dict[str, Any]] = []
+    rated = [p for p in platforms if p["total_impressions"] > 0]
+    if len(rated) >= 2:
+        best, worst = rated[0], rated[-1]
+        if worst["engagement_rate"] > 0:
+            ratio = best["engagement_rate"] / worst["engagement_rate"]
+            out.append({
+                "text": f"{NAMES[best['platform']]} posts earn {ratio:.1f}× the engagement "  # noqa: RUF001
+                        f"rate of {NAMES[worst['platform']]} posts",
+                "numbers": {"best": best["platform"], "best_rate": best["engagement_rate"],
+                            "worst": worst["platform"], "worst_rate": worst["engagement_rate"],
+                            "ratio": round(ratio, 2)},
+            })  # fmt: skip
+        else:
+            out.append({
+                "text": f"{NAMES[worst['platform']]} posts earned no engagement on their "
+                        f"{worst['total_impressions']:,} impressions",
+                "numbers": {"platform": worst["platform"],
+                            "impressions": worst["total_impressions"]},
+            })  # fmt: skip
+    posted = [p for p in platforms if p["total_posts"] > 0]
+    if posted:
+        most = max(posted, key=lambda p: (p["total_posts"], p["platform"]))
+        out.append({
+            "text": f"{most['share_of_posts']:.0f}% of posts went to {NAMES[most['platform']]} "
+                    f"and earned {most['share_of_engagement']:.0f}% of the engagement",
+            "numbers": {"platform": most["platform"], "posts": most["total_posts"],
+                        "share_of_posts": most["share_of_posts"],
+                        "share_of_engagement": most["share_of_engagement"]},
+        })  # fmt: skip
+        reach = max(posted, key=lambda p: (p["avg_impressions"], p["platform"]))
+        out.append({
+            "text": f"{NAMES[reach['platform']]} posts are seen most: "
+                    f"{reach['avg_impressions']:,.0f} impressions per post",
+            "numbers": {"platform": reach["platform"],
+                        "avg_impressions": reach["avg_impressions"]},
+        })  # fmt: skip
+    return out
+
+
+@router.get(
+    "/platform-comparison",
+    response_model=PlatformComparisonOut,
+    summary="Platforms ranked by engagement rate, with plain-language insights",
+    responses=ERRORS,  # type: ignore[arg-type]
+)
+async def platform_comparison(session: SessionDep, scope: ScopeDep) -> PlatformComparisonOut:
+    platforms = await queries.by_platform(session, scope)
+    platforms.sort(key=lambda p: (-p["engagement_rate"], -p["total_posts"], p["platform"]))
+    rated = [p for p in platforms if p["total_impressions"] > 0]
+    data_as_of, stale = await queries.freshness(session, scope)
+    return PlatformComparisonOut.model_validate(
+        {
+            "period": _period(scope),
+            "platforms": platforms,
+            "best": rated[0]["platform"] if rated else None,
+            "worst": rated[-1]["platform"] if len(rated) > 1 else None,
+            "insights": insights(platforms),
             "data_as_of": data_as_of,
             "stale_posts": stale,
         }
