@@ -110,8 +110,16 @@ def infra() -> Iterator[Infra]:
             await conn.close()
 
     async def drop_database() -> None:
+        # Service processes may still be closing their connections (some as the reader
+        # role, which the app role may not terminate): wait for them, FORCE only at last.
         conn = await asyncpg.connect(admin_dsn, timeout=5)
         try:
+            for _ in range(50):
+                try:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{database}"')
+                    return
+                except asyncpg.ObjectInUseError:
+                    await asyncio.sleep(0.2)
             await conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
         finally:
             await conn.close()

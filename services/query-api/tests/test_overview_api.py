@@ -3,6 +3,7 @@ is computed by hand below (Europe/Berlin, UTC+2 in early October 2026)."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -11,9 +12,11 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess
+from conftest import Infra, ServiceProcess, start_service
 from pulse_shared import formulas
+from pulse_shared.cache import bump_cache_versions
 from pulse_shared.summaries import set_business_timezone
 
 pytestmark = pytest.mark.integration
@@ -411,3 +414,61 @@ async def test_trends_by_publish_day_and_by_activity_day(
     assert [(t["likes"], t["impressions"]) for t in weekly_activity["trends"]] == [
         (44, 1100), (6, 900),
     ]  # fmt: skip
+
+
+async def test_answers_are_cached_until_the_business_changes(
+    infra: Infra, query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    b, token = business["id"], business["token"]
+    period = {"business_id": b, "start_date": "2026-10-01", "end_date": "2026-10-07"}
+    # Twenty at once for a key nobody asked yet: one computation, nineteen cache hits.
+    async with httpx.AsyncClient(
+        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+    ) as client:
+        first = await asyncio.gather(
+            *(client.get("/api/v1/analytics/overview", params=period) for _ in range(20))
+        )
+        assert sorted(r.headers["x-cache"] for r in first) == ["hit"] * 19 + ["miss"]
+        assert len({r.content for r in first}) == 1
+
+        # New data without a version bump: the cached answer stands.
+        await db.execute(
+            "UPDATE analytics_summaries SET total_likes = total_likes + 1000 "
+            "WHERE business_id = $1 AND platform = 'all' AND period_start = '2026-10-02'",
+            b,
+        )
+        cached = await client.get("/api/v1/analytics/overview", params=period)
+        assert cached.headers["x-cache"] == "hit"
+        assert cached.json()["summary"]["total_likes"] == 51
+
+        # The aggregator bumps the version after its commit: the next answer is fresh.
+        redis = Redis.from_url(infra.redis_url)
+        try:
+            await bump_cache_versions(redis, [b])
+        finally:
+            await redis.aclose()
+        fresh = await client.get("/api/v1/analytics/overview", params=period)
+        assert fresh.headers["x-cache"] == "miss"
+        assert fresh.json()["summary"]["total_likes"] == 1051
+
+
+async def test_answers_without_redis(
+    infra: Infra, business: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = infra.env(
+        PULSE_DATABASE_URL=infra.reader_database_url, PULSE_REDIS_URL="redis://127.0.0.1:1/0"
+    )
+    service = await asyncio.to_thread(
+        start_service, "query-api-no-redis", "pulse_query_api.app:app", env,
+        str(tmp_path_factory.mktemp("logs")),
+    )  # fmt: skip
+    try:
+        response = await get_overview(
+            service, business["token"], business_id=business["id"],
+            start_date="2026-10-01", end_date="2026-10-07",
+        )  # fmt: skip
+    finally:
+        service.stop()
+    assert response.status_code == 200
+    assert response.headers["x-cache"] == "bypass"
+    assert response.json()["summary"]["total_posts"] == 3

@@ -6,9 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 from fastapi import FastAPI
+from redis.asyncio import Redis
 from sqlalchemy import text
 
 from pulse_query_api.auth import Authenticator
+from pulse_query_api.cache import AnswerCache
 from pulse_query_api.routes import legacy, overview, posts, rankings
 from pulse_query_api.settings import Settings
 from pulse_shared.db import create_engine
@@ -24,10 +26,18 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
     app.state.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    redis = (
+        Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+        if settings.cache_enabled
+        else None
+    )
+    app.state.cache = AnswerCache(redis)
     try:
         yield
     finally:
         await app.state.engine.dispose()
+        if redis is not None:
+            await redis.aclose()
 
 
 def _checks() -> Mapping[str, Check]:

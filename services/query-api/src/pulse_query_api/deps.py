@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from pulse_query_api.cache import AnswerCache
 from pulse_query_api.settings import Settings
 
 
@@ -28,5 +29,11 @@ async def get_session(
         yield session
 
 
+def get_cache(request: Request) -> AnswerCache:
+    cache: AnswerCache = request.app.state.cache
+    return cache
+
+
 SettingsDep = Annotated[Settings, Depends(get_settings)]
+CacheDep = Annotated[AnswerCache, Depends(get_cache)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

@@ -7,4 +7,6 @@ class Settings(PulseSettings):
     # query-api connects as the SELECT-only role; it never writes analytics.
     database_url: str = "postgresql+asyncpg://pulse_reader:pulse_reader@127.0.0.1:5432/pulse"
     db_pool_size: int = 10
+    # Answers cached in Redis (pulse_query_api.cache); off to measure the database alone.
+    cache_enabled: bool = True
     http_port: int = 8000

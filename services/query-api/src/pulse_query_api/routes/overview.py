@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from pulse_query_api import queries
-from pulse_query_api.deps import SessionDep
+from pulse_query_api.cache import scope_parts
+from pulse_query_api.deps import CacheDep, SessionDep
 from pulse_query_api.schemas import OverviewOut
-from pulse_query_api.scope import ScopeDep
+from pulse_query_api.scope import Scope, ScopeDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["overview"])
 
@@ -24,7 +25,14 @@ ERRORS = {
     summary="The period at a glance, against the period before it",
     responses=ERRORS,  # type: ignore[arg-type]
 )
-async def overview(session: SessionDep, scope: ScopeDep) -> OverviewOut:
+async def overview(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
+    async def build() -> OverviewOut:
+        return await _overview(session, scope)
+
+    return await cache.answer(scope.business_id, scope_parts("overview", scope), build)
+
+
+async def _overview(session: SessionDep, scope: Scope) -> OverviewOut:
     summary = await queries.period_summary(session, scope)
     previous = await queries.period_summary(session, scope.previous())
     data_as_of, stale = await queries.freshness(session, scope)

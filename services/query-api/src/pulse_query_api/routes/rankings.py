@@ -6,10 +6,11 @@ from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from pulse_query_api import queries
-from pulse_query_api.deps import SessionDep
+from pulse_query_api.cache import scope_parts
+from pulse_query_api.deps import CacheDep, SessionDep
 from pulse_query_api.routes.overview import ERRORS
 from pulse_query_api.schemas import (
     BestTimesAnswerOut,
@@ -37,23 +38,28 @@ def _period(scope: Scope) -> dict[str, Any]:
 async def top_posts(
     session: SessionDep,
     scope: ScopeDep,
+    cache: CacheDep,
     metric: Annotated[
         Literal["engagement_rate", "likes_count", "impressions", "total_engagement"],
         Query(description="What to rank by; ties go to the older post id"),
     ] = "engagement_rate",
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
-) -> TopPostsOut:
-    data_as_of, stale = await queries.freshness(session, scope)
-    return TopPostsOut.model_validate(
-        {
-            "period": _period(scope),
-            "platform": scope.platform,
-            "metric": metric,
-            "top_posts": await queries.top_posts(session, scope, limit=limit, metric=metric),
-            "data_as_of": data_as_of,
-            "stale_posts": stale,
-        }
-    )
+) -> Response:
+    async def build() -> TopPostsOut:
+        data_as_of, stale = await queries.freshness(session, scope)
+        return TopPostsOut.model_validate(
+            {
+                "period": _period(scope),
+                "platform": scope.platform,
+                "metric": metric,
+                "top_posts": await queries.top_posts(session, scope, limit=limit, metric=metric),
+                "data_as_of": data_as_of,
+                "stale_posts": stale,
+            }
+        )
+
+    parts = scope_parts("top-posts", scope, metric=metric, limit=limit)
+    return await cache.answer(scope.business_id, parts, build)
 
 
 @router.get(
@@ -74,22 +80,27 @@ async def top_posts(
 async def best_times(
     session: SessionDep,
     scope: ScopeDep,
+    cache: CacheDep,
     days: Annotated[int, Query(ge=7, le=90, description="How many local days back")] = 30,
-) -> BestTimesAnswerOut:
-    end = datetime.now(ZoneInfo(scope.timezone)).date()
-    window = Scope(
-        scope.business_id, scope.timezone, end - timedelta(days=days - 1), end, scope.platform
-    )
-    data_as_of, stale = await queries.freshness(session, window)
-    return BestTimesAnswerOut.model_validate(
-        {
-            **await queries.best_times(session, window),
-            "period": _period(window),
-            "platform": window.platform,
-            "data_as_of": data_as_of,
-            "stale_posts": stale,
-        }
-    )
+) -> Response:
+    async def build() -> BestTimesAnswerOut:
+        end = datetime.now(ZoneInfo(scope.timezone)).date()
+        window = Scope(
+            scope.business_id, scope.timezone, end - timedelta(days=days - 1), end, scope.platform
+        )
+        data_as_of, stale = await queries.freshness(session, window)
+        return BestTimesAnswerOut.model_validate(
+            {
+                **await queries.best_times(session, window),
+                "period": _period(window),
+                "platform": window.platform,
+                "data_as_of": data_as_of,
+                "stale_posts": stale,
+            }
+        )
+
+    parts = scope_parts("best-times", scope, days=days)
+    return await cache.answer(scope.business_id, parts, build)
 
 
 @router.get(
@@ -101,16 +112,21 @@ async def best_times(
 async def summaries(
     session: SessionDep,
     scope: ScopeDep,
+    cache: CacheDep,
     period_type: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()] = "daily",
-) -> SummariesOut:
-    return SummariesOut.model_validate(
-        {
-            "period": _period(scope),
-            "platform": scope.platform,
-            "period_type": period_type,
-            "summaries": await queries.stored_summaries(session, scope, period_type),
-        }
-    )
+) -> Response:
+    async def build() -> SummariesOut:
+        return SummariesOut.model_validate(
+            {
+                "period": _period(scope),
+                "platform": scope.platform,
+                "period_type": period_type,
+                "summaries": await queries.stored_summaries(session, scope, period_type),
+            }
+        )
+
+    parts = scope_parts("summaries", scope, period_type=period_type)
+    return await cache.answer(scope.business_id, parts, build)
 
 
 @router.get(
@@ -119,17 +135,21 @@ async def summaries(
     summary="Text, image, video, link and carousel: posts and average metrics",
     responses=ERRORS,  # type: ignore[arg-type]
 )
-async def content_performance(session: SessionDep, scope: ScopeDep) -> ContentPerformanceOut:
-    data_as_of, stale = await queries.freshness(session, scope)
-    return ContentPerformanceOut.model_validate(
-        {
-            "period": _period(scope),
-            "platform": scope.platform,
-            "content_types": await queries.content_performance(session, scope),
-            "data_as_of": data_as_of,
-            "stale_posts": stale,
-        }
-    )
+async def content_performance(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
+    async def build() -> ContentPerformanceOut:
+        data_as_of, stale = await queries.freshness(session, scope)
+        return ContentPerformanceOut.model_validate(
+            {
+                "period": _period(scope),
+                "platform": scope.platform,
+                "content_types": await queries.content_performance(session, scope),
+                "data_as_of": data_as_of,
+                "stale_posts": stale,
+            }
+        )
+
+    parts = scope_parts("content-performance", scope)
+    return await cache.answer(scope.business_id, parts, build)
 
 
 @router.get(
@@ -141,24 +161,29 @@ async def content_performance(session: SessionDep, scope: ScopeDep) -> ContentPe
 async def trends(
     session: SessionDep,
     scope: ScopeDep,
+    cache: CacheDep,
     period: Annotated[Literal["daily", "weekly", "monthly"], Query()] = "daily",
     basis: Annotated[
         Literal["publish", "activity"],
         Query(description="publish: by the day posts went out; activity: by the day it happened"),
     ] = "publish",
-) -> TrendsOut:
-    data_as_of, stale = await queries.freshness(session, scope)
-    return TrendsOut.model_validate(
-        {
-            "period": _period(scope),
-            "platform": scope.platform,
-            "period_type": period,
-            "basis": basis,
-            "trends": await queries.trends(session, scope, period, basis),
-            "data_as_of": data_as_of,
-            "stale_posts": stale,
-        }
-    )
+) -> Response:
+    async def build() -> TrendsOut:
+        data_as_of, stale = await queries.freshness(session, scope)
+        return TrendsOut.model_validate(
+            {
+                "period": _period(scope),
+                "platform": scope.platform,
+                "period_type": period,
+                "basis": basis,
+                "trends": await queries.trends(session, scope, period, basis),
+                "data_as_of": data_as_of,
+                "stale_posts": stale,
+            }
+        )
+
+    parts = scope_parts("trends", scope, period=period, basis=basis)
+    return await cache.answer(scope.business_id, parts, build)
 
 
 NAMES = {"linkedin": "LinkedIn", "twitter": "X", "facebook": "Facebook", "instagram": "Instagram"}
@@ -212,19 +237,23 @@ def insights(platforms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     summary="Platforms ranked by engagement rate, with plain-language insights",
     responses=ERRORS,  # type: ignore[arg-type]
 )
-async def platform_comparison(session: SessionDep, scope: ScopeDep) -> PlatformComparisonOut:
-    platforms = await queries.by_platform(session, scope)
-    platforms.sort(key=lambda p: (-p["engagement_rate"], -p["total_posts"], p["platform"]))
-    rated = [p for p in platforms if p["total_impressions"] > 0]
-    data_as_of, stale = await queries.freshness(session, scope)
-    return PlatformComparisonOut.model_validate(
-        {
-            "period": _period(scope),
-            "platforms": platforms,
-            "best": rated[0]["platform"] if rated else None,
-            "worst": rated[-1]["platform"] if len(rated) > 1 else None,
-            "insights": insights(platforms),
-            "data_as_of": data_as_of,
-            "stale_posts": stale,
-        }
-    )
+async def platform_comparison(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
+    async def build() -> PlatformComparisonOut:
+        platforms = await queries.by_platform(session, scope)
+        platforms.sort(key=lambda p: (-p["engagement_rate"], -p["total_posts"], p["platform"]))
+        rated = [p for p in platforms if p["total_impressions"] > 0]
+        data_as_of, stale = await queries.freshness(session, scope)
+        return PlatformComparisonOut.model_validate(
+            {
+                "period": _period(scope),
+                "platforms": platforms,
+                "best": rated[0]["platform"] if rated else None,
+                "worst": rated[-1]["platform"] if len(rated) > 1 else None,
+                "insights": insights(platforms),
+                "data_as_of": data_as_of,
+                "stale_posts": stale,
+            }
+        )
+
+    parts = scope_parts("platform-comparison", scope)
+    return await cache.answer(scope.business_id, parts, build)

@@ -1,0 +1,103 @@
+"""Answers cached in Redis per business and query.
+
+The key holds the business's cache version, which the aggregator bumps after every commit
+that changed the business (pulse_shared.cache): new data means new keys, so a cached answer
+is never served over data that changed under it. One computation per key at a time: in
+this process an asyncio lock per key, across processes a short Redis lock that the others
+wait on (then read the value). With Redis down, every request is answered from PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from fastapi import Response
+from pydantic import BaseModel
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from pulse_shared.cache import cache_version
+from pulse_shared.logs import get_logger
+
+log = get_logger(__name__)
+
+TTL_S = 60  # bounds how old `stale_posts` (which moves with the clock) may get
+LOCK_TTL_MS = 10_000
+WAIT_FOR_OTHER_S = 5.0
+
+
+class AnswerCache:
+    def __init__(self, redis: Redis | None) -> None:
+        self._redis = redis
+        self._local: dict[str, asyncio.Lock] = {}
+
+    async def answer(
+        self,
+        business_id: int,
+        parts: dict[str, Any],
+        compute: Callable[[], Awaitable[BaseModel]],
+    ) -> Response:
+        if self._redis is None:
+            return _json(await compute())
+        try:
+            version = await cache_version(self._redis, business_id)
+        except (RedisError, OSError) as exc:
+            log.warning("cache unavailable", error=repr(exc))
+            return _json(await compute())
+        digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
+        key = f"pulse:answer:{business_id}:{version}:{digest.hexdigest()[:32]}"
+        lock = self._local.setdefault(key, asyncio.Lock())
+        async with lock:
+            response = await self._through_redis(key, compute)
+        if not lock.locked():
+            self._local.pop(key, None)
+        return response
+
+    async def _through_redis(
+        self, key: str, compute: Callable[[], Awaitable[BaseModel]]
+    ) -> Response:
+        assert self._redis is not None
+        try:
+            hit = await self._redis.get(key)
+            if hit is not None:
+                return _raw(hit, "hit")
+            if not await self._redis.set(f"{key}:lock", b"1", nx=True, px=LOCK_TTL_MS):
+                # Another process is computing this answer: wait for it rather than
+                # computing it again.
+                waited = 0.0
+                while waited < WAIT_FOR_OTHER_S:
+                    await asyncio.sleep(0.05)
+                    waited += 0.05
+                    hit = await self._redis.get(key)
+                    if hit is not None:
+                        return _raw(hit, "hit")
+        except (RedisError, OSError) as exc:
+            log.warning("cache unavailable", error=repr(exc))
+            return _json(await compute())
+        body = (await compute()).model_dump_json().encode()
+        try:
+            await self._redis.set(key, body, ex=TTL_S)
+            await self._redis.delete(f"{key}:lock")
+        except (RedisError, OSError) as exc:
+            log.warning("cache write failed", error=repr(exc))
+        return _raw(body, "miss")
+
+
+def _raw(body: bytes | str, status: str) -> Response:
+    return Response(body, media_type="application/json", headers={"X-Cache": status})
+
+
+def _json(model: BaseModel) -> Response:
+    return _raw(model.model_dump_json().encode(), "bypass")
+
+
+def scope_parts(route: str, scope: Any, **extra: Any) -> dict[str, Any]:
+    """What identifies an answer: the route, the resolved scope, the other parameters."""
+    return {
+        "route": route, "start": scope.start, "end": scope.end,
+        "platform": scope.platform, "timezone": scope.timezone, **extra,
+    }  # fmt: skip
