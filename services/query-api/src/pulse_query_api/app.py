@@ -11,7 +11,8 @@ from sqlalchemy import text
 
 from pulse_query_api.auth import Authenticator
 from pulse_query_api.cache import AnswerCache
-from pulse_query_api.routes import legacy, overview, posts, rankings
+from pulse_query_api.refresh import RefreshPublisher
+from pulse_query_api.routes import legacy, overview, posts, rankings, refresh
 from pulse_query_api.settings import Settings
 from pulse_shared.db import create_engine
 from pulse_shared.health import Check, health_router
@@ -32,9 +33,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         else None
     )
     app.state.cache = AnswerCache(redis)
+    app.state.refresh = RefreshPublisher(settings.kafka_bootstrap_servers, settings.topic_prefix)
     try:
         yield
     finally:
+        await app.state.refresh.close()
         await app.state.engine.dispose()
         if redis is not None:
             await redis.aclose()
@@ -57,5 +60,6 @@ app = FastAPI(
 app.include_router(overview.router)
 app.include_router(posts.router)
 app.include_router(rankings.router)
+app.include_router(refresh.router)
 app.include_router(legacy.router)
 app.include_router(health_router(_checks))

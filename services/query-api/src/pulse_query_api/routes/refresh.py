@@ -1,0 +1,86 @@
+"""POST /api/v1/analytics/refresh: give me fresh numbers now."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+
+from pulse_query_api.auth import UserDep, member_businesses
+from pulse_query_api.deps import SessionDep
+from pulse_query_api.refresh import RefreshPublisher
+from pulse_shared.events import PLATFORMS, RefreshRequested
+from pulse_shared.tables import businesses
+
+router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])
+
+PlatformName = Literal["linkedin", "twitter", "facebook", "instagram"]
+
+
+class RefreshIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    business_id: int = Field(gt=0, le=2**63 - 1)
+    platforms: list[PlatformName] = Field(
+        default_factory=lambda: list(PLATFORMS),
+        min_length=1,
+        max_length=len(PLATFORMS),
+        description="Which platforms to re-poll (default: all)",
+    )
+
+
+class RefreshOut(BaseModel):
+    request_id: str = Field(description="The refresh.requested.v1 event id")
+    business_id: int
+    platforms: list[str]
+    requested_at: datetime
+
+
+def get_publisher(request: Request) -> RefreshPublisher:
+    publisher: RefreshPublisher = request.app.state.refresh
+    return publisher
+
+
+@router.post(
+    "/refresh",
+    status_code=202,
+    response_model=RefreshOut,
+    summary="Ask the ingest services to re-poll the business's posts now",
+    responses={
+        401: {"description": "No valid bearer token"},
+        404: {"description": "No such business among the caller's"},
+        422: {"description": "An invalid body; the message names the field"},
+        503: {"description": "Kafka is unreachable: nothing was accepted, try again"},
+    },
+)
+async def refresh(
+    body: RefreshIn,
+    session: SessionDep,
+    user: UserDep,
+    publisher: Annotated[RefreshPublisher, Depends(get_publisher)],
+) -> RefreshOut:
+    allowed = (
+        await session.execute(
+            select(businesses.c.id).where(
+                businesses.c.id == body.business_id,
+                businesses.c.id.in_(member_businesses(user)),
+            )
+        )
+    ).scalar_one_or_none()
+    if allowed is None:
+        raise HTTPException(404, f"business {body.business_id} not found")
+    platforms = list(dict.fromkeys(body.platforms))  # each once, in the order asked
+    event = RefreshRequested(
+        business_id=body.business_id, platforms=platforms, requested_at=datetime.now(UTC)
+    )
+    if not await publisher.publish(event):
+        raise HTTPException(503, "refresh unavailable right now (Kafka unreachable); try again")
+    return RefreshOut(
+        request_id=str(event.event_id),
+        business_id=event.business_id,
+        platforms=list(event.platforms),
+        requested_at=event.requested_at,
+    )
