@@ -4,10 +4,13 @@ is computed by hand below (Europe/Berlin, UTC+2 in early October 2026)."""
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -15,7 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, start_service
-from pulse_shared import formulas
+from pulse_shared import formulas, summaries
 from pulse_shared.cache import bump_cache_versions
 from pulse_shared.summaries import set_business_timezone
 
@@ -472,3 +475,54 @@ async def test_answers_without_redis(
     assert response.status_code == 200
     assert response.headers["x-cache"] == "bypass"
     assert response.json()["summary"]["total_posts"] == 3
+
+
+async def test_export_csv_and_json(
+    query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    b, token = business["id"], business["token"]
+    for content in ('=HYPERLINK("http://evil")', "-5 tips", "@team", "\tTab", "plain"):
+        await db.execute(
+            "INSERT INTO published_posts (business_id, platform, platform_post_id, account_id, "
+            "content_preview, content_type, published_at, event_id) "
+            "VALUES ($1, 'instagram', $2, 'a', $3, 'image', '2026-10-06 09:00+00', $4)",
+            b, uuid.uuid4().hex, content, uuid.uuid4(),
+        )  # fmt: skip
+    # What the aggregator would do for new posts: queue their day, refresh its summaries.
+    await db.execute(
+        "INSERT INTO summary_pending_moments VALUES ($1, 'instagram', '2026-10-06 09:00+00')", b
+    )
+    await db.execute(summaries.SETUP_SQL)
+    await summaries.refresh_pending_summaries(db)
+    period = {"business_id": b, "start_date": "2026-10-01", "end_date": "2026-10-07"}
+    response = await get(query_api, token, "export", **period)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/csv")
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
+    assert response.headers["content-disposition"] == (
+        f'attachment; filename="analytics_{b}_{today}.csv"'
+    )
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert list(rows[0])[:10] == [
+        "Date", "Platform", "Posts", "Likes", "Comments", "Shares", "Impressions", "Reach",
+        "Clicks", "Engagement Rate",
+    ]  # fmt: skip
+    assert len(rows) == 8  # p1, p2, p3 and the five instagram posts
+    first = rows[0]  # p1, published 1 Oct 23:30 UTC = 2 Oct in Berlin
+    assert (first["Date"], first["Platform"], first["Posts"], first["Likes"]) == (
+        "2026-10-02", "linkedin", "1", "10",
+    )  # fmt: skip
+    assert first["Engagement Rate"] == "1.5"
+    assert first["Reach"] == ""  # not reported: empty, not 0
+    previews = {r["Content Preview"] for r in rows if r["Platform"] == "instagram"}
+    assert previews == {'\'=HYPERLINK("http://evil")', "'-5 tips", "'@team", "'\tTab", "plain"}
+
+    as_json = await get(query_api, token, "export", **period, format="json")
+    assert as_json.headers["content-disposition"].endswith(f'_{today}.json"')
+    body = as_json.json()
+    assert body["overview"]["summary"]["total_posts"] == 8
+    assert len(body["posts"]) == 8
+    assert body["posts"][0]["post_id"] == business["p1"]
+    assert {p["content_preview"] for p in body["posts"] if p["platform"] == "instagram"} == {
+        "=HYPERLINK(\"http://evil\")", "-5 tips", "@team", "\tTab", "plain",
+    }  # fmt: skip

@@ -12,7 +12,7 @@ from sqlalchemy import text
 from pulse_query_api.auth import Authenticator
 from pulse_query_api.cache import AnswerCache
 from pulse_query_api.refresh import RefreshPublisher
-from pulse_query_api.routes import legacy, overview, posts, rankings, refresh
+from pulse_query_api.routes import export, legacy, overview, posts, rankings, refresh
 from pulse_query_api.settings import Settings
 from pulse_shared.db import create_engine
 from pulse_shared.health import Check, health_router
@@ -61,5 +61,6 @@ app.include_router(overview.router)
 app.include_router(posts.router)
 app.include_router(rankings.router)
 app.include_router(refresh.router)
+app.include_router(export.router)
 app.include_router(legacy.router)
 app.include_router(health_router(_checks))

@@ -36,4 +36,5 @@ def get_cache(request: Request) -> AnswerCache:
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[AnswerCache, Depends(get_cache)]
+EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

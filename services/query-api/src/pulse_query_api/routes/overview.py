@@ -27,12 +27,12 @@ ERRORS = {
 )
 async def overview(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
     async def build() -> OverviewOut:
-        return await _overview(session, scope)
+        return await build_overview(session, scope)
 
     return await cache.answer(scope.business_id, scope_parts("overview", scope), build)
 
 
-async def _overview(session: SessionDep, scope: Scope) -> OverviewOut:
+async def build_overview(session: SessionDep, scope: Scope) -> OverviewOut:
     summary = await queries.period_summary(session, scope)
     previous = await queries.period_summary(session, scope.previous())
     data_as_of, stale = await queries.freshness(session, scope)
