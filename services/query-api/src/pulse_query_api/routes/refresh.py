@@ -50,6 +50,7 @@ def get_publisher(request: Request) -> RefreshPublisher:
     response_model=RefreshOut,
     summary="Ask the ingest services to re-poll the business's posts now",
     responses={
+        400: {"description": "The body is not JSON"},
         401: {"description": "No valid bearer token"},
         404: {"description": "No such business among the caller's"},
         422: {"description": "An invalid body; the message names the field"},
