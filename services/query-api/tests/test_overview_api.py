@@ -526,3 +526,35 @@ async def test_export_csv_and_json(
     assert {p["content_preview"] for p in body["posts"] if p["platform"] == "instagram"} == {
         "=HYPERLINK(\"http://evil\")", "-5 tips", "@team", "\tTab", "plain",
     }  # fmt: skip
+
+
+ENDPOINTS = [
+    ("overview", {}), ("trends", {}), ("trends", {"basis": "activity"}),
+    ("platform-comparison", {}), ("best-times", {}), ("top-posts", {}),
+    ("content-performance", {}), ("summaries", {}), ("export", {}),
+    ("export", {"format": "json"}),
+]  # fmt: skip
+
+
+async def test_every_endpoint_hides_other_businesses_and_needs_a_token(
+    infra: Infra, query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    _, stranger = await infra.token_for(business["id"] + 1)
+    async with httpx.AsyncClient(base_url=query_api.url) as client:
+        for path, extra in ENDPOINTS:
+            params = {"business_id": business["id"], **extra}
+            url = f"/api/v1/analytics/{path}"
+            owner = await client.get(
+                url, params=params, headers={"Authorization": f"Bearer {business['token']}"}
+            )
+            other = await client.get(
+                url, params=params, headers={"Authorization": f"Bearer {stranger}"}
+            )
+            anonymous = await client.get(url, params=params)
+            assert owner.status_code == 200, (path, owner.text)
+            assert other.status_code == 404, (path, other.text)
+            assert anonymous.status_code == 401, path
+        post = f"/api/v1/analytics/posts/{business['p1']}"
+        assert (
+            await client.get(post, headers={"Authorization": f"Bearer {stranger}"})
+        ).status_code == 404
