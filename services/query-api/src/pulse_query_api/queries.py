@@ -43,18 +43,6 @@ WHERE business_id = :business_id AND platform <> 'all' AND period_type = 'daily'
 GROUP BY platform
 """)
 
-DAILY_TRENDS = text("""
-SELECT d::date AS period_start,
-       COALESCE(s.total_posts, 0) AS posts, COALESCE(s.total_likes, 0) AS likes,
-       COALESCE(s.total_comments, 0) AS comments, COALESCE(s.total_shares, 0) AS shares,
-       COALESCE(s.total_impressions, 0) AS impressions
-FROM generate_series(CAST(:start AS date), CAST(:end AS date), interval '1 day') AS d
-LEFT JOIN analytics_summaries s
-  ON s.business_id = :business_id AND s.platform = :platform AND s.period_type = 'daily'
- AND s.period_start = d::date
-ORDER BY d
-""")
-
 _platform_filter = "(:platform = 'all' OR p.platform = :platform)"
 
 TOP_POSTS_SQL = """
@@ -169,20 +157,6 @@ async def by_platform(session: AsyncSession, scope: Scope) -> list[dict[str, Any
             formulas.ratio_pct(s["total_engagement"], engagement)
         )
     return shaped
-
-
-async def daily_trends(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
-    out = []
-    for r in (await session.execute(DAILY_TRENDS, _params(scope))).all():
-        engagement = r.likes + r.comments + r.shares
-        out.append({
-            "period_start": r.period_start, "posts": r.posts, "likes": r.likes,
-            "comments": r.comments, "shares": r.shares, "impressions": r.impressions,
-            "engagement": engagement,
-            "engagement_rate": formulas.round2(
-                formulas.weighted_engagement_rate(engagement, r.impressions)),
-        })  # fmt: skip
-    return out
 
 
 async def top_posts(

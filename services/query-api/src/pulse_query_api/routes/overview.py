@@ -48,7 +48,7 @@ async def build_overview(session: SessionDep, scope: Scope) -> OverviewOut:
             "previous_summary": previous,
             "change_pct": queries.change_pct(summary, previous),
             "by_platform": await queries.by_platform(session, scope),
-            "trends": await queries.daily_trends(session, scope),
+            "trends": await queries.trends(session, scope, "daily", "publish"),
             "top_posts": await queries.top_posts(session, scope, limit=10),
             "best_times": await queries.best_times(session, scope),
             "data_as_of": data_as_of,
