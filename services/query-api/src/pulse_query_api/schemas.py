@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 
 class PostMetricsOut(BaseModel):
@@ -57,7 +57,17 @@ class PostDetailOut(PostOut):
     history: list[MetricSnapshotOut] = Field(description="Every stored snapshot, oldest first")
 
 
+SUMMARY_EXAMPLE: dict[str, JsonValue] = {
+    "total_posts": 3, "total_likes": 51, "total_comments": 7, "total_shares": 8,
+    "total_impressions": 2000, "total_reach": 0, "total_clicks": 20, "total_engagement": 66,
+    "avg_engagement_rate": 3.25, "engagement_rate": 3.3, "avg_impressions": 666.67,
+    "follower_growth": 25,
+}  # fmt: skip
+
+
 class SummaryOut(BaseModel):
+    model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
+
     total_posts: int
     total_likes: int
     total_comments: int
@@ -79,12 +89,29 @@ class SummaryOut(BaseModel):
 
 
 class PlatformSummaryOut(SummaryOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"platform": "twitter", **SUMMARY_EXAMPLE, "share_of_posts": 66.67,
+                 "share_of_engagement": 77.27}
+            ]
+        }
+    )  # fmt: skip
     platform: str
     share_of_posts: float = Field(description="This platform's percent of the posts")
     share_of_engagement: float = Field(description="This platform's percent of the engagement")
 
 
 class TrendItemOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"period_start": "2026-10-02", "posts": 1, "likes": 10, "comments": 2,
+                 "shares": 3, "impressions": 1000, "engagement": 15, "engagement_rate": 1.5}
+            ]
+        }
+    )  # fmt: skip
+
     period_start: date = Field(description="A local date of the business")
     posts: int
     likes: int
@@ -116,6 +143,10 @@ class HourSlotOut(BaseModel):
 
 
 class RecommendationOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"day": 5, "hour": 12, "posts": 14, "score": 4.2}]}
+    )
+
     day: int
     hour: int
     posts: int
@@ -157,6 +188,15 @@ class OverviewOut(BaseModel):
 
 
 class StoredSummaryOut(SummaryOut):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"platform": "all", "period_type": "weekly", "period_start": "2026-09-28",
+                 "period_end": "2026-10-04", **SUMMARY_EXAMPLE, "best_post_id": 17,
+                 "best_post_engagement_rate": 5.0}
+            ]
+        }
+    )  # fmt: skip
     platform: str
     period_type: str
     period_start: date = Field(description="First local day of the period")
@@ -222,6 +262,18 @@ class TrendsOut(BaseModel):
 
 
 class InsightOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "text": "LinkedIn posts earn 2.3× the engagement rate of X posts",  # noqa: RUF001
+                    "numbers": {"best": "linkedin", "best_rate": 4.6, "worst": "twitter",
+                                "worst_rate": 2.0, "ratio": 2.3},
+                }
+            ]
+        }
+    )  # fmt: skip
+
     text: str
     numbers: dict[str, float | int | str | None] = Field(
         description="The figures the sentence rests on"

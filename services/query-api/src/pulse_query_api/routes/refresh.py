@@ -21,7 +21,10 @@ PlatformName = Literal["linkedin", "twitter", "facebook", "instagram"]
 
 
 class RefreshIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"business_id": 42, "platforms": ["linkedin", "twitter"]}]},
+    )
 
     business_id: int = Field(gt=0, le=2**63 - 1)
     platforms: list[PlatformName] = Field(
@@ -33,6 +36,19 @@ class RefreshIn(BaseModel):
 
 
 class RefreshOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "request_id": "0f8b7c9e-1d2a-4b3c-8d4e-5f6a7b8c9d0e",
+                    "business_id": 42,
+                    "platforms": ["linkedin", "twitter"],
+                    "requested_at": "2026-11-25T10:00:00Z",
+                }
+            ]
+        }
+    )
+
     request_id: str = Field(description="The refresh.requested.v1 event id")
     business_id: int
     platforms: list[str]
