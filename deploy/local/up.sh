@@ -20,6 +20,7 @@ cat <<TXT
   Pulse is up ($((SECONDS - started)) s).
 
   query-api        http://127.0.0.1:$q/docs   (OpenAPI)
+  overview         curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$q/api/v1/analytics/overview?business_id=1"
   a demo post      curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$q/api/v1/analytics/posts/$post_id
   export TOKEN=$token
                    (demo@pulse.local, member of business 1; more: uv run pulse token --business-id N)
