@@ -34,9 +34,10 @@ typecheck:
 pytest:
 	$(UV) pytest
 
-bench: ## aggregator throughput and latency beside their ceilings (bench/README.md); small: BENCH_ARGS="--events 50000 --posts 5000 --businesses 20"
+bench: ## aggregator and query-api benchmarks beside their targets (bench/README.md); small: BENCH_ARGS="--events 50000 --posts 5000 --businesses 20" QUERY_BENCH_ARGS="--businesses 50 --posts 50000 --snapshots 500000"
 	@bash deploy/local/infra.sh up
 	$(UV) python bench/aggregator_bench.py $(BENCH_ARGS)
+	$(UV) python bench/query_bench.py $(QUERY_BENCH_ARGS)
 
 clean: down ## stop everything and delete local data (.run/)
 	rm -rf .run
