@@ -1099,6 +1099,10 @@ def report(
                 f"{'':<34} (over the {args.budget:.0f} s budget: only {len(c.samples_ms)} cold and"
                 f" {len(w.samples_ms)} warm requests timed; p99 is then their maximum)"
             )
+            for mode, t in (("cold", c), ("warm", w)):
+                if len(t.samples_ms) < t.requested:
+                    each = ", ".join(f"{ms / 1000:,.1f}" for ms in t.samples_ms)
+                    print(f"{'':<34} {mode}, each request in order (s): {each}")
     export = next((name for name in cold if name.startswith("export")), None)
     if export:
         c, w = cold[export], warm[export]
