@@ -1122,6 +1122,8 @@ def report(
     cores = os.cpu_count() or 0
     busy = ", ".join(f"{k} {v:.2f}" for k, v in sorted(load.cpu.items(), key=lambda kv: -kv[1]))
     print(f"  CPU cores busy on average ({cores} on this machine, shared by all): {busy}")
+    if load.cpu.get("query-api", 0.0) > 0.9:
+        print("  -> query-api's one Python thread is (nearly) saturated: the worker is the limit")
     print(
         "  the load generator runs on the same cores as the server, PostgreSQL and Redis: the"
         " server had less than the whole machine"
