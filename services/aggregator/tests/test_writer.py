@@ -17,7 +17,6 @@ from conftest import Infra
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.db import asyncpg_dsn
-from pulse_shared.events import AccountObserved, Event, MetricsObserved, PostPublished
 
 pytestmark = pytest.mark.integration
 
@@ -33,18 +32,6 @@ async def writer(infra: Infra) -> AsyncIterator[PostgresAnalyticsWriter]:
         await pool.close()
 
 
-def batch_of(events: list[Event]) -> EventBatch:
-    batch = EventBatch()
-    for e in events:
-        if isinstance(e, PostPublished):
-            batch.posts.append(e)
-        elif isinstance(e, MetricsObserved):
-            batch.metrics.append(e)
-        elif isinstance(e, AccountObserved):
-            batch.accounts.append(e)
-    return batch
-
-
 @pytest.mark.parametrize("seed", [1, 2, 3, 4])
 async def test_any_batching_gives_the_reference_database(
     seed: int, writer: PostgresAnalyticsWriter, db: asyncpg.Connection
@@ -56,7 +43,7 @@ async def test_any_batching_gives_the_reference_database(
     position = 0
     while position < len(events):
         size = rng.choice([1, 2, 3, 7, 20, 100, 400])
-        await writer.write(batch_of(events[position : position + size]))
+        await writer.write(EventBatch.of(events[position : position + size]))
         position += size
         if rng.random() < 0.3:  # summaries refreshed now and then, as the consumer does
             await writer.refresh_summaries()
@@ -64,6 +51,6 @@ async def test_any_batching_gives_the_reference_database(
     await assert_database_matches(db, reference_of(stream), businesses)
 
     # Writing everything again, in one batch, changes nothing.
-    await writer.write(batch_of(events))
+    await writer.write(EventBatch.of(events))
     await writer.refresh_summaries()
     await assert_database_matches(db, reference_of(stream), businesses)
