@@ -159,6 +159,36 @@ class Reference:
             }
         return rows
 
+    def activity(self, timezones: dict[int, str]) -> dict[tuple[int, str, date], dict[str, int]]:
+        """activity_daily rows, keyed by (business, platform, local day): per post, the last
+        snapshot of the day minus the last one before it (zero before the first)."""
+        rows: dict[tuple[int, str, date], dict[str, int]] = {}
+        for (business, platform, _), by_time in self.snapshots.items():
+            tz = ZoneInfo(timezones[business])
+            day_end: dict[date, MetricsObserved] = {}
+            for at in sorted(by_time):
+                day_end[at.astimezone(tz).date()] = by_time[at]
+            previous = dict.fromkeys(ACTIVITY_GAINS, 0)
+            for day in sorted(day_end):
+                m = day_end[day].metrics
+                now = {name: getattr(m, attr) or 0 for name, attr in ACTIVITY_GAINS.items()}
+                row = rows.setdefault(
+                    (business, platform, day),
+                    {"active_posts": 0, **dict.fromkeys(ACTIVITY_GAINS, 0)},
+                )
+                row["active_posts"] += 1
+                for name in ACTIVITY_GAINS:
+                    row[name] += now[name] - previous[name]
+                previous = now
+        return rows
+
+
+# activity_daily column -> PostMetrics field
+ACTIVITY_GAINS = {
+    "likes": "likes", "comments": "comments", "shares": "shares",
+    "impressions": "impressions", "clicks": "clicks",
+}  # fmt: skip
+
 
 def metric_columns(m: PostMetrics) -> dict[str, Any]:
     return {

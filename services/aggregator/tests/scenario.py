@@ -13,7 +13,7 @@ import asyncpg
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
-from reference import Reference, metric_columns
+from reference import ACTIVITY_GAINS, Reference, metric_columns
 
 from pulse_shared.events import (
     AccountObserved,
@@ -297,3 +297,19 @@ async def assert_database_matches(
     assert not extra, f"unexpected summary rows {extra}"
     problems = {k: d for k in expected if (d := same(expected[k], actual[k]))}
     assert not problems, dict(list(problems.items())[:5])
+
+    activity = {
+        (r["business_id"], r["platform"], r["day"]): {
+            k: r[k] for k in ("active_posts", *ACTIVITY_GAINS)
+        }
+        for r in await db.fetch(
+            "SELECT * FROM activity_daily WHERE business_id = ANY($1)", businesses
+        )
+    }
+    expected_activity = {k: v for k, v in ref.activity(timezones).items() if k[0] in timezones}
+    assert expected_activity, "the scenario has no snapshots"
+    assert activity == expected_activity, {
+        k: (activity.get(k), expected_activity.get(k))
+        for k in set(activity) ^ set(expected_activity)
+        | {k for k in activity if activity[k] != expected_activity.get(k)}
+    }

@@ -11,7 +11,11 @@ How a writer uses it:
    out, locks their businesses (so two writers, or a time-zone change, never interleave
    on one business), turns the moments into local days in each business's time zone,
    recomputes those daily rows from the source rows, then rolls days up into ``all``
-   platforms, weeks (starting Monday) and months, and months into years.
+   platforms, weeks (starting Monday) and months, and months into years; and recomputes
+   those days' ``activity_daily`` rows (what the posts gained that day).
+
+A stored metrics snapshot touches its own moment (see :func:`quarter_hour`) and the
+moment of its post's next snapshot, whose gain is measured from it.
 
 Deferring step 2 is what keeps the summaries cheap at high throughput: their cost grows
 with the periods touched, which a busy stream revisits constantly, not with the events.
@@ -40,6 +44,14 @@ import asyncpg
 
 from pulse_shared import formulas
 from pulse_shared.tables import PLATFORM_ALL
+
+
+def quarter_hour(column: str) -> str:
+    """SQL for the quarter hour an instant falls in. Every time zone's offset is a whole
+    number of quarter hours, so a quarter hour lies inside one local day everywhere: one
+    pending moment per quarter hour stands for all the snapshots in it."""
+    return f"to_timestamp(floor(extract(epoch FROM {column}) / 900) * 900)"
+
 
 # Per-connection scratch tables, emptied at every commit.
 SETUP_SQL = """
@@ -180,6 +192,41 @@ FROM (
 WHERE t.total_posts > 0 OR t.growth IS NOT NULL
 """
 
+DELETE_TOUCHED_ACTIVITY = """
+DELETE FROM activity_daily a USING touched_days d
+WHERE a.business_id = d.business_id AND a.platform = d.platform AND a.day = d.day
+"""
+
+# What the posts gained on each touched day: per post observed that day, its last
+# snapshot of the day minus its last one before the day (from zero when there is none),
+# summed. A metric the platform did not report counts as zero on both sides.
+_gain_columns = ("likes_count", "comments_count", "shares_count", "impressions", "clicks")
+_day_end = ", ".join(f"COALESCE(s.{c}, 0) AS {c}" for c in _gain_columns)
+_gains = ",\n           ".join(f"sum(e.{c} - COALESCE(b.{c}, 0))::bigint" for c in _gain_columns)
+INSERT_ACTIVITY = f"""
+INSERT INTO activity_daily (business_id, platform, day, active_posts, likes, comments, shares,
+                            impressions, clicks)
+SELECT d.business_id, d.platform, d.day, count(*),
+           {_gains}
+FROM touched_days d
+CROSS JOIN LATERAL (
+    SELECT DISTINCT ON (s.platform_post_id) s.platform_post_id, {_day_end}
+    FROM post_metric_snapshots s
+    WHERE s.business_id = d.business_id AND s.platform = d.platform
+      AND s.observed_at >= d.starts AND s.observed_at < d.ends
+    ORDER BY s.platform_post_id, s.observed_at DESC
+) e
+LEFT JOIN LATERAL (
+    SELECT {_day_end}
+    FROM post_metric_snapshots s
+    WHERE s.business_id = d.business_id AND s.platform = d.platform
+      AND s.platform_post_id = e.platform_post_id AND s.observed_at < d.starts
+    ORDER BY s.observed_at DESC
+    LIMIT 1
+) b ON true
+GROUP BY d.business_id, d.platform, d.day
+"""
+
 # The periods to roll up: 'all' for each touched day, then the week, month and year of
 # every touched day, for its platform and for 'all'.
 TOUCHED_PERIODS = f"""
@@ -303,14 +350,19 @@ async def refresh_summaries(conn: asyncpg.Connection) -> int:
     for delete, insert in ROLLUPS:
         await conn.execute(delete)
         await conn.execute(insert)
+    await conn.execute(DELETE_TOUCHED_ACTIVITY)
+    await conn.execute(INSERT_ACTIVITY)
     return days
 
 
-REBUILD_MOMENTS = """
+REBUILD_MOMENTS = f"""
 INSERT INTO touched_moments (business_id, platform, at)
 SELECT business_id, platform, published_at FROM published_posts WHERE business_id = $1
 UNION
 SELECT business_id, platform, observed_at FROM account_snapshots WHERE business_id = $1
+UNION
+SELECT business_id, platform, {quarter_hour("observed_at")}
+FROM post_metric_snapshots WHERE business_id = $1
 """
 
 
@@ -332,5 +384,6 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
         if status == "UPDATE 0":
             raise LookupError(f"business {business_id} does not exist")
         await conn.execute("DELETE FROM analytics_summaries WHERE business_id = $1", business_id)
+        await conn.execute("DELETE FROM activity_daily WHERE business_id = $1", business_id)
         await conn.execute(REBUILD_MOMENTS, business_id)
         await refresh_summaries(conn)

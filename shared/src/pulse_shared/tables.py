@@ -226,6 +226,26 @@ analytics_summaries = Table(
     CheckConstraint(_in("period_type", PERIOD_TYPES), name="period_type"),
 )
 
+# What the business's posts *gained* on each local day (activity-day trends), whatever day
+# they were published: per post, its last snapshot of the day minus its last one before
+# the day (none before counts from zero), summed. Kept by the summary refresh like
+# analytics_summaries, so a trend reads at most 366 rows per platform.
+activity_daily = Table(
+    "activity_daily",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("active_posts", BigInteger, nullable=False),
+    Column("likes", BigInteger, nullable=False),
+    Column("comments", BigInteger, nullable=False),
+    Column("shares", BigInteger, nullable=False),
+    Column("impressions", BigInteger, nullable=False),
+    Column("clicks", BigInteger, nullable=False),
+    PrimaryKeyConstraint("business_id", "platform", "day"),
+    CheckConstraint(_in("platform", PLATFORMS), name="platform"),
+)
+
 # Moments whose summary periods await recomputation (see pulse_shared.summaries): written
 # in the transaction that changed the source rows, taken out by the summary refresh.
 summary_pending_moments = Table(

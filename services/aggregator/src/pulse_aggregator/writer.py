@@ -7,7 +7,7 @@ cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapsh
 (the first one wins); ``post_analytics`` only ever moves to a *newer* snapshot, and a
 post that arrives after its snapshots takes the newest stored one. Every change records
 the moments it touched in ``summary_pending_moments``, in the same transaction; the
-summaries of those periods are recomputed from the source rows by
+summaries and daily activity of those periods are recomputed from the source rows by
 ``refresh_pending_summaries``, which the consumer runs every few seconds and whenever it
 is idle (``pulse_shared.summaries``).
 """
@@ -182,6 +182,18 @@ moments AS (
     INSERT INTO summary_pending_moments (business_id, platform, at)
     SELECT u.business_id, u.platform, p.published_at
     FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
+    UNION
+    SELECT business_id, platform, {summaries.quarter_hour("observed_at")} FROM ins
+    UNION
+    -- A snapshot stored out of order is the baseline of the post's next one.
+    SELECT i.business_id, i.platform, n.observed_at
+    FROM ins i
+    CROSS JOIN LATERAL (
+        SELECT s.observed_at FROM post_metric_snapshots s
+        WHERE s.business_id = i.business_id AND s.platform = i.platform
+          AND s.platform_post_id = i.platform_post_id AND s.observed_at > i.observed_at
+        ORDER BY s.observed_at LIMIT 1
+    ) n
 )
 SELECT (SELECT count(*) FROM ins) AS snapshots, (SELECT count(*) FROM up) AS analytics
 """

@@ -396,52 +396,21 @@ WITH {_BUCKETS}
 SELECT * FROM published ORDER BY period_start
 """)
 
-# Activity-day trends: what the posts gained on each local day, from their snapshots:
-# the last cumulative value of the day minus the last one before it. ``posts`` stays the
-# number published in the period.
+# Activity-day trends: what the posts gained on each local day (``activity_daily``, kept
+# by the aggregator), summed per period; ``posts`` stays the number published in it.
 ACTIVITY_TRENDS = text(f"""
 WITH {_BUCKETS},
-posts AS (
-    SELECT p.business_id, p.platform, p.platform_post_id
-    FROM published_posts p
-    WHERE p.business_id = :business_id AND {_platform_filter}
-),
-day_end AS (
-    SELECT DISTINCT ON (s.platform, s.platform_post_id, day)
-           s.platform, s.platform_post_id, (s.observed_at AT TIME ZONE :tz)::date AS day,
-           COALESCE(s.likes_count, 0) AS likes, COALESCE(s.comments_count, 0) AS comments,
-           COALESCE(s.shares_count, 0) AS shares, COALESCE(s.impressions, 0) AS impressions
-    FROM post_metric_snapshots s JOIN posts USING (business_id, platform, platform_post_id)
-    WHERE s.business_id = :business_id AND s.observed_at >= :since AND s.observed_at < :until
-    ORDER BY s.platform, s.platform_post_id, day, s.observed_at DESC
-),
-baseline AS (
-    SELECT DISTINCT ON (s.platform, s.platform_post_id)
-           s.platform, s.platform_post_id,
-           COALESCE(s.likes_count, 0) AS likes, COALESCE(s.comments_count, 0) AS comments,
-           COALESCE(s.shares_count, 0) AS shares, COALESCE(s.impressions, 0) AS impressions
-    FROM post_metric_snapshots s JOIN posts USING (business_id, platform, platform_post_id)
-    WHERE s.business_id = :business_id AND s.observed_at < :since
-      AND (s.platform, s.platform_post_id) IN (SELECT platform, platform_post_id FROM day_end)
-    ORDER BY s.platform, s.platform_post_id, s.observed_at DESC
-),
-gains AS (
-    SELECT d.day,
-           d.likes - COALESCE(lag(d.likes) OVER w, b.likes, 0) AS likes,
-           d.comments - COALESCE(lag(d.comments) OVER w, b.comments, 0) AS comments,
-           d.shares - COALESCE(lag(d.shares) OVER w, b.shares, 0) AS shares,
-           d.impressions - COALESCE(lag(d.impressions) OVER w, b.impressions, 0) AS impressions
-    FROM day_end d LEFT JOIN baseline b USING (platform, platform_post_id)
-    WINDOW w AS (PARTITION BY d.platform, d.platform_post_id ORDER BY d.day)
-),
 gained AS (
     SELECT b.period_start,
-           COALESCE(sum(g.likes), 0)::bigint AS likes,
-           COALESCE(sum(g.comments), 0)::bigint AS comments,
-           COALESCE(sum(g.shares), 0)::bigint AS shares,
-           COALESCE(sum(g.impressions), 0)::bigint AS impressions
+           COALESCE(sum(a.likes), 0)::bigint AS likes,
+           COALESCE(sum(a.comments), 0)::bigint AS comments,
+           COALESCE(sum(a.shares), 0)::bigint AS shares,
+           COALESCE(sum(a.impressions), 0)::bigint AS impressions
     FROM buckets b
-    LEFT JOIN gains g ON g.day >= b.period_start AND g.day < b.next_start
+    LEFT JOIN activity_daily a
+      ON a.business_id = :business_id AND (:platform = 'all' OR a.platform = :platform)
+     AND a.day >= b.period_start AND a.day < b.next_start
+     AND a.day BETWEEN :start AND :end
     GROUP BY b.period_start
 )
 SELECT p.period_start, p.posts, g.likes, g.comments, g.shares, g.impressions
