@@ -520,6 +520,12 @@ async def generate(infra: Infra, database: str, args: argparse.Namespace) -> Gen
                     await summaries.set_business_timezone(conn, bid, tz)
             rows = await conn.fetchval("SELECT count(*) FROM analytics_summaries")
             step(f"    {rows:,} summary rows ({days:,} local days refreshed)")
+        with gen.timed("activity_daily (summaries.REBUILD_ACTIVITY, every business)"):
+            if args.summaries == "pending":
+                ids = [r["id"] for r in await conn.fetch("SELECT id FROM businesses")]
+                await conn.execute(summaries.REBUILD_ACTIVITY, ids)
+            rows = await conn.fetchval("SELECT count(*) FROM activity_daily")
+            step(f"    {rows:,} activity rows")
         with gen.timed("VACUUM (ANALYZE)"):
             await conn.execute("VACUUM (ANALYZE)")
         size = await conn.fetchval("SELECT pg_size_pretty(pg_database_size(current_database()))")

@@ -11,11 +11,12 @@ How a writer uses it:
    out, locks their businesses (so two writers, or a time-zone change, never interleave
    on one business), turns the moments into local days in each business's time zone,
    recomputes those daily rows from the source rows, then rolls days up into ``all``
-   platforms, weeks (starting Monday) and months, and months into years; and recomputes
-   those days' ``activity_daily`` rows (what the posts gained that day).
+   platforms, weeks (starting Monday) and months, and months into years.
 
-A stored metrics snapshot touches its own moment (see :func:`quarter_hour`) and the
-moment of its post's next snapshot, whose gain is measured from it.
+``activity_daily`` (what the posts gained each local day) is not recomputed here: the
+aggregator adds each batch's change to it in the batch's own transaction (its cost grows
+with the batch, where recomputing a day grows with the day's snapshots). Rebuilding it
+from the snapshots (on a time-zone change) is :data:`REBUILD_ACTIVITY`.
 
 Deferring step 2 is what keeps the summaries cheap at high throughput: their cost grows
 with the periods touched, which a busy stream revisits constantly, not with the events.
@@ -44,14 +45,6 @@ import asyncpg
 
 from pulse_shared import formulas
 from pulse_shared.tables import PLATFORM_ALL
-
-
-def quarter_hour(column: str) -> str:
-    """SQL for the quarter hour an instant falls in. Every time zone's offset is a whole
-    number of quarter hours, so a quarter hour lies inside one local day everywhere: one
-    pending moment per quarter hour stands for all the snapshots in it."""
-    return f"to_timestamp(floor(extract(epoch FROM {column}) / 900) * 900)"
-
 
 # Per-connection scratch tables, emptied at every commit.
 SETUP_SQL = """
@@ -192,40 +185,52 @@ FROM (
 WHERE t.total_posts > 0 OR t.growth IS NOT NULL
 """
 
-DELETE_TOUCHED_ACTIVITY = """
-DELETE FROM activity_daily a USING touched_days d
-WHERE a.business_id = d.business_id AND a.platform = d.platform AND a.day = d.day
-"""
-
-# What the posts gained on each touched day: per post observed that day, its last
-# snapshot of the day minus its last one before the day (from zero when there is none),
-# summed. A metric the platform did not report counts as zero on both sides.
-_gain_columns = ("likes_count", "comments_count", "shares_count", "impressions", "clicks")
+# Local-day activity, rebuilt from every snapshot of the businesses ``$1`` (an array): per
+# post, the last snapshot of each local day minus the last one of the post's previous
+# observed day (zero before its first), summed per platform and day. One ordered pass
+# over the primary key; a metric the platform did not report counts as zero on both sides.
+# activity_daily's gain columns, by the snapshot column they are measured on.
+ACTIVITY_GAINS = {
+    "likes_count": "likes", "comments_count": "comments", "shares_count": "shares",
+    "impressions": "impressions", "clicks": "clicks",
+}  # fmt: skip
+_gain_columns = tuple(ACTIVITY_GAINS)
 _day_end = ", ".join(f"COALESCE(s.{c}, 0) AS {c}" for c in _gain_columns)
-_gains = ",\n           ".join(f"sum(e.{c} - COALESCE(b.{c}, 0))::bigint" for c in _gain_columns)
-INSERT_ACTIVITY = f"""
+_gains_of_day_ends = ",\n               ".join(
+    f"e.{c} - COALESCE(lag(e.{c}) OVER w, 0) AS {c}" for c in _gain_columns
+)
+_sums = ", ".join(f"sum(g.{c})::bigint" for c in _gain_columns)
+REBUILD_ACTIVITY = f"""
 INSERT INTO activity_daily (business_id, platform, day, active_posts, likes, comments, shares,
                             impressions, clicks)
-SELECT d.business_id, d.platform, d.day, count(*),
-           {_gains}
-FROM touched_days d
-CROSS JOIN LATERAL (
-    SELECT DISTINCT ON (s.platform_post_id) s.platform_post_id, {_day_end}
-    FROM post_metric_snapshots s
-    WHERE s.business_id = d.business_id AND s.platform = d.platform
-      AND s.observed_at >= d.starts AND s.observed_at < d.ends
-    ORDER BY s.platform_post_id, s.observed_at DESC
-) e
-LEFT JOIN LATERAL (
-    SELECT {_day_end}
-    FROM post_metric_snapshots s
-    WHERE s.business_id = d.business_id AND s.platform = d.platform
-      AND s.platform_post_id = e.platform_post_id AND s.observed_at < d.starts
-    ORDER BY s.observed_at DESC
-    LIMIT 1
-) b ON true
-GROUP BY d.business_id, d.platform, d.day
+SELECT g.business_id, g.platform, g.day, count(*), {_sums}
+FROM (
+    SELECT e.business_id, e.platform, e.day,
+           {_gains_of_day_ends}
+    FROM (
+        SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id, day)
+               s.business_id, s.platform, s.platform_post_id,
+               (s.observed_at AT TIME ZONE b.timezone)::date AS day, {_day_end}
+        FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
+        WHERE b.id = ANY($1::bigint[])
+        ORDER BY s.business_id, s.platform, s.platform_post_id, day, s.observed_at DESC
+    ) e
+    WINDOW w AS (PARTITION BY e.business_id, e.platform, e.platform_post_id ORDER BY e.day)
+) g
+GROUP BY g.business_id, g.platform, g.day
 """
+
+
+# The advisory lock guarding a business's time zone is keyed on minus its id (never the
+# summary refresh's per-business lock on the id itself). Writers that turn instants into
+# its local days hold it shared until commit, so a time-zone change (exclusive) waits for
+# them, and they read the zone only after a change in flight has committed.
+LOCK_TIMEZONES_SHARED = """
+SELECT count(pg_advisory_xact_lock_shared(key))
+FROM (SELECT DISTINCT -id AS key FROM unnest($1::bigint[]) AS t(id) ORDER BY 1) k
+"""
+LOCK_TIMEZONE = "SELECT pg_advisory_xact_lock(-$1::bigint)"
+
 
 # The periods to roll up: 'all' for each touched day, then the week, month and year of
 # every touched day, for its platform and for 'all'.
@@ -350,19 +355,14 @@ async def refresh_summaries(conn: asyncpg.Connection) -> int:
     for delete, insert in ROLLUPS:
         await conn.execute(delete)
         await conn.execute(insert)
-    await conn.execute(DELETE_TOUCHED_ACTIVITY)
-    await conn.execute(INSERT_ACTIVITY)
     return days
 
 
-REBUILD_MOMENTS = f"""
+REBUILD_MOMENTS = """
 INSERT INTO touched_moments (business_id, platform, at)
 SELECT business_id, platform, published_at FROM published_posts WHERE business_id = $1
 UNION
 SELECT business_id, platform, observed_at FROM account_snapshots WHERE business_id = $1
-UNION
-SELECT business_id, platform, {quarter_hour("observed_at")}
-FROM post_metric_snapshots WHERE business_id = $1
 """
 
 
@@ -375,6 +375,7 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
     """
     async with conn.transaction():
         await conn.execute(SETUP_SQL)
+        await conn.execute(LOCK_TIMEZONE, business_id)
         await conn.execute("SELECT pg_advisory_xact_lock($1)", business_id)
         status = await conn.execute(
             "UPDATE businesses SET timezone = $2, updated_at = now() WHERE id = $1",
@@ -384,6 +385,7 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
         if status == "UPDATE 0":
             raise LookupError(f"business {business_id} does not exist")
         await conn.execute("DELETE FROM analytics_summaries WHERE business_id = $1", business_id)
-        await conn.execute("DELETE FROM activity_daily WHERE business_id = $1", business_id)
         await conn.execute(REBUILD_MOMENTS, business_id)
         await refresh_summaries(conn)
+        await conn.execute("DELETE FROM activity_daily WHERE business_id = $1", business_id)
+        await conn.execute(REBUILD_ACTIVITY, [business_id])

@@ -228,8 +228,8 @@ analytics_summaries = Table(
 
 # What the business's posts *gained* on each local day (activity-day trends), whatever day
 # they were published: per post, its last snapshot of the day minus its last one before
-# the day (none before counts from zero), summed. Kept by the summary refresh like
-# analytics_summaries, so a trend reads at most 366 rows per platform.
+# the day (none before counts from zero), summed. Kept by the aggregator batch by batch, so
+# a trend reads at most 366 rows per platform.
 activity_daily = Table(
     "activity_daily",
     metadata,

@@ -151,6 +151,80 @@ moments AS (
 SELECT count(*) FROM up
 """
 
+# activity_daily (pulse_shared.summaries) moves by what the stored snapshots (``ins``)
+# change. Per post they touch, from the local day of its earliest new snapshot on: its
+# day-end values and gains *before* the batch (the stored snapshots, which every CTE of
+# the statement sees without this batch's rows) and *after* it (those plus the new
+# ones), each day's gain measured from the previous observed day or from the last
+# snapshot before the window. The difference, summed per platform and day, is added.
+# Snapshots arrive mostly in order, so a post's window is usually one day.
+_g = tuple(summaries.ACTIVITY_GAINS)
+_activity_columns = ("active_posts", *summaries.ACTIVITY_GAINS.values())
+_coalesced = ", ".join(f"COALESCE(s.{c}, 0) AS {c}" for c in _g)
+_gain = ",\n           ".join(f"d.{c} - COALESCE(lag(d.{c}) OVER w, b.{c}, 0) AS {c}" for c in _g)
+_signed = ",\n           ".join(f"sum(CASE WHEN after THEN {c} ELSE -{c} END)::bigint" for c in _g)
+_add = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in _activity_columns)
+_ACTIVITY_CTES = f"""local AS (
+    SELECT i.business_id, i.platform, i.platform_post_id, i.observed_at, b.timezone,
+           (i.observed_at AT TIME ZONE b.timezone)::date AS day
+    FROM ins i JOIN businesses b ON b.id = i.business_id
+),
+window_of AS (
+    SELECT business_id, platform, platform_post_id, timezone,
+           min(day)::timestamp AT TIME ZONE timezone AS starts
+    FROM local GROUP BY business_id, platform, platform_post_id, timezone
+),
+stored AS (
+    SELECT s.business_id, s.platform, s.platform_post_id,
+           (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at, {_coalesced}
+    FROM window_of t
+    JOIN post_metric_snapshots s
+      ON s.business_id = t.business_id AND s.platform = t.platform
+     AND s.platform_post_id = t.platform_post_id AND s.observed_at >= t.starts
+),
+baseline AS (
+    SELECT t.business_id, t.platform, t.platform_post_id, b.*
+    FROM window_of t
+    LEFT JOIN LATERAL (
+        SELECT {_coalesced} FROM post_metric_snapshots s
+        WHERE s.business_id = t.business_id AND s.platform = t.platform
+          AND s.platform_post_id = t.platform_post_id AND s.observed_at < t.starts
+        ORDER BY s.observed_at DESC LIMIT 1
+    ) b ON true
+),
+versions AS (
+    SELECT false AS after, * FROM stored
+    UNION ALL
+    SELECT true, * FROM stored
+    UNION ALL
+    SELECT true, l.business_id, l.platform, l.platform_post_id, l.day, l.observed_at,
+           {_coalesced}
+    FROM local l JOIN ins s USING (business_id, platform, platform_post_id, observed_at)
+),
+day_ends AS (
+    SELECT DISTINCT ON (after, business_id, platform, platform_post_id, day) *
+    FROM versions
+    ORDER BY after, business_id, platform, platform_post_id, day, observed_at DESC
+),
+gains AS (
+    SELECT d.after, d.business_id, d.platform, d.day,
+           {_gain}
+    FROM day_ends d JOIN baseline b USING (business_id, platform, platform_post_id)
+    WINDOW w AS (PARTITION BY d.after, d.business_id, d.platform, d.platform_post_id
+                 ORDER BY d.day)
+),
+activity AS (
+    INSERT INTO activity_daily AS a (business_id, platform, day, {", ".join(_activity_columns)})
+    SELECT business_id, platform, day,
+           (count(*) FILTER (WHERE after) - count(*) FILTER (WHERE NOT after))::bigint,
+           {_signed}
+    FROM gains
+    GROUP BY business_id, platform, day
+    -- One order for every writer, so two never wait on each other's rows in a cycle.
+    ORDER BY business_id, platform, day
+    ON CONFLICT (business_id, platform, day) DO UPDATE SET {_add}
+)"""
+
 # Snapshots are appended; of two events for one post and instant the first (lowest
 # position in the batch, or already stored) wins. post_analytics of known posts then moves
 # to the newest snapshot this batch *stored*, if it is newer than the one it shows: a
@@ -182,19 +256,8 @@ moments AS (
     INSERT INTO summary_pending_moments (business_id, platform, at)
     SELECT u.business_id, u.platform, p.published_at
     FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
-    UNION
-    SELECT business_id, platform, {summaries.quarter_hour("observed_at")} FROM ins
-    UNION
-    -- A snapshot stored out of order is the baseline of the post's next one.
-    SELECT i.business_id, i.platform, n.observed_at
-    FROM ins i
-    CROSS JOIN LATERAL (
-        SELECT s.observed_at FROM post_metric_snapshots s
-        WHERE s.business_id = i.business_id AND s.platform = i.platform
-          AND s.platform_post_id = i.platform_post_id AND s.observed_at > i.observed_at
-        ORDER BY s.observed_at LIMIT 1
-    ) n
-)
+),
+{_ACTIVITY_CTES}
 SELECT (SELECT count(*) FROM ins) AS snapshots, (SELECT count(*) FROM up) AS analytics
 """
 
@@ -292,8 +355,10 @@ class PostgresAnalyticsWriter:
 
     async def _write(self, conn: asyncpg.Connection, batch: EventBatch) -> WriteResult:
         posts, snapshots, accounts = batch.posts, batch.metrics, batch.accounts
+        business_ids = sorted(batch.business_ids())
         with _Stage("businesses"):
-            await conn.execute(UPSERT_BUSINESSES, sorted(batch.business_ids()))
+            await conn.execute(UPSERT_BUSINESSES, business_ids)
+            await conn.execute(summaries.LOCK_TIMEZONES_SHARED, business_ids)
 
         changed_posts: list[asyncpg.Record] = []
         if posts:

@@ -1,9 +1,9 @@
-"""activity_daily: what the posts gained on each local day, kept by the summary refresh.
+"""activity_daily: what the posts gained on each local day, kept by the aggregator.
 
 Activity-day trends used to be computed from the snapshots at query time, which costs
-seconds for a business with thousands of posts; the summary refresh now keeps one row
-per business, platform and local day. Every stored snapshot is queued once, so the
-aggregator fills the table for existing data when it starts.
+seconds for a business with thousands of posts; the aggregator now keeps one row per
+business, platform and local day, adding each batch's change in the batch's transaction.
+Rows for the snapshots already stored are computed here.
 
 Revision ID: 0005
 Revises: 0004
@@ -39,14 +39,38 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("business_id", "platform", "day", name=op.f("pk_activity_daily")),
         sa.CheckConstraint(f"platform IN ({PLATFORMS})", name=op.f("ck_activity_daily_platform")),
     )
-    # One moment per business, platform and quarter hour is enough: every time zone's offset is a
-    # whole number of quarter hours, so a quarter hour never straddles a local midnight.
+    # Existing snapshots: the same rows as pulse_shared.summaries.REBUILD_ACTIVITY (kept
+    # here as it was, a migration never follows later code).
     op.execute(
         """
-        INSERT INTO summary_pending_moments (business_id, platform, at)
-        SELECT DISTINCT business_id, platform,
-               to_timestamp(floor(extract(epoch FROM observed_at) / 900) * 900)
-        FROM post_metric_snapshots
+        INSERT INTO activity_daily (business_id, platform, day, active_posts, likes, comments,
+                                    shares, impressions, clicks)
+        SELECT g.business_id, g.platform, g.day, count(*), sum(g.likes), sum(g.comments),
+               sum(g.shares), sum(g.impressions), sum(g.clicks)
+        FROM (
+            SELECT e.business_id, e.platform, e.day,
+                   e.likes - COALESCE(lag(e.likes) OVER w, 0) AS likes,
+                   e.comments - COALESCE(lag(e.comments) OVER w, 0) AS comments,
+                   e.shares - COALESCE(lag(e.shares) OVER w, 0) AS shares,
+                   e.impressions - COALESCE(lag(e.impressions) OVER w, 0) AS impressions,
+                   e.clicks - COALESCE(lag(e.clicks) OVER w, 0) AS clicks
+            FROM (
+                SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id, day)
+                       s.business_id, s.platform, s.platform_post_id,
+                       (s.observed_at AT TIME ZONE b.timezone)::date AS day,
+                       COALESCE(s.likes_count, 0) AS likes,
+                       COALESCE(s.comments_count, 0) AS comments,
+                       COALESCE(s.shares_count, 0) AS shares,
+                       COALESCE(s.impressions, 0) AS impressions,
+                       COALESCE(s.clicks, 0) AS clicks
+                FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
+                ORDER BY s.business_id, s.platform, s.platform_post_id, day,
+                         s.observed_at DESC
+            ) e
+            WINDOW w AS (PARTITION BY e.business_id, e.platform, e.platform_post_id
+                         ORDER BY e.day)
+        ) g
+        GROUP BY g.business_id, g.platform, g.day
         """
     )
 
