@@ -160,7 +160,12 @@ SELECT count(*) FROM up
 # Snapshots arrive mostly in order, so a post's window is usually one day.
 _g = tuple(summaries.ACTIVITY_GAINS)
 _activity_columns = ("active_posts", *summaries.ACTIVITY_GAINS.values())
-_coalesced = ", ".join(f"COALESCE(s.{c}, 0) AS {c}" for c in _g)
+
+
+def _coalesced(alias: str) -> str:
+    return ", ".join(f"COALESCE({alias}.{c}, 0) AS {c}" for c in _g)
+
+
 _gain = ",\n           ".join(f"d.{c} - COALESCE(lag(d.{c}) OVER w, b.{c}, 0) AS {c}" for c in _g)
 _signed = ",\n           ".join(f"sum(CASE WHEN after THEN {c} ELSE -{c} END)::bigint" for c in _g)
 _add = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in _activity_columns)
@@ -174,19 +179,40 @@ window_of AS (
            min(day)::timestamp AT TIME ZONE timezone AS starts
     FROM local GROUP BY business_id, platform, platform_post_id, timezone
 ),
+-- The common case needs no snapshot read: post_analytics shows the post's newest stored
+-- snapshot, and when that is older than the window, it is the baseline and nothing stored
+-- lies inside the window.
+known AS (
+    SELECT t.business_id, t.platform, t.platform_post_id, {_coalesced("a")}
+    FROM window_of t
+    JOIN post_analytics a
+      ON a.business_id = t.business_id AND a.platform = t.platform
+     AND a.platform_post_id = t.platform_post_id
+    WHERE a.fetched_at < t.starts
+),
+probed AS (
+    SELECT t.* FROM window_of t
+    WHERE NOT EXISTS (
+        SELECT 1 FROM known k
+        WHERE k.business_id = t.business_id AND k.platform = t.platform
+          AND k.platform_post_id = t.platform_post_id
+    )
+),
 stored AS (
     SELECT s.business_id, s.platform, s.platform_post_id,
-           (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at, {_coalesced}
-    FROM window_of t
+           (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at, {_coalesced("s")}
+    FROM probed t
     JOIN post_metric_snapshots s
       ON s.business_id = t.business_id AND s.platform = t.platform
      AND s.platform_post_id = t.platform_post_id AND s.observed_at >= t.starts
 ),
 baseline AS (
+    SELECT * FROM known
+    UNION ALL
     SELECT t.business_id, t.platform, t.platform_post_id, b.*
-    FROM window_of t
+    FROM probed t
     LEFT JOIN LATERAL (
-        SELECT {_coalesced} FROM post_metric_snapshots s
+        SELECT {_coalesced("s")} FROM post_metric_snapshots s
         WHERE s.business_id = t.business_id AND s.platform = t.platform
           AND s.platform_post_id = t.platform_post_id AND s.observed_at < t.starts
         ORDER BY s.observed_at DESC LIMIT 1
@@ -198,7 +224,7 @@ versions AS (
     SELECT true, * FROM stored
     UNION ALL
     SELECT true, l.business_id, l.platform, l.platform_post_id, l.day, l.observed_at,
-           {_coalesced}
+           {_coalesced("s")}
     FROM local l JOIN ins s USING (business_id, platform, platform_post_id, observed_at)
 ),
 day_ends AS (
