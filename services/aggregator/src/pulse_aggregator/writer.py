@@ -166,66 +166,66 @@ def _coalesced(alias: str) -> str:
     return ", ".join(f"COALESCE({alias}.{c}, 0) AS {c}" for c in _g)
 
 
-_gain = ",\n           ".join(f"d.{c} - COALESCE(lag(d.{c}) OVER w, b.{c}, 0) AS {c}" for c in _g)
+_gain = ",\n               ".join(f"d.{c} - COALESCE(lag(d.{c}) OVER w, 0) AS {c}" for c in _g)
 _signed = ",\n           ".join(f"sum(CASE WHEN after THEN {c} ELSE -{c} END)::bigint" for c in _g)
 _add = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in _activity_columns)
 _ACTIVITY_CTES = f"""local AS (
     SELECT i.business_id, i.platform, i.platform_post_id, i.observed_at, b.timezone,
-           (i.observed_at AT TIME ZONE b.timezone)::date AS day
+           (i.observed_at AT TIME ZONE b.timezone)::date AS day, {_coalesced("i")}
     FROM ins i JOIN businesses b ON b.id = i.business_id
 ),
+-- The common case needs no snapshot read (``known``): post_analytics shows the post's
+-- newest stored snapshot, and when that is older than the window, it is the baseline and
+-- nothing stored lies inside the window.
 window_of AS (
-    SELECT business_id, platform, platform_post_id, timezone,
-           min(day)::timestamp AT TIME ZONE timezone AS starts
-    FROM local GROUP BY business_id, platform, platform_post_id, timezone
-),
--- The common case needs no snapshot read: post_analytics shows the post's newest stored
--- snapshot, and when that is older than the window, it is the baseline and nothing stored
--- lies inside the window.
-known AS (
-    SELECT t.business_id, t.platform, t.platform_post_id, {_coalesced("a")}
-    FROM window_of t
-    JOIN post_analytics a
-      ON a.business_id = t.business_id AND a.platform = t.platform
-     AND a.platform_post_id = t.platform_post_id
-    WHERE a.fetched_at < t.starts
-),
-probed AS (
-    SELECT t.* FROM window_of t
-    WHERE NOT EXISTS (
-        SELECT 1 FROM known k
-        WHERE k.business_id = t.business_id AND k.platform = t.platform
-          AND k.platform_post_id = t.platform_post_id
-    )
+    SELECT w.*, COALESCE(a.fetched_at < w.starts, false) AS known, {_coalesced("a")}
+    FROM (
+        SELECT business_id, platform, platform_post_id, timezone,
+               min(day)::timestamp AT TIME ZONE timezone AS starts
+        FROM local GROUP BY business_id, platform, platform_post_id, timezone
+    ) w
+    LEFT JOIN post_analytics a
+      ON a.business_id = w.business_id AND a.platform = w.platform
+     AND a.platform_post_id = w.platform_post_id
 ),
 stored AS (
     SELECT s.business_id, s.platform, s.platform_post_id,
            (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at, {_coalesced("s")}
-    FROM probed t
+    FROM window_of t
     JOIN post_metric_snapshots s
       ON s.business_id = t.business_id AND s.platform = t.platform
      AND s.platform_post_id = t.platform_post_id AND s.observed_at >= t.starts
+    WHERE NOT t.known
 ),
+-- The last snapshot before the window, as a day-end on day -infinity of both versions, so
+-- that lag() measures the window's first day from it (none: from zero).
 baseline AS (
-    SELECT * FROM known
+    SELECT business_id, platform, platform_post_id, '-infinity'::date AS day,
+           '-infinity'::timestamptz AS observed_at, {", ".join(_g)}
+    FROM window_of WHERE known
     UNION ALL
-    SELECT t.business_id, t.platform, t.platform_post_id, b.*
-    FROM probed t
-    LEFT JOIN LATERAL (
+    SELECT t.business_id, t.platform, t.platform_post_id, '-infinity'::date,
+           '-infinity'::timestamptz, b.*
+    FROM window_of t
+    CROSS JOIN LATERAL (
         SELECT {_coalesced("s")} FROM post_metric_snapshots s
         WHERE s.business_id = t.business_id AND s.platform = t.platform
           AND s.platform_post_id = t.platform_post_id AND s.observed_at < t.starts
         ORDER BY s.observed_at DESC LIMIT 1
-    ) b ON true
+    ) b
+    WHERE NOT t.known
 ),
 versions AS (
     SELECT false AS after, * FROM stored
     UNION ALL
     SELECT true, * FROM stored
     UNION ALL
-    SELECT true, l.business_id, l.platform, l.platform_post_id, l.day, l.observed_at,
-           {_coalesced("s")}
-    FROM local l JOIN ins s USING (business_id, platform, platform_post_id, observed_at)
+    SELECT false, * FROM baseline
+    UNION ALL
+    SELECT true, * FROM baseline
+    UNION ALL
+    SELECT true, business_id, platform, platform_post_id, day, observed_at, {", ".join(_g)}
+    FROM local
 ),
 day_ends AS (
     SELECT DISTINCT ON (after, business_id, platform, platform_post_id, day) *
@@ -233,11 +233,14 @@ day_ends AS (
     ORDER BY after, business_id, platform, platform_post_id, day, observed_at DESC
 ),
 gains AS (
-    SELECT d.after, d.business_id, d.platform, d.day,
-           {_gain}
-    FROM day_ends d JOIN baseline b USING (business_id, platform, platform_post_id)
-    WINDOW w AS (PARTITION BY d.after, d.business_id, d.platform, d.platform_post_id
-                 ORDER BY d.day)
+    SELECT * FROM (
+        SELECT d.after, d.business_id, d.platform, d.day,
+               {_gain}
+        FROM day_ends d
+        WINDOW w AS (PARTITION BY d.after, d.business_id, d.platform, d.platform_post_id
+                     ORDER BY d.day)
+    ) g
+    WHERE g.day <> '-infinity'
 ),
 activity AS (
     INSERT INTO activity_daily AS a (business_id, platform, day, {", ".join(_activity_columns)})
