@@ -479,6 +479,26 @@ async def test_answers_without_redis(
     assert response.json()["summary"]["total_posts"] == 3
 
 
+async def test_database_down_answers_503_with_retry_after(
+    infra: Infra, business: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    env = infra.env(PULSE_DATABASE_URL="postgresql+asyncpg://pulse_reader:x@127.0.0.1:1/pulse")
+    service = await asyncio.to_thread(
+        start_service, "query-api-no-db", "pulse_query_api.app:app", env,
+        str(tmp_path_factory.mktemp("logs")),
+    )  # fmt: skip
+    try:
+        response = await get_overview(service, business["token"], business_id=business["id"])
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            ready = await client.get("/readyz")
+    finally:
+        service.stop()
+    assert response.status_code == 503
+    assert response.headers["retry-after"] == "5"
+    assert "database is unavailable" in response.json()["detail"]
+    assert ready.status_code == 503
+
+
 async def test_export_csv_and_json(
     query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
 ) -> None:

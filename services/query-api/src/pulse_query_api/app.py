@@ -5,16 +5,19 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator, Mapping
 
-from fastapi import FastAPI
+import asyncpg
+from fastapi import FastAPI, Request
+from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
+from sqlalchemy.exc import InterfaceError, OperationalError
 
 from pulse_query_api.auth import Authenticator
 from pulse_query_api.cache import AnswerCache
 from pulse_query_api.refresh import RefreshPublisher
 from pulse_query_api.routes import export, legacy, overview, posts, rankings, refresh
 from pulse_query_api.settings import Settings
-from pulse_shared.db import create_engine
+from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
 from pulse_shared.logs import configure_logging
 
@@ -26,7 +29,16 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Authenticator.check_configuration(settings)
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
-    app.state.engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    app.state.engine = create_engine(
+        settings.database_url, settings.db_pool_size, READER_SERVER_SETTINGS
+    )
+    # min_size 0: the service starts (and says it is not ready) while the database is away.
+    app.state.lookups = await asyncpg.create_pool(
+        asyncpg_dsn(settings.database_url),
+        min_size=0,
+        max_size=settings.lookup_pool_size,
+        server_settings=READER_SERVER_SETTINGS,
+    )
     redis = (
         Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
         if settings.cache_enabled
@@ -39,6 +51,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     finally:
         await app.state.refresh.close()
         await app.state.engine.dispose()
+        await app.state.lookups.close()
         if redis is not None:
             await redis.aclose()
 
@@ -57,6 +70,20 @@ app = FastAPI(
     version="0.1.0",
     lifespan=lifespan,
 )
+
+
+async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+    """The database is unreachable: say so and when to try again, rather than a bare 500."""
+    return JSONResponse(
+        {"detail": "the analytics database is unavailable right now; try again shortly"},
+        status_code=503,
+        headers={"Retry-After": "5"},
+    )
+
+
+for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, OperationalError,
+                    InterfaceError):  # fmt: skip
+    app.add_exception_handler(unavailable, database_unavailable)
 app.include_router(overview.router)
 app.include_router(posts.router)
 app.include_router(rankings.router)

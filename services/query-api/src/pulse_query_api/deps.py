@@ -1,10 +1,15 @@
-"""FastAPI dependencies: the settings and a database session per request."""
+"""FastAPI dependencies: the settings, the cache and database access per request.
+
+All ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop that
+costs more than the lookup itself on a cached answer.
+"""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -12,12 +17,12 @@ from pulse_query_api.cache import AnswerCache
 from pulse_query_api.settings import Settings
 
 
-def get_settings(request: Request) -> Settings:
+async def get_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
 
-def get_engine(request: Request) -> AsyncEngine:
+async def get_engine(request: Request) -> AsyncEngine:
     engine: AsyncEngine = request.app.state.engine
     return engine
 
@@ -25,11 +30,20 @@ def get_engine(request: Request) -> AsyncEngine:
 async def get_session(
     engine: Annotated[AsyncEngine, Depends(get_engine)],
 ) -> AsyncIterator[AsyncSession]:
+    # No connection is taken from the pool until the first query: a cached answer never
+    # touches one.
     async with AsyncSession(engine) as session:
         yield session
 
 
-def get_cache(request: Request) -> AnswerCache:
+async def get_lookups(request: Request) -> asyncpg.Pool:
+    """A small asyncpg pool for the one query every request makes (who may read which
+    business): asyncpg's prepared statement without the ORM's per-call cost."""
+    pool: asyncpg.Pool = request.app.state.lookups
+    return pool
+
+
+async def get_cache(request: Request) -> AnswerCache:
     cache: AnswerCache = request.app.state.cache
     return cache
 
@@ -38,3 +52,4 @@ SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[AnswerCache, Depends(get_cache)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+LookupsDep = Annotated[asyncpg.Pool, Depends(get_lookups)]

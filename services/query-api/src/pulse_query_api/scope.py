@@ -10,11 +10,9 @@ from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Query
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy import select
 
-from pulse_query_api.auth import UserDep, member_businesses
-from pulse_query_api.deps import SessionDep
-from pulse_shared.tables import businesses
+from pulse_query_api.auth import UserDep
+from pulse_query_api.deps import LookupsDep
 
 PlatformParam = Literal["all", "linkedin", "twitter", "facebook", "instagram"]
 MAX_DAYS = 366
@@ -59,8 +57,17 @@ def _invalid(field: str, message: str) -> RequestValidationError:
     )
 
 
+# The caller's business and its time zone; no row for a business the caller is not a
+# member of, exactly as for one that does not exist.
+MEMBER_TIMEZONE = """
+SELECT b.timezone FROM businesses b
+JOIN business_members m ON m.business_id = b.id
+WHERE b.id = $1 AND m.user_id = $2
+"""
+
+
 async def analytics_scope(
-    session: SessionDep,
+    lookups: LookupsDep,
     user: UserDep,
     business_id: Annotated[int, Query(gt=0, le=2**63 - 1, description="The business")],
     start_date: Annotated[
@@ -71,13 +78,7 @@ async def analytics_scope(
     ] = None,
     platform: Annotated[PlatformParam, Query(description="One platform, or all")] = "all",
 ) -> Scope:
-    timezone = (
-        await session.execute(
-            select(businesses.c.timezone).where(
-                businesses.c.id == business_id, businesses.c.id.in_(member_businesses(user))
-            )
-        )
-    ).scalar_one_or_none()
+    timezone: str | None = await lookups.fetchval(MEMBER_TIMEZONE, business_id, user)
     if timezone is None:
         # Another business is as absent as one that does not exist.
         raise HTTPException(404, f"business {business_id} not found")

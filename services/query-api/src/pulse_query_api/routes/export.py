@@ -1,10 +1,16 @@
-"""GET /api/v1/analytics/export: every post of the period as CSV or JSON, streamed from a
-server-side cursor, so a million rows go out in bounded memory."""
+"""GET /api/v1/analytics/export: every post of the period as CSV or JSON, streamed, so a
+million rows go out in bounded memory.
+
+CSV is written by PostgreSQL itself (``COPY (SELECT ...) TO STDOUT``), spreadsheet-formula
+neutralisation and rounding included, and relayed chunk by chunk through a small queue:
+formatting the rows in Python took ten times as long (330 ms for 10,000 rows). JSON comes
+from a server-side cursor.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
@@ -23,8 +29,8 @@ from pulse_shared import formulas
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["export"])
 
-EXPORT_ROWS = text("""
-SELECT (p.published_at AT TIME ZONE :tz)::date AS day, p.platform, p.id AS post_id,
+EXPORT_ROWS_SQL = """
+SELECT (p.published_at AT TIME ZONE {tz})::date AS day, p.platform, p.id AS post_id,
        p.platform_post_id, p.platform_post_url, p.published_at, p.content_type,
        p.content_preview, a.likes_count, a.comments_count, a.shares_count, a.reactions_count,
        a.retweets_count, a.quote_tweets_count, a.saves_count, a.impressions, a.reach,
@@ -32,10 +38,16 @@ SELECT (p.published_at AT TIME ZONE :tz)::date AS day, p.platform, p.id AS post_
        a.click_through_rate, a.fetched_at
 FROM published_posts p
 LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND (:platform = 'all' OR p.platform = :platform)
+WHERE p.business_id = {business_id} AND p.published_at >= {since} AND p.published_at < {until}
+  AND ({platform} = 'all' OR p.platform = {platform})
 ORDER BY p.published_at, p.id
-""")
+"""
+EXPORT_ROWS = text(
+    EXPORT_ROWS_SQL.format(
+        tz=":tz", business_id=":business_id", since=":since", until=":until",
+        platform=":platform",
+    )
+)  # fmt: skip
 
 # (CSV header, row key): the columns the issue names first, then the rest of the post.
 COLUMNS: Sequence[tuple[str, str]] = (
@@ -51,13 +63,47 @@ COLUMNS: Sequence[tuple[str, str]] = (
     ("Content Preview", "content_preview"), ("Fetched At", "fetched_at"),
 )  # fmt: skip
 CHUNK_ROWS = 2000
+QUEUED_CHUNKS = 8  # COPY output held while the client reads slower than the database
 # A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+_SQL_STARTS = ", ".join(
+    "E'" + c.replace("\t", "\\t").replace("\r", "\\r") + "'" for c in FORMULA_STARTS
+)
 
 
-def neutralise(value: str) -> str:
-    """Prefix a quote to text a spreadsheet would execute (CSV injection)."""
-    return "'" + value if value.startswith(FORMULA_STARTS) else value
+def neutralised(column: str) -> str:
+    """SQL: the text column with a quote put before what a spreadsheet would execute."""
+    return f"CASE WHEN left({column}, 1) IN ({_SQL_STARTS}) THEN '''' || {column} ELSE {column} END"
+
+
+def _iso(column: str) -> str:
+    """SQL: a timestamptz in ISO 8601 at UTC, as Python's isoformat() prints it."""
+    return f"""(to_json({column} AT TIME ZONE 'UTC') #>> '{{}}') || '+00:00'"""
+
+
+def _round2(column: str) -> str:
+    """SQL: formulas.round2 (half away from zero), printed as Python prints that float."""
+    return f"round(CAST({column} AS numeric), 2)::double precision"
+
+
+# Each CSV cell's SQL over a row ``r`` of the export query. A metric the platform did not
+# report is an empty cell (COPY's CSV null), never 0.
+_CSV_CELLS = {
+    "posts": "1", "platform": neutralised("r.platform"),
+    "engagement_rate": _round2("r.engagement_rate"),
+    "click_through_rate": _round2("r.click_through_rate"),
+    "platform_post_id": neutralised("r.platform_post_id"),
+    "platform_post_url": neutralised("r.platform_post_url"),
+    "published_at": _iso("r.published_at"), "content_type": neutralised("r.content_type"),
+    "content_preview": neutralised("r.content_preview"), "fetched_at": _iso("r.fetched_at"),
+}  # fmt: skip
+# Built from our own constants only; the values are bind parameters ($1..$5).
+EXPORT_CSV = "SELECT {cells} FROM ({rows}) r ORDER BY r.published_at, r.post_id".format(  # noqa: S608
+    cells=", ".join(f'{_CSV_CELLS.get(key, "r." + key)} AS "{header}"' for header, key in COLUMNS),
+    rows=EXPORT_ROWS_SQL.format(
+        business_id="$1", since="$2", until="$3", platform="$4", tz="$5"
+    ),
+)  # fmt: skip
 
 
 def _row(r: Any) -> dict[str, Any]:
@@ -66,16 +112,6 @@ def _row(r: Any) -> dict[str, Any]:
     for rate in ("engagement_rate", "click_through_rate"):
         row[rate] = formulas.round2(row[rate])
     return row
-
-
-def _csv_cell(value: Any) -> Any:
-    if value is None:
-        return ""  # not reported: empty, never 0
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, str):
-        return neutralise(value)
-    return value
 
 
 async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[str, Any]]]:
@@ -92,16 +128,35 @@ async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[st
 
 
 async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow([header for header, _ in COLUMNS])
-    async for rows in _rows(engine, scope):
-        for row in rows:
-            writer.writerow([_csv_cell(row[key]) for _, key in COLUMNS])
-        yield buffer.getvalue().encode()
-        buffer.seek(0)
-        buffer.truncate()
-    yield buffer.getvalue().encode()
+    since, until = scope.bounds()
+    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUED_CHUNKS)
+    # Its own connection: the response streams after the request's session has closed.
+    async with engine.connect() as conn:
+        raw = (await conn.get_raw_connection()).driver_connection
+        assert raw is not None
+
+        async def keep(data: bytes | bytearray | memoryview) -> None:
+            await chunks.put(bytes(data))  # a copy: asyncpg may reuse its buffer
+
+        async def copy() -> None:
+            try:
+                await raw.copy_from_query(
+                    EXPORT_CSV, scope.business_id, since, until, scope.platform,
+                    scope.timezone, output=keep, format="csv", header=True,
+                )  # fmt: skip
+            finally:
+                await chunks.put(None)
+
+        task = asyncio.create_task(copy())
+        try:
+            while (chunk := await chunks.get()) is not None:
+                yield chunk
+            await task  # raises what the COPY raised
+        finally:
+            if not task.done():  # the client went away: stop the COPY
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
 
 
 async def _json(engine: AsyncEngine, scope: Scope, overview: bytes) -> AsyncIterator[bytes]:
