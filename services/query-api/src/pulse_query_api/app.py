@@ -44,7 +44,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if settings.cache_enabled
         else None
     )
-    app.state.cache = AnswerCache(redis)
+    app.state.cache = AnswerCache(redis, app.state.engine)
     app.state.refresh = RefreshPublisher(settings.kafka_bootstrap_servers, settings.topic_prefix)
     try:
         yield

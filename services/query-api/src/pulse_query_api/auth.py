@@ -8,6 +8,7 @@ every query (``member_businesses``), so revoking a membership takes effect at on
 from __future__ import annotations
 
 import asyncio
+import time
 from typing import Annotated
 
 import jwt
@@ -22,10 +23,18 @@ from pulse_shared.tables import business_members
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
 
+# Verified tokens are remembered until they expire: checking a signature and its claims
+# on every request of a dashboard session costs more than answering from the cache. A
+# token only names the user; what the user may read is still looked up per request.
+VERIFIED_TOKENS_KEPT = 10_000
+LEEWAY_S = 30
+
+
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         self._secret = settings.jwt_secret
+        self._verified: dict[str, tuple[str, float]] = {}  # token -> (subject, expires at)
 
     @staticmethod
     def check_configuration(settings: Settings) -> None:
@@ -42,25 +51,38 @@ class Authenticator:
             )
 
     async def user_of(self, token: str) -> str:
+        known = self._verified.get(token)
+        if known is not None and known[1] + LEEWAY_S > time.time():
+            return known[0]
+        subject, expires = await self._verify(token)
+        if len(self._verified) >= VERIFIED_TOKENS_KEPT:
+            self._verified.clear()  # simple and bounded; refills from live sessions
+        self._verified[token] = (subject, expires)
+        return subject
+
+    async def _verify(self, token: str) -> tuple[str, float]:
         try:
             if self._jwks is not None:
                 # The key set is fetched (and cached) by PyJWT with blocking I/O.
                 key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
                 claims = jwt.decode(
                     token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
-                    leeway=30,
+                    leeway=LEEWAY_S,
                 )  # fmt: skip
             else:
                 claims = jwt.decode(
                     token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-                    leeway=30,
+                    leeway=LEEWAY_S,
                 )  # fmt: skip
         except jwt.PyJWTError as exc:
             raise HTTPException(401, f"invalid token: {exc}", headers=UNAUTHORIZED) from exc
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise HTTPException(401, "invalid token: no subject", headers=UNAUTHORIZED)
-        return subject
+        expires = claims.get("exp")
+        if not isinstance(expires, int | float):
+            raise HTTPException(401, "invalid token: no expiry", headers=UNAUTHORIZED)
+        return subject, float(expires)
 
 
 _bearer = HTTPBearer(auto_error=False, description="An access token (JWT)")

@@ -2,7 +2,8 @@
 
 The key holds the business's cache version, which the aggregator bumps after every commit
 that changed the business (pulse_shared.cache): new data means new keys, so a cached answer
-is never served over data that changed under it. One computation per key at a time: in
+is never served over data that changed under it. A database session is opened only to
+compute an answer, never for a hit. One computation per key at a time: in
 this process an asyncio lock per key, across processes a short Redis lock that the others
 wait on (then read the value). With Redis down, every request is answered from PostgreSQL.
 """
@@ -19,6 +20,7 @@ from fastapi import Response
 from pydantic import BaseModel
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from pulse_shared.cache import cache_version_key
 from pulse_shared.logs import get_logger
@@ -39,9 +41,13 @@ return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
 """
 
 
+Compute = Callable[[AsyncSession], Awaitable[BaseModel]]
+
+
 class AnswerCache:
-    def __init__(self, redis: Redis | None) -> None:
+    def __init__(self, redis: Redis | None, engine: AsyncEngine) -> None:
         self._redis = redis
+        self._engine = engine
         self._local: dict[str, asyncio.Lock] = {}
         self._lookup = redis.register_script(LOOKUP_SCRIPT) if redis is not None else None
 
@@ -49,17 +55,17 @@ class AnswerCache:
         self,
         business_id: int,
         parts: dict[str, Any],
-        compute: Callable[[], Awaitable[BaseModel]],
+        compute: Compute,
     ) -> Response:
         if self._redis is None or self._lookup is None:
-            return _json(await compute())
+            return _json(await self._compute(compute))
         digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
         prefix, suffix = f"pulse:answer:{business_id}:", f":{digest.hexdigest()[:32]}"
         try:
             found = await self._lookup(keys=[cache_version_key(business_id)], args=[prefix, suffix])
         except (RedisError, OSError) as exc:
             log.warning("cache unavailable", error=repr(exc))
-            return _json(await compute())
+            return _json(await self._compute(compute))
         if len(found) > 1 and found[1] is not None:  # a missing answer comes back as nil
             return _raw(found[1], "hit")
         key = f"{prefix}{int(found[0])}{suffix}"
@@ -70,9 +76,11 @@ class AnswerCache:
             self._local.pop(key, None)
         return response
 
-    async def _through_redis(
-        self, key: str, compute: Callable[[], Awaitable[BaseModel]]
-    ) -> Response:
+    async def _compute(self, compute: Compute) -> BaseModel:
+        async with AsyncSession(self._engine) as session:
+            return await compute(session)
+
+    async def _through_redis(self, key: str, compute: Compute) -> Response:
         assert self._redis is not None
         try:
             hit = await self._redis.get(key)
@@ -90,8 +98,8 @@ class AnswerCache:
                         return _raw(hit, "hit")
         except (RedisError, OSError) as exc:
             log.warning("cache unavailable", error=repr(exc))
-            return _json(await compute())
-        body = (await compute()).model_dump_json().encode()
+            return _json(await self._compute(compute))
+        body = (await self._compute(compute)).model_dump_json().encode()
         try:
             await self._redis.set(key, body, ex=TTL_S)
             await self._redis.delete(f"{key}:lock")

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api import queries
 from pulse_query_api.cache import scope_parts
-from pulse_query_api.deps import CacheDep, SessionDep
+from pulse_query_api.deps import CacheDep
 from pulse_query_api.schemas import OverviewOut
 from pulse_query_api.scope import Scope, ScopeDep
 
@@ -25,14 +26,14 @@ ERRORS = {
     summary="The period at a glance, against the period before it",
     responses=ERRORS,  # type: ignore[arg-type]
 )
-async def overview(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
-    async def build() -> OverviewOut:
+async def overview(scope: ScopeDep, cache: CacheDep) -> Response:
+    async def build(session: AsyncSession) -> OverviewOut:
         return await build_overview(session, scope)
 
     return await cache.answer(scope.business_id, scope_parts("overview", scope), build)
 
 
-async def build_overview(session: SessionDep, scope: Scope) -> OverviewOut:
+async def build_overview(session: AsyncSession, scope: Scope) -> OverviewOut:
     summary = await queries.period_summary(session, scope)
     previous = await queries.period_summary(session, scope.previous())
     data_as_of, stale = await queries.freshness(session, scope)

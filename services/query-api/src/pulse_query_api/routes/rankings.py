@@ -7,10 +7,11 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api import queries
 from pulse_query_api.cache import scope_parts
-from pulse_query_api.deps import CacheDep, SessionDep
+from pulse_query_api.deps import CacheDep
 from pulse_query_api.routes.overview import ERRORS
 from pulse_query_api.schemas import (
     BestTimesAnswerOut,
@@ -36,7 +37,6 @@ def _period(scope: Scope) -> dict[str, Any]:
     responses=ERRORS,  # type: ignore[arg-type]
 )
 async def top_posts(
-    session: SessionDep,
     scope: ScopeDep,
     cache: CacheDep,
     metric: Annotated[
@@ -45,7 +45,7 @@ async def top_posts(
     ] = "engagement_rate",
     limit: Annotated[int, Query(ge=1, le=50)] = 10,
 ) -> Response:
-    async def build() -> TopPostsOut:
+    async def build(session: AsyncSession) -> TopPostsOut:
         data_as_of, stale = await queries.freshness(session, scope)
         return TopPostsOut.model_validate(
             {
@@ -78,12 +78,11 @@ async def top_posts(
     responses=ERRORS,  # type: ignore[arg-type]
 )
 async def best_times(
-    session: SessionDep,
     scope: ScopeDep,
     cache: CacheDep,
     days: Annotated[int, Query(ge=7, le=90, description="How many local days back")] = 30,
 ) -> Response:
-    async def build() -> BestTimesAnswerOut:
+    async def build(session: AsyncSession) -> BestTimesAnswerOut:
         end = datetime.now(ZoneInfo(scope.timezone)).date()
         window = Scope(
             scope.business_id, scope.timezone, end - timedelta(days=days - 1), end, scope.platform
@@ -110,12 +109,11 @@ async def best_times(
     responses=ERRORS,  # type: ignore[arg-type]
 )
 async def summaries(
-    session: SessionDep,
     scope: ScopeDep,
     cache: CacheDep,
     period_type: Annotated[Literal["daily", "weekly", "monthly", "yearly"], Query()] = "daily",
 ) -> Response:
-    async def build() -> SummariesOut:
+    async def build(session: AsyncSession) -> SummariesOut:
         return SummariesOut.model_validate(
             {
                 "period": _period(scope),
@@ -135,8 +133,8 @@ async def summaries(
     summary="Text, image, video, link and carousel: posts and average metrics",
     responses=ERRORS,  # type: ignore[arg-type]
 )
-async def content_performance(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
-    async def build() -> ContentPerformanceOut:
+async def content_performance(scope: ScopeDep, cache: CacheDep) -> Response:
+    async def build(session: AsyncSession) -> ContentPerformanceOut:
         data_as_of, stale = await queries.freshness(session, scope)
         return ContentPerformanceOut.model_validate(
             {
@@ -159,7 +157,6 @@ async def content_performance(session: SessionDep, scope: ScopeDep, cache: Cache
     responses=ERRORS,  # type: ignore[arg-type]
 )
 async def trends(
-    session: SessionDep,
     scope: ScopeDep,
     cache: CacheDep,
     period: Annotated[Literal["daily", "weekly", "monthly"], Query()] = "daily",
@@ -168,7 +165,7 @@ async def trends(
         Query(description="publish: by the day posts went out; activity: by the day it happened"),
     ] = "publish",
 ) -> Response:
-    async def build() -> TrendsOut:
+    async def build(session: AsyncSession) -> TrendsOut:
         data_as_of, stale = await queries.freshness(session, scope)
         return TrendsOut.model_validate(
             {
@@ -237,8 +234,8 @@ def insights(platforms: list[dict[str, Any]]) -> list[dict[str, Any]]:
     summary="Platforms ranked by engagement rate, with plain-language insights",
     responses=ERRORS,  # type: ignore[arg-type]
 )
-async def platform_comparison(session: SessionDep, scope: ScopeDep, cache: CacheDep) -> Response:
-    async def build() -> PlatformComparisonOut:
+async def platform_comparison(scope: ScopeDep, cache: CacheDep) -> Response:
+    async def build(session: AsyncSession) -> PlatformComparisonOut:
         platforms = await queries.by_platform(session, scope)
         platforms.sort(key=lambda p: (-p["engagement_rate"], -p["total_posts"], p["platform"]))
         rated = [p for p in platforms if p["total_impressions"] > 0]
