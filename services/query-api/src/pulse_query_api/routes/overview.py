@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from pulse_query_api import queries
 from pulse_query_api.cache import scope_parts
@@ -12,6 +16,7 @@ from pulse_query_api.schemas import OverviewOut
 from pulse_query_api.scope import Scope, ScopeDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["overview"])
+T = TypeVar("T")
 
 ERRORS = {
     401: {"description": "No valid bearer token"},
@@ -34,9 +39,33 @@ async def overview(scope: ScopeDep, cache: CacheDep) -> Response:
 
 
 async def build_overview(session: AsyncSession, scope: Scope) -> OverviewOut:
-    summary = await queries.period_summary(session, scope)
-    previous = await queries.period_summary(session, scope.previous())
-    data_as_of, stale = await queries.freshness(session, scope)
+    """The summaries come from a few summary rows; freshness, the top posts and the best
+    times each read the period's posts. Those three run beside the rest, each on its own
+    connection, so PostgreSQL works on them on several cores at once."""
+    engine = session.bind
+    assert isinstance(engine, AsyncEngine)
+
+    async def on_own_connection(query: Callable[[AsyncSession], Awaitable[T]]) -> T:
+        async with AsyncSession(engine) as own:
+            return await query(own)
+
+    async def from_summaries() -> dict[str, Any]:
+        summary = await queries.period_summary(session, scope)
+        previous = await queries.period_summary(session, scope.previous())
+        return {
+            "summary": summary,
+            "previous_summary": previous,
+            "change_pct": queries.change_pct(summary, previous),
+            "by_platform": await queries.by_platform(session, scope),
+            "trends": await queries.trends(session, scope, "daily", "publish"),
+        }
+
+    summaries, (data_as_of, stale), top_posts, best_times = await asyncio.gather(
+        from_summaries(),
+        on_own_connection(lambda own: queries.freshness(own, scope)),
+        on_own_connection(lambda own: queries.top_posts(own, scope, limit=10)),
+        on_own_connection(lambda own: queries.best_times(own, scope)),
+    )
     return OverviewOut.model_validate(
         {
             "period": {
@@ -45,13 +74,9 @@ async def build_overview(session: AsyncSession, scope: Scope) -> OverviewOut:
                 "timezone": scope.timezone,
             },
             "platform": scope.platform,
-            "summary": summary,
-            "previous_summary": previous,
-            "change_pct": queries.change_pct(summary, previous),
-            "by_platform": await queries.by_platform(session, scope),
-            "trends": await queries.trends(session, scope, "daily", "publish"),
-            "top_posts": await queries.top_posts(session, scope, limit=10),
-            "best_times": await queries.best_times(session, scope),
+            **summaries,
+            "top_posts": top_posts,
+            "best_times": best_times,
             "data_as_of": data_as_of,
             "stale_posts": stale,
         }
