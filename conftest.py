@@ -19,7 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import asyncpg
@@ -28,6 +28,7 @@ import pytest
 from aiokafka import AIOKafkaProducer
 from alembic import command
 from alembic.config import Config
+from cryptography.fernet import Fernet
 
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
@@ -46,6 +47,8 @@ class Infra:
     redis_url: str
     database_name: str
     jwt_secret: str
+    # The Fernet key service processes encrypt platform access tokens with (ingest).
+    token_encryption_key: str = field(default_factory=lambda: Fernet.generate_key().decode())
 
     async def token_for(self, business_id: int, user: str | None = None) -> tuple[str, str]:
         """A user who is a member of ``business_id`` (created if needed), and their token."""
@@ -76,6 +79,7 @@ class Infra:
             "PULSE_REDIS_URL": self.redis_url,
             "PULSE_LOG_JSON": "true",
             "PULSE_JWT_SECRET": self.jwt_secret,
+            "PULSE_TOKEN_ENCRYPTION_KEYS": self.token_encryption_key,
         }
         env.update(extra)
         return env

@@ -20,6 +20,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
     Table,
@@ -61,6 +62,7 @@ METRIC_COLUMNS: dict[str, str] = {
 
 PLATFORM_ALL = "all"
 PERIOD_TYPES = ("daily", "weekly", "monthly", "yearly")
+ACCOUNT_STATUSES = ("active", "needs_reconnection")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -256,3 +258,30 @@ summary_pending_moments = Table(
     Column("at", DateTime(timezone=True), nullable=False),
     Index(None, "business_id"),
 )
+
+# The platform accounts a business connected, with their access tokens encrypted (Fernet,
+# see pulse_shared.ingest.vault). A secret: the reader role may not read it.
+connected_accounts = Table(
+    "connected_accounts",
+    metadata,
+    Column("business_id", BigInteger, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("account_id", Text, nullable=False),
+    Column("encrypted_token", LargeBinary, nullable=False),
+    # 'app' (an app-only token) or 'user' (a member's / page's token): which rate limits
+    # the platform counts the calls against.
+    Column("token_kind", Text, nullable=False, server_default=text("'user'")),
+    # 'needs_reconnection' once the platform refused the token: polling stops until the
+    # business connects the account again.
+    Column("status", Text, nullable=False, server_default=text("'active'")),
+    Column("status_reason", Text, nullable=True),
+    *_created_updated(),
+    PrimaryKeyConstraint("business_id", "platform", "account_id"),
+    CheckConstraint(_in("platform", PLATFORMS), name="platform"),
+    CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status"),
+    # Each ingest service reads the active accounts of its platform.
+    Index(None, "platform", "status"),
+)
+
+# Tables the SELECT-only reader role must not read (the migrations revoke its access).
+SECRET_TABLES = ("connected_accounts",)

@@ -10,7 +10,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
 from pulse_shared.settings import PulseSettings
-from pulse_shared.tables import metadata
+from pulse_shared.tables import SECRET_TABLES, metadata
 
 config = context.config
 target_metadata = metadata
@@ -27,7 +27,8 @@ def run_migrations_offline() -> None:
 
 
 def _grant_reader(connection: Connection) -> None:
-    """Give the read-only role SELECT on every table, now and to come (new partitions too).
+    """Give the read-only role SELECT on every table, now and to come (new partitions too),
+    except the secret ones.
 
     Done on every upgrade rather than in one revision, so that the role's name stays
     configuration and tables of later revisions are covered without repeating it.
@@ -41,6 +42,12 @@ def _grant_reader(connection: Connection) -> None:
     connection.execute(
         text(f"ALTER DEFAULT PRIVILEGES IN SCHEMA public GRANT SELECT ON TABLES TO {quoted}")
     )
+    # ... but not the tables holding secrets (access tokens): revoked in the same
+    # transaction, so the role never holds the grant in between.
+    for table in SECRET_TABLES:
+        found = connection.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"})
+        if found.scalar() is not None:
+            connection.execute(text(f"REVOKE ALL ON TABLE public.{table} FROM {quoted}"))
 
 
 def _run(connection: Connection) -> None:

@@ -1,0 +1,112 @@
+"""LinkedIn webhooks: the challenge, ``X-LI-Signature``, and which posts a notification
+concerns (their numbers are then re-polled from the API)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulse_shared.ingest.contracts import WebhookDelivery
+
+SIGNATURE_HEADER = "X-LI-Signature"
+CHALLENGE_QUERY_PARAM = "challengeCode"
+# LinkedIn signs "hmacsha256=" + body; the same text may or may not prefix the header.
+_SIGNED_PREFIX = b"hmacsha256="
+_HEADER_PREFIX = "hmacsha256="
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, whatever its case (a plain dict is case-sensitive)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def _hmac_hex(key: str, message: bytes) -> str:
+    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()
+
+
+class LinkedInWebhookReceiver:
+    """:class:`~pulse_shared.ingest.contracts.WebhookReceiver` for LinkedIn. The app's
+    client secret keys the challenge answer and the signature; it is never logged."""
+
+    def __init__(self, client_secret: str) -> None:
+        if not client_secret:
+            raise ValueError("the LinkedIn client secret is required to answer and verify")
+        self._client_secret = client_secret
+
+    def __repr__(self) -> str:
+        return "LinkedInWebhookReceiver(client_secret=***)"
+
+    def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
+        challenge = query.get(CHALLENGE_QUERY_PARAM)
+        if not challenge:
+            return (
+                400,
+                "application/json",
+                {"error": f"query parameter {CHALLENGE_QUERY_PARAM} is required"},
+            )
+        return (
+            200,
+            "application/json",
+            {
+                "challengeCode": challenge,
+                "challengeResponse": _hmac_hex(self._client_secret, challenge.encode("utf-8")),
+            },
+        )
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if not signature:
+            return False
+        signature = signature.strip()
+        if signature.lower().startswith(_HEADER_PREFIX):
+            signature = signature[len(_HEADER_PREFIX) :]
+        expected = _hmac_hex(self._client_secret, _SIGNED_PREFIX + raw_body)
+        # Hex compares case-insensitively; bytes, so a non-ASCII header cannot raise.
+        return hmac.compare_digest(expected.encode("ascii"), signature.lower().encode("utf-8"))
+
+    def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
+        """One delivery per notification, deduplicated on its ``notificationId``."""
+        try:
+            body = json.loads(raw_body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"LinkedIn delivery is not JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise ValueError("LinkedIn delivery: expected a JSON object")
+        notifications = body.get("notifications")
+        if not isinstance(notifications, list):
+            raise ValueError("LinkedIn delivery: notifications must be a list")
+        return [_delivery_of(notification) for notification in notifications]
+
+
+def _delivery_of(notification: object) -> WebhookDelivery:
+    if not isinstance(notification, dict):
+        raise ValueError("LinkedIn delivery: a notification is not an object")
+    notification_id = notification.get("notificationId")
+    if isinstance(notification_id, bool) or not isinstance(notification_id, int | str):
+        if notification_id is not None:
+            raise ValueError("LinkedIn delivery: notificationId must be a number or string")
+        # No id given: a stable one from the notification's own content.
+        canonical = json.dumps(notification, sort_keys=True, separators=(",", ":"))
+        delivery_id = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    else:
+        delivery_id = str(notification_id)
+    source_post = notification.get("sourcePost")
+    if source_post is not None and not (
+        isinstance(source_post, str) and source_post.startswith("urn:li:")
+    ):
+        raise ValueError(f"LinkedIn delivery: sourcePost is not a URN: {source_post!r}")
+    organization = notification.get("organizationalEntity")
+    if organization is not None and not isinstance(organization, str):
+        raise ValueError("LinkedIn delivery: organizationalEntity must be a string")
+    return WebhookDelivery(
+        delivery_id=delivery_id,
+        post_ids=[source_post] if source_post else [],
+        account_id=organization,
+    )

@@ -1,0 +1,120 @@
+"""Meta webhooks (Page feed, Instagram): the ``hub.challenge`` handshake,
+``X-Hub-Signature-256``, and which posts / media a delivery concerns (their numbers are
+then re-polled from the API)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulse_shared.ingest.contracts import WebhookDelivery
+
+SIGNATURE_HEADER = "X-Hub-Signature-256"
+_SIGNATURE_SCHEME = "sha256="
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, whatever its case (a plain dict is case-sensitive)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+class MetaWebhookReceiver:
+    """:class:`~pulse_shared.ingest.contracts.WebhookReceiver` for Meta. The app secret
+    keys the signature; the verify token is the one set in the app's webhook settings.
+    Neither is ever logged."""
+
+    def __init__(self, app_secret: str, verify_token: str) -> None:
+        if not app_secret or not verify_token:
+            raise ValueError("the Meta app secret and verify token are both required")
+        self._app_secret = app_secret
+        self._verify_token = verify_token
+
+    def __repr__(self) -> str:
+        return "MetaWebhookReceiver(app_secret=***, verify_token=***)"
+
+    def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
+        mode = query.get("hub.mode")
+        token = query.get("hub.verify_token")
+        challenge = query.get("hub.challenge")
+        if mode != "subscribe" or token is None or not challenge:
+            return (
+                400,
+                "text/plain",
+                "hub.mode=subscribe, hub.verify_token and hub.challenge are required",
+            )
+        if not hmac.compare_digest(token.encode("utf-8"), self._verify_token.encode("utf-8")):
+            return 403, "text/plain", "verify token mismatch"
+        return 200, "text/plain", challenge
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if not signature:
+            return False
+        expected = (
+            _SIGNATURE_SCHEME
+            + hmac.new(self._app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
+        )
+        # Hex compares case-insensitively; bytes, so a non-ASCII header cannot raise.
+        return hmac.compare_digest(
+            expected.encode("ascii"), signature.strip().lower().encode("utf-8")
+        )
+
+    def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
+        """One delivery per ``entry`` (one Page or Instagram account each). Meta gives no
+        delivery id and retries the same body for up to 36 hours, so the id is the body's
+        SHA-256 with the entry's position."""
+        try:
+            body = json.loads(raw_body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"Meta delivery is not JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise ValueError("Meta delivery: expected a JSON object")
+        entries = body.get("entry")
+        if not isinstance(entries, list):
+            raise ValueError("Meta delivery: entry must be a list")
+        body_id = "sha256:" + hashlib.sha256(raw_body).hexdigest()
+        return [_delivery_of(entry, f"{body_id}:{index}") for index, entry in enumerate(entries)]
+
+
+def _delivery_of(entry: object, delivery_id: str) -> WebhookDelivery:
+    if not isinstance(entry, dict):
+        raise ValueError("Meta delivery: an entry is not an object")
+    account_id = entry.get("id")
+    if account_id is not None and not isinstance(account_id, str):
+        raise ValueError("Meta delivery: entry.id must be a string")
+    changes = entry.get("changes", [])
+    if not isinstance(changes, list):
+        raise ValueError("Meta delivery: entry.changes must be a list")
+    post_ids: list[str] = []
+    for change in changes:
+        if not isinstance(change, dict):
+            raise ValueError("Meta delivery: a change is not an object")
+        value = change.get("value")
+        if value is None:
+            continue
+        if not isinstance(value, dict):
+            raise ValueError("Meta delivery: a change's value is not an object")
+        post_ids.extend(_post_ids_of_change(value))
+    return WebhookDelivery(
+        delivery_id=delivery_id, post_ids=list(dict.fromkeys(post_ids)), account_id=account_id
+    )
+
+
+def _post_ids_of_change(value: Mapping[str, Any]) -> list[str]:
+    """Page ``feed`` changes name ``post_id``; Instagram ``comments`` / ``mentions`` name
+    the media as ``media.id`` or ``media_id``."""
+    found: list[str] = []
+    for candidate in (value.get("post_id"), value.get("media_id")):
+        if isinstance(candidate, str) and candidate:
+            found.append(candidate)
+    media = value.get("media")
+    if isinstance(media, dict) and isinstance(media.get("id"), str) and media["id"]:
+        found.append(media["id"])
+    return found

@@ -1,0 +1,144 @@
+"""X Account Activity webhooks: the CRC handshake, the signature, and which tweets a
+delivery concerns (their numbers are then re-polled from the API)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from pulse_ingest_twitter.api import is_tweet_id
+from pulse_shared.ingest.contracts import WebhookDelivery
+
+SIGNATURE_HEADER = "x-twitter-webhooks-signature"
+CRC_QUERY_PARAM = "crc_token"
+_SIGNATURE_SCHEME = "sha256="
+
+
+def header_value(headers: Mapping[str, str], name: str) -> str | None:
+    """A header by name, whatever its case (a plain dict is case-sensitive)."""
+    value = headers.get(name)
+    if value is not None:
+        return value
+    wanted = name.lower()
+    return next((value for key, value in headers.items() if key.lower() == wanted), None)
+
+
+def body_digest(raw_body: bytes) -> str:
+    """A stable id for a delivery the platform gives no id: the body's SHA-256 (X resends
+    the same body when it retries)."""
+    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
+
+
+def _hmac_base64(key: str, message: bytes) -> str:
+    digest = hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()
+    return base64.b64encode(digest).decode("ascii")
+
+
+class TwitterWebhookReceiver:
+    """:class:`~pulse_shared.ingest.contracts.WebhookReceiver` for X. The consumer secret
+    keys both the CRC answer and the delivery signature; it is never logged."""
+
+    def __init__(self, consumer_secret: str) -> None:
+        if not consumer_secret:
+            raise ValueError("the X consumer secret is required to answer CRC and verify")
+        self._consumer_secret = consumer_secret
+
+    def __repr__(self) -> str:
+        return "TwitterWebhookReceiver(consumer_secret=***)"
+
+    def crc_response_token(self, crc_token: str) -> str:
+        return _SIGNATURE_SCHEME + _hmac_base64(self._consumer_secret, crc_token.encode("utf-8"))
+
+    def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
+        crc_token = query.get(CRC_QUERY_PARAM)
+        if not crc_token:
+            return (
+                400,
+                "application/json",
+                {"error": f"query parameter {CRC_QUERY_PARAM} is required"},
+            )
+        return 200, "application/json", {"response_token": self.crc_response_token(crc_token)}
+
+    def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:
+        signature = header_value(headers, SIGNATURE_HEADER)
+        if not signature:
+            return False
+        expected = _SIGNATURE_SCHEME + _hmac_base64(self._consumer_secret, raw_body)
+        # Bytes, so a non-ASCII header cannot make compare_digest raise.
+        return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8"))
+
+    def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
+        try:
+            body = json.loads(raw_body)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ValueError(f"X delivery is not JSON: {exc}") from exc
+        if not isinstance(body, dict):
+            raise ValueError("X delivery: expected a JSON object")
+        for_user_id = body.get("for_user_id")
+        if for_user_id is not None and not isinstance(for_user_id, str):
+            raise ValueError("X delivery: for_user_id must be a string")
+        return [
+            WebhookDelivery(
+                delivery_id=body_digest(raw_body),
+                post_ids=tweet_ids_of_delivery(body),
+                account_id=for_user_id,
+            )
+        ]
+
+
+def _events(body: Mapping[str, Any], key: str) -> list[Mapping[str, Any]]:
+    events = body.get(key)
+    if events is None:
+        return []
+    if not isinstance(events, list) or not all(isinstance(event, dict) for event in events):
+        raise ValueError(f"X delivery: {key} must be a list of objects")
+    return events
+
+
+def _tweet_id(value: object, where: str) -> str:
+    if not isinstance(value, str) or not is_tweet_id(value):
+        raise ValueError(f"X delivery: {where} is not a tweet id: {value!r}")
+    return value
+
+
+def _nested_id(event: Mapping[str, Any], key: str) -> str | None:
+    nested = event.get(key)
+    if isinstance(nested, dict):
+        value = nested.get("id_str")
+        if isinstance(value, str) and is_tweet_id(value):
+            return value
+    return None
+
+
+def tweet_ids_of_delivery(body: Mapping[str, Any]) -> list[str]:
+    """The tweets whose numbers a delivery changes, in order, without repeats.
+
+    - ``favorite_events[].favorited_status.id_str``: the liked tweet;
+    - ``tweet_create_events[]``: the new tweet (``id_str``) and the tweet it replies to,
+      retweets or quotes, whose reply / retweet / quote counts just grew;
+    - ``tweet_delete_events[].status.id``: a re-poll finds it gone and stops tracking it.
+    Other events (follows, direct messages, ...) concern no tweet."""
+    found: list[str] = []
+    for event in _events(body, "favorite_events"):
+        status = event.get("favorited_status")
+        if not isinstance(status, dict):
+            raise ValueError("X delivery: favorite_events[] without favorited_status")
+        found.append(_tweet_id(status.get("id_str"), "favorited_status.id_str"))
+    for event in _events(body, "tweet_create_events"):
+        found.append(_tweet_id(event.get("id_str"), "tweet_create_events[].id_str"))
+        replied_to = event.get("in_reply_to_status_id_str")
+        if isinstance(replied_to, str) and is_tweet_id(replied_to):
+            found.append(replied_to)
+        for key in ("retweeted_status", "quoted_status"):
+            if (nested := _nested_id(event, key)) is not None:
+                found.append(nested)
+    for event in _events(body, "tweet_delete_events"):
+        status = event.get("status")
+        if not isinstance(status, dict):
+            raise ValueError("X delivery: tweet_delete_events[] without status")
+        found.append(_tweet_id(status.get("id"), "tweet_delete_events[].status.id"))
+    return list(dict.fromkeys(found))
