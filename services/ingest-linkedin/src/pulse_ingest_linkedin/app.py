@@ -1,12 +1,27 @@
 """ingest-linkedin wiring. Run: ``uvicorn pulse_ingest_linkedin.app:app``.
 
-The foundation serves the operational endpoints and checks the service's dependencies;
-polling the LinkedIn API, its webhooks and the events they publish come with the ingest issue.
+LinkedIn's versioned REST API (organization share statistics, network size) and its
+webhooks; the shared ingest runtime does the scheduling, rate limits, retries and
+publishing (pulse_shared.ingest).
 """
 
 from __future__ import annotations
 
+from pulse_ingest_linkedin.client import LinkedInClient
+from pulse_ingest_linkedin.rules import LinkedInRules
 from pulse_ingest_linkedin.settings import Settings
-from pulse_shared.ingest.app import build_ingest_app
+from pulse_ingest_linkedin.webhooks import LinkedInWebhookReceiver
+from pulse_shared.ingest.app import PlatformParts, build_ingest_app
 
-app = build_ingest_app("ingest-linkedin", Settings)
+
+def parts_of(settings: Settings) -> PlatformParts:
+    secret = settings.webhook_secret.get_secret_value()
+    return PlatformParts(
+        platforms=("linkedin",),
+        rules=LinkedInRules(),
+        client=LinkedInClient(api_version=settings.linkedin_api_version),
+        receiver=LinkedInWebhookReceiver(secret) if secret else None,
+    )
+
+
+app = build_ingest_app("ingest-linkedin", Settings, parts_of)

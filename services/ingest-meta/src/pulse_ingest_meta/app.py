@@ -1,13 +1,28 @@
-"""ingest-meta wiring. Run: ``uvicorn pulse_ingest_meta.app:app``.
+"""ingest-meta wiring (Facebook Pages and Instagram). Run: ``uvicorn pulse_ingest_meta.app:app``.
 
-The foundation serves the operational endpoints and checks the service's dependencies;
-polling the Graph API (Facebook and Instagram), its webhooks and the events they
-publish come with the ingest issue.
+Graph API post and media insights, Page and Instagram follower counts, and Meta's
+webhooks; the shared ingest runtime does the scheduling, rate limits, retries and
+publishing (pulse_shared.ingest).
 """
 
 from __future__ import annotations
 
+from pulse_ingest_meta.client import MetaClient
+from pulse_ingest_meta.rules import MetaRules
 from pulse_ingest_meta.settings import Settings
-from pulse_shared.ingest.app import build_ingest_app
+from pulse_ingest_meta.webhooks import MetaWebhookReceiver
+from pulse_shared.ingest.app import PlatformParts, build_ingest_app
 
-app = build_ingest_app("ingest-meta", Settings)
+
+def parts_of(settings: Settings) -> PlatformParts:
+    secret = settings.webhook_secret.get_secret_value()
+    verify_token = settings.webhook_verify_token.get_secret_value()
+    return PlatformParts(
+        platforms=("facebook", "instagram"),
+        rules=MetaRules(),
+        client=MetaClient(api_version=settings.meta_api_version),
+        receiver=MetaWebhookReceiver(secret, verify_token) if secret and verify_token else None,
+    )
+
+
+app = build_ingest_app("ingest-meta", Settings, parts_of)

@@ -1,12 +1,26 @@
 """ingest-twitter wiring. Run: ``uvicorn pulse_ingest_twitter.app:app``.
 
-The foundation serves the operational endpoints and checks the service's dependencies;
-polling the X API, its webhooks and the events they publish come with the ingest issue.
+X API v2 tweet lookup and user lookup, Account Activity webhooks; the shared ingest runtime
+does the scheduling, rate limits, retries and publishing (pulse_shared.ingest).
 """
 
 from __future__ import annotations
 
+from pulse_ingest_twitter.client import TwitterClient
+from pulse_ingest_twitter.rules import TwitterRules
 from pulse_ingest_twitter.settings import Settings
-from pulse_shared.ingest.app import build_ingest_app
+from pulse_ingest_twitter.webhooks import TwitterWebhookReceiver
+from pulse_shared.ingest.app import PlatformParts, build_ingest_app
 
-app = build_ingest_app("ingest-twitter", Settings)
+
+def parts_of(settings: Settings) -> PlatformParts:
+    secret = settings.webhook_secret.get_secret_value()
+    return PlatformParts(
+        platforms=("twitter",),
+        rules=TwitterRules(),
+        client=TwitterClient(private_metrics=settings.twitter_private_metrics),
+        receiver=TwitterWebhookReceiver(secret) if secret else None,
+    )
+
+
+app = build_ingest_app("ingest-twitter", Settings, parts_of)

@@ -1,34 +1,159 @@
-"""The HTTP app every ingest service starts from: lifespan, dependencies, operations."""
+"""The HTTP app every ingest service starts from: its lifespan wires the shared runtime
+(Redis schedule and rate limits, token vault, Kafka producer and consumer, the poll and
+follower loops) around the service's own platform parts, and serves the webhook routes
+and the operational endpoints."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Mapping
+import json
+from collections.abc import AsyncIterator, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
 
-from fastapi import FastAPI
+import asyncpg
+from aiokafka import AIOKafkaConsumer
+from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import ValidationError
 from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.events import Platform, PostPublished, RefreshRequested
 from pulse_shared.health import Check, health_router
-from pulse_shared.kafka import cluster_answers
-from pulse_shared.logs import configure_logging
-from pulse_shared.settings import PulseSettings
+from pulse_shared.ingest.caller import HttpApiCaller
+from pulse_shared.ingest.contracts import PlatformClient, PlatformRules, WebhookReceiver
+from pulse_shared.ingest.dedupe import WebhookDeduplicator
+from pulse_shared.ingest.metrics import WEBHOOK_DUPLICATES
+from pulse_shared.ingest.settings import IngestSettings
+from pulse_shared.ingest.tracking import PollSchedule
+from pulse_shared.ingest.vault import TokenVault
+from pulse_shared.ingest.worker import IngestWorker
+from pulse_shared.kafka import cluster_answers, make_producer
+from pulse_shared.logs import configure_logging, get_logger
+from pulse_shared.topics import POSTS_PUBLISHED, REFRESH_REQUESTED
+
+log = get_logger(__name__)
 
 
-def build_ingest_app(name: str, settings_type: type[PulseSettings]) -> FastAPI:
-    """An ingest service's app: Redis (schedule, rate limits) and Kafka checked by /readyz."""
+@dataclass(frozen=True)
+class PlatformParts:
+    """What one ingest service brings: the platforms it serves and its platform code."""
+
+    platforms: tuple[Platform, ...]
+    rules: PlatformRules
+    client: PlatformClient
+    receiver: WebhookReceiver | None  # None: webhooks not configured (no secret)
+
+
+def build_ingest_app(
+    name: str,
+    settings_type: type[IngestSettings],
+    parts_of: Callable[[Any], PlatformParts],
+) -> FastAPI:
+    """An ingest service's app. ``parts_of(settings)`` builds its platform parts."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         settings = settings_type()
         configure_logging(settings.log_level, settings.log_json)
+        parts = parts_of(settings)
+        redis = Redis.from_url(settings.redis_url)
+        pool = await asyncpg.create_pool(asyncpg_dsn(settings.database_url), min_size=0, max_size=4)
+        vault = TokenVault(pool, settings.token_keys())
+        producer = make_producer(settings.kafka_bootstrap_servers)
+        caller = HttpApiCaller.from_settings(
+            settings, parts.rules, redis, on_token_invalid=vault.mark_needs_reconnection
+        )
+        # Every test run (and every deployment sharing a Redis) keeps its own schedule.
+        scope = f":{settings.topic_prefix}" if settings.topic_prefix else ""
+        worker = IngestWorker(
+            platforms=parts.platforms,
+            client=parts.client,
+            caller=caller,
+            schedule=PollSchedule(redis, key_prefix=f"pulse:track{scope}"),
+            vault=vault,
+            producer=producer,
+            topic_prefix=settings.topic_prefix,
+            poll_batch_size=settings.poll_batch_size,
+            poll_lease_s=settings.poll_lease_s,
+            webhook_debounce_s=settings.webhook_debounce_s,
+        )
         app.state.settings = settings
-        app.state.redis = Redis.from_url(settings.redis_url)
+        app.state.redis = redis
+        app.state.worker = worker
+        app.state.receiver = parts.receiver
+        app.state.dedupe = WebhookDeduplicator(redis, name, key_prefix=f"pulse{scope}")
+        tasks: list[asyncio.Task[None]] = []
         try:
+            await producer.start()
+            tasks = [
+                asyncio.create_task(_consume(settings, name, worker), name="consume"),
+                asyncio.create_task(worker.run_polls(settings.poll_idle_s), name="poll"),
+                asyncio.create_task(
+                    worker.run_followers(settings.followers_every_s), name="followers"
+                ),
+            ]
+            log.info("ingest started", service=name, platforms=list(parts.platforms))
             yield
         finally:
-            await app.state.redis.aclose()
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            await producer.stop()
+            await caller.aclose()
+            await pool.close()
+            await redis.aclose()
 
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
+
+    @app.get("/webhooks", summary="The platform's webhook handshake (challenge)")
+    async def webhook_handshake(request: Request) -> Response:
+        receiver = _receiver(request)
+        status, media_type, body = receiver.handshake(dict(request.query_params))
+        if media_type == "application/json":
+            return JSONResponse(body, status_code=status)
+        return PlainTextResponse(str(body), status_code=status)
+
+    @app.post("/webhooks", summary="A webhook delivery: signature checked, then a re-poll")
+    async def webhook_delivery(request: Request) -> Response:
+        receiver = _receiver(request)
+        settings: IngestSettings = request.app.state.settings
+        raw = await _body_within(request, settings.webhook_max_bytes)
+        # The signature is checked over the raw bytes, before anything is parsed.
+        if not receiver.verify(dict(request.headers), raw):
+            raise HTTPException(401, "signature missing or invalid")
+        try:
+            deliveries = receiver.parse(raw)
+        except ValueError as exc:
+            raise HTTPException(400, f"malformed delivery: {exc}") from exc
+        worker: IngestWorker = request.app.state.worker
+        dedupe: WebhookDeduplicator = request.app.state.dedupe
+        scheduled = duplicates = 0
+        for delivery in deliveries:
+            try:
+                if not await dedupe.first_time(delivery.delivery_id):
+                    duplicates += 1
+                    WEBHOOK_DUPLICATES.labels(name).inc()
+                    continue
+                try:
+                    for platform in worker.platforms:
+                        scheduled += await worker.on_webhook(platform, delivery)
+                except (RedisError, OSError):
+                    await dedupe.release(delivery.delivery_id)  # the platform's retry is new
+                    raise
+            except (RedisError, OSError) as exc:
+                # Nothing acknowledged is lost: the platform retries a 503.
+                log.warning("webhook not scheduled", error=repr(exc))
+                return JSONResponse(
+                    {"detail": "temporarily unavailable; retry"},
+                    status_code=503,
+                    headers={"Retry-After": "30"},
+                )
+        return JSONResponse({"deliveries": len(deliveries), "duplicates": duplicates,
+                             "posts_scheduled": scheduled})  # fmt: skip
 
     def checks() -> Mapping[str, Check]:
         async def kafka() -> bool:
@@ -41,3 +166,65 @@ def build_ingest_app(name: str, settings_type: type[PulseSettings]) -> FastAPI:
 
     app.include_router(health_router(checks))
     return app
+
+
+def _receiver(request: Request) -> WebhookReceiver:
+    receiver: WebhookReceiver | None = request.app.state.receiver
+    if receiver is None:
+        raise HTTPException(404, "webhooks are not configured (no webhook secret)")
+    return receiver
+
+
+async def _body_within(request: Request, limit: int) -> bytes:
+    """The raw body, refused with 413 past ``limit`` bytes (read no further than that)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(413, f"body over {limit} bytes")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise HTTPException(413, f"body over {limit} bytes")
+    return bytes(body)
+
+
+async def _consume(settings: IngestSettings, name: str, worker: IngestWorker) -> None:
+    """posts.published.v1 (track) and refresh.requested.v1 (poll now), in a consumer group
+    of the service; offsets committed after handling. A record that is not a valid event
+    is logged and skipped (the aggregator dead-letters the posts topic's bad records)."""
+    prefix = settings.topic_prefix
+    while True:
+        consumer = AIOKafkaConsumer(
+            prefix + POSTS_PUBLISHED,
+            prefix + REFRESH_REQUESTED,
+            bootstrap_servers=settings.kafka_bootstrap_servers,
+            group_id=f"{prefix}{name}",
+            enable_auto_commit=False,
+            auto_offset_reset="earliest",
+        )
+        try:
+            await consumer.start()
+            while True:
+                batches = await consumer.getmany(timeout_ms=1000, max_records=500)
+                for tp, records in batches.items():
+                    for record in records:
+                        await _handle(worker, tp.topic, prefix, record.value)
+                if batches:
+                    await consumer.commit()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            log.warning("consumer failed; restarting", error=repr(exc))
+            await asyncio.sleep(2.0)
+        finally:
+            await consumer.stop()
+
+
+async def _handle(worker: IngestWorker, topic: str, prefix: str, value: bytes | None) -> None:
+    try:
+        if topic == prefix + POSTS_PUBLISHED:
+            await worker.on_post_published(PostPublished.model_validate_json(value or b""))
+        else:
+            await worker.on_refresh_requested(RefreshRequested.model_validate_json(value or b""))
+    except (ValidationError, json.JSONDecodeError) as exc:
+        log.warning("record skipped: not a valid event", topic=topic, error=str(exc)[:500])

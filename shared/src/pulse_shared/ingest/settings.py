@@ -53,6 +53,14 @@ class IngestSettings(PulseSettings):
     poll_batch_size: int = Field(default=100, ge=1, le=10_000)
     poll_lease_s: float = Field(default=300.0, gt=0)
 
+    # Loops and webhooks: how long the poll loop sleeps when nothing is due, how often
+    # follower counts are published, how long a webhook's re-poll waits to gather the
+    # deliveries of a burst into one poll, the largest delivery accepted.
+    poll_idle_s: float = Field(default=1.0, gt=0)
+    followers_every_s: float = Field(default=3600.0, gt=0)
+    webhook_debounce_s: float = Field(default=10.0, ge=0)
+    webhook_max_bytes: int = Field(default=1_000_000, ge=1)
+
     # HTTP to the platform.
     http_timeout_s: float = Field(default=10.0, gt=0)
     http_max_attempts: int = Field(default=4, ge=1, le=10)
