@@ -1,0 +1,120 @@
+"""ingest-twitter's webhook routes as a real process over real Redis and Kafka: the CRC
+challenge, a signed delivery moving a tracked post's poll earlier, and every refusal
+(bad signature, missing header, malformed body, oversized body, duplicate)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from conftest import Infra, ServiceProcess, start_service
+from pulse_shared.ingest.contracts import TrackedPost
+from pulse_shared.ingest.tracking import PollSchedule
+
+pytestmark = pytest.mark.integration
+
+SECRET = "consumer-secret-" + secrets.token_hex(8)
+
+
+@pytest.fixture(scope="module")
+def ingest(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    env = infra.env(
+        PULSE_WEBHOOK_SECRET=SECRET,
+        PULSE_WEBHOOK_DEBOUNCE_S="5",
+        PULSE_WEBHOOK_MAX_BYTES="20000",
+        PULSE_API_BASE_URL="http://127.0.0.1:9",  # never reached: nothing is connected
+    )
+    service = start_service(
+        "ingest-twitter", "pulse_ingest_twitter.app:app", env,
+        str(tmp_path_factory.mktemp("logs")),
+    )  # fmt: skip
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+def signature(body: bytes, secret: str = SECRET) -> str:
+    digest = hmac.new(secret.encode(), body, hashlib.sha256).digest()
+    return "sha256=" + base64.b64encode(digest).decode()
+
+
+def favorite(tweet_id: str) -> bytes:
+    return json.dumps({
+        "for_user_id": "2244994945",
+        "favorite_events": [{
+            "id": secrets.token_hex(8), "created_at": "Mon Mar 26 16:33:26 +0000 2018",
+            "timestamp_ms": 1522082006140, "favorited_status": {"id_str": tweet_id},
+            "user": {"id_str": "3001"},
+        }],
+    }).encode()  # fmt: skip
+
+
+async def test_crc_challenge_answers_the_hmac_of_the_token(ingest: ServiceProcess) -> None:
+    async with httpx.AsyncClient(base_url=ingest.url) as client:
+        response = await client.get("/webhooks", params={"crc_token": "abc123"})
+    assert response.status_code == 200
+    expected = hmac.new(SECRET.encode(), b"abc123", hashlib.sha256).digest()
+    assert response.json() == {"response_token": "sha256=" + base64.b64encode(expected).decode()}
+
+
+async def test_a_signed_delivery_brings_the_post_forward_once(
+    infra: Infra, ingest: ServiceProcess
+) -> None:
+    redis = Redis.from_url(infra.redis_url)
+    schedule = PollSchedule(redis, key_prefix=f"pulse:track:{infra.topic_prefix}")
+    now = datetime.now(UTC)
+    tweet = str(10**18 + secrets.randbelow(10**17))
+    post = TrackedPost(42, "twitter", tweet, "2244994945", now - timedelta(days=3))
+    try:
+        await schedule.track(post, now=now)
+        await schedule.reschedule(post, now)  # next poll in an hour (3-day-old post)
+        due_before = await schedule.due_at(post)
+        assert due_before is not None and due_before > now + timedelta(minutes=50)
+
+        body = favorite(tweet)
+        async with httpx.AsyncClient(base_url=ingest.url) as client:
+            first = await client.post(
+                "/webhooks", content=body,
+                headers={"x-twitter-webhooks-signature": signature(body)},
+            )  # fmt: skip
+            again = await client.post(
+                "/webhooks", content=body,
+                headers={"x-twitter-webhooks-signature": signature(body)},
+            )  # fmt: skip
+        assert first.status_code == 200, first.text
+        assert first.json() == {"deliveries": 1, "duplicates": 0, "posts_scheduled": 1}
+        due_after = await schedule.due_at(post)
+        assert due_after is not None and due_after <= datetime.now(UTC) + timedelta(seconds=6)
+        assert again.json()["duplicates"] == 1  # a platform retry is acknowledged, not redone
+    finally:
+        await schedule.untrack(post)
+        await redis.aclose()
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "status"),
+    [
+        ({"x-twitter-webhooks-signature": signature(favorite("1"), "wrong")}, favorite("1"), 401),
+        ({"x-twitter-webhooks-signature": signature(favorite("1"))}, favorite("2"), 401),
+        ({}, favorite("1"), 401),
+        ({"x-twitter-webhooks-signature": signature(b"{not json")}, b"{not json", 400),
+        ({"x-twitter-webhooks-signature": signature(b"x" * 30000)}, b"x" * 30000, 413),
+    ],
+    ids=["wrong-secret", "tampered-body", "missing-header", "malformed", "oversized"],
+)
+async def test_refusals(
+    ingest: ServiceProcess, headers: dict[str, str], body: bytes, status: int
+) -> None:
+    async with httpx.AsyncClient(base_url=ingest.url) as client:
+        response = await client.post("/webhooks", content=body, headers=headers)
+    assert response.status_code == status, response.text

@@ -1,0 +1,1 @@
+"""The platform APIs and the control API."""
