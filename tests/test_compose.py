@@ -40,6 +40,7 @@ APPS: dict[str, tuple[str, str, int]] = {
     "ingest-linkedin": ("pulse-ingest-linkedin", "pulse_ingest_linkedin.app", 8101),
     "ingest-twitter": ("pulse-ingest-twitter", "pulse_ingest_twitter.app", 8102),
     "ingest-meta": ("pulse-ingest-meta", "pulse_ingest_meta.app", 8103),
+    "platform-sim": ("pulse-platform-sim", "pulse_platform_sim.app", 8200),
 }
 DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | set(APPS)
 # DESIGN.md, "Running it": the default host ports, each overridable by environment.

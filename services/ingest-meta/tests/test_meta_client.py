@@ -33,6 +33,7 @@ INSIGHT_VALUES = {
     "shares": 9,
     "saved": 33,
     "total_interactions": 266,
+    "ig_reels_video_view_total_time": 91000,
 }
 
 

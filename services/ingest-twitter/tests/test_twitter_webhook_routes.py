@@ -79,7 +79,8 @@ async def test_a_signed_delivery_brings_the_post_forward_once(
         await schedule.track(post, now=now)
         await schedule.reschedule(post, now)  # next poll in an hour (3-day-old post)
         due_before = await schedule.due_at(post)
-        assert due_before is not None and due_before > now + timedelta(minutes=50)
+        assert due_before is not None
+        assert due_before > now + timedelta(minutes=50)
 
         body = favorite(tweet)
         async with httpx.AsyncClient(base_url=ingest.url) as client:
@@ -94,7 +95,8 @@ async def test_a_signed_delivery_brings_the_post_forward_once(
         assert first.status_code == 200, first.text
         assert first.json() == {"deliveries": 1, "duplicates": 0, "posts_scheduled": 1}
         due_after = await schedule.due_at(post)
-        assert due_after is not None and due_after <= datetime.now(UTC) + timedelta(seconds=6)
+        assert due_after is not None
+        assert due_after <= datetime.now(UTC) + timedelta(seconds=6)
         assert again.json()["duplicates"] == 1  # a platform retry is acknowledged, not redone
     finally:
         await schedule.untrack(post)

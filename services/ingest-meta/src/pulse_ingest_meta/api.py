@@ -36,6 +36,8 @@ INSTAGRAM_MEDIA_INSIGHT_METRICS: tuple[str, ...] = (
     "shares",
     "saved",
     "total_interactions",
+    # Reels only: for other media Meta refuses it for that media alone (dropped per post).
+    "ig_reels_video_view_total_time",
 )
 # Names an error message may mention: the current ones and the retired ones.
 RETIRED_INSIGHT_METRICS: frozenset[str] = frozenset(
@@ -60,7 +62,6 @@ RETIRED_INSIGHT_METRICS: frozenset[str] = frozenset(
 KNOWN_INSIGHT_METRICS: frozenset[str] = (
     frozenset(FACEBOOK_POST_INSIGHT_METRICS)
     | frozenset(INSTAGRAM_MEDIA_INSIGHT_METRICS)
-    | {"ig_reels_video_view_total_time"}
     | RETIRED_INSIGHT_METRICS
 )
 

@@ -49,6 +49,8 @@ class TrackedPost:
     platform_post_id: str
     account_id: str
     published_at: datetime
+    # From posts.published.v1: video metrics only apply to videos (None: not known).
+    content_type: str | None = None
 
 
 @dataclass(frozen=True)

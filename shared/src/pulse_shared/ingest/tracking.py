@@ -120,6 +120,7 @@ def tracked_post_of(event: PostPublished) -> TrackedPost:
         platform_post_id=event.platform_post_id,
         account_id=event.account_id,
         published_at=event.published_at,
+        content_type=event.content_type,
     )
 
 
@@ -132,6 +133,7 @@ def post_key(post: TrackedPost) -> str:
             post.platform_post_id,
             post.account_id,
             int(post.published_at.timestamp()),
+            post.content_type,
         ],
         separators=(",", ":"),
         ensure_ascii=False,
@@ -139,13 +141,14 @@ def post_key(post: TrackedPost) -> str:
 
 
 def post_of_key(key: str | bytes) -> TrackedPost:
-    business_id, platform, platform_post_id, account_id, published = json.loads(key)
+    business_id, platform, platform_post_id, account_id, published, *rest = json.loads(key)
     return TrackedPost(
         business_id=int(business_id),
         platform=cast(Platform, platform),
         platform_post_id=str(platform_post_id),
         account_id=str(account_id),
         published_at=datetime.fromtimestamp(published, UTC),
+        content_type=rest[0] if rest else None,
     )
 
 
@@ -216,6 +219,16 @@ class PollSchedule:
         next_due = await self._reschedule(
             keys=[self._key(p, "due"), self._key(p, "leases"), self._key(p, "soon")],
             args=[post_key(post), (polled_at + interval).timestamp()],
+        )
+        return None if next_due is None else datetime.fromtimestamp(float(next_due), UTC)
+
+    async def retry_at(self, post: TrackedPost, at: datetime) -> datetime | None:
+        """A poll that could not be made (rate limited, platform failing): the post is due
+        again at ``at`` and its lease ends now. None: no longer tracked."""
+        p = post.platform
+        next_due = await self._reschedule(
+            keys=[self._key(p, "due"), self._key(p, "leases"), self._key(p, "soon")],
+            args=[post_key(post), at.timestamp()],
         )
         return None if next_due is None else datetime.fromtimestamp(float(next_due), UTC)
 

@@ -14,7 +14,7 @@ import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from aiokafka import AIOKafkaProducer
 
@@ -49,6 +49,11 @@ from pulse_shared.logs import get_logger
 from pulse_shared.topics import ACCOUNTS_OBSERVED, METRICS_OBSERVED
 
 log = get_logger(__name__)
+
+
+# When a poll fails for a reason other than rate limits or a dead token (the platform
+# answering 5xx after the caller's retries, a request it refuses): try again after this.
+FAILED_POLL_RETRY_S = 60.0
 
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
@@ -124,28 +129,27 @@ class IngestWorker:
             return 0
         by_id = {post.platform_post_id: post for post in posts}
         published = 0
-        for chunk in _chunks(list(by_id), self.client.max_posts_per_call):
+        chunks = _chunks(list(by_id), self.client.max_posts_per_call)
+        for index, chunk in enumerate(chunks):
             try:
                 result = await self.client.post_metrics(self.caller, account, chunk)
-            except TokenInvalid as exc:
-                POLL_FAILURES.labels(platform, "token_invalid").inc()
-                await self.vault.mark_needs_reconnection(account, str(exc))
-                log.warning("account needs reconnection", platform=platform, account=account_id)
-                return published  # the rest stay leased; the account is skipped from now on
-            except RateLimited as exc:
-                POLL_FAILURES.labels(platform, "rate_limited").inc()
-                log.info("rate limited", platform=platform, wait_s=exc.retry_after_s)
-                return published  # leased posts come back when the lease ends
             except ApiError as exc:
-                POLL_FAILURES.labels(platform, type(exc).__name__).inc()
-                log.warning("poll failed", platform=platform, error=str(exc))
-                continue
+                unpolled = [by_id[i] for rest in chunks[index:] for i in rest]
+                await self._not_polled(platform, account, unpolled, exc)
+                return published
             observed_at = datetime.now(UTC)
             for name in result.refused_metrics:
                 METRICS_REFUSED.labels(platform, name).inc()
                 log.warning("metric refused by the platform", platform=platform, metric=name)
             for reading in result.readings:
                 post = by_id[reading.platform_post_id]
+                metrics = reading.metrics
+                if post.content_type not in (None, "video"):
+                    # A platform may answer 0 views for a post with no video: that is
+                    # "does not apply" (null), not "nobody watched" (DESIGN.md).
+                    metrics = metrics.model_copy(
+                        update={"video_views": None, "video_watch_time_s": None}
+                    )
                 await publish(
                     self.producer,
                     self.topic_prefix + METRICS_OBSERVED,
@@ -155,7 +159,7 @@ class IngestWorker:
                         platform_post_id=post.platform_post_id,
                         observed_at=observed_at,
                         source="poll",
-                        metrics=reading.metrics,
+                        metrics=metrics,
                     ),
                 )
                 EVENTS_PUBLISHED.labels(platform, METRICS_OBSERVED).inc()
@@ -166,6 +170,25 @@ class IngestWorker:
                 await self.schedule.untrack(by_id[missing])
                 POSTS_UNTRACKED.labels(platform, "missing").inc()
         return published
+
+    async def _not_polled(
+        self, platform: Platform, account: Account, posts: list[TrackedPost], exc: ApiError
+    ) -> None:
+        """Posts whose poll failed go back on the schedule: after the platform's wait when
+        rate limited, a minute later when it is failing, at their usual turn when the
+        token is dead (the account is skipped until reconnected). Never held until their
+        lease ends, never retried in a storm."""
+        POLL_FAILURES.labels(platform, type(exc).__name__).inc()
+        now = datetime.now(UTC)
+        if isinstance(exc, TokenInvalid):
+            await self.vault.mark_needs_reconnection(account, str(exc))
+            for post in posts:
+                await self.schedule.reschedule(post, now)
+            return
+        wait_s = exc.retry_after_s if isinstance(exc, RateLimited) else FAILED_POLL_RETRY_S
+        log.info("poll not made", platform=platform, error=str(exc)[:300], retry_in_s=wait_s)
+        for post in posts:
+            await self.schedule.retry_at(post, now + timedelta(seconds=wait_s))
 
     async def publish_followers(self) -> int:
         """Each active account's follower count, published as accounts.observed.v1."""
@@ -215,8 +238,3 @@ class IngestWorker:
             with contextlib.suppress(Exception):
                 await self.publish_followers()
             await asyncio.sleep(every_s)
-
-
-def account_repr(account: Account) -> str:
-    """How an account is named in logs (never with its token)."""
-    return f"{account.platform}:{account.account_id}"

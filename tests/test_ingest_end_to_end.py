@@ -1,0 +1,281 @@
+"""Issue 5's integration: the platform simulator, the three ingest services, real Kafka,
+the aggregator and PostgreSQL, all as real processes.
+
+The simulator publishes its posts (as the publishing app would); the ingest services track
+and poll them through the simulator's documented endpoints; the aggregator stores what
+they publish. With the simulator's clock frozen, every post's numbers in PostgreSQL must
+equal the simulator's truth; a webhook brings a fresh poll; under injected 5xx and 429s
+nothing is lost and X's limits (made small here) are never exceeded."""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import AsyncIterator, Iterator
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+
+from conftest import Infra, ServiceProcess, eventually, start_service
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.ingest.vault import TokenVault
+
+pytestmark = pytest.mark.integration
+
+OFFSET = 7_000_000 + secrets.randbelow(1_000_000)  # this run's simulator businesses
+X_LIMIT, X_WINDOW_S = 6, 30  # X's tweet-lookup budget, made small to be reached
+
+COLUMNS = {
+    "likes": "likes_count", "comments": "comments_count", "shares": "shares_count",
+    "reactions": "reactions_count", "retweets": "retweets_count",
+    "quote_tweets": "quote_tweets_count", "saves": "saves_count",
+    "impressions": "impressions", "reach": "reach", "clicks": "clicks",
+    "video_views": "video_views", "video_watch_time_s": "video_watch_time_s",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def sim(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
+    env = infra.env(
+        PULSE_SIM_SEED="11",
+        PULSE_SIM_BUSINESSES="1",
+        PULSE_SIM_POSTS_PER_ACCOUNT="8",
+        PULSE_SIM_DAYS="20",
+        PULSE_SIM_BUSINESS_ID_OFFSET=str(OFFSET),
+        PULSE_SIM_TWITTER_WINDOW_S=str(X_WINDOW_S),
+        PULSE_SIM_TWITTER_TWEETS_APP_LIMIT=str(X_LIMIT),
+        PULSE_SIM_TWITTER_TWEETS_USER_LIMIT=str(X_LIMIT),
+    )
+    service = start_service(
+        "platform-sim", "pulse_platform_sim.app:app", env, str(tmp_path_factory.mktemp("logs"))
+    )
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+async def population(sim: ServiceProcess) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        await client.post("/_sim/clock", json={"freeze": True})
+        body: dict[str, Any] = (
+            await client.get("/_sim/population", params={"include_posts": "true"})
+        ).json()
+    return body
+
+
+@pytest.fixture(scope="module")
+async def connected(infra: Infra, population: dict[str, Any]) -> AsyncIterator[None]:
+    """The simulator's accounts connected in Pulse (tokens into the vault)."""
+    pool = await asyncpg.create_pool(asyncpg_dsn(infra.database_url), min_size=1, max_size=2)
+    vault = TokenVault(pool, [infra.token_encryption_key])
+    for business in population["businesses"]:
+        await pool.execute(
+            "INSERT INTO businesses (id) VALUES ($1) ON CONFLICT DO NOTHING",
+            business["business_id"],
+        )
+        for account in business["accounts"]:
+            await vault.connect(
+                business["business_id"], account["platform"], account["account_id"],
+                account["access_token"],
+            )  # fmt: skip
+    yield
+    await pool.close()
+
+
+@pytest.fixture(scope="module")
+def ingest(
+    infra: Infra,
+    sim: ServiceProcess,
+    population: dict[str, Any],
+    connected: None,
+    tmp_path_factory: pytest.TempPathFactory,
+) -> Iterator[dict[str, ServiceProcess]]:
+    apps = population["apps"]
+    budgets = json.dumps([
+        {"scope": "app", "endpoint": "/2/tweets", "limit": X_LIMIT, "window_s": X_WINDOW_S},
+        {"scope": "account", "endpoint": "/2/tweets", "limit": X_LIMIT, "window_s": X_WINDOW_S},
+    ])  # fmt: skip
+    common = {
+        "PULSE_API_BASE_URL": sim.url, "PULSE_POLL_IDLE_S": "0.3",
+        "PULSE_WEBHOOK_DEBOUNCE_S": "0.2", "PULSE_HTTP_BACKOFF_INITIAL_S": "0.05",
+        "PULSE_HTTP_BACKOFF_MAX_S": "0.2", "PULSE_HTTP_TIMEOUT_S": "3",
+        "PULSE_FOLLOWERS_EVERY_S": "3600",
+    }  # fmt: skip
+    secrets_of = {
+        "twitter": {"PULSE_WEBHOOK_SECRET": apps["twitter"]["consumer_secret"],
+                    "PULSE_TWITTER_PRIVATE_METRICS": "true",
+                    "PULSE_RATE_LIMIT_BUDGETS": budgets},
+        "linkedin": {"PULSE_WEBHOOK_SECRET": apps["linkedin"]["client_secret"]},
+        "meta": {"PULSE_WEBHOOK_SECRET": apps["meta"]["app_secret"],
+                 "PULSE_WEBHOOK_VERIFY_TOKEN": apps["meta"]["verify_token"]},
+    }  # fmt: skip
+    logs = str(tmp_path_factory.mktemp("logs"))
+    services: dict[str, ServiceProcess] = {}
+    try:
+        for name, extra in secrets_of.items():
+            services[name] = start_service(
+                f"ingest-{name}", f"pulse_ingest_{name}.app:app",
+                infra.env(**common, **extra), logs,
+            )  # fmt: skip
+        yield services
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+async def truth(sim: ServiceProcess, platform: str, post_id: str) -> dict[str, Any]:
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        response = await client.get(
+            "/_sim/truth", params={"platform": platform, "post_id": post_id}
+        )
+    response.raise_for_status()
+    metrics: dict[str, Any] = response.json()["metrics"]
+    return metrics
+
+
+async def stored(db: asyncpg.Connection, business_id: int) -> dict[tuple[str, str], Any]:
+    rows = await db.fetch("SELECT * FROM post_analytics WHERE business_id = $1", business_id)
+    return {(r["platform"], r["platform_post_id"]): r for r in rows}
+
+
+def as_metrics(row: Any) -> dict[str, Any]:
+    return {name: row[column] for name, column in COLUMNS.items()}
+
+
+async def test_polled_numbers_equal_the_simulators(
+    sim: ServiceProcess,
+    population: dict[str, Any],
+    ingest: dict[str, ServiceProcess],
+    aggregator: ServiceProcess,
+    db: asyncpg.Connection,
+) -> None:
+    business = population["businesses"][0]
+    business_id = business["business_id"]
+    posts = [(p["platform"], p["post_id"]) for p in business["posts"]]
+    assert {p for p, _ in posts} == {"linkedin", "twitter", "facebook", "instagram"}
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        (await client.post("/_sim/publish", json={})).raise_for_status()
+
+    async def all_polled() -> dict[tuple[str, str], Any] | None:
+        rows = await stored(db, business_id)
+        return rows if set(posts) <= set(rows) else None
+
+    rows = await eventually(all_polled, timeout=90, interval=0.5)
+    mismatches = {}
+    for platform, post_id in posts:
+        want = await truth(sim, platform, post_id)
+        got = as_metrics(rows[(platform, post_id)])
+        differ = {n: (got[n], want.get(n)) for n in COLUMNS if got[n] != want.get(n)}
+        if differ:
+            mismatches[(platform, post_id)] = differ
+    assert not mismatches, mismatches
+
+    # Follower counts too (published once at start).
+    async def followers() -> list[Any] | None:
+        found = await db.fetch(
+            "SELECT platform, account_id, followers FROM account_snapshots WHERE business_id = $1",
+            business_id,
+        )
+        return found if len(found) >= 4 else None
+
+    observed = {
+        (r["platform"], r["account_id"]): r["followers"] for r in await eventually(followers)
+    }
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        for account in business["accounts"]:
+            key = (account["platform"], account["account_id"])
+            answer = await client.get(
+                "/_sim/truth/account",
+                params={"platform": account["platform"], "account_id": account["account_id"]},
+            )
+            assert observed[key] == answer.json()["followers"], key
+
+
+async def test_a_webhook_brings_a_fresh_poll(
+    sim: ServiceProcess,
+    population: dict[str, Any],
+    ingest: dict[str, ServiceProcess],
+    aggregator: ServiceProcess,
+    db: asyncpg.Connection,
+) -> None:
+    business = population["businesses"][0]
+    tweet = next(p["post_id"] for p in business["posts"] if p["platform"] == "twitter")
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        await client.put(
+            "/_sim/webhooks/targets",
+            json={"platform": "twitter", "urls": [ingest["twitter"].url + "/webhooks"]},
+        )
+        handshake = await client.post("/_sim/webhooks/verify", json={"platform": "twitter"})
+        assert handshake.status_code == 200, handshake.text
+        # Time passes on the platform: the numbers grow; then the webhook.
+        await client.post("/_sim/clock", json={"advance_seconds": 6 * 3600, "freeze": True})
+        sent = await client.post(
+            "/_sim/webhooks/send", json={"platform": "twitter", "post_id": tweet}
+        )
+        assert sent.status_code == 200, sent.text
+    want = await truth(sim, "twitter", tweet)
+
+    async def refreshed() -> bool:
+        row = (await stored(db, business["business_id"]))[("twitter", tweet)]
+        return as_metrics(row) == {name: want.get(name) for name in COLUMNS}
+
+    await eventually(refreshed, timeout=30, interval=0.3)
+
+
+async def test_faults_lose_nothing_and_limits_hold(
+    sim: ServiceProcess,
+    population: dict[str, Any],
+    ingest: dict[str, ServiceProcess],
+    aggregator: ServiceProcess,
+    db: asyncpg.Connection,
+    infra: Infra,
+) -> None:
+    business = population["businesses"][0]
+    business_id = business["business_id"]
+    tweets = [p["post_id"] for p in business["posts"] if p["platform"] == "twitter"]
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        await client.post("/_sim/clock", json={"advance_seconds": 3 * 3600, "freeze": True})
+        await client.post("/_sim/faults", json={"platform": "twitter", "kind": "5xx", "count": 2})
+        await client.post("/_sim/faults", json={"platform": "twitter", "kind": "429", "count": 1})
+    # Fresh numbers wanted now, several times over: more lookups than X allows per window.
+    from aiokafka import AIOKafkaProducer
+
+    from pulse_shared.events import RefreshRequested
+    from pulse_shared.kafka import publish
+    from pulse_shared.topics import REFRESH_REQUESTED
+
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        for _ in range(X_LIMIT + 3):
+            await publish(
+                producer, infra.topic_prefix + REFRESH_REQUESTED,
+                RefreshRequested(business_id=business_id, platforms=["twitter"],
+                                 requested_at=datetime.now(UTC)),
+            )  # fmt: skip
+    finally:
+        await producer.stop()
+    wanted = {t: await truth(sim, "twitter", t) for t in tweets}
+
+    async def all_fresh() -> bool:
+        rows = await stored(db, business_id)
+        return all(
+            as_metrics(rows[("twitter", t)]) == {n: w.get(n) for n in COLUMNS}
+            for t, w in wanted.items()
+        )
+
+    await eventually(all_fresh, timeout=X_WINDOW_S * 3, interval=0.5)
+
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        counts = (await client.get("/_sim/requests", params={"platform": "twitter"})).json()
+    lookups = [w for w in counts["app_totals"] if w["endpoint"].endswith("/2/tweets")]
+    assert lookups, counts
+    # Every request sent counts, retries and refused ones included: in no window of X's
+    # did the app send more than the (here: small) documented limit.
+    for window in lookups:
+        assert sum(window["by_status"].values()) <= X_LIMIT, window
