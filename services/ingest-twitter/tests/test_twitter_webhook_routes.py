@@ -120,3 +120,28 @@ async def test_refusals(
     async with httpx.AsyncClient(base_url=ingest.url) as client:
         response = await client.post("/webhooks", content=body, headers=headers)
     assert response.status_code == status, response.text
+
+
+async def test_with_kafka_away_a_delivery_is_refused_with_503(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Nothing a re-poll would find could be published: the platform keeps the delivery
+    and retries it. The service itself runs (alive, not ready)."""
+    env = infra.env(PULSE_WEBHOOK_SECRET=SECRET, PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:1")
+    service = start_service(
+        "ingest-twitter-no-kafka", "pulse_ingest_twitter.app:app", env,
+        str(tmp_path_factory.mktemp("logs")),
+    )  # fmt: skip
+    try:
+        body = favorite("123")
+        async with httpx.AsyncClient(base_url=service.url) as client:
+            response = await client.post(
+                "/webhooks", content=body,
+                headers={"x-twitter-webhooks-signature": signature(body)},
+            )  # fmt: skip
+            ready = await client.get("/readyz")
+    finally:
+        service.stop()
+    assert response.status_code == 503, response.text
+    assert response.headers["retry-after"] == "30"
+    assert ready.status_code == 503

@@ -13,7 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
-from aiokafka import AIOKafkaConsumer
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from aiokafka.errors import KafkaError
 from fastapi import FastAPI, HTTPException, Request, Response
 from fastapi.responses import JSONResponse, PlainTextResponse
 from pydantic import ValidationError
@@ -86,10 +87,13 @@ def build_ingest_app(
         app.state.worker = worker
         app.state.receiver = parts.receiver
         app.state.dedupe = WebhookDeduplicator(redis, name, key_prefix=f"pulse{scope}")
+        app.state.kafka_up = False
         tasks: list[asyncio.Task[None]] = []
         try:
-            await producer.start()
             tasks = [
+                asyncio.create_task(_watch_kafka(app, settings), name="kafka-watch"),
+                # The service starts (not ready) while Kafka is away; polls wait for it.
+                asyncio.create_task(_start_producer(producer), name="producer"),
                 asyncio.create_task(_consume(settings, name, worker), name="consume"),
                 asyncio.create_task(worker.run_polls(settings.poll_idle_s), name="poll"),
                 asyncio.create_task(
@@ -121,6 +125,10 @@ def build_ingest_app(
     async def webhook_delivery(request: Request) -> Response:
         receiver = _receiver(request)
         settings: IngestSettings = request.app.state.settings
+        if not request.app.state.kafka_up:
+            # What the re-poll would publish cannot be published now: the platform keeps
+            # the delivery and retries it (it retries a 503).
+            return _retry_later("events cannot be published right now (Kafka unreachable)")
         raw = await _body_within(request, settings.webhook_max_bytes)
         # The signature is checked over the raw bytes, before anything is parsed.
         if not receiver.verify(dict(request.headers), raw):
@@ -147,11 +155,7 @@ def build_ingest_app(
             except (RedisError, OSError) as exc:
                 # Nothing acknowledged is lost: the platform retries a 503.
                 log.warning("webhook not scheduled", error=repr(exc))
-                return JSONResponse(
-                    {"detail": "temporarily unavailable; retry"},
-                    status_code=503,
-                    headers={"Retry-After": "30"},
-                )
+                return _retry_later("the poll schedule cannot be written right now")
         return JSONResponse({"deliveries": len(deliveries), "duplicates": duplicates,
                              "posts_scheduled": scheduled})  # fmt: skip
 
@@ -166,6 +170,37 @@ def build_ingest_app(
 
     app.include_router(health_router(checks))
     return app
+
+
+KAFKA_WATCH_EVERY_S = 5.0
+
+
+async def _start_producer(producer: AIOKafkaProducer) -> None:
+    while True:
+        try:
+            await producer.start()
+            return
+        except (KafkaError, OSError) as exc:
+            log.warning("Kafka not reachable yet; retrying", error=repr(exc))
+            await asyncio.sleep(2.0)
+
+
+async def _watch_kafka(app: FastAPI, settings: IngestSettings) -> None:
+    """Keep ``app.state.kafka_up`` current (a metadata request every few seconds), so a
+    webhook delivery can be refused with 503 while nothing could be published."""
+    while True:
+        app.state.kafka_up = await cluster_answers(
+            settings.kafka_bootstrap_servers, timeout_s=KAFKA_WATCH_EVERY_S
+        )
+        await asyncio.sleep(KAFKA_WATCH_EVERY_S)
+
+
+def _retry_later(why: str) -> JSONResponse:
+    return JSONResponse(
+        {"detail": f"temporarily unavailable: {why}; retry"},
+        status_code=503,
+        headers={"Retry-After": "30"},
+    )
 
 
 def _receiver(request: Request) -> WebhookReceiver:
