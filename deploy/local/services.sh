@@ -6,8 +6,10 @@ source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 PIDS="$RUN/pids"
 mkdir -p "$PIDS"
 
-# name  module  port
+# name  module  port (the simulator first: the ingest services poll it)
+SIM_PORT=${PULSE_PLATFORM_SIM_PORT:-8200}
 SERVICES=(
+  "platform-sim pulse_platform_sim.app:app $SIM_PORT"
   "aggregator pulse_aggregator.app:app ${PULSE_AGGREGATOR_PORT:-8100}"
   "query-api pulse_query_api.app:app ${PULSE_QUERY_API_PORT:-8000}"
   "ingest-linkedin pulse_ingest_linkedin.app:app ${PULSE_INGEST_LINKEDIN_PORT:-8101}"
@@ -19,6 +21,27 @@ export PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
 export PULSE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export PULSE_DATABASE_READER_ROLE="$PG_READER_USER"
 export PULSE_LOG_JSON="${PULSE_LOG_JSON:-true}"
+
+# The platform APIs are the simulator's; its apps' secrets are fixed dev values that the
+# ingest services verify its webhooks with (real APIs: PULSE_API_BASE_URL and real secrets).
+export PULSE_API_BASE_URL="${PULSE_API_BASE_URL:-http://127.0.0.1:$SIM_PORT}"
+export PULSE_SIM_TWITTER_CONSUMER_SECRET="${PULSE_SIM_TWITTER_CONSUMER_SECRET:-dev-x-consumer-secret}"
+export PULSE_SIM_LINKEDIN_CLIENT_SECRET="${PULSE_SIM_LINKEDIN_CLIENT_SECRET:-dev-linkedin-client-secret}"
+export PULSE_SIM_META_APP_SECRET="${PULSE_SIM_META_APP_SECRET:-dev-meta-app-secret}"
+export PULSE_SIM_META_VERIFY_TOKEN="${PULSE_SIM_META_VERIFY_TOKEN:-dev-meta-verify-token}"
+export PULSE_SIM_WEBHOOK_TARGETS_TWITTER="[\"http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}/webhooks\"]"
+export PULSE_SIM_WEBHOOK_TARGETS_LINKEDIN="[\"http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/webhooks\"]"
+export PULSE_SIM_WEBHOOK_TARGETS_META="[\"http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}/webhooks\"]"
+# One signed delivery a minute per platform, so webhooks are part of the demo.
+export PULSE_SIM_WEBHOOK_INTERVAL_S="${PULSE_SIM_WEBHOOK_INTERVAL_S:-60}"
+
+webhook_env_for() {
+  case "$1" in
+    ingest-twitter) echo "PULSE_WEBHOOK_SECRET=$PULSE_SIM_TWITTER_CONSUMER_SECRET" ;;
+    ingest-linkedin) echo "PULSE_WEBHOOK_SECRET=$PULSE_SIM_LINKEDIN_CLIENT_SECRET" ;;
+    ingest-meta) echo "PULSE_WEBHOOK_SECRET=$PULSE_SIM_META_APP_SECRET PULSE_WEBHOOK_VERIFY_TOKEN=$PULSE_SIM_META_VERIFY_TOKEN" ;;
+  esac
+}
 
 database_url_for() {
   # query-api reads with the SELECT-only role; everything else uses the application role.
@@ -40,7 +63,8 @@ start_one() {
   fi
   port_open "$port" && die "port $port is taken by another process; set PULSE_${name//-/_}_PORT"
   log "starting $name on :$port"
-  PULSE_DATABASE_URL="$(database_url_for "$name")" setsid nohup \
+  # shellcheck disable=SC2046 # word splitting of NAME=value pairs is the point
+  env PULSE_DATABASE_URL="$(database_url_for "$name")" $(webhook_env_for "$name") setsid nohup \
     "$ROOT/.venv/bin/uvicorn" "$module" --host 127.0.0.1 --port "$port" --no-access-log \
     >> "$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"

@@ -7,10 +7,11 @@ started=$SECONDS
 bash "$here/infra.sh" up
 bash "$here/services.sh" start
 
-log "loading demo data through Kafka (business 1)"
+log "demo data: the simulator's businesses connected, its posts published and polled"
 post_id=$(cd "$ROOT" && PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" \
   PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
-  --business-id 1) || die "demo data did not come through the pipeline (see $LOGS/aggregator.log)"
+  --sim "http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}") \
+  || die "demo data did not come through the pipeline (see $LOGS/ingest-*.log, $LOGS/aggregator.log)"
 
 token=$(cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet pulse token \
   --business-id 1 --user demo@pulse.local 2>/dev/null | tail -1) || die "could not mint a demo token"
@@ -26,6 +27,7 @@ cat <<TXT
                    (demo@pulse.local, member of business 1; more: uv run pulse token --business-id N)
   aggregator       http://127.0.0.1:${PULSE_AGGREGATOR_PORT:-8100}/metrics
   ingest           http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/readyz (linkedin)  :${PULSE_INGEST_TWITTER_PORT:-8102} (twitter)  :${PULSE_INGEST_META_PORT:-8103} (meta)
+  platform sim     http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}/_sim/population  (the APIs the ingest services poll)
   Kafka            127.0.0.1:$KAFKA_PORT    PostgreSQL 127.0.0.1:$PG_PORT (db $PG_DATABASE)    Redis 127.0.0.1:$REDIS_PORT
   logs             $LOGS/
 
