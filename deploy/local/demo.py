@@ -65,9 +65,7 @@ async def main() -> int:
     structlog.configure(logger_factory=structlog.PrintLoggerFactory(sys.stderr))
     settings = IngestSettings()
     async with httpx.AsyncClient(base_url=args.sim, timeout=30) as sim:
-        population = (
-            await sim.get("/_sim/population", params={"include_posts": "true"})
-        ).json()
+        population = (await sim.get("/_sim/population", params={"include_posts": "true"})).json()
         await connect_accounts(settings, population)
         (await sim.post("/_sim/publish", json={})).raise_for_status()
     first = population["businesses"][0]
