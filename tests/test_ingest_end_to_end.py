@@ -9,6 +9,7 @@ nothing is lost and X's limits (made small here) are never exceeded."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import secrets
 from collections.abc import AsyncIterator, Iterator
@@ -279,3 +280,60 @@ async def test_faults_lose_nothing_and_limits_hold(
     # did the app send more than the (here: small) documented limit.
     for window in lookups:
         assert sum(window["by_status"].values()) <= X_LIMIT, window
+
+
+async def test_an_expired_token_marks_the_account_once_without_a_storm(
+    sim: ServiceProcess,
+    population: dict[str, Any],
+    ingest: dict[str, ServiceProcess],
+    db: asyncpg.Connection,
+    infra: Infra,
+) -> None:
+    """Runs last: it leaves the Instagram account disconnected."""
+    from aiokafka import AIOKafkaProducer
+
+    from pulse_shared.events import RefreshRequested
+    from pulse_shared.kafka import publish
+    from pulse_shared.topics import REFRESH_REQUESTED
+
+    business = population["businesses"][0]
+    account = next(a for a in business["accounts"] if a["platform"] == "instagram")
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        await client.post(
+            "/_sim/tokens/expire",
+            json={"platform": "instagram", "account_id": account["account_id"]},
+        )
+        await client.post("/_sim/reset", json={"clock": False})  # counters from zero
+        await client.post(
+            "/_sim/tokens/expire",
+            json={"platform": "instagram", "account_id": account["account_id"]},
+        )
+    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    await producer.start()
+    try:
+        for _ in range(3):  # asked again and again: still one refusal, no retries
+            await publish(
+                producer, infra.topic_prefix + REFRESH_REQUESTED,
+                RefreshRequested(business_id=business["business_id"], platforms=["instagram"],
+                                 requested_at=datetime.now(UTC)),
+            )  # fmt: skip
+    finally:
+        await producer.stop()
+
+    async def marked() -> str | None:
+        status: str | None = await db.fetchval(
+            "SELECT status FROM connected_accounts WHERE business_id = $1 AND platform = "
+            "'instagram' AND account_id = $2",
+            business["business_id"], account["account_id"],
+        )  # fmt: skip
+        return status if status == "needs_reconnection" else None
+
+    await eventually(marked, timeout=30)
+    await asyncio.sleep(2)  # the further refresh requests, had they caused calls
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        counts = (await client.get("/_sim/requests", params={"platform": "instagram"})).json()
+    refused = sum(
+        n for w in counts["app_totals"] for status, n in w["by_status"].items()
+        if status in ("400", "401")
+    )  # fmt: skip
+    assert 1 <= refused <= 2, counts  # the first refusal (one racing call at most), then none
