@@ -7,13 +7,14 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from pulse_ingest_twitter.rules import TwitterRules, retry_after_seconds
+from pulse_ingest_twitter.rules import TwitterRules
 from pulse_shared.ingest.contracts import (
     PermanentError,
     RateLimited,
     TokenInvalid,
     TransientError,
 )
+from pulse_shared.ingest.signing import retry_after_seconds
 
 NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 

@@ -19,7 +19,7 @@ from pulse_ingest_linkedin.normalise import (
     no_activity_metrics,
     share_statistics_metrics,
 )
-from pulse_shared.ingest.contracts import PostReading
+from pulse_shared.ingest.contracts import ApiRequest, PostReading
 
 API_BASE_URL = "https://api.linkedin.com"
 
@@ -43,16 +43,6 @@ _LIST_PARAMETER: dict[PostKind, str] = {"share": "shares", "ugcPost": "ugcPosts"
 _POST_URN = re.compile(r"^urn:li:(share|ugcPost):[0-9]+$")
 _ORGANIZATION_URN = re.compile(r"^urn:li:organization(Brand)?:[0-9]+$")
 _VERSION = re.compile(r"^[0-9]{6}(\.[0-9]{2})?$")
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One GET as the shared caller takes it."""
-
-    path: str
-    endpoint: str
-    params: dict[str, str] | None = None
-    headers: dict[str, str] | None = None
 
 
 def post_kind(urn: str) -> PostKind | None:

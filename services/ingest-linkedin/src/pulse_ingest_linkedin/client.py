@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from pulse_ingest_linkedin.api import (
     MAX_POSTS_PER_CALL,
-    ApiRequest,
     PostKind,
     check_api_version,
     is_organization_urn,
@@ -21,8 +20,10 @@ from pulse_ingest_linkedin.rules import PostsNotPermitted
 from pulse_shared.ingest.contracts import (
     Account,
     ApiCaller,
+    ApiRequest,
     PermanentError,
     PollResult,
+    get_json,
 )
 
 
@@ -42,17 +43,7 @@ class LinkedInClient:
 
     async def _get(self, caller: ApiCaller, account: Account, request: ApiRequest) -> object:
         # params stays None for share statistics: the Rest.li query is already in the path.
-        response = await caller.get(
-            request.path,
-            account=account,
-            endpoint=request.endpoint,
-            params=request.params,
-            headers=request.headers,
-        )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise PermanentError(f"LinkedIn answer to {request.endpoint} is not JSON") from exc
+        return await get_json(caller, account, request)
 
     def _organization_of(self, account: Account) -> str:
         if not is_organization_urn(account.account_id):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -23,6 +22,7 @@ from pulse_shared.ingest.contracts import (
     TokenInvalid,
     TransientError,
 )
+from pulse_shared.ingest.signing import retry_after_seconds
 
 THROTTLE_SERVICE_ERROR_CODE = 101
 
@@ -50,22 +50,6 @@ def seconds_until_next_midnight_utc(now: datetime) -> float:
         hour=0, minute=0, second=0, microsecond=0
     )
     return (midnight - now).total_seconds()
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _text(value: object) -> str:

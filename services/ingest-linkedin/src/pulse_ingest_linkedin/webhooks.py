@@ -3,32 +3,18 @@ concerns (their numbers are then re-polled from the API)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from pulse_shared.ingest.contracts import WebhookDelivery
+from pulse_shared.ingest.signing import body_id, header_value, hmac_sha256_hex, same_text
 
 SIGNATURE_HEADER = "X-LI-Signature"
 CHALLENGE_QUERY_PARAM = "challengeCode"
 # LinkedIn signs "hmacsha256=" + body; the same text may or may not prefix the header.
 _SIGNED_PREFIX = b"hmacsha256="
 _HEADER_PREFIX = "hmacsha256="
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by name, whatever its case (a plain dict is case-sensitive)."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
-
-
-def _hmac_hex(key: str, message: bytes) -> str:
-    return hmac.new(key.encode("utf-8"), message, hashlib.sha256).hexdigest()
 
 
 class LinkedInWebhookReceiver:
@@ -56,7 +42,9 @@ class LinkedInWebhookReceiver:
             "application/json",
             {
                 "challengeCode": challenge,
-                "challengeResponse": _hmac_hex(self._client_secret, challenge.encode("utf-8")),
+                "challengeResponse": hmac_sha256_hex(
+                    self._client_secret, challenge.encode("utf-8")
+                ),
             },
         )
 
@@ -67,9 +55,8 @@ class LinkedInWebhookReceiver:
         signature = signature.strip()
         if signature.lower().startswith(_HEADER_PREFIX):
             signature = signature[len(_HEADER_PREFIX) :]
-        expected = _hmac_hex(self._client_secret, _SIGNED_PREFIX + raw_body)
-        # Hex compares case-insensitively; bytes, so a non-ASCII header cannot raise.
-        return hmac.compare_digest(expected.encode("ascii"), signature.lower().encode("utf-8"))
+        expected = hmac_sha256_hex(self._client_secret, _SIGNED_PREFIX + raw_body)
+        return same_text(expected, signature.lower())  # hex: any case
 
     def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
         """One delivery per notification, deduplicated on its ``notificationId``."""
@@ -94,7 +81,7 @@ def _delivery_of(notification: object) -> WebhookDelivery:
             raise ValueError("LinkedIn delivery: notificationId must be a number or string")
         # No id given: a stable one from the notification's own content.
         canonical = json.dumps(notification, sort_keys=True, separators=(",", ":"))
-        delivery_id = "sha256:" + hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+        delivery_id = body_id(canonical.encode("utf-8"))
     else:
         delivery_id = str(notification_id)
     source_post = notification.get("sourcePost")

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pulse_ingest_meta.normalise import FacebookCounts, count_of
+from pulse_shared.ingest.contracts import ApiRequest
 
 GRAPH_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v26.0"
@@ -77,16 +77,6 @@ _API_VERSION = re.compile(r"^v[0-9]+\.[0-9]+$")
 _NODE_ID = re.compile(r"^[0-9]{1,32}$")
 # A Page post is "{page-id}_{post-id}".
 _FACEBOOK_POST_ID = re.compile(r"^[0-9]{1,32}_[0-9]{1,32}$")
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One GET as the shared caller takes it."""
-
-    path: str
-    endpoint: str
-    params: dict[str, str] | None = None
-    headers: dict[str, str] | None = None
 
 
 def check_api_version(version: str) -> str:

@@ -17,7 +17,6 @@ from pulse_ingest_meta.api import (
     DEFAULT_API_VERSION,
     FACEBOOK_POST_INSIGHT_METRICS,
     INSTAGRAM_MEDIA_INSIGHT_METRICS,
-    ApiRequest,
     check_api_version,
     facebook_page_followers_request,
     facebook_post_counts_request,
@@ -39,10 +38,12 @@ from pulse_ingest_meta.rules import MediaTypeMetricRefused, ObjectMissing
 from pulse_shared.ingest.contracts import (
     Account,
     ApiCaller,
+    ApiRequest,
     MetricRefused,
     PermanentError,
     PollResult,
     PostReading,
+    get_json,
 )
 
 Surface = Literal["facebook", "instagram"]
@@ -85,17 +86,7 @@ class MetaClient:
         raise PermanentError(f"ingest-meta polls Facebook and Instagram, not {account.platform}")
 
     async def _get(self, caller: ApiCaller, account: Account, request: ApiRequest) -> object:
-        response = await caller.get(
-            request.path,
-            account=account,
-            endpoint=request.endpoint,
-            params=request.params,
-            headers=request.headers,
-        )
-        try:
-            return response.json()
-        except ValueError as exc:
-            raise PermanentError(f"Meta answer to {request.endpoint} is not JSON") from exc
+        return await get_json(caller, account, request)
 
     async def post_metrics(
         self, caller: ApiCaller, account: Account, post_ids: Sequence[str]

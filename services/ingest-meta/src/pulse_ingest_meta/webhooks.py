@@ -4,25 +4,15 @@ then re-polled from the API)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from pulse_shared.ingest.contracts import WebhookDelivery
+from pulse_shared.ingest.signing import body_id, header_value, hmac_sha256_hex, same_text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_SCHEME = "sha256="
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by name, whatever its case (a plain dict is case-sensitive)."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
 
 
 class MetaWebhookReceiver:
@@ -49,7 +39,7 @@ class MetaWebhookReceiver:
                 "text/plain",
                 "hub.mode=subscribe, hub.verify_token and hub.challenge are required",
             )
-        if not hmac.compare_digest(token.encode("utf-8"), self._verify_token.encode("utf-8")):
+        if not same_text(self._verify_token, token):
             return 403, "text/plain", "verify token mismatch"
         return 200, "text/plain", challenge
 
@@ -57,14 +47,8 @@ class MetaWebhookReceiver:
         signature = header_value(headers, SIGNATURE_HEADER)
         if not signature:
             return False
-        expected = (
-            _SIGNATURE_SCHEME
-            + hmac.new(self._app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
-        )
-        # Hex compares case-insensitively; bytes, so a non-ASCII header cannot raise.
-        return hmac.compare_digest(
-            expected.encode("ascii"), signature.strip().lower().encode("utf-8")
-        )
+        expected = _SIGNATURE_SCHEME + hmac_sha256_hex(self._app_secret, raw_body)
+        return same_text(expected, signature.strip().lower())  # hex: any case
 
     def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
         """One delivery per ``entry`` (one Page or Instagram account each). Meta gives no
@@ -79,8 +63,8 @@ class MetaWebhookReceiver:
         entries = body.get("entry")
         if not isinstance(entries, list):
             raise ValueError("Meta delivery: entry must be a list")
-        body_id = "sha256:" + hashlib.sha256(raw_body).hexdigest()
-        return [_delivery_of(entry, f"{body_id}:{index}") for index, entry in enumerate(entries)]
+        whole = body_id(raw_body)
+        return [_delivery_of(entry, f"{whole}:{index}") for index, entry in enumerate(entries)]
 
 
 def _delivery_of(entry: object, delivery_id: str) -> WebhookDelivery:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pulse_ingest_twitter.normalise import anything_reported, count_of, tweet_metrics
-from pulse_shared.ingest.contracts import PostReading
+from pulse_shared.ingest.contracts import ApiRequest, PostReading
 
 API_BASE_URL = "https://api.x.com"
 
@@ -35,16 +35,6 @@ _TWEET_ID = re.compile(r"^[0-9]{1,19}$")
 def is_tweet_id(value: str) -> bool:
     """X ids are decimal snowflakes (up to 19 digits)."""
     return bool(_TWEET_ID.match(value))
-
-
-@dataclass(frozen=True)
-class ApiRequest:
-    """One GET as the shared caller takes it."""
-
-    path: str
-    endpoint: str
-    params: dict[str, str] | None = None
-    headers: dict[str, str] | None = None
 
 
 def tweet_lookup_request(tweet_ids: Sequence[str], *, private_metrics: bool) -> ApiRequest:

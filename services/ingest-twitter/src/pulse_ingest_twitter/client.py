@@ -7,7 +7,6 @@ from collections.abc import Sequence
 
 from pulse_ingest_twitter.api import (
     MAX_IDS_PER_LOOKUP,
-    ApiRequest,
     TweetLookup,
     is_tweet_id,
     parse_followers,
@@ -18,8 +17,10 @@ from pulse_ingest_twitter.api import (
 from pulse_shared.ingest.contracts import (
     Account,
     ApiCaller,
+    ApiRequest,
     PermanentError,
     PollResult,
+    get_json,
 )
 
 # Tweets X refused private metrics for stay refused (they only get older), so they are
@@ -46,15 +47,9 @@ class TwitterClient:
     async def _lookup(
         self, caller: ApiCaller, account: Account, request: ApiRequest
     ) -> TweetLookup:
-        response = await caller.get(
-            request.path,
-            account=account,
-            endpoint=request.endpoint,
-            params=request.params,
-            headers=request.headers,
-        )
+        body = await get_json(caller, account, request)
         try:
-            return parse_tweet_lookup(response.json())
+            return parse_tweet_lookup(body)
         except ValueError as exc:
             raise PermanentError(f"X tweet lookup answer not understood: {exc}") from exc
 

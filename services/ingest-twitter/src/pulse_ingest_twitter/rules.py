@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any
 
 import httpx
@@ -22,6 +21,7 @@ from pulse_shared.ingest.contracts import (
     TokenInvalid,
     TransientError,
 )
+from pulse_shared.ingest.signing import retry_after_seconds
 
 
 def _utc_now() -> datetime:
@@ -36,22 +36,6 @@ def _int_header(response: httpx.Response, name: str) -> int | None:
         return int(value.strip())
     except ValueError:
         return None
-
-
-def retry_after_seconds(value: str | None, now: datetime) -> float | None:
-    """``Retry-After`` as seconds: either delta-seconds or an HTTP date."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def _problem_text(response: httpx.Response) -> str:

@@ -3,39 +3,22 @@ delivery concerns (their numbers are then re-polled from the API)."""
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import json
 from collections.abc import Mapping
 from typing import Any
 
 from pulse_ingest_twitter.api import is_tweet_id
 from pulse_shared.ingest.contracts import WebhookDelivery
+from pulse_shared.ingest.signing import (
+    body_id,
+    header_value,
+    hmac_sha256_base64,
+    same_text,
+)
 
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 CRC_QUERY_PARAM = "crc_token"
 _SIGNATURE_SCHEME = "sha256="
-
-
-def header_value(headers: Mapping[str, str], name: str) -> str | None:
-    """A header by name, whatever its case (a plain dict is case-sensitive)."""
-    value = headers.get(name)
-    if value is not None:
-        return value
-    wanted = name.lower()
-    return next((value for key, value in headers.items() if key.lower() == wanted), None)
-
-
-def body_digest(raw_body: bytes) -> str:
-    """A stable id for a delivery the platform gives no id: the body's SHA-256 (X resends
-    the same body when it retries)."""
-    return "sha256:" + hashlib.sha256(raw_body).hexdigest()
-
-
-def _hmac_base64(key: str, message: bytes) -> str:
-    digest = hmac.new(key.encode("utf-8"), message, hashlib.sha256).digest()
-    return base64.b64encode(digest).decode("ascii")
 
 
 class TwitterWebhookReceiver:
@@ -51,7 +34,9 @@ class TwitterWebhookReceiver:
         return "TwitterWebhookReceiver(consumer_secret=***)"
 
     def crc_response_token(self, crc_token: str) -> str:
-        return _SIGNATURE_SCHEME + _hmac_base64(self._consumer_secret, crc_token.encode("utf-8"))
+        return _SIGNATURE_SCHEME + hmac_sha256_base64(
+            self._consumer_secret, crc_token.encode("utf-8")
+        )
 
     def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
         crc_token = query.get(CRC_QUERY_PARAM)
@@ -67,9 +52,8 @@ class TwitterWebhookReceiver:
         signature = header_value(headers, SIGNATURE_HEADER)
         if not signature:
             return False
-        expected = _SIGNATURE_SCHEME + _hmac_base64(self._consumer_secret, raw_body)
-        # Bytes, so a non-ASCII header cannot make compare_digest raise.
-        return hmac.compare_digest(expected.encode("ascii"), signature.strip().encode("utf-8"))
+        expected = _SIGNATURE_SCHEME + hmac_sha256_base64(self._consumer_secret, raw_body)
+        return same_text(expected, signature.strip())
 
     def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
         try:
@@ -83,7 +67,7 @@ class TwitterWebhookReceiver:
             raise ValueError("X delivery: for_user_id must be a string")
         return [
             WebhookDelivery(
-                delivery_id=body_digest(raw_body),
+                delivery_id=body_id(raw_body),
                 post_ids=tweet_ids_of_delivery(body),
                 account_id=for_user_id,
             )

@@ -18,6 +18,7 @@ the simulator with no code change. Each attempt of a call:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -46,6 +47,7 @@ from pulse_shared.ingest.ratelimit import (
     rate_limit_app,
 )
 from pulse_shared.ingest.settings import IngestSettings
+from pulse_shared.ingest.signing import retry_after_seconds
 from pulse_shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -56,11 +58,13 @@ TokenInvalidHandler = Callable[[Account, str], Awaitable[Any]]
 def generic_error(response: httpx.Response) -> ApiError | None:
     """What a status says when the platform's rules leave it to the runtime."""
     if response.status_code == 429:
-        try:
-            seconds = float(response.headers.get("retry-after", ""))
-        except ValueError:  # absent, or an HTTP date: a minute is the usual window
-            seconds = 60.0
-        return RateLimited(seconds, "app", f"HTTP 429 from {response.request.url.path}")
+        seconds = retry_after_seconds(response.headers.get("retry-after"), datetime.now(UTC))
+        # Without a usable Retry-After, a minute: the usual window.
+        return RateLimited(
+            60.0 if seconds is None else seconds,
+            "app",
+            f"HTTP 429 from {response.request.url.path}",
+        )
     if response.status_code >= 500:
         return TransientError(f"HTTP {response.status_code} from {response.request.url.path}")
     return None

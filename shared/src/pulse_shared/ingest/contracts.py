@@ -155,6 +155,33 @@ class ApiCaller(Protocol):
     ) -> httpx.Response: ...
 
 
+@dataclass(frozen=True)
+class ApiRequest:
+    """One GET as the shared caller takes it (built by a platform's request builders)."""
+
+    path: str
+    endpoint: str
+    params: dict[str, str] | None = None
+    headers: dict[str, str] | None = None
+
+
+async def get_json(caller: ApiCaller, account: Account, request: ApiRequest) -> object:
+    """Send ``request`` through the caller; its JSON body (a non-JSON answer is a
+    PermanentError naming the endpoint)."""
+    response = await caller.get(
+        request.path,
+        account=account,
+        endpoint=request.endpoint,
+        params=request.params,
+        headers=request.headers,
+    )
+    try:
+        body: object = response.json()
+    except ValueError as exc:
+        raise PermanentError(f"the answer to {request.endpoint} is not JSON") from exc
+    return body
+
+
 class PlatformClient(Protocol):
     platform: str
     # How many posts one metrics call may ask about (X: 100 ids per lookup).
