@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -21,6 +22,7 @@ import httpx
 import pytest
 
 from conftest import Infra, ServiceProcess, eventually, start_service
+from pulse_ingest_meta.api import FACEBOOK_POST_INSIGHT_METRICS
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.vault import TokenVault
 
@@ -113,7 +115,11 @@ def ingest(
                     "PULSE_RATE_LIMIT_BUDGETS": budgets},
         "linkedin": {"PULSE_WEBHOOK_SECRET": apps["linkedin"]["client_secret"]},
         "meta": {"PULSE_WEBHOOK_SECRET": apps["meta"]["app_secret"],
-                 "PULSE_WEBHOOK_VERIFY_TOKEN": apps["meta"]["verify_token"]},
+                 "PULSE_WEBHOOK_VERIFY_TOKEN": apps["meta"]["verify_token"],
+                 # One retired name in the list, as after a Graph API change: Meta refuses
+                 # the whole call; the client must drop it and keep the rest.
+                 "PULSE_META_FACEBOOK_INSIGHT_METRICS": json.dumps(
+                     [*FACEBOOK_POST_INSIGHT_METRICS, "post_impressions"])},
     }  # fmt: skip
     logs = str(tmp_path_factory.mktemp("logs"))
     services: dict[str, ServiceProcess] = {}
@@ -183,6 +189,15 @@ async def test_polled_numbers_equal_the_simulators(
             business_id,
         )
         return found if len(found) >= 4 else None
+
+    # The retired Facebook metric was refused, counted by name, and nothing else was lost.
+    async with httpx.AsyncClient(base_url=ingest["meta"].url) as client:
+        exposition = (await client.get("/metrics")).text
+    assert re.search(
+        r"pulse_ingest_metrics_refused_total"
+        r'\{metric="post_impressions",platform="facebook"\} [1-9]',
+        exposition,
+    ), [line for line in exposition.splitlines() if "refused" in line]
 
     observed = {
         (r["platform"], r["account_id"]): r["followers"] for r in await eventually(followers)

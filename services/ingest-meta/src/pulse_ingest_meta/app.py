@@ -20,7 +20,11 @@ def parts_of(settings: Settings) -> PlatformParts:
     return PlatformParts(
         platforms=("facebook", "instagram"),
         rules=MetaRules(),
-        client=MetaClient(api_version=settings.meta_api_version),
+        client=MetaClient(
+            api_version=settings.meta_api_version,
+            facebook_insight_metrics=settings.meta_facebook_insight_metrics,
+            instagram_insight_metrics=settings.meta_instagram_insight_metrics,
+        ),
         receiver=MetaWebhookReceiver(secret, verify_token) if secret and verify_token else None,
     )
 
