@@ -479,6 +479,18 @@ async def test_answers_without_redis(
     assert response.json()["summary"]["total_posts"] == 3
 
 
+async def test_request_latency_is_exported_by_route_template(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    await get_overview(query_api, business["token"], business_id=business["id"])
+    async with httpx.AsyncClient(base_url=query_api.url) as client:
+        exposition = (await client.get("/metrics")).text
+    assert (
+        'pulse_http_request_seconds_count{method="GET",route="/api/v1/analytics/overview",'
+        'service="query-api",status="200"}'
+    ) in exposition
+
+
 async def test_database_down_answers_503_with_retry_after(
     infra: Infra, business: dict[str, Any], tmp_path_factory: pytest.TempPathFactory
 ) -> None:

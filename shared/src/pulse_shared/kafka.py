@@ -11,7 +11,7 @@ from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
 
 from pulse_shared.events import Event
-from pulse_shared.topics import TOPICS, TopicSpec, dlq, key_for
+from pulse_shared.topics import EVENT_ID_HEADER, TOPICS, TopicSpec, dlq, key_for
 
 JSON_HEADERS = [("content-type", b"application/json")]
 
@@ -82,11 +82,16 @@ def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
     return AIOKafkaProducer(**options)
 
 
+def headers_for(event: Event) -> list[tuple[str, bytes]]:
+    """The headers every published event carries: its content type and its event id."""
+    return [*JSON_HEADERS, (EVENT_ID_HEADER, str(event.event_id).encode())]
+
+
 async def publish(producer: AIOKafkaProducer, topic: str, event: Event) -> None:
     """Publish one event as JSON with the key DESIGN.md gives it; waits for the ack."""
     await producer.send_and_wait(
         topic,
         event.model_dump_json().encode(),
         key=key_for(event),
-        headers=JSON_HEADERS,
+        headers=headers_for(event),
     )

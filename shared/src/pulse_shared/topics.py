@@ -20,6 +20,9 @@ REFRESH_REQUESTED = "refresh.requested.v1"
 DLQ_SUFFIX = ".dlq"
 
 # Headers a dead-lettered record carries, beside the source record's own headers.
+# Every event published by Pulse carries its event_id as a header too, so a record can be
+# traced (logs of ingest, aggregator, DLQ tools) without parsing its body.
+EVENT_ID_HEADER = "pulse-event-id"
 DLQ_HEADER_REASON = "pulse-dlq-reason"
 DLQ_HEADER_TOPIC = "pulse-dlq-source-topic"
 DLQ_HEADER_PARTITION = "pulse-dlq-source-partition"

@@ -15,6 +15,7 @@ from pulse_aggregator.records import EventBatch, Record, Rejected, decode
 from pulse_aggregator.writer import AnalyticsWriter, EventsRefused, WriteResult
 from pulse_shared.events import AccountObserved, Event, MetricsObserved, PostPublished
 from pulse_shared.logs import get_logger
+from pulse_shared.topics import EVENT_ID_HEADER
 
 log = get_logger(__name__)
 
@@ -63,7 +64,7 @@ async def write_batch(
         r = rejected.record
         log.warning(
             "event rejected", topic=r.topic, partition=r.partition, offset=r.offset,
-            reason=rejected.reason,
+            event_id=_event_id(r), reason=rejected.reason,
         )  # fmt: skip
     return result
 
@@ -86,3 +87,12 @@ async def _write_isolating(
         first = await _write_isolating(pairs[:middle], writer, rejected, topic_of)
         second = await _write_isolating(pairs[middle:], writer, rejected, topic_of)
         return first or second
+
+
+def _event_id(record: Record) -> str | None:
+    """The event id the publisher put in the headers (None from a publisher that did not),
+    so a rejected event can be traced back to the ingest log line that published it."""
+    for name, value in record.headers:
+        if name == EVENT_ID_HEADER:
+            return value.decode("utf-8", "replace")
+    return None

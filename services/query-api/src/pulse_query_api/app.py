@@ -19,6 +19,7 @@ from pulse_query_api.routes import export, legacy, overview, posts, rankings, re
 from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.logs import configure_logging
 
 
@@ -84,6 +85,7 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, OperationalError,
                     InterfaceError):  # fmt: skip
     app.add_exception_handler(unavailable, database_unavailable)
+app.add_middleware(RequestMetrics, service="query-api")
 app.include_router(overview.router)
 app.include_router(posts.router)
 app.include_router(rankings.router)

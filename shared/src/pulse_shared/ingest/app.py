@@ -24,6 +24,7 @@ from redis.exceptions import RedisError
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, RefreshRequested
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.ingest.caller import HttpApiCaller
 from pulse_shared.ingest.contracts import PlatformClient, PlatformRules, WebhookReceiver
 from pulse_shared.ingest.dedupe import WebhookDeduplicator
@@ -112,6 +113,7 @@ def build_ingest_app(
             await redis.aclose()
 
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
+    app.add_middleware(RequestMetrics, service=name)
 
     @app.get("/webhooks", summary="The platform's webhook handshake (challenge)")
     async def webhook_handshake(request: Request) -> Response:

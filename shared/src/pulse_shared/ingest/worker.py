@@ -150,18 +150,21 @@ class IngestWorker:
                     metrics = metrics.model_copy(
                         update={"video_views": None, "video_watch_time_s": None}
                     )
-                await publish(
-                    self.producer,
-                    self.topic_prefix + METRICS_OBSERVED,
-                    MetricsObserved(
-                        business_id=post.business_id,
-                        platform=platform,
-                        platform_post_id=post.platform_post_id,
-                        observed_at=observed_at,
-                        source="poll",
-                        metrics=metrics,
-                    ),
+                event = MetricsObserved(
+                    business_id=post.business_id,
+                    platform=platform,
+                    platform_post_id=post.platform_post_id,
+                    observed_at=observed_at,
+                    source="poll",
+                    metrics=metrics,
                 )
+                await publish(self.producer, self.topic_prefix + METRICS_OBSERVED, event)
+                # The event id travels in the record's headers: the aggregator's and the
+                # DLQ's log lines carry the same id.
+                log.debug(
+                    "metrics published", event_id=str(event.event_id), platform=platform,
+                    platform_post_id=post.platform_post_id, business_id=post.business_id,
+                )  # fmt: skip
                 EVENTS_PUBLISHED.labels(platform, METRICS_OBSERVED).inc()
                 POSTS_POLLED.labels(platform).inc()
                 await self.schedule.reschedule(post, observed_at)
