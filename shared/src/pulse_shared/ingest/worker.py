@@ -10,7 +10,6 @@ lease ends and are polled again then; nothing acknowledged to anyone is dropped.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -237,7 +236,11 @@ class IngestWorker:
                 await asyncio.sleep(idle_s)
 
     async def run_followers(self, every_s: float = 3600.0) -> None:
+        """Publish follower counts now and every ``every_s``; a failed round (Kafka or the
+        database away) is logged and tried again at the next turn."""
         while True:
-            with contextlib.suppress(Exception):
+            try:
                 await self.publish_followers()
+            except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
+                log.warning("follower round failed", error=repr(exc))
             await asyncio.sleep(every_s)
