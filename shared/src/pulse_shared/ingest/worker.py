@@ -241,6 +241,6 @@ class IngestWorker:
         while True:
             try:
                 await self.publish_followers()
-            except Exception as exc:  # noqa: BLE001 - the loop must outlive any one failure
+            except Exception as exc:  # the loop must outlive any one failure
                 log.warning("follower round failed", error=repr(exc))
             await asyncio.sleep(every_s)
