@@ -1,27 +1,52 @@
-"""The ``pulse`` command: operator chores against Pulse's database.
+"""The ``pulse`` command: operator chores against Pulse's database, Kafka and Redis.
 
 Connection settings come from the same ``PULSE_*`` environment as the services
-(``PULSE_DATABASE_URL`` with the application role, ``PULSE_JWT_SECRET``).
+(``PULSE_DATABASE_URL`` with the application role, ``PULSE_KAFKA_BOOTSTRAP_SERVERS``,
+``PULSE_REDIS_URL``, ``PULSE_TOPIC_PREFIX``, ``PULSE_JWT_SECRET``). Each chore's logic is a
+module of its own (demo, backfill, dead_letters, rebuild); this module is the commands.
 """
 
 from __future__ import annotations
 
 import asyncio
-from typing import Annotated
+from datetime import date, datetime
+from typing import Annotated, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import asyncpg
 import typer
 from rich.console import Console
 
+from pulse_cli import backfill as backfill_module
+from pulse_cli import dead_letters, rebuild
+from pulse_cli import demo as demo_module
+from pulse_cli.connections import check_range, load_settings, run
 from pulse_shared.auth import DEFAULT_DEV_SECRET, mint_dev_token
 from pulse_shared.db import asyncpg_dsn
+from pulse_shared.events import PLATFORMS
+from pulse_shared.ingest.settings import IngestSettings
 from pulse_shared.settings import PulseSettings
 from pulse_shared.summaries import set_business_timezone
+from pulse_shared.topics import TOPICS
 
-app = typer.Typer(help="Operator chores for Pulse.", no_args_is_help=True, add_completion=False)
-business = typer.Typer(help="Businesses: time zone and more.", no_args_is_help=True)
+# Markdown help: a docstring's paragraphs are reflowed to the terminal's width.
+HELP_MARKUP: Final = "markdown"
+app = typer.Typer(
+    help="Operator chores for Pulse.",
+    no_args_is_help=True,
+    add_completion=False,
+    rich_markup_mode=HELP_MARKUP,
+)
+business = typer.Typer(
+    help="Businesses: time zone and more.", no_args_is_help=True, rich_markup_mode=HELP_MARKUP
+)
 app.add_typer(business, name="business")
+summaries = typer.Typer(
+    help="`analytics_summaries`: rebuild from the source rows.",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+)
+app.add_typer(summaries, name="summaries")
 err = Console(stderr=True)
 
 BusinessId = Annotated[int, typer.Argument(min=1, help="The business's id.")]
@@ -110,6 +135,174 @@ def set_timezone(
         err.print(f"business {business_id} is now in {timezone}; {rows} summary rows rebuilt")
 
     asyncio.run(run())
+
+
+DATE_FORMATS = ["%Y-%m-%d"]
+DAY = "YYYY-MM-DD"
+
+
+def _day(value: datetime | None) -> date | None:
+    return None if value is None else value.date()
+
+
+@app.command()
+def demo(
+    sim: Annotated[str, typer.Option("--sim", help="The platform simulator's URL.")] = (
+        demo_module.DEFAULT_SIM_URL
+    ),
+    timeout: Annotated[
+        float, typer.Option(min=0, help="Seconds to wait for the first business's numbers.")
+    ] = 120.0,
+) -> None:
+    """Load demo data through the real pipeline, from the platform simulator.
+
+    Connects the simulator's accounts (their tokens encrypted into connected_accounts),
+    asks the simulator to publish its posts to posts.published.v1, and waits, with a
+    progress bar, until the ingest services have polled the first business's posts and
+    the aggregator has stored their numbers. Prints one of its post ids on the last line.
+    Needs the stack running (`make up` runs this). Idempotent.
+    """
+    post_id = run(demo_module.load_demo(load_settings(IngestSettings), sim, timeout))
+    print(post_id)
+
+
+@app.command()
+def backfill(
+    business_id: Annotated[int, typer.Option("--business-id", min=1, help="The business.")],
+    since: Annotated[
+        datetime,
+        typer.Option(
+            formats=DATE_FORMATS, metavar="YYYY-MM-DD", help="First local day (YYYY-MM-DD)."
+        ),
+    ],
+    until: Annotated[
+        datetime,
+        typer.Option(
+            formats=DATE_FORMATS,
+            metavar="YYYY-MM-DD",
+            help="Last local day, included (YYYY-MM-DD).",
+        ),
+    ],
+    platform: Annotated[
+        str | None, typer.Option(help=f"Only this platform: {', '.join(PLATFORMS)}.")
+    ] = None,
+) -> None:
+    """Poll a business's posts published in a range again, now.
+
+    Reads the posts from published_posts (days are the business's local days) and puts
+    each on the ingest services' poll schedule in Redis, due now: a post still tracked has
+    its next poll moved to now, a post the schedule lost is tracked again. The ingest
+    services then poll them within the platforms' rate limits and publish what they see.
+    (Not a refresh.requested.v1: that re-polls every post of the business, not the range.)
+
+    Posts older than 90 days are skipped and counted: the schedule stops polling at 90
+    days, so their numbers stay those of their last poll.
+    """
+    check_range(_day(since), _day(until))
+    if platform is not None and platform not in PLATFORMS:
+        raise typer.BadParameter(f"{platform!r} is not one of {', '.join(PLATFORMS)}")
+    report = run(
+        backfill_module.backfill(
+            load_settings(PulseSettings),
+            business_id,
+            since.date(),
+            until.date(),
+            platform,
+        )
+    )
+    due = report.newly_tracked + report.moved + report.already_due
+    err.print(
+        f"business {business_id}: {report.posts} posts in the range; {due} due now "
+        f"({report.newly_tracked} tracked again, {report.moved} moved to now, "
+        f"{report.already_due} already due or being polled); "
+        f"{report.too_old} older than 90 days skipped (not polled any more)"
+    )
+
+
+@app.command("replay-dlq")
+def replay_dlq(
+    topic: Annotated[
+        str,
+        typer.Option(
+            help="The source topic whose DLQ to read, e.g. metrics.observed.v1 "
+            f"(one of {', '.join(spec.name for spec in TOPICS)}; a .dlq suffix is accepted)."
+        ),
+    ],
+    limit: Annotated[
+        int | None, typer.Option(min=1, help="At most this many records (default: all).")
+    ] = None,
+    apply: Annotated[
+        bool,
+        typer.Option(
+            "--apply/--dry-run", help="Re-publish them (--apply) or only list them (default)."
+        ),
+    ] = False,
+    filter_reason: Annotated[
+        str | None,
+        typer.Option(help="Only records whose reason contains this text (case-insensitive)."),
+    ] = None,
+) -> None:
+    """Inspect dead-lettered events and, with --apply, re-publish them to their topic.
+
+    Lists each record of `<topic>.dlq` (`PULSE_TOPIC_PREFIX` respected) with its reason, source
+    topic/partition/offset and a body excerpt. --apply sends each one back to its source
+    topic with its key and headers (the `pulse-dlq-*` headers dropped), in a consumer group
+    of its own whose position is committed only after the broker acknowledged the sends:
+    running it twice does not send anything twice. Replay after fixing what made the
+    consumer refuse them, or they are dead-lettered again. A --filter-reason run keeps its
+    own position, so the records it passes over stay for a run without the filter.
+    """
+    settings = load_settings(PulseSettings)
+    report = run(dead_letters.replay_dlq(settings, topic, limit, apply, filter_reason))
+    dead_letters.print_letters(report.letters)
+    more = f"; {report.remaining} more left (--limit)" if report.remaining else ""
+    if apply:
+        err.print(f"{report.replayed} record(s) re-published, {report.examined} read{more}")
+    else:
+        err.print(f"dry run: {len(report.letters)} record(s) would be re-published{more}")
+
+
+@summaries.command("rebuild")
+def summaries_rebuild(
+    business_id: Annotated[int, typer.Option("--business-id", min=1, help="The business.")],
+    since: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=DATE_FORMATS,
+            metavar="YYYY-MM-DD",
+            help="First local day (YYYY-MM-DD); with --until.",
+        ),
+    ] = None,
+    until: Annotated[
+        datetime | None,
+        typer.Option(
+            formats=DATE_FORMATS,
+            metavar="YYYY-MM-DD",
+            help="Last local day, included; with --since.",
+        ),
+    ] = None,
+) -> None:
+    """Recompute a business's summaries from the source rows.
+
+    Without a range: everything of the business, in one transaction (its time zone set
+    again to itself, which deletes and recomputes every summary row and rebuilds
+    activity_daily from the snapshots). With --since/--until: the local days of the range,
+    for every platform, and the weeks, months and years they belong to, a month per
+    transaction with a progress bar (activity_daily is left as it is). Summaries are
+    derived data: rebuilding is always safe, also while the aggregator runs.
+    """
+    if (since is None) != (until is None):
+        raise typer.BadParameter("give both --since and --until, or neither (everything)")
+    settings = load_settings(PulseSettings)
+    if since is None or until is None:
+        rows = run(rebuild.rebuild_business(settings, business_id))
+        err.print(f"business {business_id}: every summary rebuilt, {rows} rows")
+        return
+    check_range(since.date(), until.date())
+    days = run(rebuild.rebuild_range(settings, business_id, since.date(), until.date()))
+    err.print(
+        f"business {business_id}: {days} local days recomputed, {since.date()}..{until.date()}"
+    )
 
 
 def main() -> None:

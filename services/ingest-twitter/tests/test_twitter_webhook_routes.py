@@ -18,7 +18,7 @@ from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, start_service
 from pulse_shared.ingest.contracts import TrackedPost
-from pulse_shared.ingest.tracking import PollSchedule
+from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 
 pytestmark = pytest.mark.integration
 
@@ -71,7 +71,7 @@ async def test_a_signed_delivery_brings_the_post_forward_once(
     infra: Infra, ingest: ServiceProcess
 ) -> None:
     redis = Redis.from_url(infra.redis_url)
-    schedule = PollSchedule(redis, key_prefix=f"pulse:track:{infra.topic_prefix}")
+    schedule = PollSchedule(redis, key_prefix=schedule_key_prefix(infra.topic_prefix))
     now = datetime.now(UTC)
     tweet = str(10**18 + secrets.randbelow(10**17))
     post = TrackedPost(42, "twitter", tweet, "2244994945", now - timedelta(days=3))

@@ -30,7 +30,7 @@ from pulse_shared.ingest.contracts import PlatformClient, PlatformRules, Webhook
 from pulse_shared.ingest.dedupe import WebhookDeduplicator
 from pulse_shared.ingest.metrics import WEBHOOK_DUPLICATES
 from pulse_shared.ingest.settings import IngestSettings
-from pulse_shared.ingest.tracking import PollSchedule
+from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.ingest.vault import TokenVault
 from pulse_shared.ingest.worker import IngestWorker
 from pulse_shared.kafka import cluster_answers, make_producer
@@ -69,13 +69,13 @@ def build_ingest_app(
         caller = HttpApiCaller.from_settings(
             settings, parts.rules, redis, on_token_invalid=vault.mark_needs_reconnection
         )
-        # Every test run (and every deployment sharing a Redis) keeps its own schedule.
+        # Every test run (and every deployment sharing a Redis) keeps its own keys.
         scope = f":{settings.topic_prefix}" if settings.topic_prefix else ""
         worker = IngestWorker(
             platforms=parts.platforms,
             client=parts.client,
             caller=caller,
-            schedule=PollSchedule(redis, key_prefix=f"pulse:track{scope}"),
+            schedule=PollSchedule(redis, key_prefix=schedule_key_prefix(settings.topic_prefix)),
             vault=vault,
             producer=producer,
             topic_prefix=settings.topic_prefix,

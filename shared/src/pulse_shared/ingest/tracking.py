@@ -156,6 +156,12 @@ def _epoch(moment: datetime | None) -> float:
     return time.time() if moment is None else moment.timestamp()
 
 
+def schedule_key_prefix(topic_prefix: str) -> str:
+    """The Redis key prefix of the poll schedule: scoped by the topic prefix, so a test run
+    (or another deployment sharing a Redis) never touches a running stack's schedule."""
+    return f"pulse:track:{topic_prefix}" if topic_prefix else "pulse:track"
+
+
 class PollSchedule:
     """Which tracked posts are due for a poll, per platform, shared by all replicas."""
 
