@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 UV := PATH="$$HOME/.local/bin:$$PATH" UV_PYTHON_DOWNLOADS=never uv run --frozen --quiet
 
-.PHONY: up down install infra test lint typecheck pytest bench status clean
+.PHONY: up down install infra test lint typecheck pytest e2e bench status clean
 
 up: ## infrastructure + migrations + services + demo data, in the background
 	@bash deploy/local/up.sh
@@ -20,7 +20,7 @@ install: ## Debian packages, Kafka jars, uv and the Python workspace (idempotent
 infra: ## install, then start PostgreSQL, Redis and Kafka (idempotent)
 	@bash deploy/local/infra.sh up
 
-test: infra lint typecheck pytest ## everything CI runs
+test: infra lint typecheck pytest e2e ## everything CI runs
 
 lint:
 	$(UV) ruff check .
@@ -28,11 +28,17 @@ lint:
 
 # One mypy run over the code, one per tests folder (test modules share names across packages).
 typecheck:
-	$(UV) mypy shared/src services/*/src cli/src deploy/local conftest.py
+	$(UV) mypy shared/src services/*/src services/dashboard/server cli/src deploy/local conftest.py
 	@for d in shared/tests services/*/tests cli/tests tests; do echo "mypy $$d"; $(UV) mypy $$d || exit 1; done
 
 pytest:
 	$(UV) pytest
+
+# The dashboard in headless Chromium against the whole stack with its demo data (`make up`),
+# every chart checked against the API; screenshots in services/dashboard/screenshots/.
+e2e:
+	@bash deploy/local/up.sh > /dev/null
+	@bash services/dashboard/run-e2e.sh
 
 bench: ## aggregator and query-api benchmarks beside their targets (bench/README.md); small: BENCH_ARGS="--events 50000 --posts 5000 --businesses 20" QUERY_BENCH_ARGS="--businesses 50 --posts 50000 --snapshots 500000"
 	@bash deploy/local/infra.sh up

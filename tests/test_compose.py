@@ -50,6 +50,8 @@ DEFAULT_HOST_PORTS = {
     "ingest-twitter": 8102,
     "ingest-meta": 8103,
     "aggregator": 8100,
+    "dashboard": 8080,
+    "platform-sim": 8200,
     "kafka": 9092,
     "postgres": 5432,
     "redis": 6379,
@@ -517,7 +519,28 @@ def test_dockerfile_installs_its_package_and_runs_its_app(name: str) -> None:
 
 def test_every_service_dockerfile_is_checked() -> None:
     on_disk = {path.parent.name for path in (ROOT / "services").glob("*/Dockerfile")}
-    assert on_disk == set(APPS), f"services with a Dockerfile: {sorted(on_disk)}"
+    assert on_disk == {*APPS, "dashboard"}, f"services with a Dockerfile: {sorted(on_disk)}"
+
+
+def test_dashboard_image_builds_the_page_and_serves_it_as_non_root() -> None:
+    """The dashboard is TypeScript built by Node and served by a small Python server (no
+    workspace package): its own checks, the same runtime rules as the others."""
+    image = dockerfile("services/dashboard/Dockerfile")
+    where = image.path.relative_to(ROOT)
+    bases = [stage[0][1].split()[0] for stage in image.stages]
+    resolved = [image.args.get(b.strip("${}"), b) for b in bases]
+    assert any(base.startswith("node:") for base in resolved), f"{where}: no Node build stage"
+    user = image.last("USER")
+    assert user, f"{where}: the runtime stage runs as root"
+    assert user.split(":")[0] not in {"root", "0"}, f"{where}: USER {user}"
+    assert image.last("EXPOSE") == "8080", f"{where}: EXPOSE"
+    health = image.last("HEALTHCHECK") or ""
+    assert "urllib" in health, f"{where}: HEALTHCHECK {health} (slim images have no curl)"
+    assert ":8080/healthz" in health, f"{where}: HEALTHCHECK {health}"
+    cmd = exec_form(image.last("CMD"), f"{where} CMD")
+    assert cmd[:2] == ["uvicorn", "server.app:app"], f"{where}: CMD {cmd}"
+    assert cmd[cmd.index("--port") + 1] == "8080", f"{where}: CMD port"
+    assert (ROOT / "services" / "dashboard" / "server" / "app.py").is_file()
 
 
 def test_dockerignore_keeps_local_state_out_of_the_context() -> None:

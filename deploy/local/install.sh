@@ -12,6 +12,7 @@ command -v redis-server >/dev/null || apt_packages+=(redis-server)
 command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
 command -v curl >/dev/null || apt_packages+=(curl)
 command -v mvn >/dev/null || apt_packages+=(maven)
+command -v chromium >/dev/null || apt_packages+=(chromium)   # the dashboard's browser tests
 if (( ${#apt_packages[@]} )); then
   log "apt-get install ${apt_packages[*]}"
   as_root apt-get update -qq
@@ -78,4 +79,18 @@ PY
   rm -rf "$wheel_dir"
   echo "$tools_stamp" > "$tools/.stamp"
 fi
+# The dashboard's page (TypeScript, React, Vite): npm ci only when package-lock.json
+# changed since the last install, then the build its server serves.
+command -v npm >/dev/null || die "Node.js >= 20.19 with npm is needed to build the dashboard"
+(
+  cd "$ROOT/services/dashboard"
+  lock_sum="$(sha256sum package-lock.json | cut -d' ' -f1)"
+  if [[ "$(cat node_modules/.package-lock.sha256 2>/dev/null)" != "$lock_sum" ]]; then
+    log "npm ci (dashboard)"
+    npm ci --no-audit --no-fund --loglevel=error > /dev/null
+    echo "$lock_sum" > node_modules/.package-lock.sha256
+  fi
+  [[ -f dist/index.html && -z "$(find web index.html vite.config.ts package-lock.json -newer dist/index.html -print -quit)" ]] \
+    || npx vite build --logLevel warn
+)
 log "installed: PostgreSQL $(basename "$(dirname "$(pg_bin)")"), Redis $(redis-server --version | sed -n "s/.*v=\([^ ]*\).*/\1/p"), Kafka $(ls "$libs" | sed -n "s/^kafka_2.13-\(.*\)\.jar$/\1/p"), $(uv --version | cut -d" " -f1-2)"

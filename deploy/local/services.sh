@@ -12,6 +12,7 @@ SERVICES=(
   "platform-sim pulse_platform_sim.app:app $SIM_PORT"
   "aggregator pulse_aggregator.app:app ${PULSE_AGGREGATOR_PORT:-8100}"
   "query-api pulse_query_api.app:app ${PULSE_QUERY_API_PORT:-8000}"
+  "dashboard server.app:app ${PULSE_DASHBOARD_PORT:-8080}"
   "ingest-linkedin pulse_ingest_linkedin.app:app ${PULSE_INGEST_LINKEDIN_PORT:-8101}"
   "ingest-twitter pulse_ingest_twitter.app:app ${PULSE_INGEST_TWITTER_PORT:-8102}"
   "ingest-meta pulse_ingest_meta.app:app ${PULSE_INGEST_META_PORT:-8103}"
@@ -34,6 +35,14 @@ export PULSE_SIM_WEBHOOK_TARGETS_LINKEDIN="[\"http://127.0.0.1:${PULSE_INGEST_LI
 export PULSE_SIM_WEBHOOK_TARGETS_META="[\"http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}/webhooks\"]"
 # One signed delivery a minute per platform, so webhooks are part of the demo.
 export PULSE_SIM_WEBHOOK_INTERVAL_S="${PULSE_SIM_WEBHOOK_INTERVAL_S:-60}"
+
+# The dashboard's server proxies /api/ to query-api and serves the built page.
+export PULSE_QUERY_API_URL="http://127.0.0.1:${PULSE_QUERY_API_PORT:-8000}"
+
+app_dir_for() {
+  # The dashboard's server is a module of its folder, not a workspace package.
+  if [[ "$1" == dashboard ]]; then echo "--app-dir $ROOT/services/dashboard"; fi
+}
 
 webhook_env_for() {
   case "$1" in
@@ -65,7 +74,7 @@ start_one() {
   log "starting $name on :$port"
   # shellcheck disable=SC2046 # word splitting of NAME=value pairs is the point
   env PULSE_DATABASE_URL="$(database_url_for "$name")" $(webhook_env_for "$name") setsid nohup \
-    "$ROOT/.venv/bin/uvicorn" "$module" --host 127.0.0.1 --port "$port" --no-access-log \
+    "$ROOT/.venv/bin/uvicorn" "$module" $(app_dir_for "$name") --host 127.0.0.1 --port "$port" --no-access-log \
     >> "$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
 }

@@ -20,6 +20,7 @@ cat <<TXT
 
   Pulse is up ($((SECONDS - started)) s).
 
+  dashboard        http://127.0.0.1:${PULSE_DASHBOARD_PORT:-8080}   (sign in with the token below; business 1)
   query-api        http://127.0.0.1:$q/docs   (OpenAPI)
   overview         curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$q/api/v1/analytics/overview?business_id=1"
   a demo post      curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$q/api/v1/analytics/posts/$post_id

@@ -1,0 +1,100 @@
+"""The dashboard's small server: the built page (``dist/``) and a proxy of ``/api/`` to
+query-api, so the browser talks to one origin.
+
+Run: ``uvicorn server.app:app --port 8080`` from ``services/dashboard``.
+Settings (environment):
+  PULSE_QUERY_API_URL   where query-api answers (default http://127.0.0.1:8000)
+  PULSE_DASHBOARD_DIST  the built static files (default ../dist next to this file)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+from fastapi import FastAPI, Request, Response
+from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.background import BackgroundTask
+
+QUERY_API_URL = os.environ.get("PULSE_QUERY_API_URL", "http://127.0.0.1:8000").rstrip("/")
+DIST = Path(os.environ.get("PULSE_DASHBOARD_DIST", Path(__file__).resolve().parent.parent / "dist"))
+
+# Hop-by-hop headers (RFC 9110 7.6.1) and the ones the proxy sets itself.
+HOP_BY_HOP = {
+    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
+    "transfer-encoding", "upgrade", "host", "content-length",
+}  # fmt: skip
+
+
+@asynccontextmanager
+async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # No overall timeout on reads: the export streams as long as it has rows.
+    timeout = httpx.Timeout(10.0, read=None)
+    async with httpx.AsyncClient(base_url=QUERY_API_URL, timeout=timeout) as client:
+        app.state.http = client
+        yield
+
+
+app = FastAPI(
+    title="Pulse dashboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
+)
+
+
+@app.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
+async def proxy(path: str, request: Request) -> Response:
+    """Relays the request to query-api as it is, and streams the answer back."""
+    client: httpx.AsyncClient = request.app.state.http
+    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
+    upstream = client.build_request(
+        request.method,
+        f"/api/{path}",
+        params=request.url.query,
+        headers=headers,
+        content=await request.body(),
+    )
+    try:
+        answer = await client.send(upstream, stream=True)
+    except httpx.HTTPError:
+        return JSONResponse(
+            {"detail": "query-api is unreachable from the dashboard server"}, status_code=502
+        )
+    return StreamingResponse(
+        answer.aiter_raw(),
+        status_code=answer.status_code,
+        headers={
+            k: v
+            for k, v in answer.headers.items()
+            if k.lower() not in HOP_BY_HOP and k.lower() not in ("date", "server")
+        },
+        background=BackgroundTask(answer.aclose),
+    )
+
+
+if (DIST / "assets").is_dir():
+    app.mount("/assets", StaticFiles(directory=DIST / "assets"), name="assets")
+
+# The built files never change while the server runs: list them once, so a request path
+# is looked up, never joined onto the file system.
+TOP_FILES = {p.name: p for p in DIST.iterdir() if p.is_file()} if DIST.is_dir() else {}
+
+
+@app.get("/{path:path}", include_in_schema=False)
+async def page(path: str) -> Response:
+    """The built top-level files; every other path is the single page (it routes by the
+    URL hash)."""
+    index = TOP_FILES.get("index.html")
+    if index is None:
+        detail = f"the dashboard is not built ({DIST} has no index.html)"
+        return JSONResponse({"detail": detail}, status_code=503)
+    if path in TOP_FILES and path != "index.html":
+        return FileResponse(TOP_FILES[path])
+    return FileResponse(index, headers={"Cache-Control": "no-cache"})

@@ -1,0 +1,165 @@
+// The typed client of query-api. The dashboard's server proxies /api/ to it, so the
+// browser calls one origin.
+import type {
+  BestTimesAnswer,
+  ContentPerformanceAnswer,
+  ExportFormat,
+  ExportJson,
+  Overview,
+  PlatformComparisonAnswer,
+  PlatformFilter,
+  PostDetail,
+  RefreshAnswer,
+  TopPostMetric,
+  TopPostsAnswer,
+  TrendBasis,
+  TrendPeriod,
+  TrendsAnswer,
+} from "./types";
+
+const BASE = "/api/v1/analytics";
+
+/** What every aggregate endpoint is asked about. */
+export interface Scope {
+  businessId: number;
+  startDate: string;
+  endDate: string;
+  platform: PlatformFilter;
+}
+
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(status: number, message: string) {
+    super(message);
+    this.status = status;
+  }
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+}
+
+/** The readable part of a FastAPI error body ({"detail": "..."} or a validation list). */
+function detailOf(body: unknown): string | null {
+  if (typeof body !== "object" || body === null || !("detail" in body)) return null;
+  const detail: unknown = body.detail;
+  if (typeof detail === "string") return detail;
+  if (Array.isArray(detail)) {
+    return detail
+      .map((d: unknown) =>
+        typeof d === "object" && d !== null && "msg" in d ? String(d.msg) : String(d),
+      )
+      .join("; ");
+  }
+  return null;
+}
+
+function explain(status: number, detail: string | null): string {
+  if (status === 401) return "Your sign-in token is missing, invalid or expired. Sign in again.";
+  if (status === 404) return `${detail ?? "Not found"}. Check the business id, or ask for access.`;
+  if (status === 422) return `The request was refused: ${detail ?? "a parameter is invalid"}.`;
+  if (status === 503) return `The service is unavailable right now (${detail ?? "try again"}). Try again in a minute.`;
+  if (status >= 500) return "Query API failed to answer. Try again; if it persists, tell an operator.";
+  return detail ?? `Request failed (HTTP ${status}).`;
+}
+
+function query(params: Record<string, string | number>): string {
+  const q = new URLSearchParams();
+  for (const [k, v] of Object.entries(params)) q.set(k, String(v));
+  return q.toString();
+}
+
+function scopeParams(s: Scope): Record<string, string | number> {
+  return {
+    business_id: s.businessId,
+    start_date: s.startDate,
+    end_date: s.endDate,
+    platform: s.platform,
+  };
+}
+
+export class PulseClient {
+  private readonly token: string;
+  constructor(token: string) {
+    this.token = token;
+  }
+
+  private async request(path: string, init: RequestInit = {}): Promise<Response> {
+    let res: Response;
+    try {
+      res = await fetch(`${BASE}${path}`, {
+        ...init,
+        headers: { ...(init.headers ?? {}), Authorization: `Bearer ${this.token}` },
+      });
+    } catch {
+      throw new ApiError(0, "Cannot reach the dashboard server. Check your connection and retry.");
+    }
+    if (!res.ok) {
+      let body: unknown = null;
+      try {
+        body = await res.json();
+      } catch {
+        body = null;
+      }
+      throw new ApiError(res.status, explain(res.status, detailOf(body)));
+    }
+    return res;
+  }
+
+  private async json<T>(path: string, init?: RequestInit): Promise<T> {
+    const res = await this.request(path, init);
+    return (await res.json()) as T;
+  }
+
+  overview(s: Scope): Promise<Overview> {
+    return this.json(`/overview?${query(scopeParams(s))}`);
+  }
+
+  trends(s: Scope, period: TrendPeriod, basis: TrendBasis): Promise<TrendsAnswer> {
+    return this.json(`/trends?${query({ ...scopeParams(s), period, basis })}`);
+  }
+
+  platformComparison(s: Scope): Promise<PlatformComparisonAnswer> {
+    return this.json(`/platform-comparison?${query(scopeParams(s))}`);
+  }
+
+  contentPerformance(s: Scope): Promise<ContentPerformanceAnswer> {
+    return this.json(`/content-performance?${query(scopeParams(s))}`);
+  }
+
+  topPosts(s: Scope, metric: TopPostMetric, limit = 20): Promise<TopPostsAnswer> {
+    return this.json(`/top-posts?${query({ ...scopeParams(s), metric, limit })}`);
+  }
+
+  /** Best times over the last `days` local days (the API's own window, not the range). */
+  bestTimes(s: Scope, days: number): Promise<BestTimesAnswer> {
+    return this.json(
+      `/best-times?${query({ business_id: s.businessId, platform: s.platform, days })}`,
+    );
+  }
+
+  post(postId: number): Promise<PostDetail> {
+    return this.json(`/posts/${postId}`);
+  }
+
+  refresh(businessId: number): Promise<RefreshAnswer> {
+    return this.json(`/refresh`, {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ business_id: businessId }),
+    });
+  }
+
+  /** The JSON export parsed (the best-times heatmap reads its posts). */
+  exportJson(s: Scope): Promise<ExportJson> {
+    return this.json(`/export?${query({ ...scopeParams(s), format: "json" })}`);
+  }
+
+  /** The export as a file: its bytes and the name query-api gives it. */
+  async exportFile(s: Scope, format: ExportFormat): Promise<{ blob: Blob; filename: string }> {
+    const res = await this.request(`/export?${query({ ...scopeParams(s), format })}`);
+    const disposition = res.headers.get("Content-Disposition") ?? "";
+    const match = /filename="([^"]+)"/.exec(disposition);
+    const filename = match?.[1] ?? `analytics_${s.businessId}.${format}`;
+    return { blob: await res.blob(), filename };
+  }
+}

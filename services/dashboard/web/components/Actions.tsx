@@ -1,0 +1,101 @@
+import { useState } from "react";
+import { ApiError, type PulseClient, type Scope } from "../api/client";
+import type { ExportFormat } from "../api/types";
+import { addDays, todayIn } from "../dates";
+
+interface Props {
+  client: PulseClient;
+  scope: Scope;
+  onUnauthorized: () => void;
+  /** Called once fresh numbers are in, so the views load again. */
+  onRefreshed: () => void;
+}
+
+const POLL_MS = 2000;
+const REFRESH_TIMEOUT_MS = 60_000;
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Refresh (POST /refresh, then wait for data_as_of to move) and CSV/JSON downloads. */
+export function Actions({ client, scope, onUnauthorized, onRefreshed }: Props) {
+  const [status, setStatus] = useState<string | null>(null);
+  const [busy, setBusy] = useState<"refresh" | ExportFormat | null>(null);
+
+  function fail(err: unknown) {
+    if (err instanceof ApiError && err.unauthorized) return onUnauthorized();
+    setStatus(err instanceof Error ? err.message : String(err));
+  }
+
+  async function refresh() {
+    setBusy("refresh");
+    // Watch the last 90 days, all platforms: the newest observation of the business moves
+    // there even when the range on screen has no posts.
+    const today = todayIn(null);
+    const watch: Scope = { ...scope, platform: "all", startDate: addDays(today, -89), endDate: today };
+    try {
+      const before = (await client.overview(watch)).data_as_of;
+      await client.refresh(scope.businessId);
+      const started = Date.now();
+      for (;;) {
+        const seconds = Math.round((Date.now() - started) / 1000);
+        setStatus(`Refreshing from the platforms… ${seconds}s`);
+        await sleep(POLL_MS);
+        const now = (await client.overview(watch)).data_as_of;
+        if (now !== before) {
+          setStatus(`Fresh numbers in (data as of ${now ? new Date(now).toLocaleString() : "—"}).`);
+          onRefreshed();
+          break;
+        }
+        if (Date.now() - started > REFRESH_TIMEOUT_MS) {
+          setStatus("No newer numbers yet: the platforms may be slow. The page shows the latest it has; try again later.");
+          onRefreshed();
+          break;
+        }
+      }
+    } catch (err) {
+      fail(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  async function download(format: ExportFormat) {
+    setBusy(format);
+    setStatus(`Preparing the ${format.toUpperCase()} export…`);
+    try {
+      const { blob, filename } = await client.exportFile(scope, format);
+      const url = URL.createObjectURL(blob);
+      const a = document.createElement("a");
+      a.href = url;
+      a.download = filename;
+      document.body.appendChild(a);
+      a.click();
+      a.remove();
+      setTimeout(() => URL.revokeObjectURL(url), 10_000);
+      setStatus(`Downloaded ${filename}.`);
+    } catch (err) {
+      fail(err);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  return (
+    <div className="actions">
+      <button type="button" data-testid="refresh" disabled={busy !== null} onClick={refresh}>
+        {busy === "refresh" ? "Refreshing…" : "Refresh"}
+      </button>
+      <button type="button" data-testid="export-csv" disabled={busy !== null} onClick={() => download("csv")}>
+        Export CSV
+      </button>
+      <button type="button" data-testid="export-json" disabled={busy !== null} onClick={() => download("json")}>
+        Export JSON
+      </button>
+      {status && (
+        <span className="status" role="status" data-testid="action-status">
+          {status}
+        </span>
+      )}
+    </div>
+  );
+}

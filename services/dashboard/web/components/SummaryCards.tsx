@@ -1,0 +1,104 @@
+import type { Overview, Summary } from "../api/types";
+import { change, int, pct } from "../format";
+import { Panel } from "./Panel";
+import { scopeKey, type ViewProps } from "./props";
+import { useApi } from "../useApi";
+
+interface Card {
+  id: string;
+  label: string;
+  value: (s: Summary) => string;
+  changeOf: keyof Summary;
+  sub?: (s: Summary) => string;
+}
+
+const CARDS: Card[] = [
+  { id: "posts", label: "Posts", value: (s) => int(s.total_posts), changeOf: "total_posts" },
+  {
+    id: "impressions",
+    label: "Impressions",
+    value: (s) => int(s.total_impressions),
+    changeOf: "total_impressions",
+  },
+  { id: "reach", label: "Reach", value: (s) => int(s.total_reach), changeOf: "total_reach" },
+  {
+    id: "engagement-rate",
+    label: "Avg. engagement rate",
+    value: (s) => pct(s.avg_engagement_rate),
+    changeOf: "avg_engagement_rate",
+    sub: (s) => `weighted ${pct(s.engagement_rate)}`,
+  },
+  {
+    id: "follower-growth",
+    label: "Follower growth",
+    value: (s) => (s.follower_growth === null ? "—" : int(s.follower_growth)),
+    changeOf: "follower_growth",
+  },
+];
+
+function tone(n: number | null | undefined): string {
+  if (n === null || n === undefined || n === 0) return "flat";
+  return n > 0 ? "up" : "down";
+}
+
+export function SummaryCardsView({ data }: { data: Overview }) {
+  return (
+    <>
+      {data.summary.total_posts === 0 && (
+        <p className="state empty" data-testid="summary-empty">
+          No posts were published in this period. Pick a longer date range or another platform; if
+          you expected posts, press Refresh to fetch fresh numbers.
+        </p>
+      )}
+      <div className="cards">
+        {CARDS.map((c) => {
+          const delta = data.change_pct[c.changeOf];
+          return (
+            <div className="card" key={c.id} data-testid={`card-${c.id}`}>
+              <div className="card-label">{c.label}</div>
+              <div className="card-value" data-testid={`card-${c.id}-value`}>
+                {c.value(data.summary)}
+              </div>
+              {c.sub && <div className="card-sub">{c.sub(data.summary)}</div>}
+              <div className={`card-change ${tone(delta)}`} data-testid={`card-${c.id}-change`}>
+                {change(delta)} <span className="muted">vs previous period</span>
+              </div>
+            </div>
+          );
+        })}
+      </div>
+    </>
+  );
+}
+
+/** The cards; tells the shell the business's time zone, which the date presets use. */
+export function SummaryCards(props: ViewProps & { onTimezone: (tz: string) => void }) {
+  const { client, scope, version, onUnauthorized, onTimezone } = props;
+  const [result, reload] = useApi(
+    scopeKey(scope, version),
+    async () => {
+      const overview = await client.overview(scope);
+      onTimezone(overview.period.timezone);
+      return overview;
+    },
+    onUnauthorized,
+  );
+  return (
+    <Panel
+      title="This period"
+      testId="summary"
+      result={result}
+      onRetry={reload}
+      actions={
+        result.state === "ready" ? (
+          <span className="muted">
+            {result.data.period.start_date} – {result.data.period.end_date} ({result.data.period.timezone})
+            {result.data.data_as_of && ` · data as of ${new Date(result.data.data_as_of).toLocaleString()}`}
+          </span>
+        ) : null
+      }
+    >
+      {(data) => <SummaryCardsView data={data} />}
+    </Panel>
+  );
+}

@@ -1,0 +1,53 @@
+// How numbers look on the page (the e2e tests format API numbers the same way).
+
+export const DAYS = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
+export const DAYS_SHORT = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+export const PLATFORM_NAMES: Record<string, string> = {
+  all: "All platforms",
+  linkedin: "LinkedIn",
+  twitter: "X",
+  facebook: "Facebook",
+  instagram: "Instagram",
+};
+
+export const PLATFORM_COLORS: Record<string, string> = {
+  linkedin: "#0a66c2",
+  twitter: "#111827",
+  facebook: "#1877f2",
+  instagram: "#d62976",
+};
+
+export function platformName(p: string): string {
+  return PLATFORM_NAMES[p] ?? p;
+}
+
+export function int(n: number | null | undefined): string {
+  return n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en-US");
+}
+
+export function dec(n: number | null | undefined, digits = 2): string {
+  return n === null || n === undefined
+    ? "—"
+    : n.toLocaleString("en-US", { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+
+export function pct(n: number | null | undefined): string {
+  return n === null || n === undefined ? "—" : `${dec(n)}%`;
+}
+
+/** A change against the previous period: "+12.5%", "−3.0%", or a note when not computable. */
+export function change(n: number | null | undefined): string {
+  if (n === null || n === undefined) return "no previous data";
+  const sign = n > 0 ? "+" : n < 0 ? "−" : "±";
+  return `${sign}${Math.abs(n).toLocaleString("en-US", { maximumFractionDigits: 2 })}%`;
+}
+
+export function hourLabel(h: number): string {
+  return `${String(h).padStart(2, "0")}:00`;
+}
+
+export function dateTime(isoString: string | null): string {
+  if (!isoString) return "—";
+  return new Date(isoString).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
+}
