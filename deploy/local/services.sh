@@ -70,7 +70,8 @@ start_one() {
     log "$name already running on :$port"
     return
   fi
-  port_open "$port" && die "port $port is taken by another process; set PULSE_${name//-/_}_PORT"
+  local var="PULSE_${name//-/_}_PORT"
+  port_open "$port" && die "port $port is taken by another process; set ${var^^}"
   log "starting $name on :$port"
   # shellcheck disable=SC2046 # word splitting of NAME=value pairs is the point
   env PULSE_DATABASE_URL="$(database_url_for "$name")" $(webhook_env_for "$name") setsid nohup \

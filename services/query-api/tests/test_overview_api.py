@@ -179,6 +179,10 @@ async def test_overview_numbers_match_the_hand_computation(
     assert best["by_day"][5] == {"day": 5, "posts": 1, "avg_engagement_rate": 5.0, "score": 3.54}
     assert best["by_day"][0]["posts"] == 0
     assert len(best["by_hour"]) == 24
+    assert best["by_slot"] == [  # the heatmap's cells: only slots with posts, day-major
+        {"day": 4, "hour": 1, "posts": 1, "avg_engagement_rate": 1.5, "score": 2.96},
+        {"day": 5, "hour": 12, "posts": 1, "avg_engagement_rate": 5.0, "score": 3.54},
+    ]
     # Two posts, one each slot: barely any evidence. 100 x 2/32 x (0.29 / 1.75) = 1.
     assert best["confidence_score"] == 1
 

@@ -110,9 +110,19 @@ export interface Recommendation {
   score: number;
 }
 
+/** One (day, hour) with posts: a cell of the heatmap. */
+export interface Slot {
+  day: number;
+  hour: number;
+  posts: number;
+  avg_engagement_rate: number;
+  score: number;
+}
+
 export interface BestTimes {
   by_day: DaySlot[];
   by_hour: HourSlot[];
+  by_slot: Slot[];
   recommendations: Recommendation[];
   best_day: number | null;
   best_hour: number | null;

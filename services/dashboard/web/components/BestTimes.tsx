@@ -1,46 +1,14 @@
 import { useState } from "react";
-import type { BestTimesAnswer, ExportPost } from "../api/types";
+import type { BestTimesAnswer, Slot } from "../api/types";
 import { DAYS, DAYS_SHORT, dec, hourLabel, pct } from "../format";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 
-interface Cell {
-  posts: number;
-  rated: number;
-  rateSum: number;
-}
-
-/** Day (0 = Monday) and hour of an instant in a time zone. */
-function slotOf(isoString: string, timeZone: string): { day: number; hour: number } {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone,
-    weekday: "short",
-    hour: "numeric",
-    hourCycle: "h23",
-  }).formatToParts(new Date(isoString));
-  const weekday = parts.find((p) => p.type === "weekday")?.value ?? "Mon";
-  const hour = Number(parts.find((p) => p.type === "hour")?.value ?? 0) % 24;
-  return { day: DAYS_SHORT.indexOf(weekday), hour };
-}
-
-/**
- * query-api ranks days, hours and (day, hour) recommendations but gives no day × hour
- * matrix, so the cells come from the same window's posts (the JSON export): each cell is
- * the raw mean engagement rate of the posts published then.
- */
-function grid(posts: ExportPost[], timeZone: string): Cell[][] {
-  const cells: Cell[][] = DAYS.map(() => Array.from({ length: 24 }, () => ({ posts: 0, rated: 0, rateSum: 0 })));
-  for (const p of posts) {
-    const { day, hour } = slotOf(p.published_at, timeZone);
-    if (day < 0) continue;
-    const cell = cells[day][hour];
-    cell.posts += 1;
-    if ((p.impressions ?? 0) > 0 && p.engagement_rate !== null) {
-      cell.rated += 1;
-      cell.rateSum += p.engagement_rate;
-    }
-  }
+/** The 7 × 24 cells, from the API's slots (a slot without posts is an empty cell). */
+function grid(slots: Slot[]): (Slot | null)[][] {
+  const cells: (Slot | null)[][] = DAYS.map(() => Array.from({ length: 24 }, () => null));
+  for (const slot of slots) cells[slot.day][slot.hour] = slot;
   return cells;
 }
 
@@ -50,9 +18,9 @@ function confidenceWord(score: number): string {
   return "low";
 }
 
-function Heatmap({ answer, posts }: { answer: BestTimesAnswer; posts: ExportPost[] }) {
-  const cells = grid(posts, answer.period.timezone);
-  const max = Math.max(0.01, ...cells.flat().map((c) => (c.rated ? c.rateSum / c.rated : 0)));
+function Heatmap({ answer }: { answer: BestTimesAnswer }) {
+  const cells = grid(answer.by_slot);
+  const max = Math.max(0.01, ...answer.by_slot.map((c) => c.avg_engagement_rate));
   const recommended = new Set(answer.recommendations.map((r) => `${r.day}:${r.hour}`));
   return (
     <div className="heatmap-wrap">
@@ -73,7 +41,7 @@ function Heatmap({ answer, posts }: { answer: BestTimesAnswer; posts: ExportPost
             <tr key={d}>
               <th scope="row">{DAYS_SHORT[d]}</th>
               {row.map((c, h) => {
-                const mean = c.rated ? c.rateSum / c.rated : null;
+                const mean = c === null ? null : c.avg_engagement_rate;
                 const alpha = mean === null ? 0 : 0.12 + 0.88 * (mean / max);
                 const rec = recommended.has(`${d}:${h}`);
                 return (
@@ -82,9 +50,9 @@ function Heatmap({ answer, posts }: { answer: BestTimesAnswer; posts: ExportPost
                     className={`cell ${rec ? "recommended" : ""}`}
                     data-day={d}
                     data-hour={h}
-                    data-posts={c.posts}
+                    data-posts={c?.posts ?? 0}
                     style={{ background: mean === null ? undefined : `rgba(99, 102, 241, ${alpha.toFixed(2)})` }}
-                    title={`${DAYS[d]} ${hourLabel(h)}: ${c.posts} posts${mean === null ? "" : `, mean engagement rate ${dec(mean)}%`}${rec ? " (recommended)" : ""}`}
+                    title={`${DAYS[d]} ${hourLabel(h)}: ${c?.posts ?? 0} posts${c === null ? "" : `, mean engagement rate ${dec(c.avg_engagement_rate)}%, score ${dec(c.score)}`}${rec ? " (recommended)" : ""}`}
                   />
                 );
               })}
@@ -117,15 +85,7 @@ export function BestTimes({ client, scope, version, onUnauthorized }: ViewProps)
   const [days, setDays] = useState(30);
   const [result, reload] = useApi(
     scopeKey(scope, version, days),
-    async () => {
-      const answer = await client.bestTimes(scope, days);
-      const posts = await client.exportJson({
-        ...scope,
-        startDate: answer.period.start_date,
-        endDate: answer.period.end_date,
-      });
-      return { answer, posts: posts.posts };
-    },
+    async () => ({ answer: await client.bestTimes(scope, days) }),
     onUnauthorized,
   );
   return (
@@ -147,7 +107,7 @@ export function BestTimes({ client, scope, version, onUnauthorized }: ViewProps)
         </label>
       }
     >
-      {({ answer, posts }) => (
+      {({ answer }) => (
         <>
           <div className="best-summary">
             <div className="card" data-testid="best-slot">
@@ -181,7 +141,7 @@ export function BestTimes({ client, scope, version, onUnauthorized }: ViewProps)
               </ol>
             </div>
           </div>
-          <Heatmap answer={answer} posts={posts} />
+          <Heatmap answer={answer} />
         </>
       )}
     </Panel>

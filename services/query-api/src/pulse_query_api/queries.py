@@ -262,9 +262,21 @@ async def best_times(session: AsyncSession, scope: Scope) -> dict[str, Any]:
         confidence = round(100 * n / (n + CONFIDENCE_HALF_AT) * separation)
     for d in (*by_day, *by_hour):
         del d["_score"], d["_posts"]
+    by_slot = [
+        {
+            "day": s.day,
+            "hour": s.hour,
+            "posts": s.posts,
+            "avg_engagement_rate": formulas.round2(s.rate_sum / s.posts),
+            "score": formulas.round2(_shrunk(s.rate_sum, s.posts, mean)),
+        }
+        for s in sorted(slots, key=lambda s: (s.day, s.hour))
+        if s.posts
+    ]
     return {
         "by_day": by_day,
         "by_hour": by_hour,
+        "by_slot": by_slot,
         "recommendations": recommendations,
         "best_day": best_day["day"] if best_day else None,
         "best_hour": best_hour["hour"] if best_hour else None,

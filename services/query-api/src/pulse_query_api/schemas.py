@@ -153,9 +153,28 @@ class RecommendationOut(BaseModel):
     score: float
 
 
+class SlotOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"day": 1, "hour": 9, "posts": 6, "avg_engagement_rate": 4.1, "score": 3.6}
+            ]
+        }
+    )
+
+    day: int = Field(ge=0, le=6, description="0 = Monday, local time")
+    hour: int = Field(ge=0, le=23)
+    posts: int = Field(description="Posts with impressions published in this slot")
+    avg_engagement_rate: float = Field(description="Their raw mean engagement rate")
+    score: float = Field(description="The mean shrunk toward the overall mean")
+
+
 class BestTimesOut(BaseModel):
     by_day: list[DaySlotOut]
     by_hour: list[HourSlotOut]
+    by_slot: list[SlotOut] = Field(
+        description="Every (day, hour) with posts, day-major: the heatmap's cells"
+    )
     recommendations: list[RecommendationOut]
     best_day: int | None
     best_hour: int | None
