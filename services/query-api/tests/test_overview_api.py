@@ -551,6 +551,7 @@ async def test_export_csv_and_json(
         "2026-10-02", "linkedin", "1", "10",
     )  # fmt: skip
     assert first["Engagement Rate"] == "1.5"
+    assert first["Published At"] == "2026-10-01 23:30:00+00"  # UTC, as spreadsheets read it
     assert first["Reach"] == ""  # not reported: empty, not 0
     previews = {r["Content Preview"] for r in rows if r["Platform"] == "instagram"}
     assert previews == {'\'=HYPERLINK("http://evil")', "'-5 tips", "'@team", "'\tTab", "plain"}

@@ -17,6 +17,9 @@ READER_SERVER_SETTINGS = {
     **SERVER_SETTINGS,
     "max_parallel_workers_per_gather": "0",
     "jit": "off",
+    # Every local day is computed with an explicit zone; instants the database prints
+    # (the CSV export) are UTC whatever the server's default.
+    "timezone": "UTC",
 }
 
 
