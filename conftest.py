@@ -44,6 +44,7 @@ class Infra:
     topic_prefix: str
     database_url: str  # the application role (owner), SQLAlchemy form
     reader_database_url: str  # the SELECT-only role
+    ingest_database_url: str  # the ingest services' role (connected accounts only)
     redis_url: str
     database_name: str
     jwt_secret: str
@@ -96,6 +97,10 @@ def infra() -> Iterator[Infra]:
     app_user, app_pw = e("PULSE_PG_APP_USER", "pulse"), e("PULSE_PG_APP_PASSWORD", "pulse")
     reader = e("PULSE_PG_READER_USER", "pulse_reader")
     reader_pw = e("PULSE_PG_READER_PASSWORD", "pulse_reader")
+    ingest, ingest_pw = (
+        e("PULSE_PG_INGEST_USER", "pulse_ingest"),
+        e("PULSE_PG_INGEST_PASSWORD", "pulse_ingest"),
+    )
     kafka = f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}"
     redis_url = f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15"
     run_id = secrets.token_hex(4)
@@ -138,6 +143,7 @@ def infra() -> Iterator[Infra]:
     config = Config(os.path.join(ROOT, "shared", "alembic.ini"))
     config.attributes["database_url"] = app_url
     config.attributes["reader_role"] = reader
+    config.attributes["ingest_role"] = ingest
     command.upgrade(config, "head")
 
     prefix = f"test-{run_id}."
@@ -148,6 +154,7 @@ def infra() -> Iterator[Infra]:
             topic_prefix=prefix,
             database_url=app_url,
             reader_database_url=_url(reader, reader_pw, port, database),
+            ingest_database_url=_url(ingest, ingest_pw, port, database),
             redis_url=redis_url,
             database_name=database,
             jwt_secret=f"test-secret-{secrets.token_hex(16)}",

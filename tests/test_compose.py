@@ -80,6 +80,7 @@ REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
 }
 APP_ROLE = "pulse"
 READER_ROLE = "pulse_reader"
+INGEST_ROLE = "pulse_ingest"
 DATABASE = "pulse"
 
 _INTERPOLATION = re.compile(
@@ -572,8 +573,12 @@ def test_database_urls_use_the_right_roles() -> None:
     passwords = {
         APP_ROLE: postgres["PULSE_PG_APP_PASSWORD"],
         READER_ROLE: postgres["PULSE_PG_READER_PASSWORD"],
+        INGEST_ROLE: postgres["PULSE_PG_INGEST_PASSWORD"],
     }
-    expected = {"migrate": APP_ROLE, "aggregator": APP_ROLE, "query-api": READER_ROLE}
+    expected = {
+        "migrate": APP_ROLE, "aggregator": APP_ROLE, "query-api": READER_ROLE,
+        "ingest-linkedin": INGEST_ROLE, "ingest-twitter": INGEST_ROLE, "ingest-meta": INGEST_ROLE,
+    }  # fmt: skip
     for name, role in expected.items():
         url = make_url(environment(name)["PULSE_DATABASE_URL"])
         assert url.drivername == "postgresql+asyncpg", f"{name}: {url.drivername}"
@@ -587,7 +592,7 @@ def test_database_urls_use_the_right_roles() -> None:
         assert environment(name)["PULSE_REDIS_URL"].startswith("redis://redis:6379/"), name
 
 
-def test_postgres_init_script_creates_both_roles_and_the_database() -> None:
+def test_postgres_init_script_creates_the_roles_and_the_database() -> None:
     mounts = [
         str(volume).split(":")
         for volume in services()["postgres"].get("volumes", [])
@@ -607,7 +612,9 @@ def test_postgres_init_script_creates_both_roles_and_the_database() -> None:
     ]
     sql = " ".join(" ".join(lines).split())
 
-    for role, attributes in ((APP_ROLE, ("LOGIN", "CREATEDB")), (READER_ROLE, ("LOGIN",))):
+    for role, attributes in (
+        (APP_ROLE, ("LOGIN", "CREATEDB")), (READER_ROLE, ("LOGIN",)), (INGEST_ROLE, ("LOGIN",)),
+    ):  # fmt: skip
         match = re.search(rf"CREATE ROLE {role} (?:WITH )?([^;]*);", sql, re.IGNORECASE)
         assert match, f"the init script does not create role {role}"
         words = match.group(1).upper().split()

@@ -104,6 +104,7 @@ def ingest(
         {"scope": "account", "endpoint": "/2/tweets", "limit": X_LIMIT, "window_s": X_WINDOW_S},
     ])  # fmt: skip
     common = {
+        "PULSE_DATABASE_URL": infra.ingest_database_url,  # connected accounts only
         "PULSE_API_BASE_URL": sim.url, "PULSE_POLL_IDLE_S": "0.3",
         "PULSE_WEBHOOK_DEBOUNCE_S": "0.2", "PULSE_HTTP_BACKOFF_INITIAL_S": "0.05",
         "PULSE_HTTP_BACKOFF_MAX_S": "0.2", "PULSE_HTTP_TIMEOUT_S": "3",

@@ -7,14 +7,18 @@
 #                 suite creates its own databases), not a superuser; owns database pulse
 #   pulse_reader  the SELECT-only role query-api connects as; LOGIN and nothing else here:
 #                 its SELECT grants are made by the migrations (alembic upgrade head)
+#   pulse_ingest  the ingest services' role: connected_accounts only (granted by the
+#                 migrations), nothing of the analytics
 # Passwords come from the container's environment, defaulting to the local scripts' ones.
 set -eo pipefail
 
 psql -v ON_ERROR_STOP=1 -X -q \
   --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
   --set=app_password="${PULSE_PG_APP_PASSWORD:-pulse}" \
-  --set=reader_password="${PULSE_PG_READER_PASSWORD:-pulse_reader}" <<'SQL'
+  --set=reader_password="${PULSE_PG_READER_PASSWORD:-pulse_reader}" \
+  --set=ingest_password="${PULSE_PG_INGEST_PASSWORD:-pulse_ingest}" <<'SQL'
 CREATE ROLE pulse WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD :'app_password';
 CREATE ROLE pulse_reader WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reader_password';
+CREATE ROLE pulse_ingest WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'ingest_password';
 CREATE DATABASE pulse OWNER pulse;
 SQL

@@ -15,6 +15,8 @@ PG_APP_USER="${PULSE_PG_APP_USER:-pulse}"
 PG_APP_PASSWORD="${PULSE_PG_APP_PASSWORD:-pulse}"
 PG_READER_USER="${PULSE_PG_READER_USER:-pulse_reader}"
 PG_READER_PASSWORD="${PULSE_PG_READER_PASSWORD:-pulse_reader}"
+PG_INGEST_USER="${PULSE_PG_INGEST_USER:-pulse_ingest}"
+PG_INGEST_PASSWORD="${PULSE_PG_INGEST_PASSWORD:-pulse_ingest}"
 PG_DATABASE="${PULSE_PG_DATABASE:-pulse}"
 REDIS_PORT="${PULSE_REDIS_PORT:-6379}"
 
@@ -43,6 +45,9 @@ pg_bin() {
 
 app_database_url() {
   echo "postgresql+asyncpg://$PG_APP_USER:$PG_APP_PASSWORD@127.0.0.1:$PG_PORT/${1:-$PG_DATABASE}"
+}
+ingest_database_url() {
+  echo "postgresql+asyncpg://$PG_INGEST_USER:$PG_INGEST_PASSWORD@127.0.0.1:$PG_PORT/${1:-$PG_DATABASE}"
 }
 reader_database_url() {
   echo "postgresql+asyncpg://$PG_READER_USER:$PG_READER_PASSWORD@127.0.0.1:$PG_PORT/${1:-$PG_DATABASE}"

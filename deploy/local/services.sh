@@ -53,8 +53,13 @@ webhook_env_for() {
 }
 
 database_url_for() {
-  # query-api reads with the SELECT-only role; everything else uses the application role.
-  if [[ "$1" == query-api ]]; then reader_database_url; else app_database_url; fi
+  # query-api reads with the SELECT-only role, the ingest services reach only the connected
+  # accounts with theirs; the aggregator (the one writer) uses the application role.
+  case "$1" in
+    query-api) reader_database_url ;;
+    ingest-*) ingest_database_url ;;
+    *) app_database_url ;;
+  esac
 }
 
 migrate() {

@@ -103,3 +103,30 @@ async def test_reader_role_can_only_select(infra: Infra) -> None:
             await conn.execute("SELECT pulse_ensure_snapshot_partitions(now(), now())")
     finally:
         await conn.close()
+
+
+async def test_ingest_role_reaches_the_connected_accounts_and_nothing_else(infra: Infra) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(infra.ingest_database_url))
+    try:
+        await conn.execute(
+            "INSERT INTO connected_accounts (business_id, platform, account_id, "
+            "encrypted_token, token_kind) VALUES (4242, 'twitter', 'role-test', 'x', 'user') "
+            "ON CONFLICT DO NOTHING"
+        )
+        await conn.execute(
+            "UPDATE connected_accounts SET status = 'active' WHERE account_id = 'role-test'"
+        )
+        assert (
+            await conn.fetchval(
+                "SELECT count(*) FROM connected_accounts WHERE account_id = 'role-test'"
+            )
+            == 1
+        )
+        for table in ("published_posts", "post_analytics", "post_metric_snapshots",
+                      "analytics_summaries", "business_members"):  # fmt: skip
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.fetchval(f"SELECT count(*) FROM {table}")
+        with pytest.raises(asyncpg.InsufficientPrivilegeError):
+            await conn.execute("DELETE FROM connected_accounts")
+    finally:
+        await conn.close()

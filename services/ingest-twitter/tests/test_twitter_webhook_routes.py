@@ -28,6 +28,7 @@ SECRET = "consumer-secret-" + secrets.token_hex(8)
 @pytest.fixture(scope="module")
 def ingest(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
     env = infra.env(
+        PULSE_DATABASE_URL=infra.ingest_database_url,
         PULSE_WEBHOOK_SECRET=SECRET,
         PULSE_WEBHOOK_DEBOUNCE_S="5",
         PULSE_WEBHOOK_MAX_BYTES="20000",

@@ -26,6 +26,8 @@ class PulseSettings(BaseSettings):
     database_url: str = "postgresql+asyncpg://pulse:pulse@127.0.0.1:5432/pulse"
     # The SELECT-only role query-api connects as; migrations grant it read access.
     database_reader_role: str = "pulse_reader"
+    # The ingest services' role: connected accounts (their tokens) and nothing else.
+    database_ingest_role: str = "pulse_ingest"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # Access tokens (see pulse_shared.auth): HS256 with this secret in dev, RS256 through

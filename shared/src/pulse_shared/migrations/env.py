@@ -50,11 +50,26 @@ def _grant_reader(connection: Connection) -> None:
             connection.execute(text(f"REVOKE ALL ON TABLE public.{table} FROM {quoted}"))
 
 
+def _grant_ingest(connection: Connection) -> None:
+    """Give the ingest services' role what the token vault needs, and nothing else: no
+    analytics table, so a leaked ingest credential reads no customer numbers."""
+    role = config.attributes.get("ingest_role") or PulseSettings().database_ingest_role
+    exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+    found = connection.execute(text("SELECT to_regclass('public.connected_accounts')"))
+    if exists.first() is None or found.scalar() is None:
+        return
+    quoted = connection.dialect.identifier_preparer.quote(role)
+    connection.execute(
+        text(f"GRANT SELECT, INSERT, UPDATE ON TABLE public.connected_accounts TO {quoted}")
+    )
+
+
 def _run(connection: Connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
         _grant_reader(connection)
+        _grant_ingest(connection)
 
 
 async def run_migrations_online() -> None:
