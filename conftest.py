@@ -26,6 +26,8 @@ import asyncpg
 import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
+from aiokafka.admin import AIOKafkaAdminClient
+from aiokafka.errors import KafkaError
 from alembic import command
 from alembic.config import Config
 from cryptography.fernet import Fernet
@@ -161,6 +163,22 @@ def infra() -> Iterator[Infra]:
         )
     finally:
         asyncio.run(drop_database())
+        asyncio.run(delete_topics(kafka, prefix))
+
+
+async def delete_topics(bootstrap: str, prefix: str) -> None:
+    """Delete every topic of the session (each test's topics live under its prefix): a
+    broker that keeps the topics of every run fills its heap with their partitions."""
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    try:
+        await admin.start()
+        mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
+        for start in range(0, len(mine), 100):
+            await admin.delete_topics(mine[start : start + 100])
+    except (KafkaError, OSError) as exc:  # cleanup must not fail the run
+        print(f"could not delete the session's topics: {exc!r}")
+    finally:
+        await admin.close()
 
 
 @pytest.fixture

@@ -129,7 +129,7 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
     rng = random.Random(17)
     businesses = new_businesses(4)
     stream = build_stream(rng, businesses, posts_per_business=250, snapshots_per_post=8)
-    prefix = f"crash-{secrets.token_hex(3)}."
+    prefix = f"{infra.topic_prefix}crash-{secrets.token_hex(3)}."
     group = prefix + "aggregator"
     await ensure_topics(infra.kafka_bootstrap, prefix)
     env = infra.env(
@@ -224,7 +224,7 @@ async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmle
     businesses = new_businesses(2)
     before = build_stream(rng, businesses, posts_per_business=20, snapshots_per_post=2)
     during = build_stream(rng, businesses, posts_per_business=20, snapshots_per_post=2)
-    prefix = f"outage-{secrets.token_hex(3)}."
+    prefix = f"{infra.topic_prefix}outage-{secrets.token_hex(3)}."
     group = prefix + "aggregator"
     await ensure_topics(infra.kafka_bootstrap, prefix)
     proxy = TcpProxy(int(infra.database_url.rsplit(":", 1)[1].split("/")[0]))
