@@ -183,11 +183,15 @@ class MetaClient:
     def _note_refused(
         self, surface: Surface, names: Sequence[str], result: PollResult, *, remember: bool
     ) -> None:
+        # Only a name Meta refuses outright is reported (counted and logged so the metric
+        # lists can be fixed); one that does not apply to this media type (Reels watch
+        # time for a photo) is simply absent for that post.
+        if not remember:
+            return
         for name in names:
             if name not in result.refused_metrics:
                 result.refused_metrics.append(name)
-            if remember:
-                self._refused[surface].add(name)
+            self._refused[surface].add(name)
 
     async def followers(self, caller: ApiCaller, account: Account) -> int:
         surface = self._surface_of(account)
