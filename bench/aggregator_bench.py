@@ -55,15 +55,13 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
-from alembic import command
-from alembic.config import Config
+from common import ROOT, Infra, create_database, drop_database
 from prometheus_client.parser import text_string_to_metric_families
 
 from pulse_aggregator.metrics import STAGE_SECONDS
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.settings import Settings
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
-from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import (
     CONTENT_TYPES,
     METRIC_NAMES,
@@ -79,74 +77,11 @@ from pulse_shared.kafka import JSON_HEADERS, cluster_answers, ensure_topics, mak
 from pulse_shared.tables import METRIC_COLUMNS
 from pulse_shared.topics import METRICS_OBSERVED, POSTS_PUBLISHED, TOPICS, dlq, key_for
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET_EVENTS_PER_S = 30_000
 TARGET_CEILING_RATIO = 0.5
 PARTITIONS = {spec.name: spec.partitions for spec in TOPICS}
 
 # --- infrastructure ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Infra:
-    """Where the servers of deploy/local listen (same environment names as conftest)."""
-
-    port: str
-    user: str
-    password: str
-    reader: str
-    kafka: str
-    redis_url: str
-
-    @classmethod
-    def from_env(cls) -> Infra:
-        e = os.environ.get
-        return cls(
-            port=e("PULSE_PG_PORT", "5432"),
-            user=e("PULSE_PG_APP_USER", "pulse"),
-            password=e("PULSE_PG_APP_PASSWORD", "pulse"),
-            reader=e("PULSE_PG_READER_USER", "pulse_reader"),
-            kafka=f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
-            redis_url=f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15",
-        )
-
-    def url(self, database: str) -> str:
-        """SQLAlchemy form, as PULSE_DATABASE_URL takes it."""
-        return f"postgresql+asyncpg://{self.user}:{self.password}@127.0.0.1:{self.port}/{database}"
-
-    def dsn(self, database: str) -> str:
-        return asyncpg_dsn(self.url(database))
-
-
-async def create_database(infra: Infra, name: str) -> None:
-    """CREATE DATABASE as the app role, then migrate it to head with Alembic."""
-    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    config = Config(os.path.join(ROOT, "shared", "alembic.ini"))
-    config.attributes["database_url"] = infra.url(name)
-    config.attributes["reader_role"] = infra.reader
-    # Alembic's env.py runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(command.upgrade, config, "head")
-
-
-async def drop_database(infra: Infra, name: str) -> None:
-    """Plain DROP first: it stops an autovacuum worker busy in that database itself,
-    which WITH (FORCE) may not do for a role that is not a superuser."""
-    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
-    try:
-        for attempt in range(5):
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                return
-            except asyncpg.ObjectInUseError:
-                if attempt == 4:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                await asyncio.sleep(1)
-    finally:
-        await conn.close()
 
 
 async def delete_topics(bootstrap: str, prefix: str) -> None:
@@ -1032,7 +967,7 @@ async def check_outcome(infra: Infra, database: str, prefix: str, sent: int, pos
 
 
 async def run(args: argparse.Namespace) -> None:
-    infra = Infra.from_env()
+    infra = Infra.from_env(redis_db=15)
     if not await cluster_answers(infra.kafka, timeout_s=10):
         raise SystemExit(f"Kafka is not answering on {infra.kafka}: run `make infra` first")
     run_id = secrets.token_hex(4)

@@ -55,15 +55,12 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import redis
-from alembic import command
-from alembic.config import Config
+from common import ROOT, Infra, create_database, drop_database
 
 from pulse_shared import formulas, summaries
 from pulse_shared.auth import mint_dev_token
-from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import PLATFORMS
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 API = "/api/v1/analytics"
 
 TARGET_OVERVIEW_COLD_P99_MS = 50.0
@@ -94,76 +91,6 @@ def step(what: str) -> None:
 
 
 # --- infrastructure ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Infra:
-    """Where deploy/local's servers listen (the environment names of conftest)."""
-
-    port: str
-    user: str
-    password: str
-    reader: str
-    reader_password: str
-    kafka: str
-    redis_url: str
-
-    @classmethod
-    def from_env(cls) -> Infra:
-        e = os.environ.get
-        return cls(
-            port=e("PULSE_PG_PORT", "5432"),
-            user=e("PULSE_PG_APP_USER", "pulse"),
-            password=e("PULSE_PG_APP_PASSWORD", "pulse"),
-            reader=e("PULSE_PG_READER_USER", "pulse_reader"),
-            reader_password=e("PULSE_PG_READER_PASSWORD", "pulse_reader"),
-            kafka=f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
-            # A database index of its own: the tests and the aggregator bench use 15.
-            redis_url=f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/14",
-        )
-
-    def url(self, database: str, reader: bool = False) -> str:
-        """SQLAlchemy form, as PULSE_DATABASE_URL takes it."""
-        user, password = (
-            (self.reader, self.reader_password) if reader else (self.user, self.password)
-        )
-        return f"postgresql+asyncpg://{user}:{password}@127.0.0.1:{self.port}/{database}"
-
-    def dsn(self, database: str, reader: bool = False) -> str:
-        return asyncpg_dsn(self.url(database, reader))
-
-
-async def create_database(infra: Infra, name: str) -> None:
-    """CREATE DATABASE as the app role, then migrate it to head with Alembic."""
-    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
-    try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
-    finally:
-        await conn.close()
-    config = Config(os.path.join(ROOT, "shared", "alembic.ini"))
-    config.attributes["database_url"] = infra.url(name)
-    config.attributes["reader_role"] = infra.reader
-    # Alembic's env.py runs its own event loop: give it a thread of its own.
-    await asyncio.to_thread(command.upgrade, config, "head")
-
-
-async def drop_database(infra: Infra, name: str) -> None:
-    """Plain DROP first (retried while the service's connections close): it also stops an
-    autovacuum worker busy in that database, which WITH (FORCE) may not do for a role
-    that is not a superuser. FORCE only as the last attempt."""
-    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
-    try:
-        for attempt in range(10):
-            try:
-                await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
-                return
-            except asyncpg.ObjectInUseError:
-                if attempt == 9:
-                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-                    return
-                await asyncio.sleep(1)
-    finally:
-        await conn.close()
 
 
 # --- data generation (set-based SQL) -------------------------------------------------
@@ -1231,7 +1158,7 @@ def report(
 
 
 def run(args: argparse.Namespace) -> None:
-    infra = Infra.from_env()
+    infra = Infra.from_env(redis_db=14)
     database = args.database or f"pulse_qbench_{secrets.token_hex(4)}"
     secret = f"bench-secret-{secrets.token_hex(16)}"
     log_dir: str | None = None

@@ -1,4 +1,4 @@
-"""FastAPI dependencies: the settings, the cache and database access per request.
+"""FastAPI dependencies: the cache and database access per request.
 
 All ``async def``: FastAPI runs a plain ``def`` dependency in a worker thread, a hop that
 costs more than the lookup itself on a cached answer.
@@ -14,12 +14,6 @@ from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
 from pulse_query_api.cache import AnswerCache
-from pulse_query_api.settings import Settings
-
-
-async def get_settings(request: Request) -> Settings:
-    settings: Settings = request.app.state.settings
-    return settings
 
 
 async def get_engine(request: Request) -> AsyncEngine:
@@ -48,7 +42,6 @@ async def get_cache(request: Request) -> AnswerCache:
     return cache
 
 
-SettingsDep = Annotated[Settings, Depends(get_settings)]
 CacheDep = Annotated[AnswerCache, Depends(get_cache)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

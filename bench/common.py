@@ -1,0 +1,85 @@
+"""What both benchmarks need from the local infrastructure: where deploy/local's servers
+listen (the environment names of conftest), and a database of their own, created and
+migrated to head, dropped at the end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+from dataclasses import dataclass
+
+import asyncpg
+from alembic import command
+from alembic.config import Config
+
+from pulse_shared.db import asyncpg_dsn
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@dataclass(frozen=True)
+class Infra:
+    port: str
+    user: str
+    password: str
+    reader: str
+    reader_password: str
+    kafka: str
+    redis_url: str
+
+    @classmethod
+    def from_env(cls, redis_db: int) -> Infra:
+        """``redis_db``: a Redis database index of the benchmark's own (the tests use 15)."""
+        e = os.environ.get
+        return cls(
+            port=e("PULSE_PG_PORT", "5432"),
+            user=e("PULSE_PG_APP_USER", "pulse"),
+            password=e("PULSE_PG_APP_PASSWORD", "pulse"),
+            reader=e("PULSE_PG_READER_USER", "pulse_reader"),
+            reader_password=e("PULSE_PG_READER_PASSWORD", "pulse_reader"),
+            kafka=f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
+            redis_url=f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/{redis_db}",
+        )
+
+    def url(self, database: str, reader: bool = False) -> str:
+        """SQLAlchemy form, as PULSE_DATABASE_URL takes it."""
+        user, password = (
+            (self.reader, self.reader_password) if reader else (self.user, self.password)
+        )
+        return f"postgresql+asyncpg://{user}:{password}@127.0.0.1:{self.port}/{database}"
+
+    def dsn(self, database: str, reader: bool = False) -> str:
+        return asyncpg_dsn(self.url(database, reader))
+
+
+async def create_database(infra: Infra, name: str) -> None:
+    """CREATE DATABASE as the app role, then migrate it to head with Alembic."""
+    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
+    try:
+        await conn.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await conn.close()
+    config = Config(os.path.join(ROOT, "shared", "alembic.ini"))
+    config.attributes["database_url"] = infra.url(name)
+    config.attributes["reader_role"] = infra.reader
+    # Alembic's env.py runs its own event loop: give it a thread of its own.
+    await asyncio.to_thread(command.upgrade, config, "head")
+
+
+async def drop_database(infra: Infra, name: str) -> None:
+    """Plain DROP first (retried while the service's connections close): it also stops an
+    autovacuum worker busy in that database, which WITH (FORCE) may not do for a role
+    that is not a superuser. FORCE only as the last attempt."""
+    conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
+    try:
+        for attempt in range(10):
+            try:
+                await conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+                return
+            except asyncpg.ObjectInUseError:
+                if attempt == 9:
+                    await conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                    return
+                await asyncio.sleep(1)
+    finally:
+        await conn.close()
