@@ -316,8 +316,14 @@ async function main(): Promise<number> {
     await shows(page, '[data-testid="post-engagement-rate"]', pct(p.engagement_rate));
     await shows(page, '[data-testid="history-count"]', String(p.history.length));
     await shows(page, '[data-testid="post-metrics"] tr[data-metric="impressions"] td', int(p.impressions));
-    if (p.history.length > 0)
+    // Two or more snapshots draw a line per metric; a single snapshot draws only its dots
+    // (a fresh demo can have posts polled once) and the page says why there is no line.
+    if (p.history.length > 1)
       await page.locator('[data-testid="history-chart"] path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
+    if (p.history.length === 1) {
+      await page.locator('[data-testid="history-chart"] .recharts-line-dot').first().waitFor({ state: "attached", timeout: WAIT_MS });
+      await page.getByTestId("history-single").waitFor({ timeout: WAIT_MS });
+    }
     await shot(page, "post-detail");
   });
 

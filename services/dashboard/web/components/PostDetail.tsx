@@ -74,8 +74,15 @@ export function PostDetail({ client, version, onUnauthorized, postId }: ViewProp
               </div>
             </div>
             <h3>
-              Metric history (<span data-testid="history-count">{post.history.length}</span> snapshots)
+              Metric history (<span data-testid="history-count">{post.history.length}</span>{" "}
+              {post.history.length === 1 ? "snapshot" : "snapshots"})
             </h3>
+            {post.history.length === 1 && (
+              // One point draws no line: say so, rather than leave a lone dot unexplained.
+              <p className="muted" data-testid="history-single">
+                One snapshot so far: the line appears once the ingest services have polled this post again.
+              </p>
+            )}
             {post.history.length === 0 ? (
               <p className="state empty">No snapshots yet: the ingest services have not polled this post. Refresh to ask them now.</p>
             ) : (
