@@ -23,6 +23,12 @@ from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.logs import configure_logging
 
 
+async def _keep_session(connection: asyncpg.Connection) -> None:
+    """The lookup pool's connections only run single autocommit SELECTs and change no
+    session state, so asyncpg's default reset on release (a round trip of ``RESET ALL``,
+    ``UNLISTEN *`` ...) would buy nothing and cost a database round trip on every request."""
+
+
 @contextlib.asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = Settings()
@@ -39,6 +45,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         min_size=0,
         max_size=settings.lookup_pool_size,
         server_settings=READER_SERVER_SETTINGS,
+        reset=_keep_session,
     )
     redis = (
         Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)

@@ -88,14 +88,19 @@ class Authenticator:
 _bearer = HTTPBearer(auto_error=False, description="An access token (JWT)")
 
 
-async def current_user(
-    request: Request,
-    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
-) -> str:
+BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+
+
+async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
+    """The caller's user id, or 401."""
     if credentials is None:
         raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED)
     authenticator: Authenticator = request.app.state.authenticator
     return await authenticator.user_of(credentials.credentials)
+
+
+async def current_user(request: Request, credentials: BearerDep) -> str:
+    return await authenticate(request, credentials)
 
 
 UserDep = Annotated[str, Depends(current_user)]

@@ -9,7 +9,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -30,13 +29,6 @@ async def get_session(
         yield session
 
 
-async def get_lookups(request: Request) -> asyncpg.Pool:
-    """A small asyncpg pool for the one query every request makes (who may read which
-    business): asyncpg's prepared statement without the ORM's per-call cost."""
-    pool: asyncpg.Pool = request.app.state.lookups
-    return pool
-
-
 async def get_cache(request: Request) -> AnswerCache:
     cache: AnswerCache = request.app.state.cache
     return cache
@@ -45,4 +37,3 @@ async def get_cache(request: Request) -> AnswerCache:
 CacheDep = Annotated[AnswerCache, Depends(get_cache)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-LookupsDep = Annotated[asyncpg.Pool, Depends(get_lookups)]
