@@ -13,6 +13,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from conftest import Infra
+from pulse_shared import tables
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.tables import metadata
 
@@ -37,6 +38,24 @@ async def test_migrated_schema_matches_table_definitions(infra: Infra) -> None:
         return bool(PARTITION.search(getattr(table, "name", "")))
 
     assert [d for d in diff if not on_partition(d)] == []
+
+
+async def test_period_indexes_cover_what_the_period_queries_read(
+    db: asyncpg.Connection,
+) -> None:
+    """What tables.py declares (postgresql_include) is what the migrations built: the
+    autogenerate comparison above does not look at INCLUDE columns."""
+    definitions = {
+        r["indexname"]: r["indexdef"]
+        for r in await db.fetch(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'published_posts'"
+        )
+    }
+    for index in tables.published_posts.indexes:
+        include = index.dialect_options["postgresql"]["include"]
+        if include:
+            assert str(index.name) in definitions, index.name
+            assert definitions[str(index.name)].endswith(f"INCLUDE ({', '.join(include)})")
 
 
 async def test_every_design_table_exists(db: asyncpg.Connection) -> None:

@@ -18,6 +18,7 @@ import pytest
 from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, start_service
+from pulse_query_api.routes import export
 from pulse_shared import formulas, summaries
 from pulse_shared.cache import bump_cache_versions
 from pulse_shared.summaries import set_business_timezone
@@ -565,6 +566,43 @@ async def test_export_csv_and_json(
     assert {p["content_preview"] for p in body["posts"] if p["platform"] == "instagram"} == {
         "=HYPERLINK(\"http://evil\")", "-5 tips", "@team", "\tTab", "plain",
     }  # fmt: skip
+
+
+async def test_export_csv_parts_meet_at_the_period_midpoint_without_loss_or_repeat(
+    query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    """The CSV is written by CSV_PARTS COPYs over consecutive spans of the period: a post
+    published at the very instant two spans meet, and one a microsecond before it, each
+    come out once, in publication order."""
+    b, token = business["id"], business["token"]
+    # 1-7 Oct in Berlin is [30 Sep 22:00, 7 Oct 22:00) UTC; its midpoint is 4 Oct 10:00.
+    midpoint = datetime(2026, 10, 4, 10, 0, tzinfo=UTC)
+    assert (
+        export.spans(
+            datetime(2026, 9, 30, 22, tzinfo=UTC), datetime(2026, 10, 7, 22, tzinfo=UTC), 2
+        )[1][0]
+        == midpoint
+    )
+    for at, name in ((midpoint, "at the cut"), (midpoint - timedelta(microseconds=1), "before")):
+        await db.execute(
+            "INSERT INTO published_posts (business_id, platform, platform_post_id, account_id, "
+            "content_preview, content_type, published_at, event_id) "
+            "VALUES ($1, 'facebook', $2, 'a', $3, 'text', $4, $5)",
+            b, uuid.uuid4().hex, name, at, uuid.uuid4(),
+        )  # fmt: skip
+    response = await get(
+        query_api, token, "export", business_id=b, start_date="2026-10-01", end_date="2026-10-07"
+    )
+    assert response.status_code == 200, response.text
+    assert response.text.count("Date,Platform,Posts") == 1  # one header, from the first part
+    rows = list(csv.DictReader(io.StringIO(response.text)))
+    assert [r["Content Preview"] for r in rows if r["Platform"] == "facebook"] == [
+        "before", "at the cut",
+    ]  # fmt: skip
+    assert [int(r["Post ID"]) for r in rows][:2] == [business["p1"], business["p2"]]
+    assert len(rows) == 5  # p1, p2, the two posts at the cut, p3
+    published = [r["Published At"] for r in rows]
+    assert published == sorted(published)
 
 
 ENDPOINTS = [

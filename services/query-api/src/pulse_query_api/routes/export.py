@@ -2,7 +2,7 @@
 million rows go out in bounded memory.
 
 CSV is written by PostgreSQL itself (``COPY (SELECT ...) TO STDOUT``), spreadsheet-formula
-neutralisation and rounding included, and relayed chunk by chunk through a small queue:
+neutralisation and rounding included, and relayed chunk by chunk through small queues:
 formatting the rows in Python took ten times as long (330 ms for 10,000 rows). JSON comes
 from a server-side cursor.
 """
@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import itertools
 import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo
 
+import asyncpg
 from fastapi import APIRouter, Query
 from fastapi.responses import StreamingResponse
 from sqlalchemy import text
@@ -63,7 +65,10 @@ COLUMNS: Sequence[tuple[str, str]] = (
     ("Content Preview", "content_preview"), ("Fetched At", "fetched_at"),
 )  # fmt: skip
 CHUNK_ROWS = 2000
-QUEUED_CHUNKS = 8  # COPY output held while the client reads slower than the database
+QUEUED_CHUNKS = 8  # COPY output held per part while the client reads slower than the database
+# A business's posts are spread over the table's pages: reading them is most of a COPY's
+# time, and two COPYs over the two halves of the period, side by side, take 60% of one.
+CSV_PARTS = 2
 # A cell a spreadsheet would run as a formula starts with one of these.
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _SQL_STARTS = ", ".join(
@@ -124,34 +129,62 @@ async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[st
             yield [_row(r) for r in chunk]
 
 
+def spans(since: datetime, until: datetime, parts: int) -> list[tuple[datetime, datetime]]:
+    """[since, until) cut into ``parts`` consecutive spans of equal length."""
+    step = (until - since) / parts
+    cuts = [since + step * i for i in range(parts)] + [until]
+    return list(itertools.pairwise(cuts))
+
+
 async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
+    """The period cut into CSV_PARTS consecutive spans of time, each written by a COPY of
+    its own, all at once on their own connections (so on several cores) and all reading
+    one snapshot; each part's output is relayed in turn, the later ones held meanwhile in
+    queues of at most QUEUED_CHUNKS chunks (a full queue pauses its COPY)."""
     since, until = scope.bounds()
-    chunks: asyncio.Queue[bytes | None] = asyncio.Queue(QUEUED_CHUNKS)
-    # Its own connection: the response streams after the request's session has closed.
-    async with engine.connect() as conn:
-        raw = (await conn.get_raw_connection()).driver_connection
-        assert raw is not None
+    parts = spans(since, until, CSV_PARTS)
+    queues: list[asyncio.Queue[bytes | None]] = [asyncio.Queue(QUEUED_CHUNKS) for _ in parts]
+    async with contextlib.AsyncExitStack() as stack:
+        # Their own connections: the response streams after the request's session closed.
+        raws: list[asyncpg.Connection] = []
+        for _ in parts:
+            conn = await stack.enter_async_context(engine.connect())
+            raw = (await conn.get_raw_connection()).driver_connection
+            assert raw is not None
+            await stack.enter_async_context(
+                raw.transaction(isolation="repeatable_read", readonly=True)
+            )
+            raws.append(raw)
+        # One moment for the whole file: the other parts take the first one's snapshot.
+        snapshot = await raws[0].fetchval("SELECT pg_export_snapshot()")
+        for raw in raws[1:]:
+            await raw.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
 
-        async def keep(data: bytes | bytearray | memoryview) -> None:
-            await chunks.put(bytes(data))  # a copy: asyncpg may reuse its buffer
+        async def copy(index: int) -> None:
+            queue = queues[index]
 
-        async def copy() -> None:
+            async def keep(data: bytes | bytearray | memoryview) -> None:
+                await queue.put(bytes(data))  # a copy: asyncpg may reuse its buffer
+
             try:
-                await raw.copy_from_query(
-                    EXPORT_CSV, scope.business_id, since, until, scope.platform,
-                    scope.timezone, output=keep, format="csv", header=True,
+                await raws[index].copy_from_query(
+                    EXPORT_CSV, scope.business_id, *parts[index], scope.platform,
+                    scope.timezone, output=keep, format="csv", header=index == 0,
                 )  # fmt: skip
             finally:
-                await chunks.put(None)
+                await queue.put(None)
 
-        task = asyncio.create_task(copy())
+        tasks = [asyncio.create_task(copy(i)) for i in range(len(parts))]
         try:
-            while (chunk := await chunks.get()) is not None:
-                yield chunk
-            await task  # raises what the COPY raised
+            for queue, task in zip(queues, tasks, strict=True):
+                while (chunk := await queue.get()) is not None:
+                    yield chunk
+                await task  # raises what its COPY raised
         finally:
-            if not task.done():  # the client went away: stop the COPY
-                task.cancel()
+            for task in tasks:
+                if not task.done():  # the client went away: stop the COPYs
+                    task.cancel()
+            for task in tasks:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
 
