@@ -174,14 +174,20 @@ _ACTIVITY_CTES = f"""local AS (
            (i.observed_at AT TIME ZONE b.timezone)::date AS day, {_coalesced("i")}
     FROM ins i JOIN businesses b ON b.id = i.business_id
 ),
--- The common case needs no snapshot read (``known``): post_analytics shows the post's
--- newest stored snapshot, and when that is older than the window, it is the baseline and
--- nothing stored lies inside the window.
+-- The common case needs no snapshot read (``known``): the batch's snapshots of the post
+-- are all newer than the newest stored one, which post_analytics shows (``fetched_at``
+-- and its numbers). That one is then the baseline, and the only stored day-end inside the
+-- window is its own day's, if it lies there: with it in both versions, that day moves by
+-- (new day-end - it), the later days by their gain over the day before, whatever the
+-- stored snapshots before it were. So a post polled every 15 minutes costs no re-read of
+-- the day's snapshots at each poll.
 window_of AS (
-    SELECT w.*, COALESCE(a.fetched_at < w.starts, false) AS known, {_coalesced("a")}
+    SELECT w.*, a.fetched_at, COALESCE(a.fetched_at < w.first_new, false) AS known,
+           {_coalesced("a")}
     FROM (
         SELECT business_id, platform, platform_post_id, timezone,
-               min(day)::timestamp AT TIME ZONE timezone AS starts
+               min(day)::timestamp AT TIME ZONE timezone AS starts,
+               min(observed_at) AS first_new
         FROM local GROUP BY business_id, platform, platform_post_id, timezone
     ) w
     LEFT JOIN post_analytics a
@@ -196,6 +202,10 @@ stored AS (
       ON s.business_id = t.business_id AND s.platform = t.platform
      AND s.platform_post_id = t.platform_post_id AND s.observed_at >= t.starts
     WHERE NOT t.known
+    UNION ALL
+    SELECT business_id, platform, platform_post_id,
+           (fetched_at AT TIME ZONE timezone)::date, fetched_at, {", ".join(_g)}
+    FROM window_of WHERE known AND fetched_at >= starts
 ),
 -- The last snapshot before the window, as a day-end on day -infinity of both versions, so
 -- that lag() measures the window's first day from it (none: from zero).
