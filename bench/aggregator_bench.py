@@ -58,6 +58,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from common import ROOT, Infra, create_database, drop_database
 from prometheus_client.parser import text_string_to_metric_families
 
+from pulse_aggregator.handlers import by_business
 from pulse_aggregator.metrics import STAGE_SECONDS
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.settings import Settings
@@ -98,7 +99,7 @@ async def writer_pool(dsn: str) -> asyncpg.Pool:
     pool: asyncpg.Pool = await asyncpg.create_pool(
         dsn,
         min_size=1,
-        max_size=1,
+        max_size=WRITE_LANES,
         init=prepare_connection,
         server_settings={"work_mem": Settings().db_work_mem},  # as the aggregator's pool
     )
@@ -344,6 +345,7 @@ def stage_seconds() -> dict[str, float]:
 
 
 SUMMARY_INTERVAL_S = Settings().summary_interval_s
+WRITE_LANES = Settings().write_lanes
 
 
 async def load_posts(pool: asyncpg.Pool, data: Dataset, batch: int) -> None:
@@ -362,7 +364,8 @@ async def postgres_ceiling(
 ) -> PostgresCeiling:
     """The metrics events in the order a Kafka consumer delivered them (runs of one
     partition after another, as the aggregator's batches are made), cut into batches of
-    ``batch``, each written by the aggregator's writer in its own transaction."""
+    ``batch``, each written by the aggregator's writer in its lanes (split by business,
+    written at once)."""
     started = time.perf_counter()
     parsed = [MetricsObserved.model_validate_json(v) for v in delivered]
     decode_per_s = len(parsed) / (time.perf_counter() - started)
@@ -380,7 +383,10 @@ async def postgres_ceiling(
         # events flow, and once at the end.
         last_refresh = time.perf_counter()
         for part in chunks(parsed, batch):
-            stored += (await writer.write(EventBatch(metrics=list(part)))).snapshots_inserted
+            # In the aggregator's lanes: the batch split by business, written at once.
+            lanes = by_business(part, WRITE_LANES, lambda e: e.business_id)
+            written = await asyncio.gather(*(writer.write(EventBatch(metrics=g)) for g in lanes))
+            stored += sum(w.snapshots_inserted for w in written)
             if time.perf_counter() - last_refresh >= SUMMARY_INTERVAL_S:
                 await writer.refresh_summaries()
                 last_refresh = time.perf_counter()

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime, timedelta
+
+import pytest
 
 from pulse_aggregator.handlers import decode_batch, write_batch
 from pulse_aggregator.records import EventBatch, Record
@@ -126,3 +129,41 @@ async def test_a_refused_event_is_isolated_and_the_rest_written() -> None:
     assert batch.rejected[0].reason.startswith("database refused the event: DataError")
     written = sorted(e.platform_post_id for b in writer.batches for e in b.metrics)
     assert written == [f"p{n}" for n in range(7)]
+
+
+async def test_lanes_hold_whole_businesses_and_their_results_add_up() -> None:
+    writer = FakeWriter()
+    records = [
+        record(metrics_event(business_id=b, platform_post_id=f"{b}-{n}"), offset=10 * b + n)
+        for b in (1, 2, 3, 4, 5)
+        for n in range(3)
+    ]
+    batch = decode_batch(records, TOPIC_OF, NOW, SKEW)
+    result = await write_batch(batch, writer, TOPIC_OF, lanes=2)
+    assert result == WriteResult(0, 15, 0, 0)
+    lanes = [sorted({e.business_id for e in b.metrics}) for b in writer.batches]
+    assert sorted(lanes) == [[1, 3, 5], [2, 4]]
+    # Within a lane, a business's events keep the order they were polled in.
+    for b in writer.batches:
+        ids = [e.platform_post_id for e in b.metrics if e.business_id == 1]
+        assert ids == sorted(ids)
+
+
+class FailingLaneWriter(FakeWriter):
+    """The lane of even businesses fails once its odd twin has finished."""
+
+    async def write(self, batch: EventBatch) -> WriteResult:
+        if all(e.business_id % 2 == 0 for e in batch.metrics):
+            await asyncio.sleep(0.01)  # the other lane is done by then
+            raise ConnectionResetError("the database went away")
+        return await super().write(batch)
+
+
+async def test_a_failed_lane_fails_the_batch_after_every_lane_has_finished() -> None:
+    writer = FailingLaneWriter()
+    records = [record(metrics_event(business_id=b), offset=b) for b in (1, 2, 3, 4)]
+    batch = decode_batch(records, TOPIC_OF, NOW, SKEW)
+    with pytest.raises(ConnectionResetError):
+        await write_batch(batch, writer, TOPIC_OF, lanes=2)
+    # The odd lane committed: retrying the whole batch rewrites it, which is idempotent.
+    assert [sorted(e.business_id for e in b.metrics) for b in writer.batches] == [[1, 3]]

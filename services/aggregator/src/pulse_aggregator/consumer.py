@@ -197,7 +197,8 @@ class BatchConsumer:
         started: float,
     ) -> None:
         result = await self._retrying(
-            "write batch", lambda: write_batch(decoded, self._writer, self._topic_of)
+            "write batch",
+            lambda: write_batch(decoded, self._writer, self._topic_of, self._settings.write_lanes),
         )
         if decoded.rejected:
             await self._retrying("dead-letter", lambda: self._dead_letter(decoded.rejected))

@@ -14,6 +14,10 @@ class Settings(PulseSettings):
     # While events flow, summaries are refreshed at most this often (and at once when the
     # stream pauses): the lag of the summaries, traded for throughput.
     summary_interval_s: float = 5.0
+    # A batch is written in this many transactions at once, split by business: one
+    # transaction keeps one PostgreSQL core busy while the others idle. The pool holds
+    # these, the summary refresh's connection and a spare.
+    write_lanes: int = 2
     db_pool_size: int = 4
     db_work_mem: str = "64MB"
     # Backoff while the database (or the DLQ producer) is failing: never skip a batch.

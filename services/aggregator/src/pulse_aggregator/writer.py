@@ -43,6 +43,14 @@ class WriteResult:
     analytics_upserted: int
     accounts_inserted: int
 
+    def __add__(self, other: WriteResult) -> WriteResult:
+        return WriteResult(
+            self.posts_upserted + other.posts_upserted,
+            self.snapshots_inserted + other.snapshots_inserted,
+            self.analytics_upserted + other.analytics_upserted,
+            self.accounts_inserted + other.accounts_inserted,
+        )
+
 
 class EventsRefused(Exception):
     """The database refused the batch's data itself (not a failure of the database): the
