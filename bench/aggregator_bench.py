@@ -345,6 +345,7 @@ def stage_seconds() -> dict[str, float]:
 
 
 SUMMARY_INTERVAL_S = Settings().summary_interval_s
+SUMMARY_MAX_SHARE = Settings().summary_max_share
 WRITE_LANES = Settings().write_lanes
 
 
@@ -379,17 +380,21 @@ async def postgres_ceiling(
         stages_before = stage_seconds()
         started = time.perf_counter()
         stored = 0
-        # Summaries refreshed as the consumer does: at most every SUMMARY_INTERVAL_S while
-        # events flow, and once at the end.
-        last_refresh = time.perf_counter()
+        # Summaries refreshed as the consumer does: while events flow at most every
+        # SUMMARY_INTERVAL_S and SUMMARY_MAX_SHARE of the time, and once at the end.
+        last_refresh = refresh_ended = time.perf_counter()
+        refresh_took = 0.0
         for part in chunks(parsed, batch):
             # In the aggregator's lanes: the batch split by business, written at once.
             lanes = by_business(part, WRITE_LANES, lambda e: e.business_id)
             written = await asyncio.gather(*(writer.write(EventBatch(metrics=g)) for g in lanes))
             stored += sum(w.snapshots_inserted for w in written)
-            if time.perf_counter() - last_refresh >= SUMMARY_INTERVAL_S:
+            now = time.perf_counter()
+            rest = refresh_took * (1 / SUMMARY_MAX_SHARE - 1)
+            if now - last_refresh >= SUMMARY_INTERVAL_S and now - refresh_ended >= rest:
                 await writer.refresh_summaries()
-                last_refresh = time.perf_counter()
+                last_refresh, refresh_ended = now, time.perf_counter()
+                refresh_took = refresh_ended - now
         await writer.refresh_summaries()
         writer_s = time.perf_counter() - started
         if stored != len(parsed):
