@@ -1,4 +1,4 @@
-import { useCallback, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useMemo, useState } from "react";
 import { PulseClient, type Scope } from "./api/client";
 import type { PlatformFilter } from "./api/types";
 import { presetRange, todayIn, type PresetId } from "./dates";
@@ -7,15 +7,26 @@ import * as storage from "./storage";
 import { Actions } from "./components/Actions";
 import { BestTimes } from "./components/BestTimes";
 import { BusinessSwitcher } from "./components/BusinessSwitcher";
-import { ContentPerformance } from "./components/ContentPerformance";
 import { Filters, type FilterState } from "./components/Filters";
-import { PlatformComparison } from "./components/PlatformComparison";
-import { PostDetail } from "./components/PostDetail";
 import { SignIn } from "./components/SignIn";
 import { SummaryCards } from "./components/SummaryCards";
 import { TopPosts } from "./components/TopPosts";
-import { Trends } from "./components/Trends";
 import type { ViewProps } from "./components/props";
+
+// The views with charts come in a chunk of their own (Recharts is most of the bundle),
+// so signing in does not wait for it.
+const ContentPerformance = lazy(() =>
+  import("./components/ContentPerformance").then((m) => ({ default: m.ContentPerformance })),
+);
+const PlatformComparison = lazy(() =>
+  import("./components/PlatformComparison").then((m) => ({ default: m.PlatformComparison })),
+);
+const PostDetail = lazy(() =>
+  import("./components/PostDetail").then((m) => ({ default: m.PostDetail })),
+);
+const Trends = lazy(() =>
+  import("./components/Trends").then((m) => ({ default: m.Trends })),
+);
 
 function initialFilters(): FilterState {
   const { start, end } = presetRange("last30", todayIn(null));
@@ -117,31 +128,33 @@ export function App() {
         ))}
       </nav>
       <main>
-        {route.view === "overview" && (
-          <>
-            <SummaryCards
-              {...props}
-              onTimezone={(tz) => {
-                if (tz === timezone) return;
-                setTimezone(tz);
-                // A preset means the business's days: move it if its today differs.
-                if (filters.preset !== "custom") {
-                  const { start, end } = presetRange(filters.preset, todayIn(tz));
-                  if (start !== filters.startDate || end !== filters.endDate)
-                    setFilters({ ...filters, startDate: start, endDate: end });
-                }
-              }}
-            />
-            <div className="two">
-              <PlatformComparison {...props} />
-              <ContentPerformance {...props} />
-            </div>
-          </>
-        )}
-        {route.view === "trends" && <Trends {...props} />}
-        {route.view === "top-posts" && <TopPosts {...props} />}
-        {route.view === "best-times" && <BestTimes {...props} />}
-        {route.view === "post" && <PostDetail {...props} postId={route.postId} />}
+        <Suspense fallback={<p className="state loading" role="status">Loading the charts…</p>}>
+          {route.view === "overview" && (
+            <>
+              <SummaryCards
+                {...props}
+                onTimezone={(tz) => {
+                  if (tz === timezone) return;
+                  setTimezone(tz);
+                  // A preset means the business's days: move it if its today differs.
+                  if (filters.preset !== "custom") {
+                    const { start, end } = presetRange(filters.preset, todayIn(tz));
+                    if (start !== filters.startDate || end !== filters.endDate)
+                      setFilters({ ...filters, startDate: start, endDate: end });
+                  }
+                }}
+              />
+              <div className="two">
+                <PlatformComparison {...props} />
+                <ContentPerformance {...props} />
+              </div>
+            </>
+          )}
+          {route.view === "trends" && <Trends {...props} />}
+          {route.view === "top-posts" && <TopPosts {...props} />}
+          {route.view === "best-times" && <BestTimes {...props} />}
+          {route.view === "post" && <PostDetail {...props} postId={route.postId} />}
+        </Suspense>
       </main>
     </div>
   );
