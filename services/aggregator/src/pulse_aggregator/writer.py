@@ -160,12 +160,9 @@ SELECT count(*) FROM up
 """
 
 # activity_daily (pulse_shared.summaries) moves by what the stored snapshots (``ins``)
-# change. Per post they touch, from the local day of its earliest new snapshot on: its
-# day-end values and gains *before* the batch (the stored snapshots, which every CTE of
-# the statement sees without this batch's rows) and *after* it (those plus the new
-# ones), each day's gain measured from the previous observed day or from the last
-# snapshot before the window. The difference, summed per platform and day, is added.
-# Snapshots arrive mostly in order, so a post's window is usually one day.
+# change to each post's day-end values, summed per platform and local day: directly from
+# the new snapshots when they all follow the newest stored one (polls in order, the usual
+# case), otherwise as the difference of the post's gains after and before the batch.
 _g = tuple(summaries.ACTIVITY_GAINS)
 _activity_columns = ("active_posts", *summaries.ACTIVITY_GAINS.values())
 
@@ -175,7 +172,11 @@ def _coalesced(alias: str) -> str:
 
 
 _gain = ",\n               ".join(f"d.{c} - COALESCE(lag(d.{c}) OVER w, 0) AS {c}" for c in _g)
-_signed = ",\n           ".join(f"sum(CASE WHEN after THEN {c} ELSE -{c} END)::bigint" for c in _g)
+_known_gain = ",\n           ".join(
+    f"d.{c} - COALESCE(lag(d.{c}) OVER w, t.{c}) AS {c}" for c in _g
+)
+_sign = ",\n           ".join(f"CASE WHEN after THEN {c} ELSE -{c} END" for c in _g)
+_sums = ", ".join(f"sum({c})::bigint" for c in _g)
 _add = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in _activity_columns)
 _ACTIVITY_CTES = f"""local AS (
     SELECT i.business_id, i.platform, i.platform_post_id, i.observed_at, b.timezone,
@@ -184,14 +185,13 @@ _ACTIVITY_CTES = f"""local AS (
 ),
 -- The common case needs no snapshot read (``known``): the batch's snapshots of the post
 -- are all newer than the newest stored one, which post_analytics shows (``fetched_at``
--- and its numbers). That one is then the baseline, and the only stored day-end inside the
--- window is its own day's, if it lies there: with it in both versions, that day moves by
--- (new day-end - it), the later days by their gain over the day before, whatever the
--- stored snapshots before it were. So a post polled every 15 minutes costs no re-read of
--- the day's snapshots at each poll.
+-- and its numbers). Each new day then gains its day-end minus the day-end before it, the
+-- first one minus post_analytics' numbers, whatever the stored snapshots before were; and
+-- the post becomes active on every new day but the stored newest one's (it already is).
+-- So a post polled every 15 minutes costs no re-read of the day's snapshots at each poll.
 window_of AS (
-    SELECT w.*, a.fetched_at, COALESCE(a.fetched_at < w.first_new, false) AS known,
-           {_coalesced("a")}
+    SELECT w.*, COALESCE(a.fetched_at < w.first_new, false) AS known,
+           (a.fetched_at AT TIME ZONE w.timezone)::date AS stored_day, {_coalesced("a")}
     FROM (
         SELECT business_id, platform, platform_post_id, timezone,
                min(day)::timestamp AT TIME ZONE timezone AS starts,
@@ -202,6 +202,25 @@ window_of AS (
       ON a.business_id = w.business_id AND a.platform = w.platform
      AND a.platform_post_id = w.platform_post_id
 ),
+new_day_ends AS (
+    SELECT DISTINCT ON (business_id, platform, platform_post_id, day) *
+    FROM local
+    ORDER BY business_id, platform, platform_post_id, day, observed_at DESC
+),
+known_gains AS (
+    SELECT d.business_id, d.platform, d.day,
+           CASE WHEN d.day = t.stored_day THEN 0 ELSE 1 END AS active_posts,
+           {_known_gain}
+    FROM new_day_ends d
+    JOIN window_of t USING (business_id, platform, platform_post_id)
+    WHERE t.known
+    WINDOW w AS (PARTITION BY d.business_id, d.platform, d.platform_post_id ORDER BY d.day)
+),
+-- Otherwise (snapshots older than a stored one, or a post without post_analytics yet):
+-- per post, from the local day of its earliest new snapshot on, its day-end values and
+-- gains *before* the batch (the stored snapshots, which every CTE of the statement sees
+-- without this batch's rows) and *after* it (those plus the new ones), each day's gain
+-- measured from the previous observed day or from the last snapshot before the window.
 stored AS (
     SELECT s.business_id, s.platform, s.platform_post_id,
            (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at, {_coalesced("s")}
@@ -210,20 +229,12 @@ stored AS (
       ON s.business_id = t.business_id AND s.platform = t.platform
      AND s.platform_post_id = t.platform_post_id AND s.observed_at >= t.starts
     WHERE NOT t.known
-    UNION ALL
-    SELECT business_id, platform, platform_post_id,
-           (fetched_at AT TIME ZONE timezone)::date, fetched_at, {", ".join(_g)}
-    FROM window_of WHERE known AND fetched_at >= starts
 ),
 -- The last snapshot before the window, as a day-end on day -infinity of both versions, so
 -- that lag() measures the window's first day from it (none: from zero).
 baseline AS (
-    SELECT business_id, platform, platform_post_id, '-infinity'::date AS day,
-           '-infinity'::timestamptz AS observed_at, {", ".join(_g)}
-    FROM window_of WHERE known
-    UNION ALL
-    SELECT t.business_id, t.platform, t.platform_post_id, '-infinity'::date,
-           '-infinity'::timestamptz, b.*
+    SELECT t.business_id, t.platform, t.platform_post_id, '-infinity'::date AS day,
+           '-infinity'::timestamptz AS observed_at, b.*
     FROM window_of t
     CROSS JOIN LATERAL (
         SELECT {_coalesced("s")} FROM post_metric_snapshots s
@@ -242,8 +253,10 @@ versions AS (
     UNION ALL
     SELECT true, * FROM baseline
     UNION ALL
-    SELECT true, business_id, platform, platform_post_id, day, observed_at, {", ".join(_g)}
-    FROM local
+    SELECT true, l.business_id, l.platform, l.platform_post_id, l.day, l.observed_at,
+           {", ".join(f"l.{c}" for c in _g)}
+    FROM local l JOIN window_of t USING (business_id, platform, platform_post_id)
+    WHERE NOT t.known
 ),
 day_ends AS (
     SELECT DISTINCT ON (after, business_id, platform, platform_post_id, day) *
@@ -260,12 +273,19 @@ gains AS (
     ) g
     WHERE g.day <> '-infinity'
 ),
+-- What the batch adds per platform and day: the known posts' gains, and the others'
+-- after-minus-before.
+moves AS (
+    SELECT * FROM known_gains
+    UNION ALL
+    SELECT business_id, platform, day, CASE WHEN after THEN 1 ELSE -1 END,
+           {_sign}
+    FROM gains
+),
 activity AS (
     INSERT INTO activity_daily AS a (business_id, platform, day, {", ".join(_activity_columns)})
-    SELECT business_id, platform, day,
-           (count(*) FILTER (WHERE after) - count(*) FILTER (WHERE NOT after))::bigint,
-           {_signed}
-    FROM gains
+    SELECT business_id, platform, day, sum(active_posts)::bigint, {_sums}
+    FROM moves
     GROUP BY business_id, platform, day
     -- One order for every writer, so two never wait on each other's rows in a cycle.
     ORDER BY business_id, platform, day
