@@ -107,14 +107,8 @@ class TwitterClient:
             request = user_lookup_request(account.account_id)
         except ValueError as exc:
             raise PermanentError(str(exc)) from exc
-        response = await caller.get(
-            request.path,
-            account=account,
-            endpoint=request.endpoint,
-            params=request.params,
-            headers=request.headers,
-        )
+        body = await get_json(caller, account, request)
         try:
-            return parse_followers(response.json())
+            return parse_followers(body)
         except ValueError as exc:
             raise PermanentError(f"X user {account.account_id}: {exc}") from exc
