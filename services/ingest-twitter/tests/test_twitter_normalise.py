@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from pulse_ingest_twitter.normalise import anything_reported, count_of, tweet_metrics
+from pulse_ingest_twitter.normalise import anything_reported, tweet_metrics
 from pulse_shared.events import PostMetrics
+from pulse_shared.ingest.counts import count_of
 
 
 def test_public_metrics_only_leave_the_private_ones_null() -> None:

@@ -11,8 +11,9 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-from pulse_ingest_meta.normalise import FacebookCounts, count_of
+from pulse_ingest_meta.normalise import FacebookCounts
 from pulse_shared.ingest.contracts import ApiRequest
+from pulse_shared.ingest.counts import count_of
 
 GRAPH_BASE_URL = "https://graph.facebook.com"
 DEFAULT_API_VERSION = "v26.0"

@@ -11,21 +11,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pulse_shared.events import PostMetrics
+from pulse_shared.ingest.counts import count_of
 
 # An insights answer, metric name -> its (lifetime) value.
 InsightValues = Mapping[str, int | float]
-
-
-def count_of(value: object) -> int | None:
-    """A reported count, or None when absent or not a count (negative or fractional
-    counts are no count Meta documents, so they are not guessed at)."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    return None
 
 
 def seconds_of_milliseconds(value: object) -> float | None:

@@ -11,8 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pulse_ingest_twitter.normalise import anything_reported, count_of, tweet_metrics
+from pulse_ingest_twitter.normalise import anything_reported, tweet_metrics
 from pulse_shared.ingest.contracts import ApiRequest, PostReading
+from pulse_shared.ingest.counts import count_of
 
 API_BASE_URL = "https://api.x.com"
 

@@ -10,20 +10,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from pulse_shared.events import PostMetrics
-
-
-def count_of(value: object) -> int | None:
-    """A reported count, or None when the value is absent or not a count.
-
-    A negative or non-integral number is no count X documents, so it is treated as not
-    reported rather than guessed at."""
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value if value >= 0 else None
-    if isinstance(value, float) and value.is_integer() and value >= 0:
-        return int(value)
-    return None
+from pulse_shared.ingest.counts import count_of
 
 
 def _metric_group(tweet: Mapping[str, Any], name: str) -> Mapping[str, Any]:
