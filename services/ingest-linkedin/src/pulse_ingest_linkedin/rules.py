@@ -21,6 +21,7 @@ from pulse_shared.ingest.contracts import (
     RateLimitState,
     TokenInvalid,
     TransientError,
+    unreadable_success,
 )
 from pulse_shared.ingest.signing import retry_after_seconds
 
@@ -83,11 +84,7 @@ class LinkedInRules:
     def error_of(self, response: httpx.Response) -> ApiError | None:
         status = response.status_code
         if 200 <= status < 300:
-            try:
-                response.json()
-            except ValueError:
-                return TransientError(f"LinkedIn answered {status} with a body that is not JSON")
-            return None
+            return unreadable_success(response, "LinkedIn")
         body = _error_body(response)
         message = _text(body.get("message"))
         code = _text(body.get("code"))

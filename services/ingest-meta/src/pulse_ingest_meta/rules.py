@@ -23,6 +23,7 @@ from pulse_shared.ingest.contracts import (
     RateLimitState,
     TokenInvalid,
     TransientError,
+    unreadable_success,
 )
 
 TOKEN_INVALID_CODE = 190
@@ -166,11 +167,7 @@ class MetaRules:
         status = response.status_code
         error = _error_of_body(response)
         if 200 <= status < 300 and not error:
-            try:
-                response.json()
-            except ValueError:
-                return TransientError(f"Meta answered {status} with a body that is not JSON")
-            return None
+            return unreadable_success(response, "Meta")
         code = _int_or_none(error.get("code"))
         subcode = _int_or_none(error.get("error_subcode"))
         message = _text(error.get("message"))

@@ -20,6 +20,7 @@ from pulse_shared.ingest.contracts import (
     RateLimitState,
     TokenInvalid,
     TransientError,
+    unreadable_success,
 )
 from pulse_shared.ingest.signing import retry_after_seconds
 
@@ -88,11 +89,7 @@ class TwitterRules:
         if 200 <= status < 300:
             # A 200 with data + errors[] is a partial answer and usable: the parser
             # sorts the missing ids out.
-            try:
-                response.json()
-            except ValueError:
-                return TransientError(f"X answered {status} with a body that is not JSON")
-            return None
+            return unreadable_success(response, "X")
         detail = _problem_text(response)
         if status == 429:
             return RateLimited(self._wait_after_429(response), scope=self._scope, detail=detail)

@@ -126,6 +126,17 @@ class PermanentError(ApiError):
     """Any other 4xx: the request itself is wrong; not retried."""
 
 
+def unreadable_success(response: httpx.Response, platform: str) -> TransientError | None:
+    """A 2xx whose body is not JSON (a proxy's page, a cut-off answer): worth retrying."""
+    try:
+        response.json()
+    except ValueError:
+        return TransientError(
+            f"{platform} answered {response.status_code} with a body that is not JSON"
+        )
+    return None
+
+
 class PlatformRules(Protocol):
     """How one platform's API speaks about limits and errors."""
 
