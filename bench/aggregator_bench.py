@@ -58,6 +58,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from common import ROOT, Infra, create_database, drop_database
 from prometheus_client.parser import text_string_to_metric_families
 
+from pulse_aggregator.consumer import RefreshPacing
 from pulse_aggregator.handlers import by_business
 from pulse_aggregator.metrics import STAGE_SECONDS
 from pulse_aggregator.records import EventBatch
@@ -382,19 +383,17 @@ async def postgres_ceiling(
         stored = 0
         # Summaries refreshed as the consumer does: while events flow at most every
         # SUMMARY_INTERVAL_S and SUMMARY_MAX_SHARE of the time, and once at the end.
-        last_refresh = refresh_ended = time.perf_counter()
-        refresh_took = 0.0
+        now = time.perf_counter()
+        pacing = RefreshPacing(SUMMARY_INTERVAL_S, SUMMARY_MAX_SHARE, started=now, ended=now)
         for part in chunks(parsed, batch):
             # In the aggregator's lanes: the batch split by business, written at once.
             lanes = by_business(part, WRITE_LANES, lambda e: e.business_id)
             written = await asyncio.gather(*(writer.write(EventBatch(metrics=g)) for g in lanes))
             stored += sum(w.snapshots_inserted for w in written)
             now = time.perf_counter()
-            rest = refresh_took * (1 / SUMMARY_MAX_SHARE - 1)
-            if now - last_refresh >= SUMMARY_INTERVAL_S and now - refresh_ended >= rest:
+            if pacing.over(now):
                 await writer.refresh_summaries()
-                last_refresh, refresh_ended = now, time.perf_counter()
-                refresh_took = refresh_ended - now
+                pacing.started, pacing.ended = now, time.perf_counter()
         await writer.refresh_summaries()
         writer_s = time.perf_counter() - started
         if stored != len(parsed):

@@ -89,9 +89,7 @@ class BatchConsumer:
         self.batches_committed = 0
         # Summaries may be pending from before a restart: refresh once at start.
         self._summaries_due = True
-        self._last_refresh = 0.0  # when the last refresh started
-        self._refresh_ended = 0.0
-        self._refresh_took = 0.0  # seconds, the last refresh
+        self._pacing = RefreshPacing(settings.summary_interval_s, settings.summary_max_share)
         self._refresh: asyncio.Task[int] | None = None
         # Counts rebalances: a batch polled in an earlier generation is not written.
         self._generation = 0
@@ -150,23 +148,18 @@ class BatchConsumer:
         work another one left queued (one that crashed, say)."""
         if self._refresh is not None and not self._refresh.done():
             return
-        s, now = self._settings, time.monotonic()
-        rest = self._refresh_took * (1 / s.summary_max_share - 1)
-        interval_over = (
-            now - self._last_refresh >= s.summary_interval_s and now - self._refresh_ended >= rest
-        )
+        now = time.monotonic()
+        interval_over = self._pacing.over(now)
         if (self._summaries_due and (idle or interval_over)) or (idle and interval_over):
             self._summaries_due = False
-            self._last_refresh = now
+            self._pacing.started = now
             self._refresh = asyncio.create_task(self._timed_refresh(), name="summary-refresh")
 
     async def _timed_refresh(self) -> int:
-        started = time.monotonic()
         try:
             return await self._retrying("refresh summaries", self._writer.refresh_summaries)
         finally:
-            self._refresh_ended = time.monotonic()
-            self._refresh_took = self._refresh_ended - started
+            self._pacing.ended = time.monotonic()
 
     def rebalance_listener(self) -> ConsumerRebalanceListener:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new
@@ -286,6 +279,23 @@ class BatchConsumer:
         metrics.WRITE_RETRIES.inc()
         exc = outcome.exception() if hasattr(outcome, "exception") else None
         log.warning("retrying", step=what, error=repr(exc))
+
+
+@dataclass
+class RefreshPacing:
+    """When the summary refresh may run again while events flow: ``interval_s`` after the
+    last one started, and only after a rest that keeps it to ``max_share`` of the time (a
+    refresh of d seconds rests d * (1 / max_share - 1))."""
+
+    interval_s: float
+    max_share: float
+    started: float = 0.0  # the last refresh, on the caller's clock
+    ended: float = 0.0
+
+    def over(self, now: float) -> bool:
+        took = max(self.ended - self.started, 0.0)
+        rest = took * (1 / self.max_share - 1)
+        return now - self.started >= self.interval_s and now - self.ended >= rest
 
 
 @dataclass
