@@ -5,12 +5,12 @@ from __future__ import annotations
 from pulse_ingest_meta.normalise import (
     FacebookCounts,
     anything_reported,
-    count_of,
     facebook_post_metrics,
     instagram_media_metrics,
     seconds_of_milliseconds,
 )
 from pulse_shared.events import PostMetrics
+from pulse_shared.ingest.counts import count_of
 
 
 def test_a_facebook_post_counts_every_reaction_as_a_like() -> None:
