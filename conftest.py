@@ -20,6 +20,7 @@ import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import TypeVar
 
 import asyncpg
@@ -38,6 +39,9 @@ from pulse_shared.kafka import cluster_answers, ensure_topics
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
 T = TypeVar("T")
+# The session query-api's now: half past midnight on 20 Nov in Berlin, still 19 Nov in UTC
+# and New York, so a test sees which calendar a date came from.
+QUERY_API_NOW = datetime(2026, 11, 19, 23, 30, tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -281,8 +285,11 @@ def aggregator(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterat
 
 @pytest.fixture(scope="session")
 def query_api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServiceProcess]:
-    """query-api as a real process, connected as the SELECT-only role."""
-    env = infra.env(PULSE_DATABASE_URL=infra.reader_database_url)
+    """query-api as a real process, connected as the SELECT-only role, its calendar held
+    at ``QUERY_API_NOW``."""
+    env = infra.env(
+        PULSE_DATABASE_URL=infra.reader_database_url, PULSE_CLOCK_AT=QUERY_API_NOW.isoformat()
+    )
     service = start_service(
         "query-api", "pulse_query_api.app:app", env, str(tmp_path_factory.mktemp("logs"))
     )

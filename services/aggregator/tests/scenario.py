@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -55,6 +57,14 @@ class Stream:
         }[type(event)]
         self.records.append((topic, key_for(event), raw or event.model_dump_json().encode()))
         self.events.append(event)
+
+    def split(self, parts: int) -> list[Stream]:
+        """The stream in ``parts`` consecutive pieces, to be produced one after another."""
+        size = -(-len(self.records) // parts)
+        return [
+            Stream(self.records[i : i + size], self.events[i : i + size])
+            for i in range(0, len(self.records), size)
+        ]
 
 
 def metrics(rng: random.Random, scale: float, platform: str) -> PostMetrics:
@@ -199,6 +209,47 @@ async def wait_summaries_refreshed(db: asyncpg.Connection, businesses: list[int]
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail("summaries still pending after 60 s")
         await asyncio.sleep(0.1)
+
+
+async def wait_settled(
+    db: asyncpg.Connection, bootstrap: str, prefix: str, group: str, businesses: list[int]
+) -> None:
+    """Until the pipeline has nothing left to do for the businesses: the group has committed
+    every record (so every batch is in the database) and no summary work is queued."""
+    await wait_caught_up(bootstrap, prefix, group)
+    await wait_summaries_refreshed(db, businesses)
+
+
+# How many backends wait for one of the advisory locks with these keys (pg_locks shows a
+# bigint key as its two 32-bit halves).
+WAITING_LOCK_KEYS = """
+SELECT count(*) FROM pg_locks
+WHERE locktype = 'advisory' AND NOT granted AND objsubid = 1
+  AND ((classid::bigint << 32) | objid::bigint) = ANY($1::bigint[])
+"""
+
+
+@contextlib.asynccontextmanager
+async def batch_writes_held(db: asyncpg.Connection, businesses: list[int]) -> AsyncIterator[None]:
+    """Hold the businesses' time-zone locks, which every batch write takes shared right after
+    opening its transaction: a batch of theirs then waits inside its open transaction, and
+    nothing of it can commit, until the block ends (as a time-zone change would hold it)."""
+    keys = [-b for b in businesses]
+    await db.execute("SELECT count(pg_advisory_lock(k)) FROM unnest($1::bigint[]) k", keys)
+    try:
+        yield
+    finally:
+        await db.execute("SELECT count(pg_advisory_unlock(k)) FROM unnest($1::bigint[]) k", keys)
+
+
+async def wait_batch_held(db: asyncpg.Connection, businesses: list[int]) -> None:
+    """Until a batch write of the businesses waits on ``batch_writes_held``'s locks."""
+    keys = [-b for b in businesses]
+    deadline = asyncio.get_running_loop().time() + 120
+    while not await db.fetchval(WAITING_LOCK_KEYS, keys):
+        if asyncio.get_running_loop().time() > deadline:
+            pytest.fail("no batch write reached the held locks within 120 s")
+        await asyncio.sleep(0.05)
 
 
 FLOAT_COLUMNS = {

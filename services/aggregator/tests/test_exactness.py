@@ -15,12 +15,16 @@ import signal
 import asyncpg
 import pytest
 from scenario import (
+    Stream,
     assert_database_matches,
+    batch_writes_held,
     build_stream,
     caught_up,
     produce,
     reference_of,
+    wait_batch_held,
     wait_caught_up,
+    wait_settled,
 )
 
 from conftest import Infra, ServiceProcess, eventually, start_service
@@ -87,9 +91,10 @@ async def test_replay_from_offset_zero_changes_nothing(
     businesses = new_businesses(2)
     stream = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
     await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
-    await wait_caught_up(
-        infra.kafka_bootstrap, infra.topic_prefix, infra.topic_prefix + "aggregator"
-    )
+    await wait_settled(
+        db, infra.kafka_bootstrap, infra.topic_prefix, infra.topic_prefix + "aggregator",
+        businesses,
+    )  # fmt: skip
     before = await row_versions(db, businesses)
 
     # A second aggregator in a new group reads every topic from offset 0.
@@ -125,10 +130,13 @@ async def row_versions(db: asyncpg.Connection, businesses: list[int]) -> dict[st
 async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
     infra: Infra, db: asyncpg.Connection, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    """The crash test uses topics of its own, so no other aggregator can do its work."""
+    """The crash test uses topics of its own, so no other aggregator can do its work. Each
+    stop comes while a batch is inside its open transaction: the test holds the locks every
+    batch write takes, waits until a batch waits on them, then stops the aggregator."""
     rng = random.Random(17)
     businesses = new_businesses(4)
     stream = build_stream(rng, businesses, posts_per_business=250, snapshots_per_post=8)
+    first_part, second_part, third_part = stream.split(3)
     prefix = f"{infra.topic_prefix}crash-{secrets.token_hex(3)}."
     group = prefix + "aggregator"
     await ensure_topics(infra.kafka_bootstrap, prefix)
@@ -136,36 +144,27 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
         PULSE_TOPIC_PREFIX=prefix, PULSE_CONSUMER_GROUP=group, PULSE_BATCH_MAX_RECORDS="500"
     )
     logs = str(tmp_path_factory.mktemp("logs"))
-    await produce(infra.kafka_bootstrap, prefix, stream)
 
-    async def some_batches_committed() -> bool:
-        return bool(await db.fetchval(
-            "SELECT count(*) FROM post_metric_snapshots WHERE business_id = ANY($1)", businesses
-        ))  # fmt: skip
+    async def stopped_mid_batch(service: ServiceProcess, part: Stream, sig: int) -> None:
+        async with batch_writes_held(db, businesses):
+            await produce(infra.kafka_bootstrap, prefix, part)
+            await wait_batch_held(db, businesses)
+            service.stop(sig)
+        # The held batch never committed, so its records are still to be consumed.
+        assert not await caught_up(infra.kafka_bootstrap, prefix, group)
 
-    # SIGTERM mid-stream: the batch in hand is finished or abandoned, never half-committed.
+    # SIGTERM mid-stream: the batch in hand is abandoned, never half-committed.
     first = start_service("aggregator-1", "pulse_aggregator.app:app", env, logs)
-    await eventually(some_batches_committed, timeout=60, interval=0.05)
-    first.stop(signal.SIGTERM)
+    await produce(infra.kafka_bootstrap, prefix, first_part)
+    await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+    await stopped_mid_batch(first, second_part, signal.SIGTERM)
     assert "aggregator stopped" in first.log()
-    assert not await caught_up(infra.kafka_bootstrap, prefix, group), "stopped too late"
 
-    # kill -9 mid-stream.
+    # kill -9 mid-stream, after the restarted aggregator has committed what was left.
     restarted = start_service("aggregator-1b", "pulse_aggregator.app:app", env, logs)
-    committed = await db.fetchval(
-        "SELECT count(*) FROM post_metric_snapshots WHERE business_id = ANY($1)", businesses
-    )
-
-    async def more_batches_committed() -> bool:
-        return bool(await db.fetchval(
-            "SELECT count(*) > $2 FROM post_metric_snapshots WHERE business_id = ANY($1)",
-            businesses, committed,
-        ))  # fmt: skip
-
-    await eventually(more_batches_committed, timeout=60, interval=0.05)
-    restarted.stop(signal.SIGKILL)
+    await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+    await stopped_mid_batch(restarted, third_part, signal.SIGKILL)
     assert restarted.process.returncode == -signal.SIGKILL
-    assert not await caught_up(infra.kafka_bootstrap, prefix, group), "killed too late"
 
     second = start_service("aggregator-2", "pulse_aggregator.app:app", env, logs)
     # A second replica joins mid-stream: the group rebalances the partitions between them.
@@ -249,9 +248,17 @@ async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmle
     try:
         await produce(infra.kafka_bootstrap, prefix, before)
         await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+        logged_before_cut = len(service.log())
         await proxy.cut()
         await produce(infra.kafka_bootstrap, prefix, during)
-        await asyncio.sleep(3)
+
+        async def write_failed() -> bool:
+            return any(
+                '"step": "write batch"' in line and "retrying" in line
+                for line in service.log()[logged_before_cut:].splitlines()
+            )
+
+        await eventually(write_failed, timeout=60)
         assert not await caught_up(infra.kafka_bootstrap, prefix, group)  # paused, not skipped
         await proxy.start()
         await wait_caught_up(infra.kafka_bootstrap, prefix, group)

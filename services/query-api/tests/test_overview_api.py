@@ -10,7 +10,6 @@ import secrets
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
@@ -235,10 +234,42 @@ async def test_default_period_is_the_last_30_local_days(
     query_api: ServiceProcess, business: dict[str, Any]
 ) -> None:
     body = (await get_overview(query_api, business["token"], business_id=business["id"])).json()
-    start = datetime.fromisoformat(body["period"]["start_date"]).date()
-    end = datetime.fromisoformat(body["period"]["end_date"]).date()
-    assert (end - start).days == 29
+    # QUERY_API_NOW is 19 Nov 23:30 UTC: the period ends on Berlin's day, 20 Nov.
+    assert (body["period"]["start_date"], body["period"]["end_date"]) == (
+        "2026-10-22", "2026-11-20",
+    )  # fmt: skip
     assert len(body["trends"]) == 30
+
+
+async def test_calendar_tells_the_business_day_not_the_utc_one(
+    infra: Infra, query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    berlin = await get(query_api, business["token"], "calendar", business_id=business["id"])
+    assert berlin.status_code == 200, berlin.text
+    assert berlin.json() == {
+        "business_id": business["id"], "timezone": "Europe/Berlin", "today": "2026-11-20",
+    }  # fmt: skip
+    new_york = secrets.randbelow(2**62) + 10**12
+    await db.execute("INSERT INTO businesses (id) VALUES ($1)", new_york)
+    await set_business_timezone(db, new_york, "America/New_York")
+    _, token = await infra.token_for(new_york)
+    answer = (await get(query_api, token, "calendar", business_id=new_york)).json()
+    assert answer["today"] == "2026-11-19"
+
+
+async def test_calendar_refuses_bad_ids_and_strangers(
+    infra: Infra, query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    for bad in ("0", "-1", "abc", str(2**63), "1e3"):
+        response = await get(query_api, business["token"], "calendar", business_id=bad)
+        assert response.status_code == 422, (bad, response.text)
+        assert response.json()["detail"][0]["loc"] == ["query", "business_id"]
+    missing = await get(query_api, business["token"], "calendar")
+    assert missing.status_code == 422
+    _, stranger = await infra.token_for(business["id"] + 1)
+    other = await get(query_api, stranger, "calendar", business_id=business["id"])
+    assert other.status_code == 404
+    assert other.json() == {"detail": f"business {business['id']} not found"}
 
 
 async def get(query_api: ServiceProcess, token: str, path: str, **params: Any) -> httpx.Response:
@@ -537,9 +568,9 @@ async def test_export_csv_and_json(
     response = await get(query_api, token, "export", **period)
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith("text/csv")
-    today = datetime.now(ZoneInfo("Europe/Berlin")).date().isoformat()
+    # Named for the business's day (QUERY_API_NOW is 19 Nov in UTC, 20 Nov in Berlin).
     assert response.headers["content-disposition"] == (
-        f'attachment; filename="analytics_{b}_{today}.csv"'
+        f'attachment; filename="analytics_{b}_2026-11-20.csv"'
     )
     rows = list(csv.DictReader(io.StringIO(response.text)))
     assert list(rows[0])[:10] == [
@@ -558,7 +589,7 @@ async def test_export_csv_and_json(
     assert previews == {'\'=HYPERLINK("http://evil")', "'-5 tips", "'@team", "'\tTab", "plain"}
 
     as_json = await get(query_api, token, "export", **period, format="json")
-    assert as_json.headers["content-disposition"].endswith(f'_{today}.json"')
+    assert as_json.headers["content-disposition"].endswith('_2026-11-20.json"')
     body = as_json.json()
     assert body["overview"]["summary"]["total_posts"] == 8
     assert len(body["posts"]) == 8
@@ -609,7 +640,7 @@ ENDPOINTS = [
     ("overview", {}), ("trends", {}), ("trends", {"basis": "activity"}),
     ("platform-comparison", {}), ("best-times", {}), ("top-posts", {}),
     ("content-performance", {}), ("summaries", {}), ("export", {}),
-    ("export", {"format": "json"}),
+    ("export", {"format": "json"}), ("calendar", {}),
 ]  # fmt: skip
 
 

@@ -57,6 +57,8 @@ log = get_logger(__name__)
 CONSUMED_TOPICS = (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
 
 T = TypeVar("T")
+# How often a paused stream retries a cache-version bump that failed (Redis away).
+BUMP_RETRY_S = 5.0
 
 # Records decoded between two yields to the event loop (about 10 ms of work).
 DECODE_SLICE = 500
@@ -86,6 +88,7 @@ class BatchConsumer:
         self._in_flight = asyncio.Lock()
         # Businesses whose cache version could not be bumped yet (Redis was down).
         self._unbumped: set[int] = set()
+        self._bump_retry_at = 0.0  # monotonic: when a pause may retry a failed bump
         self.batches_committed = 0
         # Summaries may be pending from before a restart: refresh once at start.
         self._summaries_due = True
@@ -118,6 +121,10 @@ class BatchConsumer:
                 if batch is not None:
                     writing = asyncio.create_task(self._write_and_commit(batch))
                 idle = writing is None and await self._caught_up()
+                if idle and self._unbumped and time.monotonic() >= self._bump_retry_at:
+                    # A bump that failed after the last batch's commit: no later batch may
+                    # come to carry it, so the pause does (every few seconds).
+                    await self._bump_cache_versions()
                 self._maybe_refresh_summaries(idle=idle)
             if writing is not None:
                 await writing
@@ -239,6 +246,7 @@ class BatchConsumer:
             await asyncio.wait_for(bump_cache_versions(self._redis, self._unbumped), 1.0)
             self._unbumped.clear()
         except Exception as exc:
+            self._bump_retry_at = time.monotonic() + BUMP_RETRY_S
             metrics.CACHE_BUMP_FAILURES.inc()
             log.warning("cache version bump failed", error=repr(exc), pending=len(self._unbumped))
 

@@ -15,7 +15,8 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 from pulse_query_api.auth import Authenticator
 from pulse_query_api.cache import AnswerCache
 from pulse_query_api.refresh import RefreshPublisher
-from pulse_query_api.routes import export, legacy, overview, posts, rankings, refresh
+from pulse_query_api.routes import calendar, export, legacy, overview, posts, rankings, refresh
+from pulse_query_api.scope import fixed_clock, wall_clock
 from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
@@ -36,6 +37,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     Authenticator.check_configuration(settings)
     app.state.settings = settings
     app.state.authenticator = Authenticator(settings)
+    app.state.clock = fixed_clock(settings.clock_at) if settings.clock_at else wall_clock
     app.state.engine = create_engine(
         settings.database_url, settings.db_pool_size, READER_SERVER_SETTINGS
     )
@@ -93,6 +95,7 @@ for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, Operationa
                     InterfaceError):  # fmt: skip
     app.add_exception_handler(unavailable, database_unavailable)
 app.add_middleware(RequestMetrics, service="query-api")
+app.include_router(calendar.router)
 app.include_router(overview.router)
 app.include_router(posts.router)
 app.include_router(rankings.router)

@@ -182,6 +182,12 @@ class BestTimesOut(BaseModel):
     posts_considered: int
 
 
+class CalendarOut(BaseModel):
+    business_id: int
+    timezone: str = Field(description="The business's IANA time zone")
+    today: date = Field(description="The business's local date now")
+
+
 class PeriodOut(BaseModel):
     start_date: date
     end_date: date

@@ -16,7 +16,6 @@ import json
 from collections.abc import AsyncIterator, Sequence
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 import asyncpg
 from fastapi import APIRouter, Query
@@ -217,8 +216,7 @@ async def export(
     scope: ScopeDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
 ) -> StreamingResponse:
-    today = datetime.now(ZoneInfo(scope.timezone)).date().isoformat()
-    filename = f"analytics_{scope.business_id}_{today}.{format}"
+    filename = f"analytics_{scope.business_id}_{scope.today.isoformat()}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "csv":
         return StreamingResponse(_csv(engine, scope), media_type="text/csv", headers=headers)

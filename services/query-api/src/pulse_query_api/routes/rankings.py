@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Query, Response
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -83,10 +82,11 @@ async def best_times(
     days: Annotated[int, Query(ge=7, le=90, description="How many local days back")] = 30,
 ) -> Response:
     async def build(session: AsyncSession) -> BestTimesAnswerOut:
-        end = datetime.now(ZoneInfo(scope.timezone)).date()
+        end = scope.today
         window = Scope(
-            scope.business_id, scope.timezone, end - timedelta(days=days - 1), end, scope.platform
-        )
+            scope.business_id, scope.timezone, end - timedelta(days=days - 1), end,
+            scope.platform, scope.today,
+        )  # fmt: skip
         data_as_of, stale = await queries.freshness(session, window)
         return BestTimesAnswerOut.model_validate(
             {
@@ -98,7 +98,8 @@ async def best_times(
             }
         )
 
-    parts = scope_parts("best-times", scope, days=days)
+    # The window ends today, whatever dates the request named.
+    parts = scope_parts("best-times", scope, days=days, today=scope.today)
     return await cache.answer(scope.business_id, parts, build)
 
 
