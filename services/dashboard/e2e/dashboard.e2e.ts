@@ -1,6 +1,11 @@
 // End-to-end: the built dashboard, its server and the real query-api with demo data,
-// driven in headless Chromium. Every check compares what the page shows with what
-// query-api answers for the same question.
+// driven in headless Chromium. Every check compares what the page shows with the very
+// answer the page received from query-api for that question (kept as it passed to the
+// page): the demo keeps polling, so a second call a moment later may differ. Finding
+// the answer also proves the page asked for the right scope (business, dates, platform ...).
+//
+// The browser's time zone and clock put its day ahead of the business's whatever the hour,
+// so a page that took "today" from the browser instead of query-api's /calendar fails.
 //
 // Environment (run-e2e.sh sets it): DASHBOARD_URL, QUERY_API_URL, PULSE_TOKEN,
 // BUSINESS_ID, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS (a directory).
@@ -14,6 +19,11 @@ const TOKEN = required("PULSE_TOKEN");
 const BUSINESS = Number(process.env.BUSINESS_ID ?? "1");
 const SHOTS = process.env.SCREENSHOTS ?? "screenshots";
 const WAIT_MS = 20_000;
+const API_PATH = "/api/v1/analytics";
+// UTC+14, the earliest time zone, and a clock a day ahead: the browser's day is then at
+// least a day past the business's, wherever the business is.
+const BROWSER_TIMEZONE = "Pacific/Kiritimati";
+const BROWSER_AHEAD_MS = 86_400_000;
 
 function required(name: string): string {
   const v = process.env[name];
@@ -26,13 +36,26 @@ const int = (n: number | null): string => (n === null ? "—" : Math.round(n).to
 const pct = (n: number | null): string =>
   n === null ? "—" : `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
 
-// ---- query-api, asked directly -----------------------------------------------------
+/** A day (YYYY-MM-DD) n days later, as web/dates.ts counts. */
+function addDays(day: string, n: number): string {
+  const d = new Date(`${day}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + n);
+  return d.toISOString().slice(0, 10);
+}
+
+// ---- query-api's answers -------------------------------------------------------------
 interface Scope {
   start: string;
   end: string;
   platform: string;
 }
+type Params = Record<string, string | number>;
 type Json = Record<string, unknown>;
+interface Calendar {
+  business_id: number;
+  timezone: string;
+  today: string;
+}
 interface Summary {
   total_posts: number;
   total_impressions: number;
@@ -78,21 +101,80 @@ interface PostDetail {
   history: unknown[];
 }
 
-async function api<T>(path: string, params: Record<string, string | number> = {}): Promise<T> {
-  const res = await apiRaw(path, params);
-  return (await res.json()) as T;
-}
-
-async function apiRaw(path: string, params: Record<string, string | number>): Promise<Response> {
+/** query-api asked directly: only for what the page has not asked yet (the business's day). */
+async function api<T>(path: string, params: Params = {}): Promise<T> {
   const q = new URLSearchParams(Object.entries(params).map(([k, v]) => [k, String(v)]));
-  const res = await fetch(`${QUERY_API}/api/v1/analytics${path}?${q}`, {
+  const res = await fetch(`${QUERY_API}${API_PATH}${path}?${q}`, {
     headers: { Authorization: `Bearer ${TOKEN}` },
   });
   if (!res.ok) throw new Error(`query-api ${path}: HTTP ${res.status} ${await res.text()}`);
-  return res;
+  return (await res.json()) as T;
 }
 
-const scoped = (s: Scope): Record<string, string | number> => ({
+/** A question to query-api: its path under /api/v1/analytics and its query, in one order. */
+function questionKey(path: string, params: Iterable<[string, string]>): string {
+  const sorted = [...params].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return `${path}?${new URLSearchParams(sorted)}`;
+}
+
+const keyOf = (path: string, params: Params): string =>
+  questionKey(path, Object.entries(params).map(([k, v]) => [k, String(v)]));
+
+interface Answer {
+  status: number;
+  body: string;
+}
+
+/**
+ * The answers the page received, by question, taken on their way to the page: a listener
+ * cannot always read them afterwards (Chromium keeps no copy of a body the page reads as a
+ * blob, as it does the exports). A question asked again replaces the earlier answer, as in
+ * the page (useApi drops an answer whose question was replaced): the latest is on screen.
+ */
+class Answers {
+  private readonly asked = new Map<string, Promise<Answer>>();
+
+  static async record(page: Page): Promise<Answers> {
+    const answers = new Answers();
+    await page.route(`**${API_PATH}/**`, async (route) => {
+      const url = new URL(route.request().url());
+      const fetched = route.fetch();
+      const answer = fetched.then(async (response) => ({ status: response.status(), body: await response.text() }));
+      answer.catch(() => undefined); // read later, or never
+      answers.asked.set(questionKey(url.pathname.slice(API_PATH.length), url.searchParams), answer);
+      // The page may have moved on (a reload) before its answer came.
+      await route.fulfill({ response: await fetched }).catch(() => route.abort().catch(() => undefined));
+    });
+    return answers;
+  }
+
+  /** The questions asked so far. */
+  questions(): string[] {
+    return [...this.asked.keys()];
+  }
+
+  /** The latest answer to the question, once the page has asked it. */
+  async latest(path: string, params: Params = {}): Promise<Answer> {
+    const key = keyOf(path, params);
+    await until(`the page to ask ${key}`, async () => this.asked.has(key));
+    const answer = this.asked.get(key);
+    if (!answer) throw new Error(`${key} was never asked`);
+    return answer;
+  }
+
+  /** The latest answer's body, refusing an error. */
+  async text(path: string, params: Params = {}): Promise<string> {
+    const { status, body } = await this.latest(path, params);
+    if (status !== 200) throw new Error(`the page's ${keyOf(path, params)}: HTTP ${status} ${body}`);
+    return body;
+  }
+
+  async json<T>(path: string, params: Params = {}): Promise<T> {
+    return JSON.parse(await this.text(path, params)) as T;
+  }
+}
+
+const scoped = (s: Scope): Params => ({
   business_id: BUSINESS,
   start_date: s.start,
   end_date: s.end,
@@ -134,6 +216,35 @@ async function shows(page: Page, selector: string, expected: string): Promise<vo
   }
 }
 
+/**
+ * Waits until every element shows what the page's latest answer to the question says (read
+ * again on each look: a question the page asks again is compared with its new answer), and
+ * returns that answer.
+ */
+async function showsAnswer<T>(
+  page: Page,
+  answers: Answers,
+  [path, params]: [string, Params],
+  expected: (answer: T) => [selector: string, text: string][],
+): Promise<T> {
+  let answer = await answers.json<T>(path, params);
+  let wrong = "";
+  try {
+    await until(`the page to show its ${path} answer`, async () => {
+      answer = await answers.json<T>(path, params);
+      wrong = "";
+      for (const [selector, want] of expected(answer)) {
+        const seen = await text(page, selector);
+        if (seen !== want) wrong ||= `${selector}: page shows ${JSON.stringify(seen)}, API says ${JSON.stringify(want)}`;
+      }
+      return wrong === "";
+    });
+  } catch (err) {
+    throw new Error(wrong || String(err));
+  }
+  return answer;
+}
+
 async function ready(page: Page, testId: string): Promise<void> {
   await page.locator(`[data-testid="${testId}"][data-state="ready"]`).waitFor({ timeout: WAIT_MS });
 }
@@ -165,15 +276,35 @@ async function test(name: string, page: Page, body: () => Promise<void>): Promis
 }
 
 // ---- the checks ----------------------------------------------------------------------
-async function checkCards(page: Page, s: Scope): Promise<Overview> {
-  const o = await api<Overview>("/overview", scoped(s));
-  await ready(page, "summary");
-  await shows(page, '[data-testid="card-posts-value"]', int(o.summary.total_posts));
-  await shows(page, '[data-testid="card-impressions-value"]', int(o.summary.total_impressions));
-  await shows(page, '[data-testid="card-reach-value"]', int(o.summary.total_reach));
-  await shows(page, '[data-testid="card-engagement-rate-value"]', pct(o.summary.avg_engagement_rate));
-  await shows(page, '[data-testid="card-follower-growth-value"]', int(o.summary.follower_growth));
-  return o;
+function checkCards(page: Page, answers: Answers, s: Scope): Promise<Overview> {
+  return showsAnswer<Overview>(page, answers, ["/overview", scoped(s)], (o) => [
+    ['[data-testid="card-posts-value"]', int(o.summary.total_posts)],
+    ['[data-testid="card-impressions-value"]', int(o.summary.total_impressions)],
+    ['[data-testid="card-reach-value"]', int(o.summary.total_reach)],
+    ['[data-testid="card-engagement-rate-value"]', pct(o.summary.avg_engagement_rate)],
+    ['[data-testid="card-follower-growth-value"]', int(o.summary.follower_growth)],
+  ]);
+}
+
+function checkContentRows(page: Page, answers: Answers, s: Scope): Promise<Content> {
+  return showsAnswer<Content>(page, answers, ["/content-performance", scoped(s)], (c) =>
+    c.content_types.flatMap((t): [string, string][] => {
+      const row = `[data-testid="content-table"] tr[data-content-type="${t.content_type}"]`;
+      return [
+        [`${row} [data-testid="content-posts"]`, int(t.posts)],
+        [`${row} [data-testid="content-rate"]`, pct(t.engagement_rate)],
+      ];
+    }),
+  );
+}
+
+/** The browser's own date, where its (emulated) time zone and clock put it. */
+function browserDay(page: Page): Promise<string> {
+  return page.evaluate(() => {
+    const now = new Date();
+    const two = (n: number) => String(n).padStart(2, "0");
+    return `${now.getFullYear()}-${two(now.getMonth() + 1)}-${two(now.getDate())}`;
+  });
 }
 
 async function main(): Promise<number> {
@@ -184,14 +315,28 @@ async function main(): Promise<number> {
     headless: true,
     args: ["--no-sandbox"],
   });
-  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, acceptDownloads: true });
+  const context = await browser.newContext({
+    viewport: { width: 1280, height: 900 },
+    acceptDownloads: true,
+    timezoneId: BROWSER_TIMEZONE,
+  });
+  // Installed, the clock keeps running at the real pace (timers fire: refresh polls and times out as usual).
+  await context.clock.install({ time: Date.now() + BROWSER_AHEAD_MS });
   const page = await context.newPage();
   page.on("pageerror", (err) => console.log(`page error: ${err.message}`));
+  const answers = await Answers.record(page);
 
   await test("an unauthenticated visitor is asked to sign in", page, async () => {
     await page.goto(DASHBOARD);
     await page.getByTestId("signin").waitFor({ timeout: WAIT_MS });
     assertEqual(await page.locator('textarea[name="token"]').isVisible(), true, "token field");
+  });
+
+  await test("the browser's day is not the business's (time zone and clock set so)", page, async () => {
+    const calendar = await api<Calendar>("/calendar", { business_id: BUSINESS });
+    const day = await browserDay(page);
+    console.log(`      browser: ${day} (${BROWSER_TIMEZONE}, clock a day ahead); business: ${calendar.today} (${calendar.timezone})`);
+    if (day === calendar.today) throw new Error(`the browser's day is the business's (${day}): this run proves nothing about "today"`);
   });
 
   await test("a refused token (401) goes back to sign-in", page, async () => {
@@ -204,12 +349,15 @@ async function main(): Promise<number> {
     assertEqual(await page.evaluate(() => localStorage.getItem("pulse.token")), null, "token kept after 401");
   });
 
-  await test("sign in, then the summary cards match /overview", page, async () => {
+  await test("sign in: the last 30 days of the business's today (/calendar), cards match /overview", page, async () => {
     await page.locator('textarea[name="token"]').fill(TOKEN);
     await page.locator('input[name="business"]').fill(String(BUSINESS));
     await page.getByRole("button", { name: "Sign in" }).click();
+    const calendar = await answers.json<Calendar>("/calendar", { business_id: BUSINESS });
+    if (calendar.today === (await browserDay(page))) throw new Error(`the business's today is the browser's (${calendar.today})`);
     const s = await pageScope(page);
-    const o = await checkCards(page, s);
+    assertEqual(`${s.start} – ${s.end}`, `${addDays(calendar.today, -29)} – ${calendar.today}`, "date range");
+    const o = await checkCards(page, answers, s);
     const change = o.change_pct.total_posts;
     const shown = await text(page, '[data-testid="card-posts-change"]');
     if (change !== null && !shown.includes(Math.abs(change).toLocaleString("en-US", { maximumFractionDigits: 2 })))
@@ -218,26 +366,21 @@ async function main(): Promise<number> {
   });
 
   await test("platform comparison: bars, rates and insights match /platform-comparison", page, async () => {
-    const c = await api<Comparison>("/platform-comparison", scoped(await pageScope(page)));
     await ready(page, "platforms");
+    const c = await showsAnswer<Comparison>(page, answers, ["/platform-comparison", scoped(await pageScope(page))], (c) =>
+      c.platforms.map((p) => [`[data-testid="platforms-table"] tr[data-platform="${p.platform}"] [data-testid="platform-rate"]`, pct(p.engagement_rate)]),
+    );
     const bars = await page.locator('[data-testid="platforms-chart"] .recharts-bar-rectangle').count();
     if (bars < c.platforms.length) throw new Error(`${bars} bars for ${c.platforms.length} platforms`);
-    for (const p of c.platforms)
-      await shows(page, `[data-testid="platforms-table"] tr[data-platform="${p.platform}"] [data-testid="platform-rate"]`, pct(p.engagement_rate));
     const insights = await page.locator('[data-testid="insights"] li').allInnerTexts();
     assertEqual(JSON.stringify(insights.map((t) => t.trim())), JSON.stringify(c.insights.map((i) => i.text)), "insights");
   });
 
   await test("content-type performance matches /content-performance", page, async () => {
-    const c = await api<Content>("/content-performance", scoped(await pageScope(page)));
     await ready(page, "content");
+    const c = await checkContentRows(page, answers, await pageScope(page));
     if (c.content_types.length === 0) throw new Error("demo data has no content types");
     await page.locator('[data-testid="content-chart"] .recharts-bar-rectangle').first().waitFor({ timeout: WAIT_MS });
-    for (const t of c.content_types) {
-      const row = `[data-testid="content-table"] tr[data-content-type="${t.content_type}"]`;
-      await shows(page, `${row} [data-testid="content-posts"]`, int(t.posts));
-      await shows(page, `${row} [data-testid="content-rate"]`, pct(t.engagement_rate));
-    }
     await shot(page, "overview");
   });
 
@@ -247,27 +390,25 @@ async function main(): Promise<number> {
     const s7 = await pageScope(page);
     const days = (Date.parse(s7.end) - Date.parse(s7.start)) / 86_400_000 + 1;
     assertEqual(days, 7, "days in 'last 7 days'");
-    const o7 = await checkCards(page, s7);
+    const o7 = await checkCards(page, answers, s7);
     await page.locator('select[name="platform"]').selectOption("twitter");
     const tw = await pageScope(page);
     assertEqual(tw.platform, "twitter", "platform filter");
-    const oTw = await checkCards(page, tw);
+    const oTw = await checkCards(page, answers, tw);
     // The comparison covers every platform, the filtered one highlighted; content types follow the filter.
     await ready(page, "platforms");
     await page.locator('[data-testid="platforms-table"] tr.selected[data-platform="twitter"]').waitFor({ timeout: WAIT_MS });
-    const content = await api<Content>("/content-performance", scoped(tw));
     await ready(page, "content");
-    for (const t of content.content_types)
-      await shows(page, `[data-testid="content-table"] tr[data-content-type="${t.content_type}"] [data-testid="content-posts"]`, int(t.posts));
+    await checkContentRows(page, answers, tw);
     if (before === int(o7.summary.total_posts) && o7.summary.total_posts === oTw.summary.total_posts)
       throw new Error("the filters changed nothing on the page");
     await page.locator('select[name="preset"]').selectOption("lastMonth");
     const lm = await pageScope(page);
     if (!lm.start.endsWith("-01")) throw new Error(`last month starts ${lm.start}`);
-    await checkCards(page, lm);
+    await checkCards(page, answers, lm);
     await page.locator('select[name="platform"]').selectOption("all");
     await page.locator('select[name="preset"]').selectOption("last30");
-    await checkCards(page, await pageScope(page));
+    await checkCards(page, answers, await pageScope(page));
   });
 
   await test("trends: the line chart matches /trends (daily, weekly, activity)", page, async () => {
@@ -275,11 +416,12 @@ async function main(): Promise<number> {
     for (const [period, basis] of [["daily", "publish"], ["weekly", "publish"], ["daily", "activity"]] as const) {
       await page.locator('select[name="trend-period"]').selectOption(period);
       await page.locator('select[name="trend-basis"]').selectOption(basis);
-      const t = await api<Trends>("/trends", { ...scoped(await pageScope(page)), period, basis });
       await ready(page, "trends");
-      await shows(page, '[data-testid="trends-count"]', String(t.trends.length));
-      await shows(page, '[data-testid="trends-total-engagement"]', int(t.trends.reduce((a, x) => a + x.engagement, 0)));
-      await shows(page, '[data-testid="trends-total-impressions"]', int(t.trends.reduce((a, x) => a + x.impressions, 0)));
+      await showsAnswer<Trends>(page, answers, ["/trends", { ...scoped(await pageScope(page)), period, basis }], (t) => [
+        ['[data-testid="trends-count"]', String(t.trends.length)],
+        ['[data-testid="trends-total-engagement"]', int(t.trends.reduce((a, x) => a + x.engagement, 0))],
+        ['[data-testid="trends-total-impressions"]', int(t.trends.reduce((a, x) => a + x.impressions, 0))],
+      ]);
       await page.locator('[data-testid="trends-chart"] path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
     }
     await page.locator('select[name="trend-basis"]').selectOption("publish");
@@ -291,15 +433,20 @@ async function main(): Promise<number> {
   await test("top posts: the table matches /top-posts and sorts by metric", page, async () => {
     await page.getByTestId("tab-top-posts").click();
     const s = await pageScope(page);
-    const byRate = await api<{ top_posts: TopPost[] }>("/top-posts", { ...scoped(s), metric: "engagement_rate", limit: 20 });
-    await ready(page, "top-posts");
     const rows = page.locator('[data-testid="top-posts-table"] tbody tr');
+    const firstCell = (col: string) => `[data-testid="top-posts-table"] tbody tr:first-child td[data-col="${col}"]`;
+    await ready(page, "top-posts");
+    const byRate = await showsAnswer<{ top_posts: TopPost[] }>(
+      page, answers, ["/top-posts", { ...scoped(s), metric: "engagement_rate", limit: 20 }],
+      (a) => [[firstCell("engagement_rate"), pct(a.top_posts[0].engagement_rate)]],
+    );
     await until("top posts rows", async () => (await rows.count()) === byRate.top_posts.length);
     assertEqual(Number(await rows.first().getAttribute("data-post-id")), byRate.top_posts[0].post_id, "first post by rate");
-    await shows(page, '[data-testid="top-posts-table"] tbody tr:first-child td[data-col="engagement_rate"]', pct(byRate.top_posts[0].engagement_rate));
     await page.getByTestId("sort-impressions").click();
-    const byImp = await api<{ top_posts: TopPost[] }>("/top-posts", { ...scoped(s), metric: "impressions", limit: 20 });
-    await shows(page, '[data-testid="top-posts-table"] tbody tr:first-child td[data-col="impressions"]', int(byImp.top_posts[0].impressions));
+    const byImp = await showsAnswer<{ top_posts: TopPost[] }>(
+      page, answers, ["/top-posts", { ...scoped(s), metric: "impressions", limit: 20 }],
+      (a) => [[firstCell("impressions"), int(a.top_posts[0].impressions)]],
+    );
     assertEqual(Number(await rows.first().getAttribute("data-post-id")), byImp.top_posts[0].post_id, "first post by impressions");
     const impressions = await page.locator('[data-testid="top-posts-table"] td[data-col="impressions"]').allInnerTexts();
     const values = impressions.map((v) => Number(v.replace(/,/g, "")));
@@ -311,11 +458,12 @@ async function main(): Promise<number> {
   await test("post detail: metrics and history match /posts/{id}", page, async () => {
     if (!firstPost) throw new Error("no post to open");
     await page.locator(`[data-testid="top-posts-table"] tr[data-post-id="${firstPost}"] a`).click();
-    const p = await api<PostDetail>(`/posts/${firstPost}`);
     await ready(page, "post-detail");
-    await shows(page, '[data-testid="post-engagement-rate"]', pct(p.engagement_rate));
-    await shows(page, '[data-testid="history-count"]', String(p.history.length));
-    await shows(page, '[data-testid="post-metrics"] tr[data-metric="impressions"] td', int(p.impressions));
+    const p = await showsAnswer<PostDetail>(page, answers, [`/posts/${firstPost}`, {}], (p) => [
+      ['[data-testid="post-engagement-rate"]', pct(p.engagement_rate)],
+      ['[data-testid="history-count"]', String(p.history.length)],
+      ['[data-testid="post-metrics"] tr[data-metric="impressions"] td', int(p.impressions)],
+    ]);
     // Two or more snapshots draw a line per metric; a single snapshot draws only its dots
     // (a fresh demo can have posts polled once) and the page says why there is no line.
     if (p.history.length > 1)
@@ -330,9 +478,10 @@ async function main(): Promise<number> {
   await test("best times: heatmap and confidence match /best-times", page, async () => {
     await page.getByTestId("tab-best-times").click();
     const s = await pageScope(page);
-    const b = await api<BestTimes>("/best-times", { business_id: BUSINESS, platform: s.platform, days: 30 });
     await ready(page, "best-times");
-    await shows(page, '[data-testid="confidence-value"]', String(b.confidence_score));
+    const b = await showsAnswer<BestTimes>(page, answers, ["/best-times", { business_id: BUSINESS, platform: s.platform, days: 30 }], (b) => [
+      ['[data-testid="confidence-value"]', String(b.confidence_score)],
+    ]);
     const days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
     if (b.best_day !== null) {
       const shown = await text(page, '[data-testid="best-slot-value"]');
@@ -350,25 +499,28 @@ async function main(): Promise<number> {
     await shot(page, "best-times");
   });
 
-  await test("export: CSV and JSON downloads hold the API's rows", page, async () => {
+  await test("export: CSV and JSON downloads hold the rows of the page's /export answers", page, async () => {
     await page.getByTestId("tab-overview").click();
     const s = await pageScope(page);
     const [csvDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-csv").click()]);
+    if (!csvDownload.suggestedFilename().endsWith(".csv")) throw new Error(`file named ${csvDownload.suggestedFilename()}`);
     const csv = readFileSync(await csvDownload.path(), "utf8");
-    const apiCsv = await (await apiRaw("/export", { ...scoped(s), format: "csv" })).text();
+    const apiCsv = await answers.text("/export", { ...scoped(s), format: "csv" });
     const ids = (body: string): string[] => {
       const lines = body.trim().split(/\r?\n/);
       const col = lines[0].split(",").indexOf("Post ID");
       // Post ID comes before any free-text column, so splitting on commas is safe up to it.
       return lines.slice(1).map((l) => l.split(",")[col]);
     };
-    if (!csvDownload.suggestedFilename().endsWith(".csv")) throw new Error(`file named ${csvDownload.suggestedFilename()}`);
+    if (ids(apiCsv).length === 0) throw new Error("the CSV export has no rows");
     assertEqual(ids(csv).length, ids(apiCsv).length, "CSV rows");
     assertEqual(ids(csv).join(" "), ids(apiCsv).join(" "), "CSV post ids");
     const [jsonDownload] = await Promise.all([page.waitForEvent("download"), page.getByTestId("export-json").click()]);
-    const json = JSON.parse(readFileSync(await jsonDownload.path(), "utf8")) as { posts: Json[] };
-    assertEqual(json.posts.length, ids(apiCsv).length, "JSON posts");
-    assertEqual(json.posts.map((p) => String(p.post_id)).join(" "), ids(apiCsv).join(" "), "JSON post ids");
+    const postIds = (body: string): string =>
+      (JSON.parse(body) as { posts: Json[] }).posts.map((p) => String(p.post_id)).join(" ");
+    const json = readFileSync(await jsonDownload.path(), "utf8");
+    const apiJson = await answers.text("/export", { ...scoped(s), format: "json" });
+    assertEqual(postIds(json), postIds(apiJson), "JSON post ids");
   });
 
   await test("phone width: one column, nothing wider than the screen", page, async () => {
@@ -392,12 +544,18 @@ async function main(): Promise<number> {
     await page.getByTestId("content-empty").waitFor({ timeout: WAIT_MS });
     await shows(page, '[data-testid="card-posts-value"]', "0");
     await page.locator('select[name="preset"]').selectOption("last30");
+    // A business the caller may not read: its calendar answers 404 and no view is shown or asked for.
     await page.locator('input[name="add-business"]').fill("999999");
     await page.getByRole("button", { name: "Add", exact: true }).click();
-    const alert = page.locator('[data-testid="summary"] [role="alert"]');
+    const alert = page.locator('[data-testid="calendar"] [role="alert"]');
     await alert.waitFor({ timeout: WAIT_MS });
     const message = await alert.innerText();
     if (!/not found.*Check the business id/s.test(message)) throw new Error(`404 message: ${message}`);
+    assertEqual((await answers.latest("/calendar", { business_id: 999999 })).status, 404, "calendar of business 999999");
+    const asked = answers.questions().filter((q) => q.includes("business_id=999999") && !q.startsWith("/calendar?"));
+    assertEqual(asked.join(" "), "", "questions about business 999999 besides its calendar");
+    assertEqual(await page.getByTestId("summary").count(), 0, "summary panels without a calendar");
+    await shot(page, "business-not-found");
     await page.locator('select[name="business"]').selectOption(String(BUSINESS));
     await ready(page, "summary");
   });
@@ -409,6 +567,9 @@ async function main(): Promise<number> {
     const status = await text(page, '[data-testid="action-status"]');
     if (!/^(Fresh numbers in|No newer numbers yet)/.test(status)) throw new Error(`refresh ended with: ${status}`);
     console.log(`      refresh: ${status}`);
+    // It watched the business's last 90 days, every platform.
+    const { today } = await answers.json<Calendar>("/calendar", { business_id: BUSINESS });
+    await answers.latest("/overview", { ...scoped({ start: addDays(today, -89), end: today, platform: "all" }) });
   });
 
   await test("signing out returns to sign-in", page, async () => {

@@ -1,8 +1,8 @@
 import { lazy, Suspense, useCallback, useMemo, useState } from "react";
 import { PulseClient, type Scope } from "./api/client";
-import type { PlatformFilter } from "./api/types";
-import { presetRange, todayIn, type PresetId } from "./dates";
-import { hrefOf, TABS, useRoute } from "./route";
+import type { Calendar, PlatformFilter } from "./api/types";
+import { presetRange, type PresetId } from "./dates";
+import { hrefOf, TABS, useRoute, type Route } from "./route";
 import * as storage from "./storage";
 import { Actions } from "./components/Actions";
 import { BestTimes } from "./components/BestTimes";
@@ -11,6 +11,7 @@ import { Filters, type FilterState } from "./components/Filters";
 import { SignIn } from "./components/SignIn";
 import { SummaryCards } from "./components/SummaryCards";
 import { TopPosts } from "./components/TopPosts";
+import { WithCalendar } from "./components/WithCalendar";
 import type { ViewProps } from "./components/props";
 
 // The views with charts come in a chunk of their own (Recharts is most of the bundle),
@@ -28,21 +29,104 @@ const Trends = lazy(() =>
   import("./components/Trends").then((m) => ({ default: m.Trends })),
 );
 
-function initialFilters(): FilterState {
-  const { start, end } = presetRange("last30", todayIn(null));
-  return { platform: "all", preset: "last30", startDate: start, endDate: end };
+/** The range the user chose: a preset, whose days follow the business's today, or fixed days. */
+type RangeChoice = { preset: PresetId } | { preset: "custom"; startDate: string; endDate: string };
+
+function filtersOn(platform: PlatformFilter, range: RangeChoice, today: string): FilterState {
+  if (range.preset === "custom") return { platform, ...range };
+  const { start, end } = presetRange(range.preset, today);
+  return { platform, preset: range.preset, startDate: start, endDate: end };
 }
 
+/** The view the route names, with the charts' chunk loading behind a notice. */
+function Views({ route, props }: { route: Route; props: ViewProps }) {
+  return (
+    <Suspense fallback={<p className="state loading" role="status">Loading the charts…</p>}>
+      {route.view === "overview" && (
+        <>
+          <SummaryCards {...props} />
+          <div className="two">
+            <PlatformComparison {...props} />
+            <ContentPerformance {...props} />
+          </div>
+        </>
+      )}
+      {route.view === "trends" && <Trends {...props} />}
+      {route.view === "top-posts" && <TopPosts {...props} />}
+      {route.view === "best-times" && <BestTimes {...props} />}
+      {route.view === "post" && <PostDetail {...props} postId={route.postId} />}
+    </Suspense>
+  );
+}
+
+interface WorkspaceProps {
+  client: PulseClient;
+  calendar: Calendar;
+  platform: PlatformFilter;
+  range: RangeChoice;
+  version: number;
+  onPlatform: (platform: PlatformFilter) => void;
+  onRange: (range: RangeChoice) => void;
+  onRefreshed: () => void;
+  onUnauthorized: () => void;
+}
+
+/** Filters, actions, tabs and the view: the business's days, counted from its today. */
+function Workspace({
+  client,
+  calendar,
+  platform,
+  range,
+  version,
+  onPlatform,
+  onRange,
+  onRefreshed,
+  onUnauthorized,
+}: WorkspaceProps) {
+  const route = useRoute();
+  const filters = filtersOn(platform, range, calendar.today);
+  const scope: Scope = {
+    businessId: calendar.business_id,
+    startDate: filters.startDate,
+    endDate: filters.endDate,
+    platform,
+  };
+  const props: ViewProps = { client, scope, version, onUnauthorized };
+  return (
+    <>
+      <div className="toolbar">
+        <Filters
+          value={filters}
+          timezone={calendar.timezone}
+          onPlatform={onPlatform}
+          onPreset={(preset) => onRange({ preset })}
+          onDates={(startDate, endDate) => onRange({ preset: "custom", startDate, endDate })}
+        />
+        <Actions client={client} scope={scope} today={calendar.today} onUnauthorized={onUnauthorized} onRefreshed={onRefreshed} />
+      </div>
+      <nav className="tabs">
+        {TABS.map((t) => (
+          <a key={t.view} href={hrefOf({ view: t.view })} className={route.view === t.view ? "active" : ""} data-testid={`tab-${t.view}`}>
+            {t.label}
+          </a>
+        ))}
+      </nav>
+      <main>
+        <Views route={route} props={props} />
+      </main>
+    </>
+  );
+}
+
+/** Sign-in, then the header and, once the business's calendar has answered, its workspace. */
 export function App() {
   const [token, setToken] = useState<string | null>(storage.loadToken);
   const [signInMessage, setSignInMessage] = useState<string | null>(null);
   const [businesses, setBusinesses] = useState<number[]>(storage.loadBusinesses);
   const [businessId, setBusinessId] = useState<number | null>(storage.loadCurrentBusiness);
-  const [filters, setFilters] = useState<FilterState>(initialFilters);
+  const [platform, setPlatform] = useState<PlatformFilter>("all");
+  const [range, setRange] = useState<RangeChoice>({ preset: "last30" });
   const [version, setVersion] = useState(0);
-  // The business's time zone, once an answer has told it: "today" for the presets.
-  const [timezone, setTimezone] = useState<string | null>(null);
-  const route = useRoute();
 
   const signOut = useCallback((message: string | null) => {
     storage.saveToken(null);
@@ -62,11 +146,6 @@ export function App() {
     storage.saveCurrentBusiness(id);
   }
 
-  function switchBusiness(id: number) {
-    setTimezone(null);
-    remember(id);
-  }
-
   const client = useMemo(() => (token ? new PulseClient(token) : null), [token]);
 
   if (!client || businessId === null) {
@@ -84,14 +163,6 @@ export function App() {
     );
   }
 
-  const scope: Scope = {
-    businessId,
-    startDate: filters.startDate,
-    endDate: filters.endDate,
-    platform: filters.platform,
-  };
-  const props: ViewProps = { client, scope, version, onUnauthorized };
-
   return (
     <div className="app">
       <header className="top">
@@ -101,61 +172,28 @@ export function App() {
         <BusinessSwitcher
           businesses={businesses.length ? businesses : [businessId]}
           current={businessId}
-          onSwitch={switchBusiness}
-          onAdd={switchBusiness}
+          onSwitch={remember}
+          onAdd={remember}
         />
         <button type="button" className="link" data-testid="sign-out" onClick={() => signOut(null)}>
           Sign out
         </button>
       </header>
-      <div className="toolbar">
-        <Filters
-          value={filters}
-          onPlatform={(platform: PlatformFilter) => setFilters({ ...filters, platform })}
-          onPreset={(preset: PresetId) => {
-            const { start, end } = presetRange(preset, todayIn(timezone));
-            setFilters({ ...filters, preset, startDate: start, endDate: end });
-          }}
-          onDates={(startDate, endDate) => setFilters({ ...filters, preset: "custom", startDate, endDate })}
-        />
-        <Actions client={client} scope={scope} onUnauthorized={onUnauthorized} onRefreshed={() => setVersion((v) => v + 1)} />
-      </div>
-      <nav className="tabs">
-        {TABS.map((t) => (
-          <a key={t.view} href={hrefOf({ view: t.view })} className={route.view === t.view ? "active" : ""} data-testid={`tab-${t.view}`}>
-            {t.label}
-          </a>
-        ))}
-      </nav>
-      <main>
-        <Suspense fallback={<p className="state loading" role="status">Loading the charts…</p>}>
-          {route.view === "overview" && (
-            <>
-              <SummaryCards
-                {...props}
-                onTimezone={(tz) => {
-                  if (tz === timezone) return;
-                  setTimezone(tz);
-                  // A preset means the business's days: move it if its today differs.
-                  if (filters.preset !== "custom") {
-                    const { start, end } = presetRange(filters.preset, todayIn(tz));
-                    if (start !== filters.startDate || end !== filters.endDate)
-                      setFilters({ ...filters, startDate: start, endDate: end });
-                  }
-                }}
-              />
-              <div className="two">
-                <PlatformComparison {...props} />
-                <ContentPerformance {...props} />
-              </div>
-            </>
-          )}
-          {route.view === "trends" && <Trends {...props} />}
-          {route.view === "top-posts" && <TopPosts {...props} />}
-          {route.view === "best-times" && <BestTimes {...props} />}
-          {route.view === "post" && <PostDetail {...props} postId={route.postId} />}
-        </Suspense>
-      </main>
+      <WithCalendar client={client} businessId={businessId} onUnauthorized={onUnauthorized}>
+        {(calendar) => (
+          <Workspace
+            client={client}
+            calendar={calendar}
+            platform={platform}
+            range={range}
+            version={version}
+            onPlatform={setPlatform}
+            onRange={setRange}
+            onRefreshed={() => setVersion((v) => v + 1)}
+            onUnauthorized={onUnauthorized}
+          />
+        )}
+      </WithCalendar>
     </div>
   );
 }

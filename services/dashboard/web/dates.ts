@@ -1,4 +1,6 @@
 // Date range presets, in the business's local calendar (the API's days are local days).
+// "Today" is the business's, from query-api's /calendar: never this device's clock, whose
+// day differs from the business's between the two midnights.
 
 export type PresetId = "last7" | "last30" | "last90" | "thisMonth" | "lastMonth" | "thisQuarter";
 
@@ -10,14 +12,6 @@ export const PRESETS: { id: PresetId; label: string }[] = [
   { id: "lastMonth", label: "Last month" },
   { id: "thisQuarter", label: "This quarter" },
 ];
-
-/** Today's date (YYYY-MM-DD) in a time zone; the browser's own when none is known. */
-export function todayIn(timeZone: string | null): string {
-  const opts: Intl.DateTimeFormatOptions = { year: "numeric", month: "2-digit", day: "2-digit" };
-  if (timeZone) opts.timeZone = timeZone;
-  // en-CA formats as YYYY-MM-DD
-  return new Intl.DateTimeFormat("en-CA", opts).format(new Date());
-}
 
 function parse(iso: string): Date {
   const [y, m, d] = iso.split("-").map(Number);

@@ -2,9 +2,9 @@
 // browser calls one origin.
 import type {
   BestTimesAnswer,
+  Calendar,
   ContentPerformanceAnswer,
   ExportFormat,
-  ExportJson,
   Overview,
   PlatformComparisonAnswer,
   PlatformFilter,
@@ -110,6 +110,11 @@ export class PulseClient {
     return (await res.json()) as T;
   }
 
+  /** The business's time zone and today's date there: the presets count their days from it. */
+  calendar(businessId: number): Promise<Calendar> {
+    return this.json(`/calendar?${query({ business_id: businessId })}`);
+  }
+
   overview(s: Scope): Promise<Overview> {
     return this.json(`/overview?${query(scopeParams(s))}`);
   }
@@ -147,11 +152,6 @@ export class PulseClient {
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ business_id: businessId }),
     });
-  }
-
-  /** The JSON export parsed (the best-times heatmap reads its posts). */
-  exportJson(s: Scope): Promise<ExportJson> {
-    return this.json(`/export?${query({ ...scopeParams(s), format: "json" })}`);
   }
 
   /** The export as a file: its bytes and the name query-api gives it. */

@@ -130,6 +130,13 @@ export interface BestTimes {
   posts_considered: number;
 }
 
+/** The business's calendar: its time zone and its local date now (every range starts here). */
+export interface Calendar {
+  business_id: number;
+  timezone: string;
+  today: string;
+}
+
 export interface Period {
   start_date: string;
   end_date: string;
@@ -209,20 +216,4 @@ export interface RefreshAnswer {
   business_id: number;
   platforms: string[];
   requested_at: string;
-}
-
-/** One post of the JSON export ("posts" array); column names as the export query's. */
-export interface ExportPost {
-  day: string;
-  platform: string;
-  post_id: number;
-  platform_post_id: string;
-  published_at: string;
-  engagement_rate: number | null;
-  impressions: number | null;
-}
-
-export interface ExportJson {
-  overview: Overview;
-  posts: ExportPost[];
 }

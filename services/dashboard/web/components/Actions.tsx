@@ -1,11 +1,13 @@
 import { useState } from "react";
 import { ApiError, type PulseClient, type Scope } from "../api/client";
 import type { ExportFormat } from "../api/types";
-import { addDays, todayIn } from "../dates";
+import { presetRange } from "../dates";
 
 interface Props {
   client: PulseClient;
   scope: Scope;
+  /** The business's today (from its calendar). */
+  today: string;
   onUnauthorized: () => void;
   /** Called once fresh numbers are in, so the views load again. */
   onRefreshed: () => void;
@@ -17,7 +19,7 @@ const REFRESH_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Refresh (POST /refresh, then wait for data_as_of to move) and CSV/JSON downloads. */
-export function Actions({ client, scope, onUnauthorized, onRefreshed }: Props) {
+export function Actions({ client, scope, today, onUnauthorized, onRefreshed }: Props) {
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState<"refresh" | ExportFormat | null>(null);
 
@@ -28,10 +30,10 @@ export function Actions({ client, scope, onUnauthorized, onRefreshed }: Props) {
 
   async function refresh() {
     setBusy("refresh");
-    // Watch the last 90 days, all platforms: the newest observation of the business moves
+    // Watch the business's last 90 days, all platforms: its newest observation moves
     // there even when the range on screen has no posts.
-    const today = todayIn(null);
-    const watch: Scope = { ...scope, platform: "all", startDate: addDays(today, -89), endDate: today };
+    const { start, end } = presetRange("last90", today);
+    const watch: Scope = { ...scope, platform: "all", startDate: start, endDate: end };
     try {
       const before = (await client.overview(watch)).data_as_of;
       await client.refresh(scope.businessId);

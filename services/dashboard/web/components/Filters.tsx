@@ -11,6 +11,8 @@ export interface FilterState {
 
 interface Props {
   value: FilterState;
+  /** The business's time zone: the days of the range are its days. */
+  timezone: string;
   onPlatform: (p: PlatformFilter) => void;
   onPreset: (p: PresetId) => void;
   onDates: (start: string, end: string) => void;
@@ -19,7 +21,8 @@ interface Props {
 const PLATFORMS: PlatformFilter[] = ["all", "linkedin", "twitter", "facebook", "instagram"];
 
 /** Platform and date range; the range's days are the business's local days. */
-export function Filters({ value, onPlatform, onPreset, onDates }: Props) {
+export function Filters({ value, timezone, onPlatform, onPreset, onDates }: Props) {
+  const days = `Days in ${timezone}, the business's time zone`;
   return (
     <div className="filters" data-testid="filters">
       <label>
@@ -51,7 +54,7 @@ export function Filters({ value, onPlatform, onPreset, onDates }: Props) {
           <option value="custom">Custom</option>
         </select>
       </label>
-      <label>
+      <label title={days}>
         From
         <input
           type="date"
@@ -61,7 +64,7 @@ export function Filters({ value, onPlatform, onPreset, onDates }: Props) {
           onChange={(e) => e.target.value && onDates(e.target.value, value.endDate)}
         />
       </label>
-      <label>
+      <label title={days}>
         To
         <input
           type="date"

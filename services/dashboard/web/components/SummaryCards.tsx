@@ -71,18 +71,9 @@ export function SummaryCardsView({ data }: { data: Overview }) {
   );
 }
 
-/** The cards; tells the shell the business's time zone, which the date presets use. */
-export function SummaryCards(props: ViewProps & { onTimezone: (tz: string) => void }) {
-  const { client, scope, version, onUnauthorized, onTimezone } = props;
-  const [result, reload] = useApi(
-    scopeKey(scope, version),
-    async () => {
-      const overview = await client.overview(scope);
-      onTimezone(overview.period.timezone);
-      return overview;
-    },
-    onUnauthorized,
-  );
+/** The cards, with the period and time zone the answer covers. */
+export function SummaryCards({ client, scope, version, onUnauthorized }: ViewProps) {
+  const [result, reload] = useApi(scopeKey(scope, version), () => client.overview(scope), onUnauthorized);
   return (
     <Panel
       title="This period"
