@@ -9,7 +9,6 @@ nothing is lost and X's limits (made small here) are never exceeded."""
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import secrets
@@ -20,12 +19,17 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+from aiokafka import AIOKafkaConsumer, TopicPartition
+from aiokafka.admin import AIOKafkaAdminClient
+from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, eventually, start_service
 from pulse_ingest_meta.api import FACEBOOK_POST_INSIGHT_METRICS
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform
+from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.ingest.vault import TokenVault
+from pulse_shared.topics import REFRESH_REQUESTED, TOPICS
 
 pytestmark = pytest.mark.integration
 
@@ -127,9 +131,10 @@ def ingest(
     services: dict[str, ServiceProcess] = {}
     try:
         for name, extra in secrets_of.items():
+            # Ready: Kafka and Redis answer, so a webhook delivery is taken, not refused.
             services[name] = start_service(
                 f"ingest-{name}", f"pulse_ingest_{name}.app:app",
-                infra.env(**common, **extra), logs,
+                infra.env(**common, **extra), logs, ready_path="/readyz",
             )  # fmt: skip
         yield services
     finally:
@@ -154,6 +159,32 @@ async def stored(db: asyncpg.Connection, business_id: int) -> dict[tuple[str, st
 
 def as_metrics(row: Any) -> dict[str, Any]:
     return {name: row[column] for name, column in COLUMNS.items()}
+
+
+async def refreshes_consumed(infra: Infra, service: str) -> bool:
+    """Whether the ingest service's consumer group has committed every refresh request
+    (so each one has moved its posts' polls to now)."""
+    spec = next(s for s in TOPICS if s.name == REFRESH_REQUESTED)
+    partitions = [TopicPartition(infra.topic_prefix + spec.name, p) for p in range(spec.partitions)]
+    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    await admin.start()
+    await consumer.start()
+    try:
+        ends = await consumer.end_offsets(partitions)
+        committed = await admin.list_consumer_group_offsets(
+            f"{infra.topic_prefix}{service}", partitions=partitions
+        )
+        done = {tp: max(c.offset, 0) for tp, c in committed.items()}  # -1: never committed
+        return all(done.get(tp, 0) >= ends[tp] for tp in partitions)
+    finally:
+        await consumer.stop()
+        await admin.close()
+
+
+async def polls_settled(schedule: PollSchedule, platform: Platform) -> bool:
+    """Whether no post of the platform is due or being polled: every poll asked for ran."""
+    return await schedule.overdue(platform) == 0 and await schedule.leased(platform) == 0
 
 
 @pytest.fixture(scope="module")
@@ -276,9 +307,10 @@ async def test_faults_lose_nothing_and_limits_hold(
     business_id = business["business_id"]
     tweets = [p["post_id"] for p in business["posts"] if p["platform"] == "twitter"]
     async with httpx.AsyncClient(base_url=sim.url) as client:
-        await client.post("/_sim/clock", json={"advance_seconds": 3 * 3600, "freeze": True})
+        # The faults first: no answer can carry the new numbers before meeting them.
         await client.post("/_sim/faults", json={"platform": "twitter", "kind": "5xx", "count": 2})
         await client.post("/_sim/faults", json={"platform": "twitter", "kind": "429", "count": 1})
+        await client.post("/_sim/clock", json={"advance_seconds": 3 * 3600, "freeze": True})
     # Fresh numbers wanted now, several times over: more lookups than X allows per window.
     from aiokafka import AIOKafkaProducer
 
@@ -306,7 +338,9 @@ async def test_faults_lose_nothing_and_limits_hold(
             for t, w in wanted.items()
         )
 
-    await eventually(all_fresh, timeout=X_WINDOW_S * 3, interval=0.5)
+    # The 429 holds the lookups until X's window turns (up to X_WINDOW_S); the deadline
+    # only guards against a hang.
+    await eventually(all_fresh, timeout=X_WINDOW_S * 6, interval=0.5)
 
     async with httpx.AsyncClient(base_url=sim.url) as client:
         counts = (await client.get("/_sim/requests", params={"platform": "twitter"})).json()
@@ -344,12 +378,13 @@ async def test_linkedin_and_meta_server_errors_lose_nothing(
     business = population["businesses"][0]
     posts = [(p["platform"], p["post_id"]) for p in business["posts"] if p["platform"] in platforms]
     async with httpx.AsyncClient(base_url=sim.url) as client:
-        await client.post("/_sim/clock", json={"advance_seconds": 2 * 3600, "freeze": True})
+        # The faults first: no answer can carry the new numbers before meeting them.
         await client.post("/_sim/faults", json={"platform": fault_api, "kind": "5xx", "count": 2})
         await client.post(
             "/_sim/faults",
             json={"platform": fault_api, "kind": "timeout", "count": 1, "hang_seconds": 4},
         )
+        await client.post("/_sim/clock", json={"advance_seconds": 2 * 3600, "freeze": True})
     producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
     await producer.start()
     try:
@@ -421,7 +456,15 @@ async def test_an_expired_token_marks_the_account_once_without_a_storm(
         return status if status == "needs_reconnection" else None
 
     await eventually(marked, timeout=30)
-    await asyncio.sleep(2)  # the further refresh requests, had they caused calls
+    # Every refresh request handled, and every poll they asked for made: had the further
+    # requests caused calls, the simulator has counted them now.
+    await eventually(lambda: refreshes_consumed(infra, "ingest-meta"), timeout=60)
+    redis = Redis.from_url(infra.redis_url)
+    try:
+        schedule = PollSchedule(redis, key_prefix=schedule_key_prefix(infra.topic_prefix))
+        await eventually(lambda: polls_settled(schedule, "instagram"), timeout=60)
+    finally:
+        await redis.aclose()
     async with httpx.AsyncClient(base_url=sim.url) as client:
         counts = (await client.get("/_sim/requests", params={"platform": "instagram"})).json()
     refused = sum(

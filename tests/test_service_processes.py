@@ -18,6 +18,7 @@ async def test_ingest_service_serves_health_readiness_and_metrics(
         f"pulse_ingest_{platform}.app:app",
         infra.env(),
         str(tmp_path_factory.mktemp("logs")),
+        ready_path="/readyz",  # started: its first look at Kafka and Redis may take a while
     )
     try:
         await assert_operational_endpoints(service, {"kafka", "redis"})

@@ -1,13 +1,19 @@
 """The HTTP caller against a real HTTP server that answers scripted statuses and headers,
-with rate limits in the real Redis and a minimal PlatformRules."""
+with rate limits in the real Redis and a minimal PlatformRules.
+
+The rate limiters count and wait on a ManualClock (see test_ingest_ratelimit.py): a
+rate-limit wait is asserted exactly and takes no real time. HTTP timeouts stay real: a
+reply that must time out never comes, and every other reply has a generous timeout that
+only guards against a hang.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import random
 import secrets
-import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -31,11 +37,16 @@ from pulse_shared.ingest.contracts import (
     TransientError,
 )
 from pulse_shared.ingest.ratelimit import Budget, BudgetExhausted, RateLimiter
+from pulse_shared.testing import ManualClock
 
 pytestmark = pytest.mark.integration
 
 TOKEN = "bearer-token-that-must-never-be-logged"
 ACCOUNT = Account(42, "twitter", "2244994945", TOKEN)
+# The limiters' now: a whole second far in the future, so no key the test writes expires
+# (on that clock) while it runs; the key_prefix fixture deletes them afterwards.
+START = datetime(2100, 1, 1, tzinfo=UTC)
+JITTER_SEED = 11
 
 
 @dataclass
@@ -43,7 +54,7 @@ class Reply:
     status: int = 200
     headers: dict[str, str] = field(default_factory=dict)
     body: bytes = b'{"data": []}'
-    delay_s: float = 0.0
+    stall: bool = False  # never answer (until the server stops): the client times out
 
 
 @dataclass
@@ -61,6 +72,7 @@ class ScriptedServer:
         self.seen: list[Seen] = []
         self.port = free_port()
         self._server: asyncio.Server | None = None
+        self._stopping = asyncio.Event()
 
     @property
     def url(self) -> str:
@@ -70,6 +82,7 @@ class ScriptedServer:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
 
     async def stop(self) -> None:
+        self._stopping.set()
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
@@ -84,8 +97,9 @@ class ScriptedServer:
             )
             self.seen.append(Seen(request_line.split(" ")[1], headers))
             reply = self.replies.pop(0) if self.replies else Reply()
-            if reply.delay_s:
-                await asyncio.sleep(reply.delay_s)
+            if reply.stall:
+                await self._stopping.wait()
+                return
             extra = "".join(f"{k}: {v}\r\n" for k, v in reply.headers.items())
             writer.write(
                 f"HTTP/1.1 {reply.status} Scripted\r\nContent-Type: application/json\r\n"
@@ -150,21 +164,47 @@ async def redis(infra: Infra) -> AsyncIterator[Redis]:
 
 
 @pytest.fixture
-def key_prefix() -> str:
-    return f"test-{secrets.token_hex(4)}:rl"
+async def key_prefix(redis: Redis) -> AsyncIterator[str]:
+    """The test's own rate-limit keys, deleted afterwards."""
+    prefix = f"test-{secrets.token_hex(4)}:rl"
+    yield prefix
+    keys = [key async for key in redis.scan_iter(match=f"{prefix}:*")]
+    if keys:
+        await redis.delete(*keys)
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """The rate limiters' clock; their waits advance it."""
+    return ManualClock(START)
+
+
+def first_jitter(wait_s: float) -> float:
+    """The jitter a limiter adds to its first wait (seeded as make_caller seeds it)."""
+    return random.Random(JITTER_SEED).uniform(0, min(1.0, 0.05 + wait_s / 10))
 
 
 def make_caller(
     redis: Redis,
     key_prefix: str,
     base_url: str,
+    clock: ManualClock,
     *,
     budgets: list[Budget] | None = None,
     max_attempts: int = 3,
-    timeout_s: float = 2.0,
+    timeout_s: float = 30.0,
     **options: object,
 ) -> HttpApiCaller:
-    limiter = RateLimiter(redis, "twitter", budgets or [], key_prefix=key_prefix, max_wait_s=5)
+    limiter = RateLimiter(
+        redis,
+        "twitter",
+        budgets or [],
+        key_prefix=key_prefix,
+        max_wait_s=5,
+        clock=clock.now,
+        sleep=clock.sleep,
+        jitter=random.Random(JITTER_SEED).uniform,
+    )
     return HttpApiCaller(
         MinimalRules(),
         limiter,
@@ -182,11 +222,11 @@ def counted(name: str, **labels: str) -> float:
 
 
 async def test_5xx_is_retried_with_backoff_until_an_answer(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     server.replies = [Reply(503), Reply(502), Reply(200, body=b'{"data": [1]}')]
     retries = counted("pulse_ingest_api_retries_total", platform="twitter", endpoint="/2/tweets")
-    async with make_caller(redis, key_prefix, server.url) as caller:
+    async with make_caller(redis, key_prefix, server.url, clock) as caller:
         api: ApiCaller = caller  # the contract's protocol
         response = await api.get(
             "/2/tweets", account=ACCOUNT, endpoint="/2/tweets", params={"ids": "1,2"}
@@ -209,65 +249,71 @@ async def test_5xx_is_retried_with_backoff_until_an_answer(
     )
 
 
-async def test_retries_are_bounded(server: ScriptedServer, redis: Redis, key_prefix: str) -> None:
+async def test_retries_are_bounded(
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
+) -> None:
     server.replies = [Reply(500)] * 5
-    async with make_caller(redis, key_prefix, server.url, max_attempts=3) as caller:
+    async with make_caller(redis, key_prefix, server.url, clock, max_attempts=3) as caller:
         with pytest.raises(TransientError):
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
     assert len(server.seen) == 3
 
 
 async def test_timeouts_and_refused_connections_are_transient(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
-    server.replies = [Reply(200, delay_s=1.0), Reply(200)]
-    async with make_caller(redis, key_prefix, server.url, timeout_s=0.2) as caller:
-        response = await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
-    assert response.status_code == 200
+    # Replies that never come: every attempt times out, however fast or slow the machine,
+    # and each timeout is retried.
+    server.replies = [Reply(stall=True), Reply(stall=True)]
+    async with make_caller(
+        redis, key_prefix, server.url, clock, timeout_s=0.2, max_attempts=2
+    ) as caller:
+        with pytest.raises(TransientError, match="Timeout"):
+            await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
     assert len(server.seen) == 2
 
     nobody = f"http://127.0.0.1:{free_port()}"
-    async with make_caller(redis, key_prefix, nobody, max_attempts=2) as caller:
+    async with make_caller(redis, key_prefix, nobody, clock, max_attempts=2) as caller:
         with pytest.raises(TransientError, match="ConnectError"):
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
 
 
 async def test_other_4xx_is_not_retried(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     server.replies = [Reply(404)]
-    async with make_caller(redis, key_prefix, server.url) as caller:
+    async with make_caller(redis, key_prefix, server.url, clock) as caller:
         with pytest.raises(PermanentError):
             await caller.get("/2/users/1", account=ACCOUNT, endpoint="/2/users/:id")
     assert len(server.seen) == 1
 
 
 async def test_a_429_is_honoured_by_the_next_call_on_any_replica(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     server.replies = [Reply(429, headers={"retry-after": "1"}), Reply(200)]
     async with (
-        make_caller(redis, key_prefix, server.url) as first,
-        make_caller(redis, key_prefix, server.url) as second,
+        make_caller(redis, key_prefix, server.url, clock) as first,
+        make_caller(redis, key_prefix, server.url, clock) as second,
     ):
         with pytest.raises(RateLimited) as limited:
             await first.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
         assert limited.value.retry_after_s == 1
         assert len(server.seen) == 1  # a RateLimited is not retried at once
         # Another replica waits for the same block before it sends anything.
-        assert 0.5 < await second.limiter.wait_needed("/2/tweets", ACCOUNT.account_id) <= 1
-        started = time.monotonic()
+        assert await second.limiter.wait_needed("/2/tweets", ACCOUNT.account_id) == 1
+        assert clock.slept == []
         response = await second.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
         assert response.status_code == 200
-        assert time.monotonic() - started > 0.5
+        assert clock.slept == [1 + first_jitter(1)]
     assert len(server.seen) == 2
 
 
 async def test_a_wait_beyond_the_maximum_gives_up_without_calling(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     budgets = [Budget(scope="account", endpoint="/2/tweets", limit=1, window_s=60)]
-    async with make_caller(redis, key_prefix, server.url, budgets=budgets) as caller:
+    async with make_caller(redis, key_prefix, server.url, clock, budgets=budgets) as caller:
         await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
         with pytest.raises(BudgetExhausted):
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
@@ -275,9 +321,9 @@ async def test_a_wait_beyond_the_maximum_gives_up_without_calling(
 
 
 async def test_x_headers_saying_no_budget_left_block_the_endpoint(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
-    reset = int(time.time()) + 30
+    reset = int(clock.now().timestamp()) + 30
     server.replies = [
         Reply(
             200,
@@ -288,14 +334,14 @@ async def test_x_headers_saying_no_budget_left_block_the_endpoint(
             },
         )
     ]
-    async with make_caller(redis, key_prefix, server.url) as caller:
+    async with make_caller(redis, key_prefix, server.url, clock) as caller:
         await caller.get("/2/users/1", account=ACCOUNT, endpoint="/2/users/:id")
-        assert 28 < await caller.limiter.wait_needed("/2/users/:id", ACCOUNT.account_id) <= 30
+        assert await caller.limiter.wait_needed("/2/users/:id", ACCOUNT.account_id) == 30
         assert await caller.limiter.wait_needed("/2/tweets", ACCOUNT.account_id) == 0
 
 
 async def test_a_dead_token_is_reported_once_and_never_retried(
-    server: ScriptedServer, redis: Redis, key_prefix: str
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
 ) -> None:
     reported: list[tuple[Account, str]] = []
 
@@ -304,7 +350,7 @@ async def test_a_dead_token_is_reported_once_and_never_retried(
 
     server.replies = [Reply(401), Reply(200)]
     async with make_caller(
-        redis, key_prefix, server.url, on_token_invalid=on_token_invalid
+        redis, key_prefix, server.url, clock, on_token_invalid=on_token_invalid
     ) as caller:
         with pytest.raises(TokenInvalid):
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
@@ -319,17 +365,22 @@ async def test_a_dead_token_is_reported_once_and_never_retried(
 
 
 async def test_the_token_is_never_logged(
-    server: ScriptedServer, redis: Redis, key_prefix: str, caplog: pytest.LogCaptureFixture
+    server: ScriptedServer,
+    redis: Redis,
+    key_prefix: str,
+    clock: ManualClock,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
     server.replies = [Reply(503), Reply(429, headers={"retry-after": "0.3"}), Reply(401)]
     with structlog.testing.capture_logs() as logs:
-        async with make_caller(redis, key_prefix, server.url) as caller:
+        async with make_caller(redis, key_prefix, server.url, clock) as caller:
             with pytest.raises(RateLimited) as limited:
                 await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
-            await asyncio.sleep(0.35)
+            clock.advance(0.3)  # the retry-after is over
             with pytest.raises(TokenInvalid) as dead:
                 await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
+            assert clock.slept == []  # the block was over: no wait
     assert logs  # the retry and the block were logged
     assert TOKEN not in repr(logs)
     assert TOKEN not in caplog.text

@@ -94,6 +94,8 @@ async def test_claim_due_gives_each_post_to_exactly_one_of_two_replicas(
     assert second
     assert len(first) + len(second) == len(posts)
     assert set(first) | set(second) == set(posts)
+    assert await b.leased("twitter", now=NOW) == len(posts)
+    assert await b.leased("twitter", now=NOW + timedelta(seconds=300)) == 0
     # Under lease: nobody gets them again, until the lease ends.
     assert await a.claim_due("twitter", 100, lease_s=300, now=NOW + timedelta(seconds=299)) == []
     again = await b.claim_due("twitter", 1000, lease_s=300, now=NOW + timedelta(seconds=301))
@@ -117,7 +119,9 @@ async def test_reschedule_follows_the_age_of_the_post(
     await a.track(p, now=NOW)
     [claimed] = await a.claim_due("twitter", 10, lease_s=60, now=NOW)
     assert claimed == p
+    assert await a.leased("twitter", now=NOW) == 1
     assert await b.reschedule(claimed, polled_at=NOW) == NOW + interval
+    assert await a.leased("twitter", now=NOW) == 0
     assert await b.due_at(p) == NOW + interval
     assert await a.claim_due("twitter", 10, lease_s=60, now=NOW + interval * 0.99) == []
 

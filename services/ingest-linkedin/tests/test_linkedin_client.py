@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote
 
@@ -16,6 +17,8 @@ from pulse_ingest_linkedin.rules import LinkedInRules
 from pulse_shared.ingest.contracts import Account, PermanentError, RateLimited
 
 ORGANIZATION = "urn:li:organization:2414183"
+# The rules' now (a daily throttle lasts until midnight UTC): 5 h 30 min before it.
+NOW = datetime(2026, 11, 25, 18, 30, tzinfo=UTC)
 ACCOUNT = Account(business_id=42, platform="linkedin", account_id=ORGANIZATION, access_token="t")
 
 Answer = Callable[[str], httpx.Response]
@@ -28,7 +31,7 @@ class DocumentedLinkedInApi:
 
     def __init__(self, answers: Mapping[str, Answer]) -> None:
         self.answers = answers
-        self.rules = LinkedInRules()
+        self.rules = LinkedInRules(clock=lambda: NOW)
         self.calls: list[tuple[str, str, Mapping[str, str] | None, Mapping[str, str] | None]] = []
 
     async def get(
@@ -176,8 +179,10 @@ async def test_the_daily_throttle_reaches_the_runtime() -> None:
         )
 
     api = DocumentedLinkedInApi({STATISTICS_PATH: throttled})
-    with pytest.raises(RateLimited):
+    with pytest.raises(RateLimited) as limited:
         await LinkedInClient(api_version="202611").post_metrics(api, ACCOUNT, ["urn:li:share:1"])
+    assert limited.value.retry_after_s == 5.5 * 3600  # until midnight UTC
+    assert limited.value.scope == "app"
 
 
 async def test_followers_come_from_network_sizes() -> None:

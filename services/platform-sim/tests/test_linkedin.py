@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -190,6 +190,12 @@ async def test_daily_member_limit_answers_429(sim_with: Callable[..., Any]) -> N
         # Another member still has a budget; the other resource too.
         other = stats_url(sim.account("linkedin", 1).account_id)
         assert (await sim.client.get(other, headers=headers(sim, 1))).status_code == 200
+        # The day's limit ends at midnight UTC.
+        midnight = datetime.combine(NOW.date() + timedelta(days=1), time(0), UTC)
+        sim.wall.advance((midnight - NOW).total_seconds() - 0.001)
+        assert (await sim.client.get(url, headers=headers(sim))).status_code == 429
+        sim.wall.advance(0.001)
+        assert (await sim.client.get(url, headers=headers(sim))).status_code == 200
 
 
 async def test_daily_app_limit_answers_429(sim_with: Callable[..., Any]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -42,14 +43,15 @@ async def topic_prefix() -> AsyncIterator[str]:
 
 
 async def read_all(topic: str, expected: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+    """The topic's records from the beginning, until ``expected`` of them have come (the
+    deadline only guards against a hang)."""
     consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest")
     await consumer.start()
     records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
+    deadline = time.monotonic() + 60
     try:
-        while len(records) < expected:
-            batches = await consumer.getmany(timeout_ms=5000)
-            if not batches:
-                break
+        while len(records) < expected and time.monotonic() < deadline:
+            batches = await consumer.getmany(timeout_ms=1000)
             for batch in batches.values():
                 records.extend((r.key, r.value, list(r.headers)) for r in batch)
     finally:

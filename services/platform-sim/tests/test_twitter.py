@@ -224,7 +224,8 @@ async def test_rate_limit_headers_count_down_then_429(sim_with: Callable[..., An
             remaining.append(int(response.headers["x-rate-limit-remaining"]))
             reset = int(response.headers["x-rate-limit-reset"])
         assert remaining == [2, 1, 0]
-        assert reset % 900 == 0
+        # Windows are aligned to the epoch; the wall clock stands at the start of one.
+        assert reset == NOW.timestamp() + 900
         over = await sim.client.get(
             "/2/tweets", params={"ids": post.post_id}, headers=sim.auth("twitter")
         )
@@ -242,3 +243,16 @@ async def test_rate_limit_headers_count_down_then_429(sim_with: Callable[..., An
         )
         assert app_call.status_code == 200
         assert app_call.headers["x-rate-limit-limit"] == "2"
+        # The window turns at the reset: a budget again.
+        sim.wall.advance(899.999)
+        last = await sim.client.get(
+            "/2/tweets", params={"ids": post.post_id}, headers=sim.auth("twitter")
+        )
+        assert last.status_code == 429
+        sim.wall.advance(0.001)
+        turned = await sim.client.get(
+            "/2/tweets", params={"ids": post.post_id}, headers=sim.auth("twitter")
+        )
+        assert turned.status_code == 200
+        assert turned.headers["x-rate-limit-remaining"] == "2"
+        assert turned.headers["x-rate-limit-reset"] == str(reset + 900)

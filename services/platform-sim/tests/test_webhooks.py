@@ -172,12 +172,11 @@ async def receiver(sim: Sim) -> AsyncIterator[tuple[Receiver, str]]:
     config = uvicorn.Config(receiver.app(), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())
-    for _ in range(250):
-        if server.started:
-            break
+    deadline = asyncio.get_running_loop().time() + 60  # only against a hang
+    while not server.started:
+        if task.done() or asyncio.get_running_loop().time() > deadline:
+            raise RuntimeError("the webhook receiver did not start")
         await asyncio.sleep(0.02)
-    else:
-        raise RuntimeError("the webhook receiver did not start")
     try:
         yield receiver, f"http://127.0.0.1:{port}"
     finally:

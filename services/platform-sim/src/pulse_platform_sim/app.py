@@ -10,12 +10,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import random
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 
 from fastapi import FastAPI, Request, Response
 
 from pulse_platform_sim.errors import PlatformError, platform_error_handler
 from pulse_platform_sim.population import APIS, Post, api_of
+from pulse_platform_sim.ratelimits import WallSeconds
 from pulse_platform_sim.routes import control, linkedin, meta, twitter
 from pulse_platform_sim.settings import Settings
 from pulse_platform_sim.state import SimState, build_state, sim_of
@@ -76,8 +78,15 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 await task
 
 
-def create_app(settings: Settings | None = None, pulse: PulseSettings | None = None) -> FastAPI:
-    sim = build_state(settings or Settings(), pulse)
+def create_app(
+    settings: Settings | None = None,
+    pulse: PulseSettings | None = None,
+    *,
+    wall_seconds: WallSeconds = time.time,
+) -> FastAPI:
+    """``wall_seconds``: the clock the rate-limit windows and request counts follow (the
+    wall clock; tests give a frozen one)."""
+    sim = build_state(settings or Settings(), pulse, wall_seconds=wall_seconds)
     app = FastAPI(
         title="Pulse platform simulator",
         description="The X, LinkedIn and Meta Graph APIs and webhooks, simulated.",

@@ -1,6 +1,8 @@
 """Helpers for tests that drive the simulator in process (``httpx.ASGITransport``): a
-small population on a fixed anchor, its clock frozen at a known instant, and shortcuts
-into the population. Used by this package's tests and open to other services' tests."""
+small population on a fixed anchor, its clock frozen at a known instant, its rate-limit
+windows on a wall clock of the test's (frozen too: two calls never fall into two windows
+because a window turned between them), and shortcuts into the population. Used by this
+package's tests and open to other services' tests."""
 
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from pulse_platform_sim.population import Account, Post
 from pulse_platform_sim.settings import Settings
 from pulse_platform_sim.state import SimState
 from pulse_shared.events import Platform
+from pulse_shared.testing import ManualClock
 
 ANCHOR = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 # Simulated "now" in the tests: a day after the anchor, so every post has some age.
@@ -30,6 +33,9 @@ def make_settings(**overrides: Any) -> Settings:
         "posts_per_account": 20,
         "days": 45,
         "anchor": ANCHOR,
+        # A delivery to a test's receiver only times out if it hangs, never because the
+        # machine is busy.
+        "webhook_timeout_s": 60.0,
     }
     values.update(overrides)
     return Settings(**values)
@@ -46,6 +52,12 @@ class Sim:
     def state(self) -> SimState:
         state: SimState = self.app.state.sim
         return state
+
+    @property
+    def wall(self) -> ManualClock:
+        """The wall clock of the rate-limit windows: at ``NOW`` until a test moves it."""
+        wall: ManualClock = self.app.state.wall
+        return wall
 
     def account(self, platform: Platform, business: int = 0) -> Account:
         return self.state.population.businesses[business].accounts[platform]
@@ -64,7 +76,9 @@ class Sim:
 
 
 async def open_sim(settings: Settings) -> tuple[FastAPI, httpx.AsyncClient]:
-    app = create_app(settings)
+    wall = ManualClock(NOW)
+    app = create_app(settings, wall_seconds=lambda: wall.now().timestamp())
+    app.state.wall = wall
     app.state.sim.clock.freeze()
     app.state.sim.clock.set(NOW)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim")

@@ -163,7 +163,11 @@ def build_ingest_app(
 
     def checks() -> Mapping[str, Check]:
         async def kafka() -> bool:
-            return await cluster_answers(app.state.settings.kafka_bootstrap_servers, timeout_s=2.0)
+            up = await cluster_answers(app.state.settings.kafka_bootstrap_servers, timeout_s=2.0)
+            # The newest word on Kafka, for the webhook route too: a service that answers
+            # ready takes deliveries (the watcher's first look may not have ended yet).
+            app.state.kafka_up = up
+            return up
 
         async def redis() -> bool:
             return bool(await app.state.redis.ping())

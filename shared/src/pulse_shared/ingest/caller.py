@@ -45,6 +45,7 @@ from pulse_shared.ingest.ratelimit import (
     RateLimiter,
     merge_budgets,
     rate_limit_app,
+    rate_limit_key_prefix,
 )
 from pulse_shared.ingest.settings import IngestSettings
 from pulse_shared.ingest.signing import retry_after_seconds
@@ -119,7 +120,8 @@ class HttpApiCaller:
         on_token_invalid: TokenInvalidHandler | None = None,
     ) -> HttpApiCaller:
         """The caller of the rules' platform, with the documented rate-limit budgets as
-        amended by PULSE_RATE_LIMIT_BUDGETS, against the configured base URL."""
+        amended by PULSE_RATE_LIMIT_BUDGETS (kept under the topic prefix's scope), against
+        the configured base URL."""
         app = rate_limit_app(rules.platform)
         budgets = merge_budgets(DEFAULT_BUDGETS.get(app, ()), settings.rate_limit_budgets)
         limiter = RateLimiter(
@@ -129,6 +131,7 @@ class HttpApiCaller:
             max_wait_s=settings.rate_limit_max_wait_s,
             usage_threshold_pct=settings.rate_limit_usage_threshold_pct,
             usage_pause_s=settings.rate_limit_usage_pause_s,
+            key_prefix=rate_limit_key_prefix(settings.topic_prefix),
         )
         return cls(
             rules,

@@ -4,7 +4,8 @@ A call first takes one unit from each budget that applies to it (per platform ap
 account, per endpoint), all or nothing, in one Lua script; then the platform's answer
 may block a budget for a while (a 429's retry-after, X's ``x-rate-limit-remaining: 0``
 until its reset, Meta's usage at 90 %). Budgets are counted on the Redis server's
-clock, so replicas whose clocks differ still count the same windows.
+clock, so replicas whose clocks differ still count the same windows (a test may hand the
+limiter a clock of its own instead: then every "now", in Redis too, is that clock's).
 
 Two window kinds:
 
@@ -16,7 +17,8 @@ Two window kinds:
   midnight UTC to midnight UTC, as LinkedIn's daily limits do.
 
 Key formats (the ``{app}`` hash tag keeps one app's keys in one Redis Cluster slot, as
-the script touches several):
+the script touches several; with a topic prefix, ``pulse:rl:<topic prefix>`` stands for
+``pulse:rl``, see :func:`rate_limit_key_prefix`):
 
 - ``pulse:rl:{app}:budget:app:<endpoint>:<window_s>``
 - ``pulse:rl:{app}:budget:account:<endpoint>:<window_s>:<account_id>``
@@ -29,9 +31,9 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -69,6 +71,7 @@ class Budget(BaseModel):
     window: Literal["fixed", "sliding"] = "sliding"
 
 
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 FIFTEEN_MINUTES = 15 * 60.0
 DAY = 24 * 3600.0
 
@@ -103,6 +106,13 @@ def rate_limit_app(platform: str) -> str:
     return "meta" if platform in ("facebook", "instagram", "meta") else platform
 
 
+def rate_limit_key_prefix(topic_prefix: str) -> str:
+    """The Redis key prefix of the budgets: scoped by the topic prefix, as the poll
+    schedule's is, so a test run (or another deployment sharing a Redis) never spends or
+    blocks a running stack's budgets."""
+    return f"pulse:rl:{topic_prefix}" if topic_prefix else "pulse:rl"
+
+
 def merge_budgets(defaults: Iterable[Budget], overrides: Iterable[Budget]) -> list[Budget]:
     """The defaults, with every (scope, endpoint) that an override names replaced by the
     overrides for it; budgets with limit 0 are dropped (switched off)."""
@@ -112,14 +122,27 @@ def merge_budgets(defaults: Iterable[Budget], overrides: Iterable[Budget]) -> li
     return [b for b in (*kept, *overrides) if b.limit > 0]
 
 
+# "Now" in the scripts: the epoch ms the caller passes (a limiter with a clock of its
+# own), or '' for the Redis server's clock. Every expiry is an absolute time computed
+# from that now, so keys live by the same clock that counts them.
+NOW_SNIPPET = """
+local function now_ms(given)
+  if given ~= '' then return tonumber(given) end
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+"""
+
 # KEYS: the block keys (ARGV[1] of them), then one key per budget.
 # ARGV: the number of block keys, '1' to only look (take nothing), a unique call id,
+#       now in epoch ms or '' (the server's clock),
 #       then per budget: kind ('fixed' | 'sliding'), limit, window in ms.
 # Returns {1} when a unit was taken from every budget, else {0, ms to wait, the 1-based
 # index of the key that makes the wait longest} and nothing is taken.
-ACQUIRE_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+ACQUIRE_SCRIPT = (
+    NOW_SNIPPET
+    + """
+local now = now_ms(ARGV[4])
 local n_block = tonumber(ARGV[1])
 local wait, binding = 0, 0
 for i = 1, n_block do
@@ -128,7 +151,7 @@ for i = 1, n_block do
 end
 local windows = {}
 for i = n_block + 1, #KEYS do
-  local a = 4 + (i - n_block - 1) * 3
+  local a = 5 + (i - n_block - 1) * 3
   local kind, limit, window = ARGV[a], tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2])
   local free_in = 0
   if kind == 'fixed' then
@@ -152,7 +175,7 @@ end
 if wait > 0 then return {0, math.ceil(wait), binding} end
 if ARGV[2] == '1' then return {1} end
 for i = n_block + 1, #KEYS do
-  local a = 4 + (i - n_block - 1) * 3
+  local a = 5 + (i - n_block - 1) * 3
   local window = tonumber(ARGV[a + 2])
   if ARGV[a] == 'fixed' then
     local current = windows[i]
@@ -164,17 +187,20 @@ for i = n_block + 1, #KEYS do
     redis.call('PEXPIREAT', KEYS[i], string.format('%d', (current + 1) * window))
   else
     redis.call('ZADD', KEYS[i], now, ARGV[3])
-    redis.call('PEXPIRE', KEYS[i], string.format('%d', window))
+    redis.call('PEXPIREAT', KEYS[i], string.format('%d', now + window))
   end
 end
 return {1}
 """
+)
 
-# KEYS[1]: a block key. ARGV[1]: for how many ms from now. A block is only ever extended,
-# so a short retry-after never cuts a longer one short.
-BLOCK_SCRIPT = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+# KEYS[1]: a block key. ARGV[1]: for how many ms from now; ARGV[2]: now in epoch ms or ''
+# (the server's clock). A block is only ever extended, so a short retry-after never cuts
+# a longer one short.
+BLOCK_SCRIPT = (
+    NOW_SNIPPET
+    + """
+local now = now_ms(ARGV[2])
 local until_ms = now + tonumber(ARGV[1])
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if until_ms > current then
@@ -182,6 +208,12 @@ if until_ms > current then
 end
 return 1
 """
+)
+
+Clock = Callable[[], datetime]
+"""Now, as an aware datetime."""
+Sleep = Callable[[float], Awaitable[None]]
+Jitter = Callable[[float, float], float]
 
 
 class BudgetExhausted(RateLimited):
@@ -197,7 +229,12 @@ class _Limit:
 
 
 class RateLimiter:
-    """The budgets of one platform app, shared through Redis by every replica."""
+    """The budgets of one platform app, shared through Redis by every replica.
+
+    Time, for tests: ``clock`` replaces the Redis server's clock (and the wall clock a
+    platform's reset time is compared with), ``sleep`` how a wait is waited, ``jitter``
+    the ``random.uniform`` that spreads waiting replicas. Production leaves all three.
+    """
 
     def __init__(
         self,
@@ -210,8 +247,14 @@ class RateLimiter:
         usage_pause_s: float = 300.0,
         throttles_per_endpoint: bool | None = None,
         key_prefix: str = "pulse:rl",
+        clock: Clock | None = None,
+        sleep: Sleep = asyncio.sleep,
+        jitter: Jitter = random.uniform,
     ) -> None:
         self.app = app
+        self._clock = clock
+        self._sleep = sleep
+        self._jitter = jitter
         self._throttles_per_endpoint = (
             THROTTLES_PER_ENDPOINT.get(app, False)
             if throttles_per_endpoint is None
@@ -256,11 +299,20 @@ class RateLimiter:
             limits.append(_Limit(key, b.scope, "budget"))
         return limits, budgets
 
+    def _now_arg(self) -> str:
+        """Now for a script: the clock's epoch ms, or '' for the Redis server's clock."""
+        if self._clock is None:
+            return ""
+        return str((self._clock() - EPOCH) // timedelta(milliseconds=1))
+
+    def _now(self) -> datetime:
+        return datetime.now(UTC) if self._clock is None else self._clock()
+
     async def _try(
         self, endpoint: str, account_id: str, *, look_only: bool
     ) -> tuple[float, _Limit | None]:
         limits, budgets = self._limits(endpoint, account_id)
-        args: list[str | int] = [4, "1" if look_only else "0", uuid.uuid4().hex]
+        args: list[str | int] = [4, "1" if look_only else "0", uuid.uuid4().hex, self._now_arg()]
         for b in budgets:
             args += [b.window, b.limit, round(b.window_s * 1000)]
         answer = await self._acquire(keys=[limit.key for limit in limits], args=args)
@@ -295,8 +347,8 @@ class RateLimiter:
             RATE_LIMIT_WAITS.labels(self.app, endpoint, binding.reason).inc()
             # Replicas waiting for the same window would all wake at the same
             # millisecond: a little jitter spreads them.
-            pause = min(wait_s + random.uniform(0, min(1.0, 0.05 + wait_s / 10)), most - waited)
-            await asyncio.sleep(pause)
+            pause = min(wait_s + self._jitter(0, min(1.0, 0.05 + wait_s / 10)), most - waited)
+            await self._sleep(pause)
             waited += pause
 
     async def block(
@@ -322,7 +374,9 @@ class RateLimiter:
             seconds=delay_ms / 1000,
             cause=cause,
         )
-        await self._block(keys=[self._block_key(scope, endpoint, account_id)], args=[delay_ms])
+        await self._block(
+            keys=[self._block_key(scope, endpoint, account_id)], args=[delay_ms, self._now_arg()]
+        )
 
     async def rate_limited(self, error: RateLimited, *, endpoint: str, account_id: str) -> None:
         """The platform said "too many requests": block what it concerns for as long as
@@ -351,7 +405,7 @@ class RateLimiter:
         if state.remaining is not None and state.remaining <= 0:
             reset_in = 1.0  # a reset already past (clocks differ): a short pause
             if state.reset_at is not None:
-                reset_in = max(reset_in, (state.reset_at - datetime.now(UTC)).total_seconds())
+                reset_in = max(reset_in, (state.reset_at - self._now()).total_seconds())
             await self.block("account", account_id, reset_in, endpoint=endpoint, cause="remaining")
         usage_high = state.usage_pct is not None and state.usage_pct >= self._usage_threshold_pct
         regain_s = state.regain_after_s or 0.0

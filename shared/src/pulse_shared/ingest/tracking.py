@@ -309,3 +309,9 @@ class PollSchedule:
     async def overdue(self, platform: str, now: datetime | None = None) -> int:
         """How many posts are due and not claimed: the backlog (a scaling signal)."""
         return int(await self._redis.zcount(self._key(platform, "due"), "-inf", _epoch(now)))
+
+    async def leased(self, platform: str, now: datetime | None = None) -> int:
+        """How many posts are being polled: claimed, their lease not over."""
+        at = _epoch(now)
+        ends = await self._redis.hvals(self._key(platform, "leases"))
+        return sum(1 for end in ends if float(end) > at)
