@@ -58,6 +58,11 @@ SELECT format('CREATE ROLE %I LOGIN', '$PG_INGEST_USER')
 -- The test suite creates and drops its own databases, so the app role may create them.
 ALTER ROLE "$PG_APP_USER" WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD '$PG_APP_PASSWORD';
 ALTER ROLE "$PG_READER_USER" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_READER_PASSWORD';
+-- query-api's bounds: no statement runs away, no transaction idles, temp files are capped
+-- (temp_file_limit only a superuser may set; the export raises the first two for itself).
+ALTER ROLE "$PG_READER_USER" SET statement_timeout = '$PG_READER_STATEMENT_TIMEOUT';
+ALTER ROLE "$PG_READER_USER" SET idle_in_transaction_session_timeout = '30s';
+ALTER ROLE "$PG_READER_USER" SET temp_file_limit = '$PG_READER_TEMP_FILE_LIMIT';
 -- The ingest services: connected accounts only (granted by the migrations).
 ALTER ROLE "$PG_INGEST_USER" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_INGEST_PASSWORD';
 SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DATABASE', '$PG_APP_USER')

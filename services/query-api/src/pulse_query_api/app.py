@@ -20,6 +20,7 @@ from pulse_query_api.scope import fixed_clock, wall_clock
 from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.logs import configure_logging
 
@@ -94,6 +95,7 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, OperationalError,
                     InterfaceError):  # fmt: skip
     app.add_exception_handler(unavailable, database_unavailable)
+app.add_middleware(CancelOnDisconnect)
 app.add_middleware(RequestMetrics, service="query-api")
 app.include_router(calendar.router)
 app.include_router(overview.router)

@@ -3,6 +3,7 @@ local dates, which platform. Every aggregate endpoint starts from it."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
+from pydantic import BeforeValidator
 
 from pulse_query_api.auth import BearerDep, authenticate
 
@@ -19,6 +21,25 @@ PlatformParam = Literal["all", "linkedin", "twitter", "facebook", "instagram"]
 BusinessIdParam = Annotated[int, Query(gt=0, le=2**63 - 1, description="The business")]
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
+# The days a period may name: no analytics before 2000, and at most a year past today (the
+# driver reads year 1 and year 9999 as infinities, whose day series never ends).
+EARLIEST_DAY = date(2000, 1, 1)
+DAYS_AHEAD = 366
+ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _written_as_iso_day(value: object) -> object:
+    """Pydantic would also read a number as a date ("0.0" as 1970-01-01)."""
+    if (
+        value is None
+        or isinstance(value, date)
+        or (isinstance(value, str) and ISO_DAY.fullmatch(value))
+    ):
+        return value
+    raise ValueError("must be a date written YYYY-MM-DD")
+
+
+LocalDayParam = BeforeValidator(_written_as_iso_day)
 
 Clock = Callable[[], datetime]
 """What query-api takes as now (an aware datetime): the wall clock, or a fixed instant."""
@@ -118,16 +139,24 @@ async def analytics_scope(
     credentials: BearerDep,
     business_id: BusinessIdParam,
     start_date: Annotated[
-        date | None, Query(description="First local day (default: 29 days before end_date)")
+        date | None,
+        LocalDayParam,
+        Query(description="First local day, from 2000-01-01 (default: 29 days before end_date)"),
     ] = None,
     end_date: Annotated[
-        date | None, Query(description="Last local day, included (default: today, local)")
+        date | None,
+        LocalDayParam,
+        Query(description="Last local day, included, at most a year past today (default: today)"),
     ] = None,
     platform: Annotated[PlatformParam, Query(description="One platform, or all")] = "all",
 ) -> Scope:
     # The caller's business is looked up here rather than as a dependency of its own:
     # FastAPI's work per dependency per request was ~40 µs of a ~550 µs cached answer.
     business = await _caller_business(request, credentials, business_id)
+    latest = business.today + timedelta(days=DAYS_AHEAD)
+    for field, day in (("start_date", start_date), ("end_date", end_date)):
+        if day is not None and not EARLIEST_DAY <= day <= latest:
+            raise _invalid(field, f"{field} must be between {EARLIEST_DAY} and {latest}")
     end = end_date or business.today
     start = start_date or end - timedelta(days=DEFAULT_DAYS - 1)
     if end < start:

@@ -115,6 +115,14 @@ def _row(r: Any) -> dict[str, Any]:
     return row
 
 
+# The reader role's statements stop after seconds and its transactions may not idle (set on
+# the role at install); an export streams for as long as its client reads, within these.
+EXPORT_LIMITS = """
+SELECT set_config('statement_timeout', '300s', true),
+       set_config('idle_in_transaction_session_timeout', '300s', true)
+"""
+
+
 async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[str, Any]]]:
     since, until = scope.bounds()
     params = {
@@ -123,6 +131,7 @@ async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[st
     }  # fmt: skip
     # Its own connection: the response streams after the request's session has closed.
     async with engine.connect() as conn:
+        await conn.execute(text(EXPORT_LIMITS))
         result = await conn.stream(EXPORT_ROWS.execution_options(yield_per=CHUNK_ROWS), params)
         async for chunk in result.partitions(CHUNK_ROWS):
             yield [_row(r) for r in chunk]
@@ -158,6 +167,8 @@ async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
         snapshot = await raws[0].fetchval("SELECT pg_export_snapshot()")
         for raw in raws[1:]:
             await raw.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
+        for raw in raws:  # after the snapshots: SET TRANSACTION SNAPSHOT must come first
+            await raw.execute(EXPORT_LIMITS)
 
         async def copy(index: int) -> None:
             queue = queues[index]

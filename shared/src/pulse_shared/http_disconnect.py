@@ -1,0 +1,57 @@
+"""Stop a request's work when its client goes away, as a plain ASGI middleware.
+
+Starlette runs a handler to its end even after the client has left, so a slow query keeps a
+database backend busy for nobody. Here the request's task is cancelled as soon as the
+server reports ``http.disconnect``; asyncpg then cancels the statement on the server. No
+library does this (Starlette only watches for disconnects while streaming a response).
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from pulse_shared.logs import get_logger
+
+log = get_logger(__name__)
+
+
+class CancelOnDisconnect:
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        # Every message from the server passes through one reader, so the handler and the
+        # watch never wait on ``receive`` at the same time.
+        messages: asyncio.Queue[Message] = asyncio.Queue()
+
+        async def handle() -> None:
+            await self.app(scope, messages.get, send)
+
+        handler = asyncio.create_task(handle())
+        gone = False
+
+        async def watch() -> None:
+            nonlocal gone
+            while True:
+                message = await receive()
+                messages.put_nowait(message)
+                if message["type"] == "http.disconnect":
+                    gone = True
+                    handler.cancel()
+                    return
+
+        watcher = asyncio.create_task(watch())
+        try:
+            await handler
+        except asyncio.CancelledError:
+            if not gone:  # this request itself was cancelled (shutdown): so is its handler
+                raise
+            log.info("client left: request cancelled", method=scope["method"], path=scope["path"])
+        finally:
+            handler.cancel()
+            watcher.cancel()
