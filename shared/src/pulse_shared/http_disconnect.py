@@ -26,11 +26,18 @@ class CancelOnDisconnect:
             await self.app(scope, receive, send)
             return
         # Every message from the server passes through one reader, so the handler and the
-        # watch never wait on ``receive`` at the same time.
-        messages: asyncio.Queue[Message] = asyncio.Queue()
+        # watch never wait on ``receive`` at the same time; what the reader raises (a body
+        # over its cap, say) is raised to the handler where it would have been.
+        messages: asyncio.Queue[Message | Exception] = asyncio.Queue()
+
+        async def next_message() -> Message:
+            message = await messages.get()
+            if isinstance(message, Exception):
+                raise message
+            return message
 
         async def handle() -> None:
-            await self.app(scope, messages.get, send)
+            await self.app(scope, next_message, send)
 
         handler = asyncio.create_task(handle())
         gone = False
@@ -38,7 +45,11 @@ class CancelOnDisconnect:
         async def watch() -> None:
             nonlocal gone
             while True:
-                message = await receive()
+                try:
+                    message = await receive()
+                except Exception as exc:
+                    messages.put_nowait(exc)
+                    return
                 messages.put_nowait(message)
                 if message["type"] == "http.disconnect":
                     gone = True

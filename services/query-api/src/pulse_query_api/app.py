@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -21,6 +22,7 @@ from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_disconnect import CancelOnDisconnect
+from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.logs import configure_logging
 
@@ -75,6 +77,9 @@ def _checks() -> Mapping[str, Check]:
     return {"database": database}
 
 
+# The one body query-api takes, a refresh request, is under 200 bytes.
+MAX_BODY_BYTES = 4096
+
 app = FastAPI(
     title="Pulse query API",
     description="Read-only analytics for the Pulse dashboard and other clients.",
@@ -95,7 +100,9 @@ async def database_unavailable(request: Request, exc: Exception) -> JSONResponse
 for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, OperationalError,
                     InterfaceError):  # fmt: skip
     app.add_exception_handler(unavailable, database_unavailable)
+app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
+app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 app.add_middleware(RequestMetrics, service="query-api")
 app.include_router(calendar.router)
 app.include_router(overview.router)

@@ -85,10 +85,17 @@ class Authenticator:
         return subject, float(expires)
 
 
-_bearer = HTTPBearer(auto_error=False, description="An access token (JWT)")
+class BearerUser(HTTPBearer):
+    """The caller's user id from the bearer token, or 401: a dependency that every other
+    part of a request depends on, so that nothing of it (its parameters, its body) is
+    validated for a caller without a valid token. Declared as the bearer security scheme."""
+
+    async def __call__(self, request: Request) -> str:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        return await authenticate(request, credentials)
 
 
-BearerDep = Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+UserDep = Annotated[str, Depends(BearerUser(auto_error=False, description="An access token (JWT)"))]
 
 
 async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
@@ -97,13 +104,6 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
         raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED)
     authenticator: Authenticator = request.app.state.authenticator
     return await authenticator.user_of(credentials.credentials)
-
-
-async def current_user(request: Request, credentials: BearerDep) -> str:
-    return await authenticate(request, credentials)
-
-
-UserDep = Annotated[str, Depends(current_user)]
 
 
 def member_businesses(user: str) -> Select[tuple[int]]:

@@ -15,10 +15,23 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator
 
-from pulse_query_api.auth import BearerDep, authenticate
+from pulse_query_api.auth import UserDep
 
 PlatformParam = Literal["all", "linkedin", "twitter", "facebook", "instagram"]
-BusinessIdParam = Annotated[int, Query(gt=0, le=2**63 - 1, description="The business")]
+WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
+
+
+def _written_as_whole_number(value: object) -> object:
+    """Pydantic would also read "1.0" (and, in JSON, true) as 1."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, str) and WHOLE_NUMBER.fullmatch(value):
+        return value
+    raise ValueError("must be a whole number written with digits only")
+
+
+IdDigits = BeforeValidator(_written_as_whole_number)
+BusinessIdParam = Annotated[int, IdDigits, Query(gt=0, le=2**63 - 1, description="The business")]
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 # The days a period may name: no analytics before 2000, and at most a year past today (the
@@ -115,10 +128,7 @@ def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
-async def _caller_business(
-    request: Request, credentials: BearerDep, business_id: int
-) -> CallerBusiness:
-    user = await authenticate(request, credentials)
+async def _caller_business(request: Request, user: str, business_id: int) -> CallerBusiness:
     lookups: asyncpg.Pool = request.app.state.lookups
     timezone: str | None = await lookups.fetchval(MEMBER_TIMEZONE, business_id, user)
     if timezone is None:
@@ -129,14 +139,14 @@ async def _caller_business(
 
 
 async def caller_business(
-    request: Request, credentials: BearerDep, business_id: BusinessIdParam
+    request: Request, user: UserDep, business_id: BusinessIdParam
 ) -> CallerBusiness:
-    return await _caller_business(request, credentials, business_id)
+    return await _caller_business(request, user, business_id)
 
 
 async def analytics_scope(
     request: Request,
-    credentials: BearerDep,
+    user: UserDep,
     business_id: BusinessIdParam,
     start_date: Annotated[
         date | None,
@@ -152,7 +162,7 @@ async def analytics_scope(
 ) -> Scope:
     # The caller's business is looked up here rather than as a dependency of its own:
     # FastAPI's work per dependency per request was ~40 µs of a ~550 µs cached answer.
-    business = await _caller_business(request, credentials, business_id)
+    business = await _caller_business(request, user, business_id)
     latest = business.today + timedelta(days=DAYS_AHEAD)
     for field, day in (("start_date", start_date), ("end_date", end_date)):
         if day is not None and not EARLIEST_DAY <= day <= latest:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 from sqlalchemy import and_, select
@@ -10,6 +10,7 @@ from sqlalchemy import and_, select
 from pulse_query_api.auth import UserDep, member_businesses
 from pulse_query_api.deps import SessionDep
 from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
+from pulse_query_api.scope import IdDigits
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES
 from pulse_shared.tables import (
@@ -41,7 +42,7 @@ def _metrics(row: Any) -> dict[str, Any]:
 async def get_post(
     session: SessionDep,
     user: UserDep,
-    post_id: int = Path(gt=0, le=2**63 - 1, description="Pulse's post id"),
+    post_id: Annotated[int, IdDigits, Path(gt=0, le=2**63 - 1, description="Pulse's post id")],
 ) -> PostDetailOut:
     pp, pa = published_posts, post_analytics
     metric_cols = [pa.c[METRIC_COLUMNS[n]] for n in METRIC_NAMES]

@@ -6,7 +6,8 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from sqlalchemy import select
 
 from pulse_query_api.auth import UserDep, member_businesses
@@ -21,8 +22,10 @@ PlatformName = Literal["linkedin", "twitter", "facebook", "instagram"]
 
 
 class RefreshIn(BaseModel):
+    # Strict: JSON's true is not the business 1, nor "7" the number 7.
     model_config = ConfigDict(
         extra="forbid",
+        strict=True,
         json_schema_extra={"examples": [{"business_id": 42, "platforms": ["linkedin", "twitter"]}]},
     )
 
@@ -55,6 +58,19 @@ class RefreshOut(BaseModel):
     requested_at: datetime
 
 
+async def refresh_body(request: Request, user: UserDep) -> tuple[str, RefreshIn]:
+    """The caller, then the body: nothing of a body is parsed for a caller without a valid
+    token (BodyLimit has already capped its size)."""
+    raw = await request.body()
+    try:
+        return user, RefreshIn.model_validate_json(raw)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        if any(e["type"] == "json_invalid" for e in errors):
+            raise HTTPException(400, "the body is not JSON") from None
+        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+
+
 def get_publisher(request: Request) -> RefreshPublisher:
     publisher: RefreshPublisher = request.app.state.refresh
     return publisher
@@ -70,15 +86,24 @@ def get_publisher(request: Request) -> RefreshPublisher:
         401: {"description": "No valid bearer token"},
         404: {"description": "No such business among the caller's"},
         422: {"description": "An invalid body; the message names the field"},
+        413: {"description": "The body is larger than a refresh request can be"},
         503: {"description": "Kafka is unreachable: nothing was accepted, try again"},
+    },
+    # The body is read by refresh_body, after the token is checked; declared here for the
+    # OpenAPI description.
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RefreshIn.model_json_schema()}},
+        }
     },
 )
 async def refresh(
-    body: RefreshIn,
+    caller_and_body: Annotated[tuple[str, RefreshIn], Depends(refresh_body)],
     session: SessionDep,
-    user: UserDep,
     publisher: Annotated[RefreshPublisher, Depends(get_publisher)],
 ) -> RefreshOut:
+    user, body = caller_and_body
     allowed = (
         await session.execute(
             select(businesses.c.id).where(
