@@ -11,7 +11,7 @@
 // BUSINESS_ID, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS (a directory).
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { chromium, type Browser, type Page } from "playwright-core";
+import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
 
 const DASHBOARD = required("DASHBOARD_URL");
 const QUERY_API = process.env.QUERY_API_URL ?? "http://127.0.0.1:8000";
@@ -174,6 +174,31 @@ class Answers {
   }
 }
 
+/**
+ * Every Content-Security-Policy violation in the page, from both sides: the
+ * `securitypolicyviolation` events the document fires (reported through an exposed
+ * function) and the "Refused to ..." console messages Chromium logs. The page is meant to
+ * work under its policy with none.
+ */
+class Violations {
+  readonly seen: string[] = [];
+
+  static async watch(context: BrowserContext, page: Page): Promise<Violations> {
+    const violations = new Violations();
+    await context.exposeFunction("__pulseCspViolation", (v: string) => violations.seen.push(`event: ${v}`));
+    await context.addInitScript(() => {
+      document.addEventListener("securitypolicyviolation", (e) => {
+        const report = (window as unknown as { __pulseCspViolation: (v: string) => void }).__pulseCspViolation;
+        void report(`${e.effectiveDirective} refused ${e.blockedURI || "(inline)"} at ${e.sourceFile}:${e.lineNumber}`);
+      });
+    });
+    page.on("console", (msg) => {
+      if (/Content.Security.Policy/i.test(msg.text())) violations.seen.push(`console: ${msg.text()}`);
+    });
+    return violations;
+  }
+}
+
 const scoped = (s: Scope): Params => ({
   business_id: BUSINESS,
   start_date: s.start,
@@ -325,9 +350,20 @@ async function main(): Promise<number> {
   const page = await context.newPage();
   page.on("pageerror", (err) => console.log(`page error: ${err.message}`));
   const answers = await Answers.record(page);
+  const violations = await Violations.watch(context, page);
 
   await test("an unauthenticated visitor is asked to sign in", page, async () => {
-    await page.goto(DASHBOARD);
+    const response = await page.goto(DASHBOARD);
+    if (!response) throw new Error("no response for the page");
+    const headers = response.headers();
+    const csp = headers["content-security-policy"] ?? "";
+    console.log(`      Content-Security-Policy: ${csp}`);
+    for (const directive of ["default-src 'none'", "script-src 'self'", "frame-ancestors 'none'", "object-src 'none'"])
+      if (!csp.split(/;\s*/).includes(directive)) throw new Error(`the page's policy lacks ${directive}: ${csp}`);
+    if (/unsafe-/.test(csp)) throw new Error(`the page's policy allows unsafe sources: ${csp}`);
+    assertEqual(headers["x-content-type-options"], "nosniff", "X-Content-Type-Options");
+    assertEqual(headers["referrer-policy"], "no-referrer", "Referrer-Policy");
+    assertEqual(headers["x-frame-options"], "DENY", "X-Frame-Options");
     await page.getByTestId("signin").waitFor({ timeout: WAIT_MS });
     assertEqual(await page.locator('textarea[name="token"]').isVisible(), true, "token field");
   });
@@ -575,6 +611,23 @@ async function main(): Promise<number> {
   await test("signing out returns to sign-in", page, async () => {
     await page.getByTestId("sign-out").click();
     await page.getByTestId("signin").waitFor({ timeout: WAIT_MS });
+  });
+
+  await test("no Content-Security-Policy violation in any view (and one planted is caught)", page, async () => {
+    const during = [...violations.seen];
+    // The watcher works: an inline script, which the policy forbids, is refused and seen.
+    await page.evaluate(() => {
+      const script = document.createElement("script");
+      script.textContent = "window.__pulseInline = true;";
+      document.head.appendChild(script);
+    });
+    const planted = () => violations.seen.slice(during.length);
+    await until("the planted inline script's violation, as an event and on the console", async () =>
+      planted().some((v) => v.startsWith("event:")) && planted().some((v) => v.startsWith("console:")),
+    );
+    console.log(`      planted: ${planted().join(" | ")}`);
+    assertEqual(await page.evaluate(() => "__pulseInline" in window), false, "the inline script ran");
+    if (during.length) throw new Error(`${during.length} violation(s):\n${during.join("\n")}`);
   });
 
   await browser.close();

@@ -20,27 +20,37 @@ from fastapi.responses import FileResponse, JSONResponse, StreamingResponse
 from fastapi.staticfiles import StaticFiles
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.background import BackgroundTask
+from starlette.types import ASGIApp
+
+from .headers import SecurityHeaders
+from .proxy import (
+    MAX_BODY,
+    answer_headers,
+    read_body,
+    timeout_for,
+    upstream_headers,
+    upstream_path,
+)
 
 QUERY_API_URL = os.environ.get("PULSE_QUERY_API_URL", "http://127.0.0.1:8000").rstrip("/")
 DIST = Path(os.environ.get("PULSE_DASHBOARD_DIST", Path(__file__).resolve().parent.parent / "dist"))
 
-# Hop-by-hop headers (RFC 9110 7.6.1) and the ones the proxy sets itself.
-HOP_BY_HOP = {
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "transfer-encoding", "upgrade", "host", "content-length",
-}  # fmt: skip
-
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    # No overall timeout on reads: the export streams as long as it has rows.
-    timeout = httpx.Timeout(10.0, read=None)
-    async with httpx.AsyncClient(base_url=QUERY_API_URL, timeout=timeout) as client:
+    async with httpx.AsyncClient(base_url=QUERY_API_URL) as client:
         app.state.http = client
         yield
 
 
-app = FastAPI(
+class Dashboard(FastAPI):
+    def build_middleware_stack(self) -> ASGIApp:
+        # Outermost: Starlette's 500 for an unhandled error is sent outside every
+        # middleware added with add_middleware, and it too must carry the headers.
+        return SecurityHeaders(super().build_middleware_stack())
+
+
+app = Dashboard(
     title="Pulse dashboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
 )
 
@@ -56,17 +66,25 @@ async def metrics() -> Response:
     return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
 
-@app.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])
-async def proxy(path: str, request: Request) -> Response:
-    """Relays the request to query-api as it is, and streams the answer back."""
+@app.api_route("/api/{path:path}", methods=["GET", "POST"])
+async def proxy(request: Request) -> Response:
+    """Relays a request for query-api's /api/v1/ (see server/proxy.py) and streams the
+    answer back; anything else is a 404 that never reaches query-api."""
+    path = upstream_path(request.scope.get("raw_path") or request.scope["path"].encode())
+    if path is None:
+        return JSONResponse({"detail": "Not Found"}, status_code=404)
+    body = await read_body(request)
+    if body is None:
+        detail = f"the request body is larger than {MAX_BODY // 1024} KiB"
+        return JSONResponse({"detail": detail}, status_code=413)
     client: httpx.AsyncClient = request.app.state.http
-    headers = {k: v for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP}
     upstream = client.build_request(
         request.method,
-        f"/api/{path}",
+        path,
         params=request.url.query,
-        headers=headers,
-        content=await request.body(),
+        headers=upstream_headers(request),
+        content=body,
+        timeout=timeout_for(path),
     )
     try:
         answer = await client.send(upstream, stream=True)
@@ -77,11 +95,7 @@ async def proxy(path: str, request: Request) -> Response:
     return StreamingResponse(
         answer.aiter_raw(),
         status_code=answer.status_code,
-        headers={
-            k: v
-            for k, v in answer.headers.items()
-            if k.lower() not in HOP_BY_HOP and k.lower() not in ("date", "server")
-        },
+        headers=answer_headers(answer),
         background=BackgroundTask(answer.aclose),
     )
 
