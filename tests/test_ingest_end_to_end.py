@@ -264,6 +264,22 @@ async def test_polled_numbers_equal_the_simulators(
             assert observed[key] == answer.json()["followers"], key
 
 
+async def test_the_platforms_handshakes_are_answered(
+    sim: ServiceProcess, ingest: dict[str, ServiceProcess]
+) -> None:
+    """The simulator performs each platform's handshake as the platform does (tokens of
+    the documented shapes): every ingest service answers it correctly."""
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        for api in ("twitter", "linkedin", "meta"):
+            await client.put(
+                "/_sim/webhooks/targets",
+                json={"platform": api, "urls": [ingest[api].url + "/webhooks"]},
+            )
+            handshake = await client.post("/_sim/webhooks/verify", json={"platform": api})
+            assert handshake.status_code == 200, handshake.text
+            assert [h["ok"] for h in handshake.json()["handshakes"]] == [True], handshake.text
+
+
 async def test_a_webhook_brings_a_fresh_poll(
     sim: ServiceProcess,
     population: dict[str, Any],
@@ -280,6 +296,7 @@ async def test_a_webhook_brings_a_fresh_poll(
         )
         handshake = await client.post("/_sim/webhooks/verify", json={"platform": "twitter"})
         assert handshake.status_code == 200, handshake.text
+        assert handshake.json()["handshakes"][0]["ok"], handshake.text
         # Time passes on the platform: the numbers grow; then the webhook.
         await client.post("/_sim/clock", json={"advance_seconds": 6 * 3600, "freeze": True})
         sent = await client.post(

@@ -51,6 +51,40 @@ def test_challenge_without_a_code_is_a_bad_request() -> None:
     assert status == 400
 
 
+DOCUMENTED_CODE = "890e4665-4dfe-4ab1-b689-ed553bceeed0"  # the webhook-validation page's
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # "hmacsha256=" + a body: its answer would be that delivery's X-LI-Signature.
+        "hmacsha256=" + json.dumps(DOCUMENTED_NOTIFICATION),
+        DOCUMENTED_CODE.upper(),
+        "6ba7b810-9dad-11d1-80b4-00c04fd430c8",  # version 1
+        "890e4665-4dfe-4ab1-c689-ed553bceeed0",  # not the RFC 4122 variant
+        DOCUMENTED_CODE.replace("-", ""),
+        "{" + DOCUMENTED_CODE + "}",
+        DOCUMENTED_CODE + "\n",
+        "",
+    ],
+    ids=["signed-text", "uppercase", "v1", "variant", "no-hyphens", "braces", "newline", "empty"],
+)
+def test_challenge_answers_nothing_but_a_v4_uuid_and_echoes_nothing(code: str) -> None:
+    status, media_type, body = LinkedInWebhookReceiver(CLIENT_SECRET).handshake(
+        {"challengeCode": code}
+    )
+    assert (status, media_type, list(body)) == (400, "application/json", ["error"])
+    assert not code or code not in body["error"]
+
+
+def test_the_documented_challenge_code_is_answered() -> None:
+    status, _, body = LinkedInWebhookReceiver(CLIENT_SECRET).handshake(
+        {"challengeCode": DOCUMENTED_CODE}
+    )
+    assert status == 200
+    assert body["challengeCode"] == DOCUMENTED_CODE
+
+
 def test_bare_lowercase_hex_verifies() -> None:
     raw = json.dumps(DOCUMENTED_NOTIFICATION).encode()
     assert LinkedInWebhookReceiver(CLIENT_SECRET).verify({"X-LI-Signature": signature_of(raw)}, raw)

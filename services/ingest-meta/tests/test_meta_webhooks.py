@@ -72,6 +72,18 @@ def test_an_incomplete_verification_request_is_a_bad_request(query: dict[str, st
     assert status == 400
 
 
+@pytest.mark.parametrize(
+    "challenge",
+    ["<b>hi</b>", "1" * 21, "1e9", "-1", "\u0661\u0662\u0663", "1158201444\n", ""],
+    ids=["markup", "long", "exponent", "negative", "arabic-indic", "newline", "empty"],
+)
+def test_only_a_bounded_number_is_echoed(challenge: str) -> None:
+    query = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": VERIFY_TOKEN}
+    status, media_type, body = RECEIVER.handshake(query)
+    assert (status, media_type, list(body)) == (400, "application/json", ["error"])
+    assert not challenge or challenge not in body["error"]
+
+
 def test_a_valid_signature_verifies() -> None:
     raw = json.dumps(DOCUMENTED_FEED).encode()
     assert RECEIVER.verify({"X-Hub-Signature-256": signature_of(raw)}, raw)

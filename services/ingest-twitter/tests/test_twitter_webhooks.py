@@ -36,13 +36,21 @@ DOCUMENTED_FAVORITE = {
 }
 
 
-def test_crc_answers_with_the_base64_hmac_of_the_token() -> None:
+@pytest.mark.parametrize(
+    "token",
+    [
+        "challenge_string",  # the quickstart's example
+        "M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0",  # base64 of a UUID, as X sends
+        "c29tZSByYW5kb20gYnl0ZXMhIQ==",  # padded base64
+    ],
+)
+def test_crc_answers_with_the_base64_hmac_of_the_token(token: str) -> None:
     receiver = TwitterWebhookReceiver(CONSUMER_SECRET)
-    status, media_type, body = receiver.handshake({"crc_token": "challenge-123"})
+    status, media_type, body = receiver.handshake({"crc_token": token, "nonce": "MTc2OTUx"})
     expected = (
         "sha256="
         + base64.b64encode(
-            hmac.new(CONSUMER_SECRET.encode(), b"challenge-123", hashlib.sha256).digest()
+            hmac.new(CONSUMER_SECRET.encode(), token.encode(), hashlib.sha256).digest()
         ).decode()
     )
     assert (status, media_type, body) == (200, "application/json", {"response_token": expected})
@@ -52,6 +60,29 @@ def test_crc_without_a_token_is_a_bad_request() -> None:
     status, _, body = TwitterWebhookReceiver(CONSUMER_SECRET).handshake({})
     assert status == 400
     assert "crc_token" in body["error"]
+
+
+@pytest.mark.parametrize(
+    "token",
+    [
+        json.dumps(DOCUMENTED_FAVORITE),  # a delivery body: its answer would sign it
+        "{}",
+        "abc123",
+        "a" * 129,
+        "challenge_string\n",
+        "challenge string",
+        "challenge+str/ing",
+        "challenge_string===",
+        "\uff43" * 16,
+    ],
+    ids=["delivery", "json", "short", "long", "newline", "space", "plus-slash", "padding", "wide"],
+)
+def test_crc_answers_no_token_of_another_shape_and_echoes_none(token: str) -> None:
+    status, media_type, body = TwitterWebhookReceiver(CONSUMER_SECRET).handshake(
+        {"crc_token": token}
+    )
+    assert (status, media_type, list(body)) == (400, "application/json", ["error"])
+    assert token not in body["error"]
 
 
 def test_a_valid_signature_verifies_whatever_the_header_case() -> None:

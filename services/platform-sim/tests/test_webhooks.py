@@ -9,9 +9,11 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import socket
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -22,7 +24,13 @@ from fastapi.responses import PlainTextResponse
 from pulse_platform_sim.app import random_webhooks
 from pulse_platform_sim.population import Apps
 from pulse_platform_sim.testing import Sim
-from pulse_platform_sim.webhooks import KINDS
+from pulse_platform_sim.webhooks import (
+    KINDS,
+    linkedin_challenge_code,
+    meta_challenge,
+    x_crc_nonce,
+    x_crc_token,
+)
 from pulse_shared.events import PLATFORMS
 
 
@@ -120,6 +128,26 @@ async def test_an_unknown_kind_is_refused(sim: Sim) -> None:
     assert response.status_code == 422
 
 
+# --- handshake tokens ----------------------------------------------------------------------
+
+# The shapes the platforms document, as the ingest services check them.
+X_CRC_TOKEN = re.compile(r"[A-Za-z0-9_-]{16,128}={0,2}")
+V4_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}")
+META_CHALLENGE = re.compile(r"[0-9]{1,20}")
+
+
+def test_handshake_tokens_have_the_documented_shapes() -> None:
+    for _ in range(200):
+        token = x_crc_token()
+        # Base64 of a UUID, as X sends: 48 characters that decode to the UUID's text.
+        assert X_CRC_TOKEN.fullmatch(token)
+        assert len(token) == 48
+        assert V4_UUID.fullmatch(base64.b64decode(token).decode())
+        assert V4_UUID.fullmatch(linkedin_challenge_code())
+        assert META_CHALLENGE.fullmatch(meta_challenge())
+    assert x_crc_nonce(datetime(2026, 1, 27, 12, 51, 32, 914000, UTC)) == "MTc2OTUxODI5MjkxNA"
+
+
 # --- against a real receiver ---------------------------------------------------------------
 
 
@@ -130,24 +158,28 @@ class Receiver:
     apps: Apps
     wrong_crc: bool = False
     received: list[tuple[str, bool, dict[str, Any]]] = field(default_factory=list)
+    tokens: dict[str, str] = field(default_factory=dict)  # the handshake tokens sent
 
     def app(self) -> FastAPI:
         app = FastAPI()
 
         @app.get("/x")
         async def crc(crc_token: str) -> dict[str, str]:
+            self.tokens["x"] = crc_token
             secret = "wrong" if self.wrong_crc else self.apps.twitter_consumer_secret
             digest = hmac_sha256(secret, crc_token.encode())
             return {"response_token": "sha256=" + base64.b64encode(digest).decode()}
 
         @app.get("/li")
         async def challenge(challengeCode: str) -> dict[str, str]:
+            self.tokens["li"] = challengeCode
             answer = hmac_sha256(self.apps.linkedin_client_secret, challengeCode.encode()).hex()
             return {"challengeCode": challengeCode, "challengeResponse": answer}
 
         @app.get("/meta")
         async def verify(request: Request) -> Response:
             query = request.query_params
+            self.tokens["meta"] = query.get("hub.challenge", "")
             if query.get("hub.verify_token") != self.apps.meta_verify_token:
                 return Response(status_code=403)
             return PlainTextResponse(query.get("hub.challenge", ""))
@@ -194,6 +226,10 @@ async def test_handshakes_and_deliveries_against_a_receiver(
         )
         handshake = (await sim.client.post("/_sim/webhooks/verify", json={"platform": api})).json()
         assert [h["ok"] for h in handshake["handshakes"]] == [True], handshake
+    # The tokens had the shapes the platforms document (the ingest services answer no other).
+    assert X_CRC_TOKEN.fullmatch(target.tokens["x"]), target.tokens
+    assert V4_UUID.fullmatch(target.tokens["li"]), target.tokens
+    assert META_CHALLENGE.fullmatch(target.tokens["meta"]), target.tokens
     for platform in PLATFORMS:
         sent = await sim.client.post(
             "/_sim/webhooks/send",

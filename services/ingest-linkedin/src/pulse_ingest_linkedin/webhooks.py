@@ -4,10 +4,11 @@ concerns (their numbers are then re-polled from the API)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
-from typing import Any
 
 from pulse_shared.ingest.contracts import WebhookDelivery
+from pulse_shared.ingest.handshake import HandshakeAnswer, conforms, refused
 from pulse_shared.ingest.signing import body_id, header_value, hmac_sha256_hex, same_text
 
 SIGNATURE_HEADER = "X-LI-Signature"
@@ -15,6 +16,15 @@ CHALLENGE_QUERY_PARAM = "challengeCode"
 # LinkedIn signs "hmacsha256=" + body; the same text may or may not prefix the header.
 _SIGNED_PREFIX = b"hmacsha256="
 _HEADER_PREFIX = "hmacsha256="
+# The challenge answer is HMAC(client secret, challengeCode), and a delivery's signature is
+# HMAC(client secret, "hmacsha256=" + body): answering any code would sign any body. LinkedIn
+# sends a "randomly generated type-4 UUID string" (learn.microsoft.com, linkedin/shared/
+# api-guide/webhook-validation; its example: 890e4665-4dfe-4ab1-b689-ed553bceeed0), so only
+# that is answered: the canonical lowercase form, version 4, RFC 4122 variant.
+CHALLENGE_CODE_SHAPE = re.compile(
+    r"[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}"
+)
+_CHALLENGE_CODE_RULE = "a version-4 UUID in lowercase"
 
 
 class LinkedInWebhookReceiver:
@@ -29,14 +39,10 @@ class LinkedInWebhookReceiver:
     def __repr__(self) -> str:
         return "LinkedInWebhookReceiver(client_secret=***)"
 
-    def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
+    def handshake(self, query: Mapping[str, str]) -> HandshakeAnswer:
         challenge = query.get(CHALLENGE_QUERY_PARAM)
-        if not challenge:
-            return (
-                400,
-                "application/json",
-                {"error": f"query parameter {CHALLENGE_QUERY_PARAM} is required"},
-            )
+        if challenge is None or not conforms(challenge, CHALLENGE_CODE_SHAPE):
+            return refused(CHALLENGE_QUERY_PARAM, _CHALLENGE_CODE_RULE)
         return (
             200,
             "application/json",

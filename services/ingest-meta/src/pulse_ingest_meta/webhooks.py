@@ -5,14 +5,21 @@ then re-polled from the API)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pulse_shared.ingest.contracts import WebhookDelivery
+from pulse_shared.ingest.handshake import HandshakeAnswer, conforms, refused
 from pulse_shared.ingest.signing import body_id, header_value, hmac_sha256_hex, same_text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
 _SIGNATURE_SCHEME = "sha256="
+# The verification echoes hub.challenge as the body, so any challenge would be reflected
+# content. Meta's is "an int you must pass back to us" (developers.facebook.com, docs/
+# graph-api/webhooks/getting-started; its example: 1158201444): only 1 to 20 ASCII digits
+# are echoed (served as text/plain, nosniff, by the route), and only to the verify token.
+CHALLENGE_SHAPE = re.compile(r"[0-9]{1,20}")
 
 
 class MetaWebhookReceiver:
@@ -29,18 +36,16 @@ class MetaWebhookReceiver:
     def __repr__(self) -> str:
         return "MetaWebhookReceiver(app_secret=***, verify_token=***)"
 
-    def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
+    def handshake(self, query: Mapping[str, str]) -> HandshakeAnswer:
         mode = query.get("hub.mode")
         token = query.get("hub.verify_token")
         challenge = query.get("hub.challenge")
-        if mode != "subscribe" or token is None or not challenge:
-            return (
-                400,
-                "text/plain",
-                "hub.mode=subscribe, hub.verify_token and hub.challenge are required",
-            )
+        if mode != "subscribe" or token is None:
+            return refused("hub.mode", "subscribe, with hub.verify_token and hub.challenge")
+        if challenge is None or not conforms(challenge, CHALLENGE_SHAPE):
+            return refused("hub.challenge", "a number of 1 to 20 digits")
         if not same_text(self._verify_token, token):
-            return 403, "text/plain", "verify token mismatch"
+            return 403, "application/json", {"error": "verify token mismatch"}
         return 200, "text/plain", challenge
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:

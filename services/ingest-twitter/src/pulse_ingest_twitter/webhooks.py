@@ -4,11 +4,13 @@ delivery concerns (their numbers are then re-polled from the API)."""
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Mapping
 from typing import Any
 
 from pulse_ingest_twitter.api import is_tweet_id
 from pulse_shared.ingest.contracts import WebhookDelivery
+from pulse_shared.ingest.handshake import HandshakeAnswer, conforms, refused
 from pulse_shared.ingest.signing import (
     body_id,
     header_value,
@@ -19,6 +21,17 @@ from pulse_shared.ingest.signing import (
 SIGNATURE_HEADER = "x-twitter-webhooks-signature"
 CRC_QUERY_PARAM = "crc_token"
 _SIGNATURE_SCHEME = "sha256="
+# The CRC answer is HMAC(consumer secret, crc_token): the very function that signs a
+# delivery's body. So only tokens of the shape X sends are answered, and none of them can
+# be a delivery (a JSON object). X documents no format beyond a token that "changes for
+# each request" (docs.x.com x-api/webhooks/quickstart, whose example is
+# `crc_token=challenge_string`); the tokens X sends are base64 of a UUID, 48 characters
+# such as `M2RkODJkZmMtYjlkYi00NmQ4LTk0MGUtM2JjYzkwM2Q4MjQ0`, with a `nonce` parameter
+# beside them (which the answer does not use). Answered: 16 to 128 characters of the
+# base64url alphabet (letters, digits, "-", "_"), then at most two "=" of padding; the
+# length leaves room for a longer token than today's without answering arbitrary text.
+CRC_TOKEN_SHAPE = re.compile(r"[A-Za-z0-9_-]{16,128}={0,2}")
+_CRC_SHAPE_IN_WORDS = "16 to 128 characters of A-Z a-z 0-9 - _ (then at most two =)"
 
 
 class TwitterWebhookReceiver:
@@ -38,14 +51,10 @@ class TwitterWebhookReceiver:
             self._consumer_secret, crc_token.encode("utf-8")
         )
 
-    def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
+    def handshake(self, query: Mapping[str, str]) -> HandshakeAnswer:
         crc_token = query.get(CRC_QUERY_PARAM)
-        if not crc_token:
-            return (
-                400,
-                "application/json",
-                {"error": f"query parameter {CRC_QUERY_PARAM} is required"},
-            )
+        if crc_token is None or not conforms(crc_token, CRC_TOKEN_SHAPE):
+            return refused(CRC_QUERY_PARAM, _CRC_SHAPE_IN_WORDS)
         return 200, "application/json", {"response_token": self.crc_response_token(crc_token)}
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:

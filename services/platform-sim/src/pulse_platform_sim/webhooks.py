@@ -3,14 +3,18 @@ perform them.
 
 Signatures (computed over the exact bytes sent):
 - X Account Activity: ``x-twitter-webhooks-signature: sha256=`` + base64 HMAC-SHA256
-  keyed with the consumer secret; CRC: ``GET ?crc_token=T`` answered with
+  keyed with the consumer secret; CRC: ``GET ?crc_token=T&nonce=N`` (T: base64 of a UUID,
+  as X sends) answered with
   ``{"response_token": "sha256=" + base64 HMAC-SHA256(consumer secret, T)}``.
 - LinkedIn: ``X-LI-Signature`` = lowercase hex HMAC-SHA256(client secret,
-  ``"hmacsha256=" + body``); validation: ``GET ?challengeCode=C`` answered with
+  ``"hmacsha256=" + body``); validation: ``GET ?challengeCode=C`` (C: a version-4 UUID)
+  answered with
   ``{"challengeCode": C, "challengeResponse": hex HMAC-SHA256(client secret, C)}``.
 - Meta: ``X-Hub-Signature-256: sha256=`` + hex HMAC-SHA256(app secret, body);
-  verification: ``GET ?hub.mode=subscribe&hub.challenge=N&hub.verify_token=V`` answered
-  with the challenge as the body.
+  verification: ``GET ?hub.mode=subscribe&hub.challenge=N&hub.verify_token=V`` (N: a
+  10-digit number) answered with the challenge as the body.
+
+The handshake tokens have the platforms' documented shapes: receivers answer only those.
 """
 
 from __future__ import annotations
@@ -20,10 +24,9 @@ import hashlib
 import hmac
 import json
 import random
-import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
@@ -332,10 +335,33 @@ class WebhookSender:
 # --- handshakes, performed as the platform would ------------------------------------------
 
 
+def x_crc_token() -> str:
+    """A CRC token as X sends them: base64 of a random UUID (48 characters, no padding).
+    X documents no format (its quickstart's example is ``challenge_string``); this is the
+    shape seen on the wire."""
+    return base64.b64encode(str(uuid.uuid4()).encode()).decode()
+
+
+def x_crc_nonce(at: datetime) -> str:
+    """The ``nonce`` X sends beside the token: unpadded base64 of the time in ms."""
+    return base64.b64encode(str(_ms(at)).encode()).decode().rstrip("=")
+
+
+def linkedin_challenge_code() -> str:
+    """LinkedIn's challengeCode: "a randomly generated type-4 UUID string"."""
+    return str(uuid.uuid4())
+
+
+def meta_challenge() -> str:
+    """Meta's hub.challenge: "an int you must pass back to us" (example: 1158201444)."""
+    return str(random.randrange(10**9, 10**10))
+
+
 async def x_crc_check(client: httpx.AsyncClient, url: str, consumer_secret: str) -> Handshake:
-    crc_token = secrets.token_urlsafe(24)
+    crc_token = x_crc_token()
+    params = {"crc_token": crc_token, "nonce": x_crc_nonce(datetime.now(UTC))}
     try:
-        response = await client.get(url, params={"crc_token": crc_token})
+        response = await client.get(url, params=params)
         token = response.json().get("response_token") if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError, AttributeError) as exc:
         return Handshake(url, False, f"no usable answer: {exc}")
@@ -348,7 +374,7 @@ async def x_crc_check(client: httpx.AsyncClient, url: str, consumer_secret: str)
 async def linkedin_validation_check(
     client: httpx.AsyncClient, url: str, client_secret: str
 ) -> Handshake:
-    challenge = str(uuid.uuid4())
+    challenge = linkedin_challenge_code()
     try:
         response = await client.get(url, params={"challengeCode": challenge})
         answer = response.json() if response.status_code == 200 else {}
@@ -364,7 +390,7 @@ async def linkedin_validation_check(
 async def meta_verification_check(
     client: httpx.AsyncClient, url: str, verify_token: str
 ) -> Handshake:
-    challenge = str(random.randrange(10**9, 10**10))
+    challenge = meta_challenge()
     params = {"hub.mode": "subscribe", "hub.challenge": challenge, "hub.verify_token": verify_token}
     try:
         response = await client.get(url, params=params)

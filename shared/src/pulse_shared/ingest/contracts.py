@@ -217,7 +217,10 @@ class WebhookDelivery:
 
 class WebhookReceiver(Protocol):
     def handshake(self, query: Mapping[str, str]) -> tuple[int, str, Any]:
-        """(status, media type, body) answering the platform's GET challenge."""
+        """(status, media type, body) answering the platform's GET challenge. A token not
+        of the shape the platform documents is refused with 400, never answered: the
+        answers are HMACs under the delivery-signing secret (X, LinkedIn) or an echo
+        (Meta)."""
         ...
 
     def verify(self, headers: Mapping[str, str], raw_body: bytes) -> bool:

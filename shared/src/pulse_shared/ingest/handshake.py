@@ -1,0 +1,24 @@
+"""What the three webhook handshakes share: a token is answered only when it has the shape
+its platform documents, and a refusal is a short JSON 400 that echoes nothing back.
+
+Why: X's and LinkedIn's answers are HMACs keyed with the secret that signs deliveries, so
+answering any token would sign any body an attacker chose; Meta's answer echoes the
+challenge, so answering any challenge would reflect any content. Each receiver states its
+platform's shape (and where it is documented) beside its handshake."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+HandshakeAnswer = tuple[int, str, Any]
+
+
+def conforms(token: str | None, shape: re.Pattern[str]) -> bool:
+    """Whether the whole token has the shape (a trailing newline does not)."""
+    return token is not None and shape.fullmatch(token) is not None
+
+
+def refused(param: str, shape: str) -> HandshakeAnswer:
+    """400 naming the parameter and the shape wanted, never the value given."""
+    return 400, "application/json", {"error": f"query parameter {param} must be {shape}"}
