@@ -96,4 +96,12 @@ def test_bad_input_gets_a_clear_error(infra: Infra) -> None:
         },
     )
     assert insecure.exit_code == 1
-    assert "refusing to mint a token with the default secret" in insecure.output
+    assert "refusing to mint a token outside dev" in insecure.output
+    assert "published or" in insecure.output
+    too_long = runner.invoke(
+        app,
+        ["token", "--business-id", "1", "--days", "30"],
+        env={**env(infra), "PULSE_ENVIRONMENT": "production"},
+    )
+    assert too_long.exit_code == 1
+    assert "may last at most 86400 s" in too_long.output

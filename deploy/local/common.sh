@@ -23,6 +23,9 @@ PG_INGEST_PASSWORD="${PULSE_PG_INGEST_PASSWORD:-pulse_ingest}"
 PG_DATABASE="${PULSE_PG_DATABASE:-pulse}"
 REDIS_PORT="${PULSE_REDIS_PORT:-6379}"
 
+# The local stack is the development environment, said explicitly: unset means production,
+# which refuses the development secrets published in this repository.
+export PULSE_ENVIRONMENT="${PULSE_ENVIRONMENT:-dev}"
 export UV_PYTHON_DOWNLOADS=never
 export PATH="$HOME/.local/bin:$PATH"
 

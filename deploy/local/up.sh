@@ -25,7 +25,7 @@ cat <<TXT
   overview         curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$q/api/v1/analytics/overview?business_id=1"
   a demo post      curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$q/api/v1/analytics/posts/$post_id
   export TOKEN=$token
-                   (demo@pulse.local, member of business 1; more: uv run pulse token --business-id N)
+                   (demo@pulse.local, member of business 1; more: PULSE_ENVIRONMENT=dev uv run pulse token --business-id N)
   aggregator       http://127.0.0.1:${PULSE_AGGREGATOR_PORT:-8100}/metrics
   ingest           http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/readyz (linkedin)  :${PULSE_INGEST_TWITTER_PORT:-8102} (twitter)  :${PULSE_INGEST_META_PORT:-8103} (meta)
   platform sim     http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}/_sim/population  (the APIs the ingest services poll)

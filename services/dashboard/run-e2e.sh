@@ -33,7 +33,7 @@ npx tsc -p e2e/tsconfig.json
 
 # 3. a token for the demo business
 if [[ -z "${PULSE_TOKEN:-}" ]]; then
-  PULSE_TOKEN="$(cd "$ROOT" && uv run --frozen pulse token --business-id "$BUSINESS" --user e2e@pulse.local 2>/dev/null | tail -1)"
+  PULSE_TOKEN="$(cd "$ROOT" && PULSE_ENVIRONMENT=dev uv run --frozen pulse token --business-id "$BUSINESS" --user e2e@pulse.local 2>/dev/null | tail -1)"
 fi
 export PULSE_TOKEN
 

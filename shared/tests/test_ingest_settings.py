@@ -21,7 +21,8 @@ def test_outside_dev_no_keys_refuses_to_start(monkeypatch: pytest.MonkeyPatch) -
         IngestSettings()
 
 
-def test_dev_without_keys_uses_the_known_dev_key() -> None:
+def test_dev_without_keys_uses_the_known_dev_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULSE_ENVIRONMENT", "dev")
     settings = IngestSettings()
     assert settings.token_keys() == [DEV_TOKEN_KEY]
     Fernet(DEV_TOKEN_KEY.encode())  # a valid key
@@ -42,6 +43,7 @@ def test_keys_come_comma_separated_or_as_json_newest_first(
 
 
 def test_base_url_and_rate_limit_overrides(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULSE_ENVIRONMENT", "dev")
     assert IngestSettings().api_base_url_of("twitter") == "https://api.x.com"
     assert IngestSettings().api_base_url_of("instagram") == "https://graph.facebook.com"
     assert IngestSettings().api_base_url_of("meta") == "https://graph.facebook.com"

@@ -21,7 +21,7 @@ from pulse_cli import backfill as backfill_module
 from pulse_cli import dead_letters, rebuild
 from pulse_cli import demo as demo_module
 from pulse_cli.connections import check_range, load_settings, run
-from pulse_shared.auth import DEFAULT_DEV_SECRET, mint_dev_token
+from pulse_shared.auth import mint_dev_token, weak_secret_reason
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import PLATFORMS
 from pulse_shared.ingest.settings import IngestSettings
@@ -94,8 +94,15 @@ def token(
     (HS256 with PULSE_JWT_SECRET); production tokens come from the identity provider.
     """
     settings = PulseSettings()
-    if settings.environment != "dev" and settings.jwt_secret == DEFAULT_DEV_SECRET:
-        err.print("[red]refusing to mint a token with the default secret outside dev[/red]")
+    weakness = None if settings.is_dev else weak_secret_reason(settings.jwt_secret)
+    if weakness is not None:
+        err.print(f"[red]refusing to mint a token outside dev: PULSE_JWT_SECRET {weakness}[/red]")
+        raise typer.Exit(1)
+    if not settings.is_dev and days * 24 * 3600 > settings.jwt_max_lifetime_s:
+        err.print(
+            f"[red]outside dev a token may last at most {settings.jwt_max_lifetime_s} s "
+            "(PULSE_JWT_MAX_LIFETIME_S)[/red]"
+        )
         raise typer.Exit(1)
     created = asyncio.run(_add_member(settings, business_id, user))
     note = " (business created)" if created else ""

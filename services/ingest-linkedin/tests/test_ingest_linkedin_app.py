@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pulse_ingest_linkedin.app import app
 from pulse_ingest_linkedin.settings import Settings
 
 
-def test_default_port_is_the_design_one() -> None:
+def test_default_port_is_the_design_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PULSE_ENVIRONMENT", "dev")  # production would want real keys
     assert Settings().http_port == 8101
 
 

@@ -14,11 +14,28 @@ import jwt
 
 ISSUER = "pulse"
 AUDIENCE = "pulse-api"
-# query-api refuses to start with this secret outside the dev environment.
+# query-api and `pulse token` refuse this secret outside the dev environment.
 DEFAULT_DEV_SECRET = "pulse-dev-secret-not-for-production"  # noqa: S105 - a known default
 
 
-def mint_dev_token(secret: str, user_id: str, ttl_s: int = 30 * 24 * 3600) -> str:
+# Secrets that this repository or its examples publish, or that anyone would guess.
+KNOWN_WEAK_SECRETS = frozenset({
+    DEFAULT_DEV_SECRET, "secret", "changeme", "change-me", "change_me", "password", "pulse",
+    "dev", "test", "example", "jwt-secret", "your-secret-here",
+})  # fmt: skip
+MIN_SECRET_CHARS = 32
+
+
+def weak_secret_reason(secret: str) -> str | None:
+    """Why ``secret`` may not sign tokens outside dev, or None when it may."""
+    if secret.strip().lower() in KNOWN_WEAK_SECRETS or "not-for-production" in secret:
+        return "it is a published or well-known value"
+    if len(secret) < MIN_SECRET_CHARS:
+        return f"it is shorter than {MIN_SECRET_CHARS} characters"
+    return None
+
+
+def mint_dev_token(secret: str, user_id: str, ttl_s: int = 8 * 3600) -> str:
     now = int(time.time())
     claims = {"sub": user_id, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl_s}
     return jwt.encode(claims, secret, algorithm="HS256")

@@ -10,13 +10,18 @@ from __future__ import annotations
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pulse_shared.auth import DEFAULT_DEV_SECRET
+from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET, ISSUER
 
 
 class PulseSettings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="PULSE_", env_file=None, extra="ignore")
 
-    environment: str = Field(default="dev", description="dev, test or production")
+    # Unset means production. Only an explicit "dev" (`make up`, the Kubernetes dev overlay)
+    # accepts the development secrets published in this repository and tokens of any
+    # lifetime; "test" (the test suite) is production's rules with a fixed clock allowed.
+    environment: str = Field(
+        default="production", description="production (the default), test or dev"
+    )
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
     # Prepended to every topic name, so a test run can have topics of its own on a
@@ -34,9 +39,18 @@ class PulseSettings(BaseSettings):
     # the identity provider's JWKS URL in production.
     jwt_secret: str = DEFAULT_DEV_SECRET
     jwt_jwks_url: str | None = None
+    # What an accepted token must say: an external identity provider's values.
+    jwt_issuer: str = ISSUER
+    jwt_audience: str = AUDIENCE
+    # Outside dev a token that was issued for longer than this is refused (exp - iat).
+    jwt_max_lifetime_s: int = Field(default=24 * 3600, gt=0)
 
     log_level: str = "INFO"
     log_json: bool = True
+
+    @property
+    def is_dev(self) -> bool:
+        return self.environment == "dev"
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

@@ -14,10 +14,11 @@ from typing import Annotated
 import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from jwt.types import Options
 from sqlalchemy import Select, select
 
 from pulse_query_api.settings import Settings
-from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET, ISSUER
+from pulse_shared.auth import weak_secret_reason
 from pulse_shared.tables import business_members
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -28,26 +29,31 @@ UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 # token only names the user; what the user may read is still looked up per request.
 VERIFIED_TOKENS_KEPT = 10_000
 LEEWAY_S = 30
+# PyJWT checks these are present (and exp and iat are numbers) before anything else.
+REQUIRED_CLAIMS: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
 
 
 class Authenticator:
     def __init__(self, settings: Settings) -> None:
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         self._secret = settings.jwt_secret
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        # Outside dev, a token issued for longer than this is refused.
+        self._max_lifetime_s = None if settings.is_dev else settings.jwt_max_lifetime_s
         self._verified: dict[str, tuple[str, float]] = {}  # token -> (subject, expires at)
 
     @staticmethod
     def check_configuration(settings: Settings) -> None:
-        """Refuse to serve outside dev with the well-known development secret."""
-        if (
-            settings.environment != "dev"
-            and settings.jwt_jwks_url is None
-            and settings.jwt_secret == DEFAULT_DEV_SECRET
-        ):
+        """Refuse to serve outside dev with a published, guessable or short secret."""
+        if settings.is_dev or settings.jwt_jwks_url is not None:
+            return
+        reason = weak_secret_reason(settings.jwt_secret)
+        if reason is not None:
             raise RuntimeError(
-                "refusing to start: PULSE_JWT_SECRET is the development default and "
+                f"refusing to start: PULSE_JWT_SECRET may not sign tokens ({reason}) and "
                 f"PULSE_ENVIRONMENT is {settings.environment!r}; set PULSE_JWT_JWKS_URL "
-                "(production) or a secret of your own"
+                "(an identity provider) or a secret of your own of 32 characters or more"
             )
 
     async def user_of(self, token: str) -> str:
@@ -66,22 +72,26 @@ class Authenticator:
                 # The key set is fetched (and cached) by PyJWT with blocking I/O.
                 key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
                 claims = jwt.decode(
-                    token, key.key, algorithms=["RS256"], audience=AUDIENCE, issuer=ISSUER,
-                    leeway=LEEWAY_S,
+                    token, key.key, algorithms=["RS256"], audience=self._audience,
+                    issuer=self._issuer, leeway=LEEWAY_S, options=REQUIRED_CLAIMS,
                 )  # fmt: skip
             else:
                 claims = jwt.decode(
-                    token, self._secret, algorithms=["HS256"], audience=AUDIENCE, issuer=ISSUER,
-                    leeway=LEEWAY_S,
+                    token, self._secret, algorithms=["HS256"], audience=self._audience,
+                    issuer=self._issuer, leeway=LEEWAY_S, options=REQUIRED_CLAIMS,
                 )  # fmt: skip
         except jwt.PyJWTError as exc:
             raise HTTPException(401, f"invalid token: {exc}", headers=UNAUTHORIZED) from exc
         subject = claims.get("sub")
         if not isinstance(subject, str) or not subject:
             raise HTTPException(401, "invalid token: no subject", headers=UNAUTHORIZED)
-        expires = claims.get("exp")
-        if not isinstance(expires, int | float):
-            raise HTTPException(401, "invalid token: no expiry", headers=UNAUTHORIZED)
+        expires, issued = claims["exp"], claims["iat"]
+        if self._max_lifetime_s is not None and expires - issued > self._max_lifetime_s:
+            raise HTTPException(
+                401,
+                f"invalid token: issued for longer than {self._max_lifetime_s} s",
+                headers=UNAUTHORIZED,
+            )
         return subject, float(expires)
 
 

@@ -94,12 +94,19 @@ class IngestSettings(PulseSettings):
 
     @model_validator(mode="after")
     def _keys_required_outside_dev(self) -> IngestSettings:
-        if not self.token_encryption_keys and self.environment != "dev":
+        if not self.token_encryption_keys and not self.is_dev:
             raise ValueError(
                 f"PULSE_TOKEN_ENCRYPTION_KEYS is empty and PULSE_ENVIRONMENT is "
                 f"{self.environment!r}: access tokens must be encrypted with keys of your "
                 "own outside dev (generate one with `python -c 'from cryptography.fernet "
                 "import Fernet; print(Fernet.generate_key().decode())'`)"
+            )
+        if not self.is_dev and any(
+            key.get_secret_value() == DEV_TOKEN_KEY for key in self.token_encryption_keys
+        ):
+            raise ValueError(
+                "PULSE_TOKEN_ENCRYPTION_KEYS holds the development key published in this "
+                f"repository and PULSE_ENVIRONMENT is {self.environment!r}: use keys of your own"
             )
         return self
 
