@@ -87,6 +87,12 @@ class Infra:
             "PULSE_LOG_JSON": "true",
             "PULSE_JWT_SECRET": self.jwt_secret,
             "PULSE_TOKEN_ENCRYPTION_KEYS": self.token_encryption_key,
+            # Every test calls the services from 127.0.0.1, schemathesis thousands of times:
+            # limits that never fire (tests/security/test_rate_limits.py sets its own).
+            "PULSE_RATE_LIMIT_ADDRESS": "1000000/60",
+            "PULSE_RATE_LIMIT_TOKEN": "1000000/60",
+            "PULSE_RATE_LIMIT_AUTH_FAILURES": "1000000/60",
+            "PULSE_RATE_LIMIT_WEBHOOKS": "1000000/60",
         }
         env.update(extra)
         return env
@@ -234,8 +240,10 @@ def start_service(
     port = free_port()
     log_path = os.path.join(tmp_dir, f"{name}-{port}.log")
     log_file = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
+    # As deployed: X-Forwarded-For is the service's own to judge (its trusted proxies).
+    command = [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)]
     process = subprocess.Popen(
-        [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port", str(port)],
+        [*command, "--no-proxy-headers"],
         env=env,
         stdout=log_file,
         stderr=subprocess.STDOUT,
@@ -288,7 +296,8 @@ def query_api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
     """query-api as a real process, connected as the SELECT-only role, its calendar held
     at ``QUERY_API_NOW``."""
     env = infra.env(
-        PULSE_DATABASE_URL=infra.reader_database_url, PULSE_CLOCK_AT=QUERY_API_NOW.isoformat()
+        PULSE_DATABASE_URL=infra.reader_database_url,
+        PULSE_CLOCK_AT=QUERY_API_NOW.isoformat(),
     )
     service = start_service(
         "query-api", "pulse_query_api.app:app", env, str(tmp_path_factory.mktemp("logs"))

@@ -567,7 +567,7 @@ class Service:
         with open(log_path, "wb") as log:
             process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
                 [sys.executable, "-m", "uvicorn", "pulse_query_api.app:app", "--host",
-                 "127.0.0.1", "--port", str(port), "--no-access-log"],
+                 "127.0.0.1", "--port", str(port), "--no-access-log", "--no-proxy-headers"],
                 env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
             )  # fmt: skip
         service = cls(f"http://127.0.0.1:{port}", port, process, log_path)
@@ -992,9 +992,11 @@ async def run_naive(
     infra: Infra, database: str, subject: Subject, runs: int, start: date, end: date,
     source: str,
 ) -> Naive:  # fmt: skip
-    # The reader role, as the API connects; one connection, opened beforehand (as a pool's).
+    # The reader role, as the API connects; one connection, opened beforehand (as a pool's),
+    # that sees the business (its row-level security; the API sets it per transaction).
     conn = await asyncpg.connect(infra.dsn(database, reader=True))
     try:
+        await conn.execute(f"SET pulse.business_id = {subject.business_id:d}")
         await naive_overview(conn, subject, start, end, source)  # warm-up
         times: list[float] = []
         overview: dict[str, Any] = {}

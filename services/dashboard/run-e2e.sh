@@ -42,7 +42,7 @@ curl -fsS "$QUERY_API/healthz" > /dev/null || { echo "query-api is not answering
 # 4. the dashboard server on a free port
 PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 LOG="$(mktemp -t dashboard-e2e.XXXXXX.log)"
-PULSE_QUERY_API_URL="$QUERY_API" "$PYTHON" -m uvicorn server.app:app --host 127.0.0.1 --port "$PORT" > "$LOG" 2>&1 &
+PULSE_QUERY_API_URL="$QUERY_API" "$PYTHON" -m uvicorn server.app:app --host 127.0.0.1 --port "$PORT" --no-proxy-headers > "$LOG" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do

@@ -58,10 +58,14 @@ async def test_refresh_is_published_and_answered_202(
     assert response.status_code == 202, response.text
     body = response.json()
     assert body["platforms"] == ["twitter", "linkedin"]
-    assert everything.json()["platforms"] == ["linkedin", "twitter", "facebook", "instagram"]
+    assert body["repeated"] is False
+    # Inside the window a repeat is answered with the refresh under way; nothing new is sent.
+    assert everything.status_code == 202
+    assert everything.json() == {**body, "repeated": True}
     published = {str(e.event_id): e for e in await read_refreshes(infra)}
     event = published[body["request_id"]]
     assert (event.business_id, event.platforms) == (business, ["twitter", "linkedin"])
+    assert [e for e in published.values() if e.business_id == business] == [event]
     assert bad_platform.status_code == 422
     assert bad_platform.json()["detail"][0]["loc"] == ["body", "platforms", 0]
     assert unknown_field.status_code == 422

@@ -45,6 +45,12 @@ class PulseSettings(BaseSettings):
     # Outside dev a token that was issued for longer than this is refused (exp - iat).
     jwt_max_lifetime_s: int = Field(default=24 * 3600, gt=0)
 
+    # Request rate limits (pulse_shared.http_ratelimit), counted in Redis across replicas.
+    rate_limits_enabled: bool = True
+    # Peers whose X-Forwarded-For names the client (the dashboard's server, an ingress);
+    # from any other peer the header is ignored.
+    trusted_proxies: list[str] = Field(default_factory=list)
+
     log_level: str = "INFO"
     log_json: bool = True
 

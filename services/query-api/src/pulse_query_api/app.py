@@ -24,6 +24,7 @@ from pulse_shared.health import Check, health_router
 from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics
+from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits, key_prefix
 from pulse_shared.logs import configure_logging
 
 
@@ -52,12 +53,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         server_settings=READER_SERVER_SETTINGS,
         reset=_keep_session,
     )
-    redis = (
-        Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
-        if settings.cache_enabled
-        else None
-    )
-    app.state.cache = AnswerCache(redis, app.state.engine)
+    redis = Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
+    app.state.cache = AnswerCache(redis if settings.cache_enabled else None, app.state.engine)
+    app.state.limiter = RateLimiter(redis, key_prefix(settings.topic_prefix))
+    if settings.rate_limits_enabled:
+        app.state.rate_limits = (app.state.limiter, http_limits(settings))
     app.state.refresh = RefreshPublisher(settings.kafka_bootstrap_servers, settings.topic_prefix)
     try:
         yield
@@ -65,8 +65,19 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await app.state.refresh.close()
         await app.state.engine.dispose()
         await app.state.lookups.close()
-        if redis is not None:
-            await redis.aclose()
+        await redis.aclose()
+
+
+def http_limits(settings: Settings) -> HttpLimits:
+    return HttpLimits(
+        address=Limit.parse("address", settings.rate_limit_address),
+        token=Limit.parse("token", settings.rate_limit_token),
+        auth_failures=Limit.parse("auth-failures", settings.rate_limit_auth_failures),
+        trusted_proxies=frozenset(settings.trusted_proxies),
+        # The API; probes and scrapes of /healthz, /readyz and /metrics are the
+        # orchestrator's, kept off the public path by the network policies.
+        path_prefix="/api/",
+    )
 
 
 def _checks() -> Mapping[str, Check]:
@@ -103,6 +114,7 @@ for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, Operationa
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+app.add_middleware(RateLimits)
 app.add_middleware(RequestMetrics, service="query-api")
 app.include_router(calendar.router)
 app.include_router(overview.router)

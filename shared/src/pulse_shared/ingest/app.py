@@ -25,6 +25,8 @@ from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, RefreshRequested
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_metrics import RequestMetrics
+from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits
+from pulse_shared.http_ratelimit import key_prefix as http_key_prefix
 from pulse_shared.ingest.caller import HttpApiCaller
 from pulse_shared.ingest.contracts import PlatformClient, PlatformRules, WebhookReceiver
 from pulse_shared.ingest.dedupe import WebhookDeduplicator
@@ -89,6 +91,17 @@ def build_ingest_app(
         app.state.receiver = parts.receiver
         app.state.dedupe = WebhookDeduplicator(redis, name, key_prefix=f"pulse{scope}")
         app.state.kafka_up = False
+        if settings.rate_limits_enabled:
+            # Handshakes and deliveries per source address (the platforms' servers, or
+            # whoever pretends to be them), counted across replicas.
+            app.state.rate_limits = (
+                RateLimiter(redis, http_key_prefix(settings.topic_prefix)),
+                HttpLimits(
+                    address=Limit.parse("webhooks", settings.rate_limit_webhooks),
+                    trusted_proxies=frozenset(settings.trusted_proxies),
+                    path_prefix="/webhooks",
+                ),
+            )
         tasks: list[asyncio.Task[None]] = []
         try:
             tasks = [
@@ -113,6 +126,7 @@ def build_ingest_app(
             await redis.aclose()
 
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
+    app.add_middleware(RateLimits)
     app.add_middleware(RequestMetrics, service=name)
 
     @app.get("/webhooks", summary="The platform's webhook handshake (challenge)")

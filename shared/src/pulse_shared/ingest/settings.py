@@ -60,6 +60,8 @@ class IngestSettings(PulseSettings):
     followers_every_s: float = Field(default=3600.0, gt=0)
     webhook_debounce_s: float = Field(default=10.0, ge=0)
     webhook_max_bytes: int = Field(default=1_000_000, ge=1)
+    # Webhook requests (handshakes and deliveries) per source address: "<requests>/<seconds>".
+    rate_limit_webhooks: str = "600/60"
 
     # HTTP to the platform.
     http_timeout_s: float = Field(default=10.0, gt=0)

@@ -8,12 +8,15 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from redis.exceptions import RedisError
 from sqlalchemy import select
 
 from pulse_query_api.auth import UserDep, member_businesses
 from pulse_query_api.deps import SessionDep
 from pulse_query_api.refresh import RefreshPublisher
+from pulse_query_api.settings import Settings
 from pulse_shared.events import PLATFORMS, RefreshRequested
+from pulse_shared.http_ratelimit import RateLimiter
 from pulse_shared.tables import businesses
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])
@@ -56,6 +59,11 @@ class RefreshOut(BaseModel):
     business_id: int
     platforms: list[str]
     requested_at: datetime
+    repeated: bool = Field(
+        default=False,
+        description="True when a refresh of the business was already requested within the "
+        "window (PULSE_REFRESH_WINDOW_S): this answer is that request, nothing new was sent",
+    )
 
 
 async def refresh_body(request: Request, user: UserDep) -> tuple[str, RefreshIn]:
@@ -87,7 +95,8 @@ def get_publisher(request: Request) -> RefreshPublisher:
         404: {"description": "No such business among the caller's"},
         422: {"description": "An invalid body; the message names the field"},
         413: {"description": "The body is larger than a refresh request can be"},
-        503: {"description": "Kafka is unreachable: nothing was accepted, try again"},
+        429: {"description": "Too many requests from this token or address (Retry-After)"},
+        503: {"description": "Kafka or the refresh limiter is unreachable: nothing was sent"},
     },
     # The body is read by refresh_body, after the token is checked; declared here for the
     # OpenAPI description.
@@ -99,6 +108,7 @@ def get_publisher(request: Request) -> RefreshPublisher:
     },
 )
 async def refresh(
+    request: Request,
     caller_and_body: Annotated[tuple[str, RefreshIn], Depends(refresh_body)],
     session: SessionDep,
     publisher: Annotated[RefreshPublisher, Depends(get_publisher)],
@@ -118,11 +128,33 @@ async def refresh(
     event = RefreshRequested(
         business_id=body.business_id, platforms=platforms, requested_at=datetime.now(UTC)
     )
-    if not await publisher.publish(event):
-        raise HTTPException(503, "refresh unavailable right now (Kafka unreachable); try again")
-    return RefreshOut(
-        request_id=str(event.event_id),
-        business_id=event.business_id,
-        platforms=list(event.platforms),
-        requested_at=event.requested_at,
+    settings: Settings = request.app.state.settings
+    return await publish_once(
+        request.app.state.limiter, publisher, event, settings.refresh_window_s
     )
+
+
+async def publish_once(
+    limiter: RateLimiter, publisher: RefreshPublisher, event: RefreshRequested, window_s: int
+) -> RefreshOut:
+    """At most one refresh per business per window: a refresh re-polls every post of the
+    business, spending platform budgets that every tenant shares. A repeat inside the
+    window is answered with the refresh already under way. Without Redis to say whether
+    one is, nothing is published (closed, not open)."""
+    answer = RefreshOut(
+        request_id=str(event.event_id), business_id=event.business_id,
+        platforms=list(event.platforms), requested_at=event.requested_at,
+    )  # fmt: skip
+    claim = f"refresh:{event.business_id}"
+    try:
+        earlier = await limiter.claim_once(claim, answer.model_dump_json(), window_s)
+    except (RedisError, OSError):
+        raise HTTPException(
+            503, "refresh unavailable right now (its limiter cannot be reached); try again"
+        ) from None
+    if earlier is not None:
+        return RefreshOut.model_validate_json(earlier).model_copy(update={"repeated": True})
+    if not await publisher.publish(event):
+        await limiter.release(claim)
+        raise HTTPException(503, "refresh unavailable right now (Kafka unreachable); try again")
+    return answer
