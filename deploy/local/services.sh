@@ -36,7 +36,9 @@ export PULSE_SIM_WEBHOOK_TARGETS_META="[\"http://127.0.0.1:${PULSE_INGEST_META_P
 # One signed delivery a minute per platform, so webhooks are part of the demo.
 export PULSE_SIM_WEBHOOK_INTERVAL_S="${PULSE_SIM_WEBHOOK_INTERVAL_S:-60}"
 
-# The dashboard's server proxies /api/ to query-api and serves the built page.
+# The dashboard's server proxies /api/ to query-api and serves the built page; its
+# X-Forwarded-For names the browser's address, which query-api's rate limits then count.
+export PULSE_TRUSTED_PROXIES='["127.0.0.1"]'
 export PULSE_QUERY_API_URL="http://127.0.0.1:${PULSE_QUERY_API_PORT:-8000}"
 
 app_dir_for() {
@@ -80,7 +82,7 @@ start_one() {
   log "starting $name on :$port"
   # shellcheck disable=SC2046 # word splitting of NAME=value pairs is the point
   env PULSE_DATABASE_URL="$(database_url_for "$name")" $(webhook_env_for "$name") setsid nohup \
-    "$ROOT/.venv/bin/uvicorn" "$module" $(app_dir_for "$name") --host 127.0.0.1 --port "$port" --no-access-log \
+    "$ROOT/.venv/bin/uvicorn" "$module" $(app_dir_for "$name") --host 127.0.0.1 --port "$port" --no-access-log --no-proxy-headers \
     >> "$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
 }

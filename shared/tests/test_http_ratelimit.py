@@ -89,6 +89,9 @@ def test_the_client_address_comes_from_trusted_proxies_only() -> None:
     assert client_address("10.0.0.5", forwarded, frozenset({"10.0.0.5"})) == "203.0.113.9"
     assert client_address("10.0.0.5", [], frozenset({"10.0.0.5"})) == "10.0.0.5"
     assert client_address(None, forwarded, frozenset()) == "unknown"
+    cluster = frozenset({"10.0.0.0/8"})
+    assert client_address("10.1.2.3", forwarded, cluster) == "203.0.113.9"
+    assert client_address("192.0.2.1", forwarded, cluster) == "192.0.2.1"
 
 
 def test_a_token_is_kept_only_as_a_digest() -> None:

@@ -16,7 +16,9 @@ must fail closed (a refresh spends every tenant's platform budgets) uses ``claim
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import ipaddress
 import json
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -190,10 +192,11 @@ def client_address(
     trusted_proxies: frozenset[str],
 ) -> str:
     """The client's address: the peer's, or, when the peer is a trusted proxy (the
-    dashboard's server, an ingress), the last address it appended to X-Forwarded-For."""
+    dashboard's server, an ingress; an address or a network such as ``10.0.0.0/8``), the
+    last address it appended to X-Forwarded-For."""
     if peer is None:
         return "unknown"
-    if peer not in trusted_proxies:
+    if not _trusted(peer, trusted_proxies):
         return peer
     items = headers.items() if isinstance(headers, Mapping) else headers
     forwarded = [v for k, v in items if k == b"x-forwarded-for"]
@@ -201,6 +204,21 @@ def client_address(
         return peer
     hops = [h.strip() for h in forwarded[-1].decode("latin-1").split(",") if h.strip()]
     return hops[-1][:64] if hops else peer
+
+
+@functools.lru_cache(maxsize=4096)
+def _trusted(peer: str, trusted_proxies: frozenset[str]) -> bool:
+    if peer in trusted_proxies:
+        return True
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return False
+    return any(
+        address in ipaddress.ip_network(entry, strict=False)
+        for entry in trusted_proxies
+        if "/" in entry
+    )
 
 
 @dataclass(frozen=True)
