@@ -3,6 +3,7 @@ on a clock the test moves."""
 
 from __future__ import annotations
 
+import asyncio
 import secrets
 from collections.abc import AsyncIterator
 
@@ -73,6 +74,24 @@ async def test_counts_go_to_redis_in_batches_and_overshoot_is_bounded(redis: Red
     assert 200 <= allowed <= 200 + 2 * limit.sync_every
     stored = int(await redis.get(f"{key}:address:{int(T0 // 60)}:s") or 0)
     assert stored <= allowed
+
+
+@pytest.mark.integration
+async def test_concurrent_requests_are_counted_once(redis: Redis) -> None:
+    """Many requests at once while a sync is in flight: Redis gets each of them once."""
+    clock, key = Clock(), prefix()
+    limiter = RateLimiter(redis, key, clock)
+    limit = Limit("address", 1_000_000, 60)
+
+    async def requests() -> None:
+        for _ in range(100):
+            assert (await limiter.hit(limit, "s")).allowed
+            clock.now += 0.01  # a sync by time every hundred requests or so
+
+    await asyncio.gather(*(requests() for _ in range(32)))
+    clock.now += 1.0
+    await limiter.hit(limit, "s")  # the last sync
+    assert int(await redis.get(f"{key}:address:{int(T0 // 60)}:s") or 0) == 3201
 
 
 async def test_without_redis_it_counts_locally_and_lets_requests_through() -> None:

@@ -90,6 +90,8 @@ class _Window:
     known: int = 0  # the total in Redis at the last sync, this replica's part included
     pending: int = 0  # counted here since
     synced_at: float = field(default=0.0)
+    # One sync at a time per window: two in flight would both add the same pending count.
+    syncing: bool = False
 
 
 def key_prefix(topic_prefix: str) -> str:
@@ -126,7 +128,8 @@ class RateLimiter:
             # Refused requests are not counted: a client that backs off gets through.
             return Verdict(limit, -1, reset_s)
         window.pending += cost
-        if window.pending >= limit.sync_every or now - window.synced_at >= SYNC_INTERVAL_S:
+        due = window.pending >= limit.sync_every or now - window.synced_at >= SYNC_INTERVAL_S
+        if due and not window.syncing:
             await self._sync(limit, subject, window, now)
         return Verdict(limit, limit.quota - (window.known + window.pending), reset_s)
 
@@ -154,6 +157,7 @@ class RateLimiter:
             return
         key = f"{self._prefix}:{limit.name}:{window.index}:{subject}"
         pending = window.pending
+        window.syncing = True
         try:
             async with self._redis.pipeline(transaction=False) as pipe:
                 pipe.incrby(key, pending)
@@ -163,6 +167,8 @@ class RateLimiter:
             self._redis_failed_at = now
             log.warning("rate limits counted locally: Redis unavailable", error=repr(exc))
             return
+        finally:
+            window.syncing = False
         window.pending -= pending  # what was counted meanwhile stays pending
         window.known = int(total)
         window.synced_at = now
