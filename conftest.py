@@ -36,8 +36,19 @@ from cryptography.fernet import Fernet
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.kafka import cluster_answers, ensure_topics
+from pulse_shared.permissions import (
+    APP_ROLE,
+    DATABASE_ROLES,
+    INGEST_ROLE,
+    READER_ROLE,
+    REDIS_USERS,
+    credentials_file,
+    read_credentials,
+)
 
 ROOT = os.path.dirname(os.path.abspath(__file__))
+# Where deploy/local keeps its state, the generated credentials among it.
+RUN_DIR = os.environ.get("PULSE_RUN_DIR") or os.path.join(ROOT, ".run")
 T = TypeVar("T")
 # The session query-api's now: half past midnight on 20 Nov in Berlin, still 19 Nov in UTC
 # and New York, so a test sees which calendar a date came from.
@@ -102,19 +113,30 @@ def _url(user: str, password: str, port: str, database: str) -> str:
     return f"postgresql+asyncpg://{user}:{password}@127.0.0.1:{port}/{database}"
 
 
+def local_credentials() -> dict[str, str]:
+    """The passwords deploy/local generated (``PULSE_*_PASSWORD`` in the environment wins)."""
+    try:
+        return read_credentials(credentials_file(RUN_DIR))
+    except FileNotFoundError as exc:
+        pytest.fail(f"{exc}: run `make test`, which starts the servers")
+
+
 @pytest.fixture(scope="session")
 def infra() -> Iterator[Infra]:
     e = os.environ.get
+    secret = local_credentials()
     port = e("PULSE_PG_PORT", "5432")
-    app_user, app_pw = e("PULSE_PG_APP_USER", "pulse"), e("PULSE_PG_APP_PASSWORD", "pulse")
-    reader = e("PULSE_PG_READER_USER", "pulse_reader")
-    reader_pw = e("PULSE_PG_READER_PASSWORD", "pulse_reader")
-    ingest, ingest_pw = (
-        e("PULSE_PG_INGEST_USER", "pulse_ingest"),
-        e("PULSE_PG_INGEST_PASSWORD", "pulse_ingest"),
-    )
+
+    def role(name: str) -> tuple[str, str]:
+        user_var = DATABASE_ROLES[name].password_var.replace("_PASSWORD", "_USER")
+        return e(user_var, name), secret[DATABASE_ROLES[name].password_var]
+
+    (app_user, app_pw), (reader, reader_pw) = role(APP_ROLE), role(READER_ROLE)
+    ingest, ingest_pw = role(INGEST_ROLE)
     kafka = f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}"
-    redis_url = f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15"
+    # The test suite's own Redis user (its key prefixes, nothing that spans the server), db 15.
+    tests_password = secret[REDIS_USERS["tests"].password_var]
+    redis_url = f"redis://tests:{tests_password}@127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15"
     run_id = secrets.token_hex(4)
     database = f"pulse_test_{run_id}"
 

@@ -13,6 +13,14 @@ from alembic import command
 from alembic.config import Config
 
 from pulse_shared.db import asyncpg_dsn
+from pulse_shared.permissions import (
+    APP_ROLE,
+    DATABASE_ROLES,
+    READER_ROLE,
+    REDIS_ADMIN,
+    credentials_file,
+    read_credentials,
+)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -29,16 +37,22 @@ class Infra:
 
     @classmethod
     def from_env(cls, redis_db: int) -> Infra:
-        """``redis_db``: a Redis database index of the benchmark's own (the tests use 15)."""
+        """``redis_db``: a Redis database index of the benchmark's own (the tests use 15),
+        reached as Redis's admin user (a benchmark flushes its database). Passwords: the
+        ones deploy/local generated (``.run/credentials.env``)."""
         e = os.environ.get
+        run_dir = e("PULSE_RUN_DIR") or os.path.join(ROOT, ".run")
+        secret = read_credentials(credentials_file(run_dir))
+        redis_password = secret[REDIS_ADMIN.password_var]
         return cls(
             port=e("PULSE_PG_PORT", "5432"),
-            user=e("PULSE_PG_APP_USER", "pulse"),
-            password=e("PULSE_PG_APP_PASSWORD", "pulse"),
-            reader=e("PULSE_PG_READER_USER", "pulse_reader"),
-            reader_password=e("PULSE_PG_READER_PASSWORD", "pulse_reader"),
+            user=e("PULSE_PG_APP_USER", APP_ROLE),
+            password=secret[DATABASE_ROLES[APP_ROLE].password_var],
+            reader=e("PULSE_PG_READER_USER", READER_ROLE),
+            reader_password=secret[DATABASE_ROLES[READER_ROLE].password_var],
             kafka=f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
-            redis_url=f"redis://127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/{redis_db}",
+            redis_url=f"redis://{REDIS_ADMIN.name}:{redis_password}@127.0.0.1:"
+            f"{e('PULSE_REDIS_PORT', '6379')}/{redis_db}",
         )
 
     def url(self, database: str, reader: bool = False) -> str:

@@ -769,7 +769,7 @@ async def closed_loop(
                 await reader.readexactly(int(headers["content-length"]))
                 t1 = time.perf_counter()
                 if status != 200:
-                    raise RuntimeError(f"HTTP {status} under load")
+                    raise RuntimeError(f"HTTP {status} under load: {head.decode('latin-1')}")
                 if t0 >= measure_from:
                     latencies.append((t1 - t0) * 1000)
                     done.append(t1)
@@ -1202,6 +1202,7 @@ def run(args: argparse.Namespace) -> None:
             "PULSE_TOPIC_PREFIX": f"qbench-{secrets.token_hex(4)}.",
             "PULSE_JWT_SECRET": secret,
             "PULSE_LOG_JSON": "true",
+            **UNREACHED_LIMITS,
         }
         log_dir = tempfile.mkdtemp(prefix="pulse-qbench-")
         step("cold: query-api with PULSE_CACHE_ENABLED=false")
@@ -1216,7 +1217,7 @@ def run(args: argparse.Namespace) -> None:
         service = None
 
         step("warm: query-api with the Redis answer cache")
-        warm_env = {**env, **UNREACHED_LIMITS, "PULSE_CACHE_ENABLED": "true"}
+        warm_env = {**env, "PULSE_CACHE_ENABLED": "true"}
         service = Service.start(warm_env, log_dir, "warm")
         warm = time_all(service, subject, args, warm=True)
         unlimited = Service.start({**warm_env, "PULSE_RATE_LIMITS_ENABLED": "false"}, log_dir,

@@ -1,9 +1,10 @@
 """docker-compose.yml, the services' Dockerfiles and the postgres init script, checked offline.
 
 No Docker engine is needed: the compose file is parsed with PyYAML and held to DESIGN.md
-("Running it": services, ports, roles) and to what the code reads (PULSE_* settings, the
-ASGI modules the images start). When a `docker compose` CLI is at hand, it validates the
-file too (`config` needs no engine).
+("Running it": services, ports, roles; "Least privilege": pulse_shared.permissions' users
+and arrows) and to what the code reads (PULSE_* settings, the ASGI modules the images
+start). When a `docker compose` CLI is at hand, it validates the file too (`config` needs
+no engine).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import re
 import shlex
 import shutil
 import subprocess
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,6 +28,7 @@ import yaml
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
+from pulse_shared.permissions import INTERNET, REDIS_ADMIN, REDIS_USERS, SERVICES, arrows
 from pulse_shared.settings import PulseSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,7 +46,9 @@ APPS: dict[str, tuple[str, str, int]] = {
     "platform-sim": ("pulse-platform-sim", "pulse_platform_sim.app", 8200),
 }
 DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | set(APPS)
-# DESIGN.md, "Running it": the default host ports, each overridable by environment.
+# DESIGN.md, "Running it": the default host ports, each overridable by environment. The
+# servers (Kafka 9092, PostgreSQL 5432, Redis 6379) publish none: only the containers on
+# their internal network reach them.
 DEFAULT_HOST_PORTS = {
     "query-api": 8000,
     "ingest-linkedin": 8101,
@@ -52,10 +57,8 @@ DEFAULT_HOST_PORTS = {
     "aggregator": 8100,
     "dashboard": 8080,
     "platform-sim": 8200,
-    "kafka": 9092,
-    "postgres": 5432,
-    "redis": 6379,
 }
+LOOPBACK = "127.0.0.1"
 # What each service needs healthy (or, for migrate, finished) before it starts.
 REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
     "migrate": {"kafka": "service_healthy", "postgres": "service_healthy"},
@@ -84,19 +87,23 @@ INGEST_ROLE = "pulse_ingest"
 DATABASE = "pulse"
 
 _INTERPOLATION = re.compile(
-    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::?-(?P<default>[^}]*))?\}"
+    r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}"
 )
 _PORT = re.compile(
-    r"^\$\{(?P<var>[A-Z][A-Z0-9_]*):-(?P<default>\d+)\}:(?P<container>\d+)(?:/tcp)?$"
+    r"^(?:(?P<host>[0-9.]+):)?"
+    r"\$\{(?P<var>[A-Z][A-Z0-9_]*):-(?P<default>\d+)\}:(?P<container>\d+)(?:/tcp)?$"
 )
 
 
 def interpolate(value: object) -> str:
-    """A compose value as it is with none of its variables set: `${X:-d}` -> d, `$$` -> $."""
+    """A compose value as it is with none of its variables set: `${X:-d}` -> d, `$$` -> $,
+    and a required `${X:?message}` -> X (it has no default: its name stands for it)."""
 
     def substitute(match: re.Match[str]) -> str:
         if match.group(0) == "$$":
             return "$"
+        if (match.group("op") or "").endswith("?"):
+            return match.group("name")
         return match.group("default") or ""
 
     return _INTERPOLATION.sub(substitute, str(value))
@@ -144,7 +151,7 @@ def published_ports(service: str) -> list[re.Match[str]]:
         match = _PORT.match(entry)
         assert match, (
             f"{service}: port {entry!r} should read "
-            '"${PULSE_..._PORT:-<default>}:<container port>" (host port overridable)'
+            '"127.0.0.1:${PULSE_..._PORT:-<default>}:<container port>" (host port overridable)'
         )
         matches.append(match)
     return matches
@@ -383,6 +390,103 @@ def test_published_ports_match_the_design_defaults() -> None:
         assert int(match["container"]) == port, f"{name} listens on {port} in its container"
 
 
+def test_ports_are_published_on_loopback_only_and_no_server_port_at_all() -> None:
+    """As `make up`: the host's own programs reach the services, no other machine does;
+    and no one outside the containers reaches Kafka, PostgreSQL or Redis."""
+    for name in services():
+        for match in published_ports(name):
+            assert match["host"] == LOOPBACK, f"{name} publishes {match[0]} on every interface"
+    for name in INFRASTRUCTURE:
+        assert not services()[name].get("ports"), f"{name} publishes a port"
+
+
+# --- networks and users (DESIGN.md, "Least privilege") -------------------------------------
+
+
+def networks_of(service: str) -> set[str]:
+    joined = services()[service].get("networks") or ["default"]
+    return set(joined)
+
+
+def test_the_servers_are_on_internal_networks_only() -> None:
+    declared = compose().get("networks") or {}
+    for name in INFRASTRUCTURE:
+        for network in networks_of(name):
+            assert (declared.get(network) or {}).get("internal") is True, (
+                f"{name} is on {network}, which is not internal"
+            )
+
+
+def test_every_arrow_of_the_permissions_table_has_a_network() -> None:
+    """What pulse_shared.permissions lets a service call shares a network with it (the
+    simulator's stack, as dev), and a service that calls the internet is on a network
+    that leads there (not internal)."""
+    declared = compose().get("networks") or {}
+    for arrow in arrows(dev=True):
+        if arrow.source not in services():
+            continue  # the ingress controller: here, the published ports
+        if arrow.target == INTERNET:
+            outward = [n for n in networks_of(arrow.source) if not declared[n].get("internal")]
+            assert outward, f"{arrow.source} calls the internet from internal networks only"
+            continue
+        shared = networks_of(arrow.source) & networks_of(arrow.target)
+        assert shared, f"{arrow.source} cannot reach {arrow.target}: no common network"
+
+
+def test_no_container_runs_as_root() -> None:
+    for name, service in services().items():
+        user = str(service.get("user", ""))
+        assert user, f"{name}: no user (the image's default may be root)"
+        assert user.split(":")[0] not in {"root", "0"}, f"{name} runs as {user}"
+
+
+def test_no_password_has_a_default() -> None:
+    """Every password comes from the environment (deploy/local/credentials.py makes them):
+    a default would be a password published here."""
+    for text in (
+        COMPOSE_FILE.read_text(encoding="utf-8"),
+        (ROOT / "deploy/docker/postgres-init.sh").read_text(encoding="utf-8"),
+    ):
+        assert not re.search(r"\$\{[A-Z_]*PASSWORD:?-", text), "a password with a default"
+    required = re.compile(r"\$\{PULSE_[A-Z_]+_PASSWORD:\?[^}]+\}")
+    for name, service in services().items():
+        for key, value in (service.get("environment") or {}).items():
+            if key.endswith("PASSWORD"):
+                assert required.fullmatch(str(value)), f"{name}: {key} is not a required variable"
+
+
+def test_redis_has_the_users_of_the_permissions_table() -> None:
+    """Redis starts from deploy/docker/redis-acl.sh, generated from the table; each service
+    that uses Redis connects as its own user, the others not at all."""
+    redis = services()["redis"]
+    script = Path("deploy/docker/redis-acl.sh")
+    mounted = [str(v).split(":") for v in redis.get("volumes", [])]
+    assert [f"./{script}", "/usr/local/bin/pulse-redis-acl.sh", "ro"] in mounted
+    assert redis.get("entrypoint") == ["sh", "/usr/local/bin/pulse-redis-acl.sh"]
+    generated = subprocess.run(
+        [sys.executable, str(ROOT / "deploy/local/credentials.py"), "docker-redis-acl"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    assert (ROOT / script).read_text(encoding="utf-8") == generated, (
+        f"{script} is not what the table makes: python3 deploy/local/credentials.py "
+        f"docker-redis-acl > {script}"
+    )
+    users = {SERVICES[n].redis_user for n in services() if n in SERVICES} - {None}
+    passwords = environment("redis")
+    assert set(passwords) == {REDIS_USERS[u].password_var for u in users if u} | {
+        REDIS_ADMIN.password_var
+    }
+    for name in (*APPS, "migrate", "dashboard"):
+        user = SERVICES[name].redis_user
+        url = environment(name).get("PULSE_REDIS_URL")
+        if user is None:
+            assert url is None, f"{name} does not use Redis, yet has {url}"
+            continue
+        assert url == f"redis://{user}:{REDIS_USERS[user].password_var}@redis:6379/0", name
+
+
 def test_kafka_listeners_are_consistent() -> None:
     env = environment("kafka")
 
@@ -416,16 +520,10 @@ def test_kafka_listeners_are_consistent() -> None:
     ):
         assert env.get(key) == "1", f"one broker: {key} must be 1"
 
-    # Containers reach kafka:9092; the host reaches the published port, advertised as such.
+    # Containers reach kafka:9092, and nothing else does: no listener for the host.
     bootstrap = {environment(name)["PULSE_KAFKA_BOOTSTRAP_SERVERS"] for name in (*APPS, "migrate")}
     assert bootstrap == {"kafka:9092"}, bootstrap
-    assert ("kafka", 9092) in advertised.values(), advertised
-    (published,) = published_ports("kafka")
-    external = [name for name, (_, port) in bound.items() if port == int(published["container"])]
-    assert len(external) == 1, f"no listener on the published container port {published[0]}"
-    assert advertised[external[0]][1] == int(published["default"]), (
-        "the host listener must advertise the published host port"
-    )
+    assert list(advertised.values()) == [("kafka", 9092)], advertised
 
 
 # --- images --------------------------------------------------------------------------------
@@ -588,8 +686,6 @@ def test_database_urls_use_the_right_roles() -> None:
     for name in ("migrate", "query-api"):
         role = environment(name).get("PULSE_DATABASE_READER_ROLE", READER_ROLE)
         assert role == READER_ROLE, f"{name}: reader role {role}"
-    for name in (*APPS, "migrate"):
-        assert environment(name)["PULSE_REDIS_URL"].startswith("redis://redis:6379/"), name
 
 
 def test_postgres_init_script_creates_the_roles_and_the_database() -> None:

@@ -13,19 +13,24 @@ from __future__ import annotations
 import atexit
 import base64
 import functools
+import ipaddress
+import itertools
 import json
 import os
 import re
 import shutil
 import subprocess
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
 from pydantic import ValidationError
 from pydantic_settings import BaseSettings
+from sqlalchemy.engine import make_url
 
 from pulse_aggregator.consumer import CONSUMED_TOPICS
 from pulse_aggregator.settings import Settings as AggregatorSettings
@@ -36,6 +41,7 @@ from pulse_platform_sim.settings import Settings as SimSettings
 from pulse_query_api.auth import Authenticator
 from pulse_query_api.settings import Settings as QueryApiSettings
 from pulse_shared.kafka import topic_configs
+from pulse_shared.permissions import INGRESS, INTERNET, KAFKA, POSTGRES, REDIS, SERVICES, arrows
 from pulse_shared.settings import PulseSettings
 from pulse_shared.topics import POSTS_PUBLISHED, REFRESH_REQUESTED, TOPICS, dlq
 
@@ -481,3 +487,211 @@ def test_migrations_run_as_docker_compose_runs_them(overlay: str) -> None:
     assert set(c["resources"]["limits"]) == {"cpu", "memory"}
     assert job["spec"]["template"]["spec"]["restartPolicy"] == "Never"
     _assert_locked_down("migrate", job["spec"]["template"]["spec"])
+
+
+# --- NetworkPolicies: exactly the arrows of pulse_shared.permissions -------------------------
+
+# What the policies are evaluated against: every workload of the overlay, the servers the
+# cluster provides (with the labels network-policies.yaml documents) and what lies outside.
+SERVER_PODS: dict[str, tuple[Resource, dict[str, int]]] = {
+    POSTGRES: ({"app.kubernetes.io/name": "postgres"}, {"postgres": 5432}),
+    REDIS: ({"app.kubernetes.io/name": "redis"}, {"redis": 6379}),
+    KAFKA: (
+        {
+            "strimzi.io/cluster": "pulse",
+            "strimzi.io/kind": "Kafka",
+            "strimzi.io/name": "pulse-kafka",
+        },
+        {"tcp-clients": 9092},
+    ),
+}
+NAMESPACE_OF = {"ingress": "ingress-nginx", "keda": "keda", "dns": "kube-system"}
+OUTSIDE: dict[str, tuple[Resource, dict[str, int]]] = {
+    INGRESS: ({"app.kubernetes.io/name": "ingress-nginx"}, {}),
+    "keda": ({"app": "keda-operator"}, {}),
+    "dns": ({"k8s-app": "kube-dns"}, {"dns": 53}),
+}
+PUBLIC_ADDRESS = "93.184.216.34"  # the internet: an address outside every private range
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    name: str
+    namespace: str | None  # None: outside the cluster (an address)
+    labels: Resource
+    ports: dict[str, int]
+    address: str = ""
+
+
+def endpoints(overlay: str) -> dict[str, Endpoint]:
+    found: dict[str, Endpoint] = {}
+    for workload in [*resources(overlay, "Deployment"), *resources(overlay, "Job")]:
+        template = workload["spec"]["template"]
+        ports = {p.get("name", str(p["containerPort"])): p["containerPort"]
+                 for p in container(workload).get("ports", [])}  # fmt: skip
+        name = workload["metadata"]["name"]
+        found[name] = Endpoint(name, "pulse", template["metadata"]["labels"], ports)
+    for name, (labels, ports) in SERVER_PODS.items():
+        found[name] = Endpoint(name, "pulse", labels, ports)
+    for name, (labels, ports) in OUTSIDE.items():
+        found[name] = Endpoint(name, NAMESPACE_OF[name], labels, ports)
+    found[INTERNET] = Endpoint(INTERNET, None, {}, {"https": 443}, PUBLIC_ADDRESS)
+    return found
+
+
+def _selects(selector: Resource | None, labels: Resource) -> bool:
+    if selector is None:
+        return True
+    if any(labels.get(k) != v for k, v in selector.get("matchLabels", {}).items()):
+        return False
+    for expression in selector.get("matchExpressions", []):
+        key, operator, values = expression["key"], expression["operator"], expression.get("values")
+        held = {
+            "In": key in labels and labels[key] in values,
+            "NotIn": key not in labels or labels[key] not in values,
+            "Exists": key in labels,
+            "DoesNotExist": key not in labels,
+        }[operator]
+        if not held:
+            return False
+    return True
+
+
+def _peer_matches(peer: Resource, endpoint: Endpoint) -> bool:
+    if "ipBlock" in peer:
+        if endpoint.namespace is not None:
+            return False  # pods are reached by selectors; ipBlocks are for what lies outside
+        address = ipaddress.ip_address(endpoint.address)
+        block = peer["ipBlock"]
+
+        def within(cidr: str) -> bool:
+            network = ipaddress.ip_network(cidr)
+            return address.version == network.version and address in network
+
+        return within(block["cidr"]) and not any(within(c) for c in block.get("except", []))
+    if endpoint.namespace is None:
+        return False
+    if "namespaceSelector" in peer:
+        namespace_labels = {"kubernetes.io/metadata.name": endpoint.namespace}
+        if not _selects(peer["namespaceSelector"], namespace_labels):
+            return False
+    elif endpoint.namespace != "pulse":
+        return False
+    return _selects(peer.get("podSelector"), endpoint.labels)
+
+
+def _port_matches(rule: Resource, target: Endpoint, port: int, protocol: str) -> bool:
+    if not rule.get("ports"):
+        return True
+    for item in rule["ports"]:
+        if item.get("protocol", "TCP") != protocol:
+            continue
+        wanted = item.get("port")
+        if wanted is None:
+            return True
+        number = target.ports.get(wanted) if isinstance(wanted, str) else wanted
+        if number is not None and number <= port <= item.get("endPort", number):
+            return True
+    return False
+
+
+def _side_allows(
+    policies: list[Resource],
+    kind: str,
+    source: Endpoint,
+    target: Endpoint,
+    port: int,
+    protocol: str = "TCP",
+) -> bool:
+    """Whether the policies (all in namespace pulse) let ``source`` open ``port`` on
+    ``target`` on one side: the source's Egress or the target's Ingress."""
+    pod, peer, peers_key = (source, target, "to") if kind == "Egress" else (target, source, "from")
+    if pod.namespace != "pulse":
+        return True  # not isolated by these policies
+    isolating = [
+        p for p in policies
+        if kind in p["spec"].get("policyTypes", ["Ingress"])
+        and _selects(p["spec"]["podSelector"], pod.labels)
+    ]  # fmt: skip
+    if not isolating:
+        return True
+    return any(
+        (not rule.get(peers_key) or any(_peer_matches(q, peer) for q in rule[peers_key]))
+        and _port_matches(rule, target, port, protocol)
+        for p in isolating
+        for rule in p["spec"].get(kind.lower(), [])
+    )
+
+
+def _allows(
+    policies: list[Resource], source: Endpoint, target: Endpoint, port: int, protocol: str = "TCP"
+) -> bool:
+    """Both sides, as Kubernetes combines them."""
+    return all(
+        _side_allows(policies, kind, source, target, port, protocol)
+        for kind in ("Egress", "Ingress")
+    )
+
+
+def test_network_policies_deny_by_default(overlay: str) -> None:
+    policies = resources(overlay, "NetworkPolicy")
+    (deny,) = [p for p in policies if p["metadata"]["name"] == "default-deny"]
+    assert deny["spec"] == {"podSelector": {}, "policyTypes": ["Ingress", "Egress"]}
+
+
+def test_network_policies_allow_exactly_the_arrows_of_the_permissions_table(overlay: str) -> None:
+    """On each side: a workload's egress reaches exactly its arrows' targets, a workload's
+    (or server's) ingress admits exactly its arrows' sources, each on its arrow's port."""
+    policies = resources(overlay, "NetworkPolicy")
+    every = endpoints(overlay)
+    expected = {(a.source, a.target, a.port) for a in arrows(dev=overlay == "dev")}
+    assert {s for s, _, _ in expected} | {t for _, t, _ in expected} <= set(every), (
+        "an arrow names what the overlay does not run"
+    )
+    design = {*SERVICES, POSTGRES, REDIS, KAFKA, INTERNET, INGRESS}
+    for kind, own in (("Egress", 0), ("Ingress", 1)):
+        allowed, judged = set(), set()
+        for pair in itertools.permutations(sorted(set(every) & design), 2):
+            source, target = every[pair[0]], every[pair[1]]
+            if (source, target)[own].namespace != "pulse":
+                continue  # that side is not these policies' business
+            for port in {*target.ports.values(), 22, 8443}:
+                judged.add((source.name, target.name, port))
+                if _side_allows(policies, kind, source, target, port):
+                    allowed.add((source.name, target.name, port))
+        assert allowed - expected == set(), f"{kind} allowed beyond the table"
+        assert (expected & judged) - allowed == set(), f"{kind}: the table's arrows not allowed"
+
+
+def test_network_policies_let_every_pod_resolve_names_and_keda_read_kafka(overlay: str) -> None:
+    policies = resources(overlay, "NetworkPolicy")
+    every = endpoints(overlay)
+    for name, endpoint in every.items():
+        if endpoint.namespace == "pulse" and name in SERVICES:
+            for protocol in ("UDP", "TCP"):
+                assert _allows(policies, endpoint, every["dns"], 53, protocol), (name, protocol)
+            assert not _allows(policies, endpoint, every["dns"], 80), name
+    assert _allows(policies, every["keda"], every[KAFKA], 9092)
+    assert not _allows(policies, every["keda"], every[POSTGRES], 5432)
+
+
+def test_every_service_connects_with_its_own_credentials(overlay: str) -> None:
+    """The database role and the Redis user of each workload are its row's in
+    pulse_shared.permissions (the Redis user also names whose password the secret holds)."""
+    workloads = [*resources(overlay, "Deployment"), *resources(overlay, "Job")]
+    for workload in workloads:
+        name = workload["metadata"]["name"]
+        row, env = SERVICES[name], environment(overlay, workload)
+        database = env.get("PULSE_DATABASE_URL")
+        if row.database_role is None:
+            assert database is None, f"{name} needs no database, yet has a URL"
+        else:
+            assert database is not None, name
+            assert make_url(database).username == row.database_role, name
+        redis = env.get("PULSE_REDIS_URL")
+        if row.redis_user is None:
+            continue  # (the migrate Job reads the aggregator's secret and uses no Redis)
+        assert redis is not None, f"{name} has no Redis URL"
+        parsed = urlsplit(redis)
+        assert parsed.username == row.redis_user, name
+        assert parsed.password, f"{name}: no Redis password"

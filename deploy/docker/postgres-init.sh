@@ -6,17 +6,19 @@
 #   pulse         the application role (aggregator, migrations): LOGIN, CREATEDB (the test
 #                 suite creates its own databases), not a superuser; owns database pulse
 #   pulse_reader  the SELECT-only role query-api connects as; LOGIN and nothing else here:
-#                 its SELECT grants are made by the migrations (alembic upgrade head)
+#                 its SELECT grants are made by the migrations (alembic upgrade head), which
+#                 also show it analytics rows only of the business its transaction sets
 #   pulse_ingest  the ingest services' role: connected_accounts only (granted by the
 #                 migrations), nothing of the analytics
-# Passwords come from the container's environment, defaulting to the local scripts' ones.
+# Passwords come from the container's environment, with no default (docker-compose.yml:
+# the generated ones of deploy/local/credentials.py).
 set -eo pipefail
 
 psql -v ON_ERROR_STOP=1 -X -q \
   --username "${POSTGRES_USER:-postgres}" --dbname "${POSTGRES_DB:-postgres}" \
-  --set=app_password="${PULSE_PG_APP_PASSWORD:-pulse}" \
-  --set=reader_password="${PULSE_PG_READER_PASSWORD:-pulse_reader}" \
-  --set=ingest_password="${PULSE_PG_INGEST_PASSWORD:-pulse_ingest}" <<'SQL'
+  --set=app_password="${PULSE_PG_APP_PASSWORD:?}" \
+  --set=reader_password="${PULSE_PG_READER_PASSWORD:?}" \
+  --set=ingest_password="${PULSE_PG_INGEST_PASSWORD:?}" <<'SQL'
 CREATE ROLE pulse WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD :'app_password';
 CREATE ROLE pulse_reader WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reader_password';
 CREATE ROLE pulse_ingest WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'ingest_password';

@@ -1,6 +1,9 @@
 # Sourced by every deploy/local script: paths, ports and small helpers.
-# Every port and password can be overridden from the environment.
+# Every port can be overridden from the environment; passwords are generated (see
+# load_credentials below).
 set -euo pipefail
+# Files the scripts create (logs, the credentials, data) are not for other users: logs 0640.
+umask 027
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 RUN="${PULSE_RUN_DIR:-$ROOT/.run}"
@@ -10,16 +13,12 @@ KAFKA_PORT="${PULSE_KAFKA_PORT:-9092}"
 KAFKA_CONTROLLER_PORT="${PULSE_KAFKA_CONTROLLER_PORT:-9093}"
 KAFKA_HEAP="${PULSE_KAFKA_HEAP:-512m}"
 PG_PORT="${PULSE_PG_PORT:-5432}"
-PG_SUPERUSER_PASSWORD="${PULSE_PG_SUPERUSER_PASSWORD:-postgres}"
 PG_APP_USER="${PULSE_PG_APP_USER:-pulse}"
-PG_APP_PASSWORD="${PULSE_PG_APP_PASSWORD:-pulse}"
 PG_READER_USER="${PULSE_PG_READER_USER:-pulse_reader}"
-PG_READER_PASSWORD="${PULSE_PG_READER_PASSWORD:-pulse_reader}"
 # query-api's role: the longest a statement may run, the most temp files a session may write.
 PG_READER_STATEMENT_TIMEOUT="${PULSE_PG_READER_STATEMENT_TIMEOUT:-10s}"
 PG_READER_TEMP_FILE_LIMIT="${PULSE_PG_READER_TEMP_FILE_LIMIT:-512MB}"
 PG_INGEST_USER="${PULSE_PG_INGEST_USER:-pulse_ingest}"
-PG_INGEST_PASSWORD="${PULSE_PG_INGEST_PASSWORD:-pulse_ingest}"
 PG_DATABASE="${PULSE_PG_DATABASE:-pulse}"
 REDIS_PORT="${PULSE_REDIS_PORT:-6379}"
 
@@ -29,7 +28,16 @@ export PULSE_ENVIRONMENT="${PULSE_ENVIRONMENT:-dev}"
 export UV_PYTHON_DOWNLOADS=never
 export PATH="$HOME/.local/bin:$PATH"
 
+# The servers run as their own users (postgres, redis, pulse-kafka) and must reach their
+# folders under .run: others may pass through it, not list it.
 mkdir -p "$RUN" "$LOGS"
+# Python run by these scripts keeps its bytecode here, not beside the sources, where (under
+# the umask above) the services' own user could not read it.
+export PYTHONPYCACHEPREFIX="$RUN/pycache"
+[[ -O "$RUN" ]] && chmod 0711 "$RUN"
+# Logs written before the umask above was set become private too.
+find "$LOGS" "$RUN/pg" "$RUN/redis" "$RUN/kafka/logs" -maxdepth 1 -perm /o=rwx \
+  \( -type d -o -name '*.log*' \) -exec chmod o-rwx,g-w {} + 2> /dev/null || true
 
 log() { printf '\033[1;36m[pulse]\033[0m %s\n' "$*" >&2; }
 die() { printf '\033[1;31m[pulse] %s\033[0m\n' "$*" >&2; exit 1; }
@@ -47,6 +55,40 @@ pg_bin() {
   d=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
   [[ -n "$d" ]] || die "PostgreSQL server binaries not found: run deploy/local/install.sh"
   echo "$d"
+}
+
+# The generated passwords: .run/credentials.env (0600), made by credentials.py on first
+# use with one random password per principal of pulse_shared.permissions, and reused
+# after. Each can be overridden by the environment variable of the same name. Read into
+# shell variables (PULSE_PG_APP_PASSWORD, PULSE_REDIS_QUERY_API_PASSWORD, ...), never
+# exported: each process gets only its own.
+CREDENTIALS="$RUN/credentials.env"
+load_credentials() {
+  python3 "$ROOT/deploy/local/credentials.py" ensure "$CREDENTIALS" \
+    || die "could not write $CREDENTIALS"
+  local name value
+  while IFS='=' read -r name value; do
+    [[ "$name" =~ ^PULSE_[A-Z0-9_]+$ && -z "${!name:-}" ]] && printf -v "$name" '%s' "$value"
+  done < "$CREDENTIALS"
+  PG_SUPERUSER_PASSWORD="$PULSE_PG_SUPERUSER_PASSWORD"
+  PG_APP_PASSWORD="$PULSE_PG_APP_PASSWORD"
+  PG_READER_PASSWORD="$PULSE_PG_READER_PASSWORD"
+  PG_INGEST_PASSWORD="$PULSE_PG_INGEST_PASSWORD"
+}
+
+# A service's Redis URL, as its own ACL user (pulse_shared.permissions.REDIS_USERS).
+redis_url_for() {
+  local var="PULSE_REDIS_${1^^}_PASSWORD"
+  var="${var//-/_}"
+  echo "redis://$1:${!var}@127.0.0.1:$REDIS_PORT/${2:-0}"
+}
+
+# The words that run a command as the unprivileged user $1 when this script runs as root
+# (none otherwise), in that user's home: `$(run_as redis) redis-server ...`. setpriv and
+# env execute the command in place, so a pid taken with $! is the command's own.
+run_as() {
+  [[ $(id -u) -ne 0 ]] && return 0
+  echo "setpriv --reuid=$1 --regid=$1 --init-groups -- env HOME=$(getent passwd "$1" | cut -d: -f6)"
 }
 
 app_database_url() {

@@ -3,6 +3,9 @@
 # PostgreSQL and Redis (Debian packages), Java + Maven, the Kafka jars (Maven Central),
 # uv and the Python workspace. A second run finishes in a few seconds.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+# What is installed (the venv, the dashboard's build, Kafka's jars) is read by the
+# unprivileged users the servers and services run as.
+umask 022
 
 UV_VERSION=0.13.9
 
@@ -18,6 +21,15 @@ if (( ${#apt_packages[@]} )); then
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
     "${apt_packages[@]}" >/dev/null
+fi
+
+# Run by root, the servers and services do not run as root: Kafka as pulse-kafka, the
+# services as pulse (PostgreSQL and Redis as their packages' postgres and redis).
+if [[ $(id -u) -eq 0 ]]; then
+  for user in pulse pulse-kafka redis; do
+    id -u "$user" > /dev/null 2>&1 || useradd --system --user-group --no-create-home \
+      --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
+  done
 fi
 
 # Kafka: resolve the broker's jars into .run/kafka/libs once per pom.xml version.

@@ -1,11 +1,24 @@
 #!/usr/bin/env bash
 # Apache Kafka in KRaft combined mode (one broker+controller node), run natively from
-# the Maven Central jars resolved by install.sh. Usage: kafka.sh start|stop|status
+# the Maven Central jars resolved by install.sh, as the unprivileged user pulse-kafka when
+# started by root (install.sh creates it). Usage: kafka.sh start|stop|status
+# No authentication yet: it listens on 127.0.0.1 only (SASL/SCRAM and ACLs per service,
+# from pulse_shared.permissions' Kafka columns, are a later step).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 K="$RUN/kafka"
 PIDFILE="$K/kafka.pid"
 LIBS="$K/libs"
+KAFKA_USER=pulse-kafka
+
+# What the broker writes is its own: its data and logs (also those of a broker that ran as
+# root before), and its configuration, which it reads.
+own_files() {
+  [[ $(id -u) -eq 0 ]] || return 0
+  chown "root:$KAFKA_USER" "$K" "$K/server.properties"
+  chmod 0750 "$K"
+  chown -R "$KAFKA_USER:$KAFKA_USER" "$K/data" "$K/logs"
+}
 
 write_config() {
   mkdir -p "$K/data" "$K/logs"
@@ -41,11 +54,21 @@ java_opts() {
     -cp "$LIBS/*")
 }
 
+# A broker of ours started as root (before it had a user of its own).
+runs_as_root() {
+  [[ $(id -u) -eq 0 ]] && pid_alive "$PIDFILE" \
+    && [[ "$(stat -c %u "/proc/$(cat "$PIDFILE")")" -eq 0 ]]
+}
+
 ready() { (cd "$ROOT" && uv run --frozen --quiet python deploy/local/kafka_admin.py ready \
   --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "${1:-5}"); }
 
 start() {
   [[ -s "$LIBS/.stamp" ]] || die "Kafka jars missing: run deploy/local/install.sh"
+  if port_open "$KAFKA_PORT" && runs_as_root; then
+    log "Kafka runs as root: restarting it as $KAFKA_USER"
+    stop
+  fi
   if port_open "$KAFKA_PORT"; then
     ready 20 || die "something answers on port $KAFKA_PORT but not as a Kafka broker"
     log "Kafka already running on 127.0.0.1:$KAFKA_PORT"
@@ -61,15 +84,17 @@ while (i := base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")).s
 print(i)' > "$K/cluster.id"
     fi
     log "formatting Kafka storage (cluster $(cat "$K/cluster.id"))"
+    own_files
     java_opts
-    java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format --cluster-id="$(cat "$K/cluster.id")" \
+    $(run_as "$KAFKA_USER") java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format --cluster-id="$(cat "$K/cluster.id")" \
       -c "$K/server.properties" --standalone --ignore-formatted > "$K/logs/format.log" 2>&1 \
       || { tail -20 "$K/logs/format.log" >&2; die "Kafka storage format failed"; }
   fi
   log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
+  own_files
   java_opts
   # setsid: the broker outlives the make (or test) process that started it.
-  setsid nohup java "${JAVA_OPTS[@]}" kafka.Kafka "$K/server.properties" \
+  setsid nohup $(run_as "$KAFKA_USER") java "${JAVA_OPTS[@]}" kafka.Kafka "$K/server.properties" \
     > "$K/logs/stdout.log" 2>&1 < /dev/null &
   echo $! > "$PIDFILE"
   local deadline=$((SECONDS + 90))

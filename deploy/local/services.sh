@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Runs Pulse's services as local background processes (logs in .run/logs).
+# Runs Pulse's services as local background processes (logs in .run/logs), as the
+# unprivileged user pulse when started by root. Each service connects with credentials of
+# its own (pulse_shared.permissions): its PostgreSQL role, its Redis ACL user.
 # Usage: services.sh start|stop|status
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
 PIDS="$RUN/pids"
 mkdir -p "$PIDS"
+load_credentials
 
 # name  module  port (the simulator first: the ingest services poll it)
 SIM_PORT=${PULSE_PLATFORM_SIM_PORT:-8200}
@@ -19,7 +22,6 @@ SERVICES=(
 )
 
 export PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
-export PULSE_REDIS_URL="redis://127.0.0.1:$REDIS_PORT/0"
 export PULSE_DATABASE_READER_ROLE="$PG_READER_USER"
 export PULSE_LOG_JSON="${PULSE_LOG_JSON:-true}"
 
@@ -64,6 +66,28 @@ database_url_for() {
   esac
 }
 
+# Redis: each service that uses it as its own ACL user; the others not at all.
+redis_url_of() {
+  case "$1" in
+    aggregator|query-api|ingest-*) redis_url_for "$1" ;;
+  esac
+}
+
+# Run by root, the services run as pulse, if pulse can run this workspace's Python (a venv
+# made from a Python under /root, say pyenv's, it cannot: then they run as root, said so).
+service_user() {
+  [[ $(id -u) -eq 0 ]] || return 0
+  local probe="import uvicorn, pulse_shared, pulse_aggregator, pulse_query_api, pulse_platform_sim"
+  if (cd / && $(run_as pulse) "$ROOT/.venv/bin/python" -c "$probe" \
+      && $(run_as pulse) test -r "$ROOT/services/dashboard/dist/index.html") > /dev/null 2>&1; then
+    # Its own bytecode cache: the sources' folders are not its to write.
+    mkdir -p "$RUN/pycache-pulse" && chown pulse:pulse "$RUN/pycache-pulse"
+    echo pulse
+  else
+    log "the services run as root: user pulse cannot run $ROOT/.venv/bin/python"
+  fi
+}
+
 migrate() {
   log "migrating the database"
   (cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" \
@@ -74,17 +98,41 @@ migrate() {
 start_one() {
   local name=$1 module=$2 port=$3 pidfile="$PIDS/$1.pid"
   if pid_alive "$pidfile" && port_open "$port"; then
-    log "$name already running on :$port"
-    return
+    if [[ "$pidfile" -nt "$CREDENTIALS" ]]; then
+      log "$name already running on :$port"
+      return
+    fi
+    log "restarting $name: it started before the credentials in $CREDENTIALS"
+    stop_one "$name"
   fi
   local var="PULSE_${name//-/_}_PORT"
   port_open "$port" && die "port $port is taken by another process; set ${var^^}"
-  log "starting $name on :$port"
-  # shellcheck disable=SC2046 # word splitting of NAME=value pairs is the point
-  env PULSE_DATABASE_URL="$(database_url_for "$name")" $(webhook_env_for "$name") setsid nohup \
-    "$ROOT/.venv/bin/uvicorn" "$module" $(app_dir_for "$name") --host 127.0.0.1 --port "$port" --no-access-log --no-proxy-headers \
-    >> "$LOGS/$name.log" 2>&1 < /dev/null &
+  log "starting $name on :$port${SERVICE_USER:+ as $SERVICE_USER}"
+  # Secrets go through the environment (never a command line, which anyone may read).
+  (
+    cd "$ROOT"
+    PULSE_DATABASE_URL="$(database_url_for "$name")"
+    export PULSE_DATABASE_URL
+    redis_url="$(redis_url_of "$name")"
+    if [[ -n "$redis_url" ]]; then export PULSE_REDIS_URL="$redis_url"; else unset PULSE_REDIS_URL; fi
+    for pair in $(webhook_env_for "$name"); do export "${pair?}"; done
+    [[ -z "$SERVICE_USER" ]] || export PYTHONPYCACHEPREFIX="$RUN/pycache-$SERVICE_USER"
+    # shellcheck disable=SC2046
+    exec setsid nohup ${SERVICE_USER:+$(run_as "$SERVICE_USER")} "$ROOT/.venv/bin/uvicorn" "$module" \
+      $(app_dir_for "$name") --host 127.0.0.1 --port "$port" --no-access-log --no-proxy-headers
+  ) >> "$LOGS/$name.log" 2>&1 < /dev/null &
   echo $! > "$pidfile"
+}
+
+stop_one() {
+  local pidfile="$PIDS/$1.pid"
+  if pid_alive "$pidfile"; then
+    log "stopping $1"
+    kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
+    for _ in $(seq 1 50); do pid_alive "$pidfile" || break; sleep 0.2; done
+    pid_alive "$pidfile" && kill -KILL "$(cat "$pidfile")"
+  fi
+  rm -f "$pidfile"
 }
 
 wait_healthy() {
@@ -98,6 +146,7 @@ wait_healthy() {
 
 start() {
   migrate
+  SERVICE_USER="$(service_user)"
   for s in "${SERVICES[@]}"; do start_one $s; done
   for s in "${SERVICES[@]}"; do wait_healthy $s; done
 }
@@ -105,14 +154,7 @@ start() {
 stop() {
   for s in "${SERVICES[@]}"; do
     set -- $s
-    local pidfile="$PIDS/$1.pid"
-    if pid_alive "$pidfile"; then
-      log "stopping $1"
-      kill -TERM "$(cat "$pidfile")" 2>/dev/null || true
-      for _ in $(seq 1 50); do pid_alive "$pidfile" || break; sleep 0.2; done
-      pid_alive "$pidfile" && kill -KILL "$(cat "$pidfile")"
-    fi
-    rm -f "$pidfile"
+    stop_one "$1"
   done
 }
 

@@ -6,6 +6,7 @@ started=$SECONDS
 
 bash "$here/infra.sh" up
 bash "$here/services.sh" start
+load_credentials
 
 log "demo data: the simulator's businesses connected, its posts published and polled"
 post_id=$(cd "$ROOT" && PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" \
@@ -25,12 +26,13 @@ cat <<TXT
   overview         curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$q/api/v1/analytics/overview?business_id=1"
   a demo post      curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$q/api/v1/analytics/posts/$post_id
   export TOKEN=$token
-                   (demo@pulse.local, member of business 1; more: PULSE_ENVIRONMENT=dev uv run pulse token --business-id N)
+                   (demo@pulse.local, member of business 1; more: bash deploy/local/pulse.sh token --business-id N)
   aggregator       http://127.0.0.1:${PULSE_AGGREGATOR_PORT:-8100}/metrics
   ingest           http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/readyz (linkedin)  :${PULSE_INGEST_TWITTER_PORT:-8102} (twitter)  :${PULSE_INGEST_META_PORT:-8103} (meta)
   platform sim     http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}/_sim/population  (the APIs the ingest services poll)
   Kafka            127.0.0.1:$KAFKA_PORT    PostgreSQL 127.0.0.1:$PG_PORT (db $PG_DATABASE)    Redis 127.0.0.1:$REDIS_PORT
   logs             $LOGS/
+  credentials      $CREDENTIALS   (generated; each service has its own)
 
   make down        stops it all
 

@@ -5,7 +5,7 @@
 # Exit code: 0 when every check passed.
 #
 # Environment: PULSE_QUERY_API_URL (default http://127.0.0.1:8000), PULSE_E2E_BUSINESS_ID
-# (default 1), PULSE_TOKEN (default: one made with `pulse token`), CHROMIUM
+# (default 1), PULSE_TOKEN (default: one made with `deploy/local/pulse.sh token`), CHROMIUM
 # (default /usr/bin/chromium), PYTHON (default the workspace venv's).
 set -euo pipefail
 
@@ -33,7 +33,7 @@ npx tsc -p e2e/tsconfig.json
 
 # 3. a token for the demo business
 if [[ -z "${PULSE_TOKEN:-}" ]]; then
-  PULSE_TOKEN="$(cd "$ROOT" && PULSE_ENVIRONMENT=dev uv run --frozen pulse token --business-id "$BUSINESS" --user e2e@pulse.local 2>/dev/null | tail -1)"
+  PULSE_TOKEN="$(bash "$ROOT/deploy/local/pulse.sh" token --business-id "$BUSINESS" --user e2e@pulse.local 2>/dev/null | tail -1)"
 fi
 export PULSE_TOKEN
 

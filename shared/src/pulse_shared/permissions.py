@@ -1,0 +1,388 @@
+"""Who may do what: every service's permissions, in one table (DESIGN.md, "Least privilege").
+
+One row per service: its PostgreSQL role, its Redis ACL user (key patterns and commands),
+the Kafka topics it consumes and produces, and the network arrows it may use. Everything a
+row does not name is denied. Later issues extend the rows, never a copy of them:
+
+- ``deploy/local/credentials.py`` generates each principal's password (``.run/credentials.env``)
+  and writes the Redis ACL file from ``REDIS_USERS`` (``deploy/local/redis.sh`` loads it);
+  ``deploy/local/services.sh`` gives each service its own ``PULSE_REDIS_URL``;
+- ``tests/security/test_least_privilege.py`` proves each row against the running servers
+  (grants, ACL users, refused keys and commands), ``tests/test_compose.py`` checks the
+  compose file's users, ``tests/test_k8s.py`` evaluates the NetworkPolicies of
+  ``deploy/k8s`` and requires that they allow exactly ``arrows()``.
+
+Kafka has no authentication yet: its columns are the design's topic table per service,
+documentation that the SASL/SCRAM ACLs of a later step will be generated from.
+
+Standard library only: the local scripts read it before the workspace is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+# --- the principals' names -----------------------------------------------------------------
+
+POSTS_PUBLISHED = "posts.published.v1"  # pulse_shared.topics' names (a test holds them equal)
+METRICS_OBSERVED = "metrics.observed.v1"
+ACCOUNTS_OBSERVED = "accounts.observed.v1"
+REFRESH_REQUESTED = "refresh.requested.v1"
+
+# PostgreSQL roles (deploy/local/postgres.sh creates them as the superuser; the migrations
+# grant what DATABASE_ROLES says, and the tests check the grants against it).
+SUPERUSER = "postgres"
+APP_ROLE = "pulse"
+READER_ROLE = "pulse_reader"
+INGEST_ROLE = "pulse_ingest"
+
+# Servers and what lies outside the cluster, with their ports.
+POSTGRES, REDIS, KAFKA = "postgres", "redis", "kafka"
+INTERNET = "internet"  # the platforms' APIs (HTTPS)
+INGRESS = "ingress"  # the ingress controller: the public's way in
+SERVER_PORTS = {POSTGRES: 5432, REDIS: 6379, KAFKA: 9092, INTERNET: 443}
+
+
+# --- the rows ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DatabaseRole:
+    """A PostgreSQL role: ``owner`` owns the database (every privilege on every table);
+    otherwise ``grants`` maps a table (``*``: every table but ``except_tables``) to its
+    privileges, and nothing else is granted."""
+
+    name: str
+    password_var: str
+    owner: bool = False
+    grants: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    except_tables: tuple[str, ...] = ()
+
+    def privileges_on(self, table: str) -> frozenset[str]:
+        if table in self.grants:
+            return self.grants[table]
+        if table in self.except_tables:
+            return frozenset()
+        return self.grants.get("*", frozenset())
+
+
+@dataclass(frozen=True)
+class RedisUser:
+    """A Redis ACL user: ``commands`` on the keys of ``keys`` (read and write) and
+    ``read_keys`` (read only); with ``scripts`` its own Lua scripts too (EVALSHA, loaded
+    with SCRIPT LOAD), whose every ``redis.call`` is checked against the same rules.
+    ``categories`` replace the command list with ACL categories (the tests' user)."""
+
+    name: str
+    commands: tuple[str, ...] = ()
+    keys: tuple[str, ...] = ()
+    read_keys: tuple[str, ...] = ()
+    scripts: bool = False
+    categories: tuple[str, ...] = ()
+
+    @property
+    def password_var(self) -> str:
+        return f"PULSE_REDIS_{self.name.upper().replace('-', '_')}_PASSWORD"
+
+    def rules(self) -> str:
+        """The user's ACL rules (Redis 7), without its password and on/off flag."""
+        always = ("ping", "select")  # SELECT: db numbers are no boundary; keys are
+        if self.categories:
+            granted = list(self.categories)
+        else:
+            granted = ["-@all", *(f"+{c}" for c in (*always, *self.commands))]
+        parts = ["resetchannels", *granted]
+        parts += [f"~{p}" for p in self.keys] + [f"%R~{p}" for p in self.read_keys]
+        if self.scripts:
+            # A script's declared keys need read and write access, so a key that is
+            # read-only to the user is declared through this selector; the commands the
+            # script runs are still held to the rules above.
+            patterns = " ".join(f"~{p}" for p in (*self.keys, *self.read_keys))
+            parts.append(f"(-@all +evalsha +script|load {patterns})")
+        return " ".join(parts)
+
+
+@dataclass(frozen=True)
+class KafkaAccess:
+    """The topics a service reads (as ``group``) and writes: the design's topic table."""
+
+    consumes: tuple[str, ...] = ()
+    produces: tuple[str, ...] = ()
+    group: str | None = None
+
+
+@dataclass(frozen=True)
+class Service:
+    """One deployable service. ``calls``: what it opens connections to (servers, other
+    services by name, ``internet``); ``public``: reached from the ingress controller.
+    DNS is allowed to every service and not written here."""
+
+    name: str
+    port: int | None
+    database_role: str | None = None
+    redis_user: str | None = None
+    kafka: KafkaAccess = KafkaAccess()
+    calls: tuple[str, ...] = ()
+    public: bool = False
+    dev_only: bool = False  # the platform simulator: never in production
+
+
+DATABASE_ROLES: dict[str, DatabaseRole] = {
+    role.name: role
+    for role in (
+        # The owner of the schema: migrations and the one writer of analytics.
+        DatabaseRole(APP_ROLE, "PULSE_PG_APP_PASSWORD", owner=True),
+        # SELECT on every table, not the ones holding secrets (tables.SECRET_TABLES).
+        DatabaseRole(
+            READER_ROLE,
+            "PULSE_PG_READER_PASSWORD",
+            grants={"*": frozenset({"SELECT"})},
+            except_tables=("connected_accounts",),
+        ),
+        # The token vault and nothing of the analytics.
+        DatabaseRole(
+            INGEST_ROLE,
+            "PULSE_PG_INGEST_PASSWORD",
+            grants={"connected_accounts": frozenset({"SELECT", "INSERT", "UPDATE"})},
+        ),
+    )
+}
+SUPERUSER_PASSWORD_VAR = "PULSE_PG_SUPERUSER_PASSWORD"  # noqa: S105 - a variable's name
+
+# What the poll schedule (pulse_shared.ingest.tracking), the rate-limit budgets
+# (ingest.ratelimit) and the webhook deduplication (ingest.dedupe) run, scripts included.
+_SCHEDULE_COMMANDS = (
+    "get", "set", "del", "hget", "hmget", "hset", "hdel", "hincrby", "hvals",
+    "sadd", "srem", "smembers", "zadd", "zrem", "zscore", "zcount", "zcard", "zrange",
+    "zrangebyscore", "zremrangebyscore", "pexpireat", "time",
+)  # fmt: skip
+# Request rate limits shared by replicas (pulse_shared.http_ratelimit).
+_HTTP_LIMITS = "pulse:http-rl:*"
+_HTTP_LIMIT_COMMANDS = ("incrby", "expire")
+
+
+def _ingest_user(service: str, platforms: Iterable[str], app: str) -> RedisUser:
+    """An ingest service: its platforms' poll schedules, its app's budgets, its webhooks."""
+    return RedisUser(
+        service,
+        commands=(*_SCHEDULE_COMMANDS, *_HTTP_LIMIT_COMMANDS),
+        keys=(
+            *(f"pulse:track:{{{p}}}:*" for p in platforms),
+            f"pulse:rl:{{{app}}}:*",
+            f"pulse:webhook:{{{service}}}:*",
+            _HTTP_LIMITS,
+        ),
+        scripts=True,
+    )
+
+
+REDIS_USERS: dict[str, RedisUser] = {
+    user.name: user
+    for user in (
+        # Bumps a business's cache version after each commit (pulse_shared.cache: INCR is
+        # sent as INCRBY).
+        RedisUser("aggregator", commands=("incrby",), keys=("pulse:cache-version:*",)),
+        # Its cached answers and locks; the versions it only reads (pulse_query_api.cache).
+        RedisUser(
+            "query-api",
+            commands=("get", "set", "del", *_HTTP_LIMIT_COMMANDS),
+            keys=("pulse:answer:*", _HTTP_LIMITS),
+            read_keys=("pulse:cache-version:*",),
+            scripts=True,
+        ),
+        _ingest_user("ingest-linkedin", ["linkedin"], "linkedin"),
+        _ingest_user("ingest-twitter", ["twitter"], "twitter"),
+        _ingest_user("ingest-meta", ["facebook", "instagram"], "meta"),
+        # The `pulse` command's backfill: every platform's poll schedule.
+        RedisUser("operator", commands=_SCHEDULE_COMMANDS, keys=("pulse:track:*",), scripts=True),
+        # The test suite: its sessions' keys (db 15), nothing that spans the server.
+        RedisUser("tests", categories=("+@all", "-@dangerous"), keys=("pulse:*", "test-*")),
+    )
+}
+# Every key and command, for deploy/local's scripts (start, stop, ACL LOAD) and the
+# benchmarks (they flush a database of their own).
+REDIS_ADMIN = RedisUser("admin", categories=("+@all",), keys=("*",))
+
+
+SERVICES: dict[str, Service] = {
+    service.name: service
+    for service in (
+        Service("dashboard", 8080, calls=("query-api",), public=True),
+        Service(
+            "query-api",
+            8000,
+            database_role=READER_ROLE,
+            redis_user="query-api",
+            kafka=KafkaAccess(produces=(REFRESH_REQUESTED,)),
+            calls=(POSTGRES, REDIS, KAFKA),
+        ),
+        Service(
+            "aggregator",
+            8100,
+            database_role=APP_ROLE,
+            redis_user="aggregator",
+            kafka=KafkaAccess(
+                consumes=(POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED),
+                produces=tuple(
+                    f"{t}.dlq" for t in (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
+                ),
+                group="pulse-aggregator",
+            ),
+            calls=(POSTGRES, REDIS, KAFKA),
+        ),
+        *(
+            Service(
+                f"ingest-{platform}",
+                port,
+                database_role=INGEST_ROLE,
+                redis_user=f"ingest-{platform}",
+                kafka=KafkaAccess(
+                    consumes=(POSTS_PUBLISHED, REFRESH_REQUESTED),
+                    produces=(METRICS_OBSERVED, ACCOUNTS_OBSERVED),
+                    group=f"ingest-{platform}",
+                ),
+                calls=(POSTGRES, REDIS, KAFKA, INTERNET),
+                public=True,  # the platforms' webhooks
+            )
+            for platform, port in (("linkedin", 8101), ("twitter", 8102), ("meta", 8103))
+        ),
+        # The schema migrations (a Job, compose's one-shot `migrate`), as the owner role.
+        Service("migrate", None, database_role=APP_ROLE, calls=(POSTGRES,)),
+        # Dev only: serves the platforms' APIs to the ingest services, announces its posts,
+        # and delivers signed webhooks to them.
+        Service(
+            "platform-sim",
+            8200,
+            kafka=KafkaAccess(produces=(POSTS_PUBLISHED,)),
+            calls=(KAFKA, "ingest-linkedin", "ingest-twitter", "ingest-meta"),
+            dev_only=True,
+        ),
+    )
+}
+# In dev the ingest services call the simulator instead of the internet.
+DEV_CALLS: dict[str, tuple[str, ...]] = {
+    f"ingest-{p}": ("platform-sim",) for p in ("linkedin", "twitter", "meta")
+}
+
+
+@dataclass(frozen=True, order=True)
+class Arrow:
+    """``source`` may open a TCP connection to ``target`` on ``port``."""
+
+    source: str
+    target: str
+    port: int
+
+
+def port_of(target: str) -> int:
+    if target in SERVER_PORTS:
+        return SERVER_PORTS[target]
+    port = SERVICES[target].port
+    assert port is not None, f"{target} listens on no port"
+    return port
+
+
+def arrows(dev: bool = False) -> set[Arrow]:
+    """Every connection the table allows (the NetworkPolicies allow these and no other)."""
+    found: set[Arrow] = set()
+    for service in SERVICES.values():
+        if service.dev_only and not dev:
+            continue
+        calls = [*service.calls, *(DEV_CALLS.get(service.name, ()) if dev else ())]
+        found |= {Arrow(service.name, target, port_of(target)) for target in calls}
+        if service.public:
+            assert service.port is not None
+            found.add(Arrow(INGRESS, service.name, service.port))
+    return found
+
+
+# --- the generated credentials -------------------------------------------------------------
+
+
+def password_vars() -> list[str]:
+    """The name of every password deploy/local generates, in the file's order."""
+    return [
+        SUPERUSER_PASSWORD_VAR,
+        *(role.password_var for role in DATABASE_ROLES.values()),
+        REDIS_ADMIN.password_var,
+        *(user.password_var for user in REDIS_USERS.values()),
+    ]
+
+
+def credentials_file(run_dir: str | os.PathLike[str]) -> Path:
+    """Where deploy/local keeps the generated passwords (mode 0600, never committed):
+    ``credentials.env`` in its run directory (``PULSE_RUN_DIR``, by default ``.run``)."""
+    return Path(run_dir) / "credentials.env"
+
+
+def read_credentials(path: Path) -> dict[str, str]:
+    """The generated passwords (``NAME=value`` lines), each overridden by the environment
+    variable of the same name when that is set, as the scripts do."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise FileNotFoundError(
+            f"{path}: no generated credentials; `make infra` (deploy/local) creates them"
+        ) from None
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        name, sep, value = line.partition("=")
+        if sep and not line.startswith("#"):
+            found[name.strip()] = value.strip()
+    return {name: os.environ.get(name) or value for name, value in found.items()}
+
+
+DEFAULT_USER_OFF = "user default off resetpass resetkeys resetchannels -@all"
+
+
+def redis_acl(password_hash: Callable[[RedisUser], str]) -> str:
+    """The ACL file: the default user off, then admin and every user of the table, each
+    with ``password_hash(user)`` (a SHA-256 in hex)."""
+    lines = [DEFAULT_USER_OFF]
+    for user in (REDIS_ADMIN, *REDIS_USERS.values()):
+        lines.append(f"user {user.name} on #{password_hash(user)} {user.rules()}")
+    return "\n".join(lines) + "\n"
+
+
+def sha256_hex(password: str) -> str:
+    return hashlib.sha256(password.encode()).hexdigest()
+
+
+def describe() -> str:
+    """The table as Markdown, one row per service (``python3 -m pulse_shared.permissions``)."""
+    rows = [
+        "| service | PostgreSQL | Redis (keys; read only) | Kafka consumes / produces | calls |",
+        "|---|---|---|---|---|",
+    ]
+    for service in SERVICES.values():
+        role = DATABASE_ROLES.get(service.database_role or "")
+        if role is None:
+            database = "-"
+        elif role.owner:
+            database = f"`{role.name}`: owner"
+        else:
+            granted = ", ".join(
+                f"{t} {'/'.join(sorted(p))}" for t, p in sorted(role.grants.items())
+            )
+            excepted = f" (not {', '.join(role.except_tables)})" if role.except_tables else ""
+            database = f"`{role.name}`: {granted}{excepted}"
+        user = REDIS_USERS.get(service.redis_user or "")
+        redis = (
+            "-"
+            if user is None
+            else f"`{user.name}`: " + " ".join([*user.keys, *(f"{k} (r)" for k in user.read_keys)])
+        )
+        consumes, produces = service.kafka.consumes, service.kafka.produces
+        kafka = f"{', '.join(consumes) or '-'} / {', '.join(produces) or '-'}"
+        calls = ", ".join(service.calls) + (", from ingress" if service.public else "")
+        dev = " (dev only)" if service.dev_only else ""
+        rows.append(f"| {service.name}{dev} | {database} | {redis} | {kafka} | {calls} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(describe())
