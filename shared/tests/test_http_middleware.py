@@ -68,6 +68,26 @@ async def test_a_client_that_leaves_cancels_the_handler() -> None:
     assert client.sent == []
 
 
+async def test_the_cleanup_after_an_answer_is_not_cancelled() -> None:
+    """Servers report http.disconnect once the answer is sent (uvicorn does): a dependency's
+    cleanup that runs after it (closing a database session) still finishes."""
+    cleaned = False
+    client = Client({"type": "http.request", "body": b""})
+
+    async def answers_then_cleans_up(scope: Scope, receive: Receive, send: Send) -> None:
+        nonlocal cleaned
+        await receive()
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+        client.incoming.put_nowait({"type": "http.disconnect"})
+        for _ in range(5):
+            await asyncio.sleep(0)  # the watch runs meanwhile
+        cleaned = True
+
+    await CancelOnDisconnect(answers_then_cleans_up)(SCOPE, client.receive, client.send)
+    assert cleaned
+
+
 async def test_what_receiving_raises_reaches_the_handler() -> None:
     async def reads(scope: Scope, receive: Receive, send: Send) -> None:
         with pytest.raises(HTTPException) as refused:

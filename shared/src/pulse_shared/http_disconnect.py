@@ -36,8 +36,16 @@ class CancelOnDisconnect:
                 raise message
             return message
 
+        responded = False
+
+        async def noting_send(message: Message) -> None:
+            nonlocal responded
+            await send(message)
+            if message["type"] == "http.response.body" and not message.get("more_body"):
+                responded = True
+
         async def handle() -> None:
-            await self.app(scope, next_message, send)
+            await self.app(scope, next_message, noting_send)
 
         handler = asyncio.create_task(handle())
         gone = False
@@ -52,8 +60,11 @@ class CancelOnDisconnect:
                     return
                 messages.put_nowait(message)
                 if message["type"] == "http.disconnect":
-                    gone = True
-                    handler.cancel()
+                    # Once the answer is out, the server reports a disconnect as well: what
+                    # runs then (a dependency's cleanup, closing its session) must finish.
+                    if not responded:
+                        gone = True
+                        handler.cancel()
                     return
 
         watcher = asyncio.create_task(watch())
