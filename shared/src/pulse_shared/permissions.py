@@ -136,7 +136,9 @@ DATABASE_ROLES: dict[str, DatabaseRole] = {
     for role in (
         # The owner of the schema: migrations and the one writer of analytics.
         DatabaseRole(APP_ROLE, "PULSE_PG_APP_PASSWORD", owner=True),
-        # SELECT on every table, not the ones holding secrets (tables.SECRET_TABLES).
+        # SELECT on every table, not the ones holding secrets (tables.SECRET_TABLES); of
+        # an analytics table, only the rows of the business its transaction sets
+        # (row-level security, migration 0008).
         DatabaseRole(
             READER_ROLE,
             "PULSE_PG_READER_PASSWORD",

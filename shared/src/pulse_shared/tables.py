@@ -5,6 +5,11 @@ constraints with it, so the tables can later be distributed by business (Citus) 
 rewriting a query. ``post_metric_snapshots`` is range-partitioned by ``observed_at``
 (monthly partitions made by ``pulse_ensure_snapshot_partitions``), so old months can be
 detached. The Alembic migrations in ``pulse_shared/migrations`` create exactly this.
+
+What metadata cannot say: the reader role sees the rows of an analytics table only for
+the business its transaction sets in ``pulse.business_id`` (row-level security, migration
+0008); a new table with ``business_id`` gets the same policy in its migration
+(tests/security/test_row_level_security.py checks every one the reader may read).
 """
 
 from __future__ import annotations

@@ -2,10 +2,11 @@
 
 The key holds the business's cache version, which the aggregator bumps after every commit
 that changed the business (pulse_shared.cache): new data means new keys, so a cached answer
-is never served over data that changed under it. A database session is opened only to
-compute an answer, never for a hit. One computation per key at a time: in
-this process an asyncio lock per key, across processes a short Redis lock that the others
-wait on (then read the value). With Redis down, every request is answered from PostgreSQL.
+is never served over data that changed under it. A database session (a transaction that
+sees the business only, pulse_query_api.tenancy) is opened only to compute an answer,
+never for a hit. One computation per key at a time: in this process an asyncio lock per
+key, across processes a short Redis lock that the others wait on (then read the value).
+With Redis down, every request is answered from PostgreSQL.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from pulse_query_api.tenancy import business_session
 from pulse_shared.cache import cache_version_key
 from pulse_shared.logs import get_logger
 
@@ -58,29 +60,29 @@ class AnswerCache:
         compute: Compute,
     ) -> Response:
         if self._redis is None or self._lookup is None:
-            return _json(await self._compute(compute))
+            return _json(await self._compute(business_id, compute))
         digest = hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode())
         prefix, suffix = f"pulse:answer:{business_id}:", f":{digest.hexdigest()[:32]}"
         try:
             found = await self._lookup(keys=[cache_version_key(business_id)], args=[prefix, suffix])
         except (RedisError, OSError) as exc:
             log.warning("cache unavailable", error=repr(exc))
-            return _json(await self._compute(compute))
+            return _json(await self._compute(business_id, compute))
         if len(found) > 1 and found[1] is not None:  # a missing answer comes back as nil
             return _raw(found[1], "hit")
         key = f"{prefix}{int(found[0])}{suffix}"
         lock = self._local.setdefault(key, asyncio.Lock())
         async with lock:
-            response = await self._through_redis(key, compute)
+            response = await self._through_redis(key, business_id, compute)
         if not lock.locked():
             self._local.pop(key, None)
         return response
 
-    async def _compute(self, compute: Compute) -> BaseModel:
-        async with AsyncSession(self._engine) as session:
+    async def _compute(self, business_id: int, compute: Compute) -> BaseModel:
+        async with business_session(self._engine, business_id) as session:
             return await compute(session)
 
-    async def _through_redis(self, key: str, compute: Compute) -> Response:
+    async def _through_redis(self, key: str, business_id: int, compute: Compute) -> Response:
         assert self._redis is not None
         try:
             hit = await self._redis.get(key)
@@ -98,8 +100,8 @@ class AnswerCache:
                         return _raw(hit, "hit")
         except (RedisError, OSError) as exc:
             log.warning("cache unavailable", error=repr(exc))
-            return _json(await self._compute(compute))
-        body = (await self._compute(compute)).model_dump_json().encode()
+            return _json(await self._compute(business_id, compute))
+        body = (await self._compute(business_id, compute)).model_dump_json().encode()
         try:
             await self._redis.set(key, body, ex=TTL_S)
             await self._redis.delete(f"{key}:lock")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
+import asyncpg
 from fastapi import Depends, Request
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
@@ -29,6 +30,12 @@ async def get_session(
         yield session
 
 
+async def get_lookups(request: Request) -> asyncpg.Pool:
+    """The membership lookups' pool: single autocommit SELECTs (pulse_query_api.app)."""
+    lookups: asyncpg.Pool = request.app.state.lookups
+    return lookups
+
+
 async def get_cache(request: Request) -> AnswerCache:
     cache: AnswerCache = request.app.state.cache
     return cache
@@ -36,4 +43,5 @@ async def get_cache(request: Request) -> AnswerCache:
 
 CacheDep = Annotated[AnswerCache, Depends(get_cache)]
 EngineDep = Annotated[AsyncEngine, Depends(get_engine)]
+LookupsDep = Annotated[asyncpg.Pool, Depends(get_lookups)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]

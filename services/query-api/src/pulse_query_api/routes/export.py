@@ -23,9 +23,15 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from pulse_query_api.deps import EngineDep, SessionDep
+from pulse_query_api.deps import EngineDep
 from pulse_query_api.routes.overview import ERRORS, build_overview
 from pulse_query_api.scope import Scope, ScopeDep
+from pulse_query_api.tenancy import (
+    business_connection,
+    business_session,
+    driver_connection,
+    set_business,
+)
 from pulse_shared import formulas
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["export"])
@@ -130,7 +136,7 @@ async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[st
         "platform": scope.platform, "tz": scope.timezone,
     }  # fmt: skip
     # Its own connection: the response streams after the request's session has closed.
-    async with engine.connect() as conn:
+    async with business_connection(engine, scope.business_id) as conn:
         await conn.execute(text(EXPORT_LIMITS))
         result = await conn.stream(EXPORT_ROWS.execution_options(yield_per=CHUNK_ROWS), params)
         async for chunk in result.partitions(CHUNK_ROWS):
@@ -157,8 +163,7 @@ async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
         raws: list[asyncpg.Connection] = []
         for _ in parts:
             conn = await stack.enter_async_context(engine.connect())
-            raw = (await conn.get_raw_connection()).driver_connection
-            assert raw is not None
+            raw = await driver_connection(conn)
             await stack.enter_async_context(
                 raw.transaction(isolation="repeatable_read", readonly=True)
             )
@@ -167,8 +172,10 @@ async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
         snapshot = await raws[0].fetchval("SELECT pg_export_snapshot()")
         for raw in raws[1:]:
             await raw.execute(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
-        for raw in raws:  # after the snapshots: SET TRANSACTION SNAPSHOT must come first
-            await raw.execute(EXPORT_LIMITS)
+        # After the snapshots (SET TRANSACTION SNAPSHOT must come first), with the business
+        # (tenancy) in the same round trip.
+        for raw in raws:
+            await raw.execute(f"{EXPORT_LIMITS}; {set_business(scope.business_id)}")
 
         async def copy(index: int) -> None:
             queue = queues[index]
@@ -222,7 +229,6 @@ async def _json(engine: AsyncEngine, scope: Scope, overview: bytes) -> AsyncIter
     },
 )
 async def export(
-    session: SessionDep,
     engine: EngineDep,
     scope: ScopeDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
@@ -231,7 +237,8 @@ async def export(
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
     if format == "csv":
         return StreamingResponse(_csv(engine, scope), media_type="text/csv", headers=headers)
-    overview = (await build_overview(session, scope)).model_dump_json().encode()
+    async with business_session(engine, scope.business_id) as session:
+        overview = (await build_overview(session, scope)).model_dump_json().encode()
     return StreamingResponse(
         _json(engine, scope, overview), media_type="application/json", headers=headers
     )

@@ -7,13 +7,14 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Response
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from pulse_query_api import queries
 from pulse_query_api.cache import scope_parts
 from pulse_query_api.deps import CacheDep
 from pulse_query_api.schemas import OverviewOut
 from pulse_query_api.scope import Scope, ScopeDep
+from pulse_query_api.tenancy import business_session
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["overview"])
 T = TypeVar("T")
@@ -22,6 +23,7 @@ ERRORS = {
     401: {"description": "No valid bearer token"},
     404: {"description": "No such business among the caller's"},
     422: {"description": "A parameter is invalid; the message names it"},
+    429: {"description": "Too many requests from this token or address (see Retry-After)"},
 }
 
 
@@ -41,12 +43,13 @@ async def overview(scope: ScopeDep, cache: CacheDep) -> Response:
 async def build_overview(session: AsyncSession, scope: Scope) -> OverviewOut:
     """The summaries come from a few summary rows; freshness, the top posts and the best
     times each read the period's posts. Those three run beside the rest, each on its own
-    connection, so PostgreSQL works on them on several cores at once."""
-    engine = session.bind
-    assert isinstance(engine, AsyncEngine)
+    connection (in a transaction of its own that sees the business: tenancy), so
+    PostgreSQL works on them on several cores at once."""
+    bind = session.bind
+    assert isinstance(bind, AsyncConnection)
 
     async def on_own_connection(query: Callable[[AsyncSession], Awaitable[T]]) -> T:
-        async with AsyncSession(engine) as own:
+        async with business_session(bind.engine, scope.business_id) as own:
             return await query(own)
 
     async def from_summaries() -> dict[str, Any]:

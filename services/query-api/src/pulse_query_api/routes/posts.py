@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Path
 from sqlalchemy import and_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from pulse_query_api.auth import UserDep, member_businesses
-from pulse_query_api.deps import SessionDep
+from pulse_query_api.auth import UserDep
+from pulse_query_api.deps import EngineDep, LookupsDep
 from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
 from pulse_query_api.scope import IdDigits
+from pulse_query_api.tenancy import business_session
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES
 from pulse_shared.tables import (
@@ -25,9 +28,44 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["posts"])
 # A post polled on the ingest schedule collects a few hundred snapshots in 90 days.
 HISTORY_LIMIT = 2000
 
+# The post's business, told to a member of that business only: this endpoint's membership
+# check. A function of the owner's (migration 0008), as the post stays behind the reader
+# role's row-level security until its business is set.
+MEMBER_POST_BUSINESS = "SELECT pulse_member_post_business($1, $2)"
+
 
 def _metrics(row: Any) -> dict[str, Any]:
     return {name: row[METRIC_COLUMNS[name]] for name in METRIC_NAMES}
+
+
+async def _post_and_history(
+    session: AsyncSession, business_id: int, post_id: int
+) -> tuple[Any, Sequence[Any]]:
+    """The post with its latest metrics (None if absent), and its snapshots newest first."""
+    pp, pa = published_posts, post_analytics
+    metric_cols = [pa.c[METRIC_COLUMNS[n]] for n in METRIC_NAMES]
+    stmt = (
+        select(pp, *metric_cols, pa.c.engagement_rate, pa.c.click_through_rate, pa.c.fetched_at)
+        .select_from(
+            pp.outerjoin(pa, and_(pa.c.business_id == pp.c.business_id, pa.c.post_id == pp.c.id))
+        )
+        .where(pp.c.business_id == business_id, pp.c.id == post_id)
+    )
+    row = (await session.execute(stmt)).mappings().first()
+    if row is None:
+        return None, []
+    s = post_metric_snapshots
+    history_stmt = (
+        select(s)
+        .where(
+            s.c.business_id == business_id,
+            s.c.platform == row["platform"],
+            s.c.platform_post_id == row["platform_post_id"],
+        )
+        .order_by(s.c.observed_at.desc())
+        .limit(HISTORY_LIMIT)
+    )
+    return row, (await session.execute(history_stmt)).mappings().all()
 
 
 @router.get(
@@ -37,39 +75,24 @@ def _metrics(row: Any) -> dict[str, Any]:
     responses={
         401: {"description": "No valid bearer token"},
         404: {"description": "No such post among the caller's businesses"},
+        429: {"description": "Too many requests from this token or address (see Retry-After)"},
     },
 )
 async def get_post(
-    session: SessionDep,
+    engine: EngineDep,
+    lookups: LookupsDep,
     user: UserDep,
     post_id: Annotated[int, IdDigits, Path(gt=0, le=2**63 - 1, description="Pulse's post id")],
 ) -> PostDetailOut:
-    pp, pa = published_posts, post_analytics
-    metric_cols = [pa.c[METRIC_COLUMNS[n]] for n in METRIC_NAMES]
-    stmt = (
-        select(pp, *metric_cols, pa.c.engagement_rate, pa.c.click_through_rate, pa.c.fetched_at)
-        .select_from(
-            pp.outerjoin(pa, and_(pa.c.business_id == pp.c.business_id, pa.c.post_id == pp.c.id))
-        )
-        # Another business's post is as absent as a post that does not exist.
-        .where(pp.c.id == post_id, pp.c.business_id.in_(member_businesses(user)))
-    )
-    row = (await session.execute(stmt)).mappings().first()
+    # Another business's post is as absent as a post that does not exist.
+    not_found = HTTPException(status_code=404, detail=f"post {post_id} not found")
+    business_id = await lookups.fetchval(MEMBER_POST_BUSINESS, post_id, user)
+    if business_id is None:
+        raise not_found
+    async with business_session(engine, business_id) as session:
+        row, history_rows = await _post_and_history(session, business_id, post_id)
     if row is None:
-        raise HTTPException(status_code=404, detail=f"post {post_id} not found")
-
-    s = post_metric_snapshots
-    history_stmt = (
-        select(s)
-        .where(
-            s.c.business_id == row["business_id"],
-            s.c.platform == row["platform"],
-            s.c.platform_post_id == row["platform_post_id"],
-        )
-        .order_by(s.c.observed_at.desc())
-        .limit(HISTORY_LIMIT)
-    )
-    history_rows = (await session.execute(history_stmt)).mappings().all()
+        raise not_found
 
     metrics = _metrics(row)
     likes, comments, shares = metrics["likes"], metrics["comments"], metrics["shares"]
