@@ -9,6 +9,7 @@ FastAPI does, naming each field, but shows at most a short excerpt of the input.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from typing import Any
 
 from fastapi import HTTPException, Request
@@ -23,14 +24,23 @@ def _too_large(limit: int) -> str:
     return f"the request body may be at most {limit} bytes"
 
 
-async def _refuse_too_large(send: Send, limit: int) -> None:
-    body = json.dumps({"detail": _too_large(limit)}).encode()
+async def send_json(
+    send: Send, status: int, payload: object, headers: Mapping[str, str] | None = None
+) -> None:
+    """A whole JSON answer, sent by a middleware before (or instead of) the app."""
+    body = json.dumps(payload).encode()
+    extra = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     await send({
-        "type": "http.response.start", "status": 413,
+        "type": "http.response.start", "status": status,
         "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()), (b"connection", b"close")],
+                    (b"content-length", str(len(body)).encode()), *extra],
     })  # fmt: skip
     await send({"type": "http.response.body", "body": body})
+
+
+async def _refuse_too_large(send: Send, limit: int) -> None:
+    # The unread body stays on the connection: close it rather than read it.
+    await send_json(send, 413, {"detail": _too_large(limit)}, {"Connection": "close"})
 
 
 class BodyLimit:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import functools
 import hashlib
 import ipaddress
-import json
 import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
@@ -28,6 +27,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from pulse_shared.http_limits import send_json
 from pulse_shared.logs import get_logger
 
 log = get_logger(__name__)
@@ -94,6 +94,12 @@ class _Window:
     syncing: bool = False
 
 
+def _window_at(limit: Limit, now: float) -> tuple[int, int]:
+    """The fixed window ``now`` falls in, and the whole seconds until it ends (at least 1)."""
+    index = int(now // limit.window_s)
+    return index, max(1, int((index + 1) * limit.window_s - now + 0.999))
+
+
 def key_prefix(topic_prefix: str) -> str:
     """Scoped by the topic prefix, so a test session never shares a running stack's counts."""
     return f"pulse:http-rl:{topic_prefix}".rstrip(":.")
@@ -120,8 +126,7 @@ class RateLimiter:
     async def hit(self, limit: Limit, subject: str, cost: int = 1) -> Verdict:
         """Count ``cost`` requests of ``subject`` unless that would pass the quota."""
         now = self._clock()
-        index = int(now // limit.window_s)
-        reset_s = max(1, int((index + 1) * limit.window_s - now + 0.999))
+        index, reset_s = _window_at(limit, now)
         window = self._window(limit, subject, index)
         used = window.known + window.pending
         if used + cost > limit.quota:
@@ -136,12 +141,10 @@ class RateLimiter:
     async def check(self, limit: Limit, subject: str) -> Verdict:
         """Whether ``subject`` is over its quota, counting nothing (for counts kept by
         ``hit`` after the fact, such as failed sign-ins)."""
-        now = self._clock()
-        index = int(now // limit.window_s)
-        reset_s = max(1, int((index + 1) * limit.window_s - now + 0.999))
+        index, reset_s = _window_at(limit, self._clock())
         window = self._windows.get((limit.name, subject))
         used = window.known + window.pending if window and window.index == index else 0
-        return Verdict(limit, limit.quota - used - (1 if used >= limit.quota else 0), reset_s)
+        return Verdict(limit, limit.quota - used if used < limit.quota else -1, reset_s)
 
     def _window(self, limit: Limit, subject: str, index: int) -> _Window:
         key = (limit.name, subject)
@@ -240,18 +243,11 @@ class HttpLimits:
 
 
 async def refuse(send: Send, verdict: Verdict) -> None:
-    body = json.dumps({
-        "detail": f"rate limit {verdict.limit.name!r} reached "
-                  f"({verdict.limit.quota} per {verdict.limit.window_s} s); "
-                  f"retry in {verdict.reset_s} s",
-    }).encode()  # fmt: skip
-    headers = [(k.lower().encode(), v.encode()) for k, v in verdict.headers().items()]
-    await send({
-        "type": "http.response.start", "status": 429,
-        "headers": [(b"content-type", b"application/json"),
-                    (b"content-length", str(len(body)).encode()), *headers],
-    })  # fmt: skip
-    await send({"type": "http.response.body", "body": body})
+    detail = (
+        f"rate limit {verdict.limit.name!r} reached ({verdict.limit.quota} per"
+        f" {verdict.limit.window_s} s); retry in {verdict.reset_s} s"
+    )
+    await send_json(send, 429, {"detail": detail}, verdict.headers())
 
 
 class RateLimits:
