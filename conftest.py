@@ -11,6 +11,7 @@ touches the data of a running ``make up`` stack nor of another test session:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
 import signal
@@ -32,9 +33,11 @@ from aiokafka.errors import KafkaError
 from alembic import command
 from alembic.config import Config
 from cryptography.fernet import Fernet
+from redis.asyncio import Redis
 
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
+from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.kafka import cluster_answers, ensure_topics
 from pulse_shared.permissions import (
     APP_ROLE,
@@ -284,6 +287,36 @@ def start_service(
         time.sleep(0.2)
     service.stop()
     raise RuntimeError(f"{name} did not answer {ready_path} within 60 s:\n{service.log()}")
+
+
+@contextlib.contextmanager
+def ingest_services(
+    infra: Infra, logs: str, common: dict[str, str], per_platform: dict[str, dict[str, str]]
+) -> Iterator[dict[str, ServiceProcess]]:
+    """The ingest services named in ``per_platform`` as processes (each with ``common`` and
+    its own settings), stopped at the end. Each is waited for until ready: Kafka and Redis
+    answer, so a webhook delivery is taken, not refused (503)."""
+    services: dict[str, ServiceProcess] = {}
+    try:
+        for name, extra in per_platform.items():
+            services[name] = start_service(
+                f"ingest-{name}", f"pulse_ingest_{name}.app:app",
+                infra.env(**common, **extra), logs, ready_path="/readyz",
+            )  # fmt: skip
+        yield services
+    finally:
+        for service in services.values():
+            service.stop()
+
+
+@pytest.fixture
+async def schedule(infra: Infra) -> AsyncIterator[PollSchedule]:
+    """The ingest services' poll schedule in Redis, as this test session's keys."""
+    redis = Redis.from_url(infra.redis_url)
+    try:
+        yield PollSchedule(redis, key_prefix=schedule_key_prefix(infra.topic_prefix))
+    finally:
+        await redis.aclose()
 
 
 async def eventually(

@@ -23,7 +23,7 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, eventually, start_service
+from conftest import Infra, ServiceProcess, eventually, ingest_services, start_service
 from pulse_ingest_meta.api import FACEBOOK_POST_INSIGHT_METRICS
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform
@@ -128,18 +128,8 @@ def ingest(
                      [*FACEBOOK_POST_INSIGHT_METRICS, "post_impressions"])},
     }  # fmt: skip
     logs = str(tmp_path_factory.mktemp("logs"))
-    services: dict[str, ServiceProcess] = {}
-    try:
-        for name, extra in secrets_of.items():
-            # Ready: Kafka and Redis answer, so a webhook delivery is taken, not refused.
-            services[name] = start_service(
-                f"ingest-{name}", f"pulse_ingest_{name}.app:app",
-                infra.env(**common, **extra), logs, ready_path="/readyz",
-            )  # fmt: skip
+    with ingest_services(infra, logs, common, secrets_of) as services:
         yield services
-    finally:
-        for service in services.values():
-            service.stop()
 
 
 async def truth(sim: ServiceProcess, platform: str, post_id: str) -> dict[str, Any]:

@@ -7,7 +7,6 @@ import asyncio
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -16,7 +15,6 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
-from redis.asyncio import Redis
 from typer.testing import CliRunner, Result
 
 from conftest import Infra, start_service
@@ -26,7 +24,7 @@ from pulse_cli.dead_letters import REPLAYED_FROM_HEADER
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import MetricsObserved, PostMetrics
 from pulse_shared.ingest.contracts import TrackedPost
-from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
+from pulse_shared.ingest.tracking import PollSchedule
 from pulse_shared.ingest.vault import TokenVault
 from pulse_shared.settings import PulseSettings
 from pulse_shared.summaries import set_business_timezone
@@ -258,15 +256,6 @@ async def test_summaries_rebuild_restores_deleted_rows(
 
 
 # --- backfill --------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def schedule(infra: Infra) -> AsyncIterator[PollSchedule]:
-    redis = Redis.from_url(infra.redis_url)
-    try:
-        yield PollSchedule(redis, key_prefix=schedule_key_prefix(infra.topic_prefix))
-    finally:
-        await redis.aclose()
 
 
 async def test_backfill_makes_the_range_due_now(

@@ -20,18 +20,17 @@ import hmac
 import json
 import secrets
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, start_service
+from conftest import Infra, ServiceProcess, ingest_services
 from pulse_shared.events import Platform
 from pulse_shared.ingest.contracts import TrackedPost
-from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
+from pulse_shared.ingest.tracking import PollSchedule
 
 pytestmark = pytest.mark.integration
 
@@ -59,27 +58,8 @@ def ingest(
         "meta": {"PULSE_WEBHOOK_SECRET": META_SECRET, "PULSE_WEBHOOK_VERIFY_TOKEN": META_VERIFY},
     }
     logs = str(tmp_path_factory.mktemp("logs"))
-    services: dict[str, ServiceProcess] = {}
-    try:
-        for name, extra in secrets_of.items():
-            # Ready: Kafka and Redis answer, so a signed delivery is taken, not refused (503).
-            services[name] = start_service(
-                f"ingest-{name}", f"pulse_ingest_{name}.app:app",
-                infra.env(**common, **extra), logs, ready_path="/readyz",
-            )  # fmt: skip
+    with ingest_services(infra, logs, common, secrets_of) as services:
         yield services
-    finally:
-        for service in services.values():
-            service.stop()
-
-
-@pytest.fixture
-async def schedule(infra: Infra) -> AsyncIterator[PollSchedule]:
-    redis = Redis.from_url(infra.redis_url)
-    try:
-        yield PollSchedule(redis, key_prefix=schedule_key_prefix(infra.topic_prefix))
-    finally:
-        await redis.aclose()
 
 
 # --- the platforms' deliveries and signatures, written out from their documentation ------
