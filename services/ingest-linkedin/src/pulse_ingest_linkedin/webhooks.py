@@ -41,7 +41,7 @@ class LinkedInWebhookReceiver:
 
     def handshake(self, query: Mapping[str, str]) -> HandshakeAnswer:
         challenge = query.get(CHALLENGE_QUERY_PARAM)
-        if challenge is None or not conforms(challenge, CHALLENGE_CODE_SHAPE):
+        if not conforms(challenge, CHALLENGE_CODE_SHAPE):
             return refused(CHALLENGE_QUERY_PARAM, _CHALLENGE_CODE_RULE)
         return (
             200,

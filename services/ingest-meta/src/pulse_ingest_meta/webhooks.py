@@ -42,7 +42,7 @@ class MetaWebhookReceiver:
         challenge = query.get("hub.challenge")
         if mode != "subscribe" or token is None:
             return refused("hub.mode", "subscribe, with hub.verify_token and hub.challenge")
-        if challenge is None or not conforms(challenge, CHALLENGE_SHAPE):
+        if not conforms(challenge, CHALLENGE_SHAPE):
             return refused("hub.challenge", "a number of 1 to 20 digits")
         if not same_text(self._verify_token, token):
             return 403, "application/json", {"error": "verify token mismatch"}

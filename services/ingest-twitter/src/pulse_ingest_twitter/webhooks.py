@@ -53,7 +53,7 @@ class TwitterWebhookReceiver:
 
     def handshake(self, query: Mapping[str, str]) -> HandshakeAnswer:
         crc_token = query.get(CRC_QUERY_PARAM)
-        if crc_token is None or not conforms(crc_token, CRC_TOKEN_SHAPE):
+        if not conforms(crc_token, CRC_TOKEN_SHAPE):
             return refused(CRC_QUERY_PARAM, _CRC_SHAPE_IN_WORDS)
         return 200, "application/json", {"response_token": self.crc_response_token(crc_token)}
 

@@ -9,13 +9,13 @@ platform's shape (and where it is documented) beside its handshake."""
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, TypeGuard
 
 HandshakeAnswer = tuple[int, str, Any]
 
 
-def conforms(token: str | None, shape: re.Pattern[str]) -> bool:
-    """Whether the whole token has the shape (a trailing newline does not)."""
+def conforms(token: str | None, shape: re.Pattern[str]) -> TypeGuard[str]:
+    """Whether the token is there and wholly has the shape (a trailing newline does not)."""
     return token is not None and shape.fullmatch(token) is not None
 
 
