@@ -101,6 +101,12 @@ class Infra:
             "PULSE_LOG_JSON": "true",
             "PULSE_JWT_SECRET": self.jwt_secret,
             "PULSE_TOKEN_ENCRYPTION_KEYS": self.token_encryption_key,
+            # A test's service never calls a real platform (accounts other tests connected
+            # share the database): the discard port refuses at once; tests that poll pass
+            # the simulator's URL.
+            "PULSE_API_BASE_URL": "http://127.0.0.1:9",
+            # A service that hangs on SIGTERM dumps every thread's stack (stop() below).
+            "PYTHONFAULTHANDLER": "1",
             # Every test calls the services from 127.0.0.1, schemathesis thousands of times:
             # limits that never fire (tests/security/test_rate_limits.py sets its own).
             "PULSE_RATE_LIMIT_ADDRESS": "1000000/60",
@@ -253,8 +259,13 @@ class ServiceProcess:
             try:
                 self.process.wait(timeout)
             except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+                # SIGABRT makes faulthandler write each thread's stack to the log first.
+                self.process.send_signal(signal.SIGABRT)
+                try:
+                    self.process.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.process.kill()
+                    self.process.wait()
         return self.process.returncode
 
 
