@@ -38,7 +38,7 @@ from redis.asyncio import Redis
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
-from pulse_shared.kafka import cluster_answers, ensure_topics
+from pulse_shared.kafka import KafkaConnection, cluster_answers, ensure_topics
 from pulse_shared.permissions import (
     APP_ROLE,
     DATABASE_ROLES,
@@ -46,6 +46,7 @@ from pulse_shared.permissions import (
     READER_ROLE,
     REDIS_USERS,
     credentials_file,
+    kafka_password_var,
     read_credentials,
 )
 
@@ -60,16 +61,21 @@ QUERY_API_NOW = datetime(2026, 11, 19, 23, 30, tzinfo=UTC)
 
 @dataclass(frozen=True)
 class Infra:
-    kafka_bootstrap: str
+    """The session's servers. What holds a password is left out of the repr, which pytest
+    prints beside every failure."""
+
+    kafka: KafkaConnection  # as the tests' user: anything on topics and groups named test-*
     topic_prefix: str
-    database_url: str  # the application role (owner), SQLAlchemy form
-    reader_database_url: str  # the SELECT-only role
-    ingest_database_url: str  # the ingest services' role (connected accounts only)
-    redis_url: str
+    database_url: str = field(repr=False)  # the application role (owner), SQLAlchemy form
+    reader_database_url: str = field(repr=False)  # the SELECT-only role
+    ingest_database_url: str = field(repr=False)  # the ingest services' role (its accounts)
+    redis_url: str = field(repr=False)
     database_name: str
-    jwt_secret: str
+    jwt_secret: str = field(repr=False)
     # The Fernet key service processes encrypt platform access tokens with (ingest).
-    token_encryption_key: str = field(default_factory=lambda: Fernet.generate_key().decode())
+    token_encryption_key: str = field(
+        default_factory=lambda: Fernet.generate_key().decode(), repr=False
+    )
 
     async def token_for(self, business_id: int, user: str | None = None) -> tuple[str, str]:
         """A user who is a member of ``business_id`` (created if needed), and their token."""
@@ -94,7 +100,12 @@ class Infra:
         env = {
             **os.environ,
             "PULSE_ENVIRONMENT": "test",
-            "PULSE_KAFKA_BOOTSTRAP_SERVERS": self.kafka_bootstrap,
+            # The services a test starts use its topics as the tests' Kafka user (each
+            # service's own ACLs: tests/security/test_least_privilege.py).
+            "PULSE_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "PULSE_KAFKA_SECURITY_PROTOCOL": self.kafka.security_protocol,
+            "PULSE_KAFKA_USERNAME": self.kafka.username,
+            "PULSE_KAFKA_PASSWORD": self.kafka.password,
             "PULSE_TOPIC_PREFIX": self.topic_prefix,
             "PULSE_DATABASE_URL": self.database_url,
             "PULSE_REDIS_URL": self.redis_url,
@@ -142,7 +153,12 @@ def infra() -> Iterator[Infra]:
 
     (app_user, app_pw), (reader, reader_pw) = role(APP_ROLE), role(READER_ROLE)
     ingest, ingest_pw = role(INGEST_ROLE)
-    kafka = f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}"
+    kafka = KafkaConnection(
+        f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
+        "tests",
+        secret[kafka_password_var("tests")],
+        "SASL_PLAINTEXT",
+    )
     # The test suite's own Redis user (its key prefixes, nothing that spans the server), db 15.
     tests_password = secret[REDIS_USERS["tests"].password_var]
     redis_url = f"redis://tests:{tests_password}@127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15"
@@ -178,7 +194,10 @@ def infra() -> Iterator[Infra]:
 
     async def prepare_kafka(prefix: str) -> None:
         if not await cluster_answers(kafka, timeout_s=10):
-            pytest.fail(f"Kafka is not answering on {kafka}: run `make test`, which starts it")
+            pytest.fail(
+                f"Kafka is not answering {kafka.username} on {kafka.bootstrap_servers}: "
+                "run `make test`, which starts it and gives the tests' user its ACLs"
+            )
         await ensure_topics(kafka, prefix)
 
     asyncio.run(create_database())
@@ -193,7 +212,7 @@ def infra() -> Iterator[Infra]:
     asyncio.run(prepare_kafka(prefix))
     try:
         yield Infra(
-            kafka_bootstrap=kafka,
+            kafka=kafka,
             topic_prefix=prefix,
             database_url=app_url,
             reader_database_url=_url(reader, reader_pw, port, database),
@@ -207,10 +226,10 @@ def infra() -> Iterator[Infra]:
         asyncio.run(delete_topics(kafka, prefix))
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> None:
+async def delete_topics(kafka: KafkaConnection, prefix: str) -> None:
     """Delete every topic of the session (each test's topics live under its prefix): a
     broker that keeps the topics of every run fills its heap with their partitions."""
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=30000)
+    admin = AIOKafkaAdminClient(**kafka.options(), request_timeout_ms=30000)
     try:
         await admin.start()
         mine = [t for t in await admin.list_topics() if t.startswith(prefix)]
@@ -377,7 +396,7 @@ def query_api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
 @pytest.fixture
 async def producer(infra: Infra) -> AsyncIterator[AIOKafkaProducer]:
     """A plain producer sending bytes, the way a non-Python producer would."""
-    p = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap, acks="all")
+    p = AIOKafkaProducer(**infra.kafka.options(), acks="all")
     await p.start()
     try:
         yield p

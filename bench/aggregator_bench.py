@@ -75,7 +75,13 @@ from pulse_shared.events import (
     PostMetrics,
     PostPublished,
 )
-from pulse_shared.kafka import JSON_HEADERS, cluster_answers, ensure_topics, make_producer
+from pulse_shared.kafka import (
+    JSON_HEADERS,
+    KafkaConnection,
+    cluster_answers,
+    ensure_topics,
+    make_producer,
+)
 from pulse_shared.tables import METRIC_COLUMNS
 from pulse_shared.topics import METRICS_OBSERVED, POSTS_PUBLISHED, TOPICS, dlq, key_for
 
@@ -86,9 +92,9 @@ PARTITIONS = {spec.name: spec.partitions for spec in TOPICS}
 # --- infrastructure ----------------------------------------------------------------
 
 
-async def delete_topics(bootstrap: str, prefix: str) -> None:
+async def delete_topics(kafka: KafkaConnection, prefix: str) -> None:
     names = [f"{prefix}{n}" for spec in TOPICS for n in (spec.name, dlq(spec.name))]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    admin = AIOKafkaAdminClient(**kafka.options())
     await admin.start()
     try:
         await admin.delete_topics(names)
@@ -459,10 +465,12 @@ def consumed_partitions(prefix: str) -> list[TopicPartition]:
     ]
 
 
-async def produce_all(bootstrap: str, topic: str, keys: list[bytes], values: list[bytes]) -> float:
+async def produce_all(
+    kafka: KafkaConnection, topic: str, keys: list[bytes], values: list[bytes]
+) -> float:
     """Every record, through an idempotent acks=all producer's batch API, each on the
     partition ``send()`` would pick for its key (the default partitioner); records/s."""
-    producer = make_producer(bootstrap, linger_ms=20)
+    producer = make_producer(kafka, linger_ms=20)
     await producer.start()
     try:
         partitions = sorted(await producer.partitions_for(topic))
@@ -488,9 +496,9 @@ async def produce_all(bootstrap: str, topic: str, keys: list[bytes], values: lis
 
 
 async def end_offsets(
-    bootstrap: str, partitions: list[TopicPartition]
+    kafka: KafkaConnection, partitions: list[TopicPartition]
 ) -> dict[TopicPartition, int]:
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, group_id=None)
+    consumer = AIOKafkaConsumer(**kafka.options(), group_id=None)
     await consumer.start()
     try:
         ends: dict[TopicPartition, int] = await consumer.end_offsets(partitions)
@@ -500,14 +508,14 @@ async def end_offsets(
 
 
 async def kafka_ceiling(
-    bootstrap: str, prefix: str, total: int, batch: int
+    kafka: KafkaConnection, prefix: str, total: int, batch: int
 ) -> tuple[float, list[bytes]]:
     """Raw consume rate of the metrics topic from the beginning: bytes only, no group,
     the aggregator's fetch settings (its max_poll_records); records/s. Also returns the
     values in the order they were delivered (gathered after the clock stopped)."""
     partitions = metrics_partitions(prefix)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=bootstrap,
+        **kafka.options(),
         group_id=None,
         enable_auto_commit=False,
         auto_offset_reset="earliest",
@@ -534,8 +542,10 @@ async def kafka_ceiling(
 class GroupOffsets:
     """The aggregator group's committed offsets, as its admin API answers them."""
 
-    def __init__(self, bootstrap: str, group: str, partitions: list[TopicPartition]) -> None:
-        self._admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
+    def __init__(
+        self, kafka: KafkaConnection, group: str, partitions: list[TopicPartition]
+    ) -> None:
+        self._admin = AIOKafkaAdminClient(**kafka.options())
         self._group = group
         self._partitions = partitions
 
@@ -770,7 +780,7 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
 
 
 async def latency_run(
-    bootstrap: str,
+    kafka: KafkaConnection,
     topic: str,
     offsets: GroupOffsets,
     aggregator: Aggregator,
@@ -791,7 +801,7 @@ async def latency_run(
             polls.append((time.monotonic(), committed))
             await asyncio.sleep(poll_interval)
 
-    producer = make_producer(bootstrap)  # the services' own producer settings
+    producer = make_producer(kafka)  # the services' own producer settings
     await producer.start()
     poller = asyncio.create_task(poll())
     try:
@@ -979,7 +989,9 @@ async def check_outcome(infra: Infra, database: str, prefix: str, sent: int, pos
 async def run(args: argparse.Namespace) -> None:
     infra = Infra.from_env(redis_db=15)
     if not await cluster_answers(infra.kafka, timeout_s=10):
-        raise SystemExit(f"Kafka is not answering on {infra.kafka}: run `make infra` first")
+        raise SystemExit(
+            f"Kafka is not answering on {infra.kafka.bootstrap_servers}: run `make infra` first"
+        )
     run_id = secrets.token_hex(4)
     ceiling_db, e2e_db = f"pulse_bench_{run_id}_ceiling", f"pulse_bench_{run_id}"
     prefix = f"bench-{run_id}."
@@ -1033,7 +1045,7 @@ async def run(args: argparse.Namespace) -> None:
         env = {
             **os.environ,
             "PULSE_ENVIRONMENT": "bench",
-            "PULSE_KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+            **infra.kafka_env(),
             "PULSE_TOPIC_PREFIX": prefix,
             "PULSE_DATABASE_URL": infra.url(e2e_db),
             "PULSE_REDIS_URL": infra.redis_url,

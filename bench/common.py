@@ -13,12 +13,15 @@ from alembic import command
 from alembic.config import Config
 
 from pulse_shared.db import asyncpg_dsn
+from pulse_shared.kafka import KafkaConnection
 from pulse_shared.permissions import (
     APP_ROLE,
     DATABASE_ROLES,
+    KAFKA_ADMIN,
     READER_ROLE,
     REDIS_ADMIN,
     credentials_file,
+    kafka_password_var,
     read_credentials,
 )
 
@@ -32,14 +35,15 @@ class Infra:
     password: str
     reader: str
     reader_password: str
-    kafka: str
+    kafka: KafkaConnection
     redis_url: str
 
     @classmethod
     def from_env(cls, redis_db: int) -> Infra:
         """``redis_db``: a Redis database index of the benchmark's own (the tests use 15),
-        reached as Redis's admin user (a benchmark flushes its database). Passwords: the
-        ones deploy/local generated (``.run/credentials.env``)."""
+        reached as Redis's admin user (a benchmark flushes its database); Kafka as its
+        admin too (topics and groups of the run's own prefix). Passwords: the ones
+        deploy/local generated (``.run/credentials.env``)."""
         e = os.environ.get
         run_dir = e("PULSE_RUN_DIR") or os.path.join(ROOT, ".run")
         secret = read_credentials(credentials_file(run_dir))
@@ -50,10 +54,24 @@ class Infra:
             password=secret[DATABASE_ROLES[APP_ROLE].password_var],
             reader=e("PULSE_PG_READER_USER", READER_ROLE),
             reader_password=secret[DATABASE_ROLES[READER_ROLE].password_var],
-            kafka=f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
+            kafka=KafkaConnection(
+                f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
+                KAFKA_ADMIN,
+                secret[kafka_password_var(KAFKA_ADMIN)],
+                "SASL_PLAINTEXT",
+            ),
             redis_url=f"redis://{REDIS_ADMIN.name}:{redis_password}@127.0.0.1:"
             f"{e('PULSE_REDIS_PORT', '6379')}/{redis_db}",
         )
+
+    def kafka_env(self) -> dict[str, str]:
+        """A service process's Kafka settings."""
+        return {
+            "PULSE_KAFKA_BOOTSTRAP_SERVERS": self.kafka.bootstrap_servers,
+            "PULSE_KAFKA_SECURITY_PROTOCOL": self.kafka.security_protocol,
+            "PULSE_KAFKA_USERNAME": self.kafka.username,
+            "PULSE_KAFKA_PASSWORD": self.kafka.password,
+        }
 
     def url(self, database: str, reader: bool = False) -> str:
         """SQLAlchemy form, as PULSE_DATABASE_URL takes it."""

@@ -1198,7 +1198,7 @@ def run(args: argparse.Namespace) -> None:
             "PULSE_ENVIRONMENT": "bench",
             "PULSE_DATABASE_URL": infra.url(database, reader=True),
             "PULSE_REDIS_URL": infra.redis_url,
-            "PULSE_KAFKA_BOOTSTRAP_SERVERS": infra.kafka,
+            **infra.kafka_env(),
             "PULSE_TOPIC_PREFIX": f"qbench-{secrets.token_hex(4)}.",
             "PULSE_JWT_SECRET": secret,
             "PULSE_LOG_JSON": "true",

@@ -156,8 +156,8 @@ async def refreshes_consumed(infra: Infra, service: str) -> bool:
     (so each one has moved its posts' polls to now)."""
     spec = next(s for s in TOPICS if s.name == REFRESH_REQUESTED)
     partitions = [TopicPartition(infra.topic_prefix + spec.name, p) for p in range(spec.partitions)]
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**infra.kafka.options())
+    consumer = AIOKafkaConsumer(**infra.kafka.options(), enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -325,7 +325,7 @@ async def test_faults_lose_nothing_and_limits_hold(
     from pulse_shared.kafka import publish
     from pulse_shared.topics import REFRESH_REQUESTED
 
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer = AIOKafkaProducer(**infra.kafka.options())
     await producer.start()
     try:
         for _ in range(X_LIMIT + 3):
@@ -392,7 +392,7 @@ async def test_linkedin_and_meta_server_errors_lose_nothing(
             json={"platform": fault_api, "kind": "timeout", "count": 1, "hang_seconds": 4},
         )
         await client.post("/_sim/clock", json={"advance_seconds": 2 * 3600, "freeze": True})
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer = AIOKafkaProducer(**infra.kafka.options())
     await producer.start()
     try:
         await publish(
@@ -442,7 +442,7 @@ async def test_an_expired_token_marks_the_account_once_without_a_storm(
             "/_sim/tokens/expire",
             json={"platform": "instagram", "account_id": account["account_id"]},
         )
-    producer = AIOKafkaProducer(bootstrap_servers=infra.kafka_bootstrap)
+    producer = AIOKafkaProducer(**infra.kafka.options())
     await producer.start()
     try:
         for _ in range(3):  # asked again and again: still one refusal, no retries

@@ -48,7 +48,10 @@ def cli_env(infra: Infra, **extra: str) -> dict[str, str]:
     return {
         "PULSE_ENVIRONMENT": "test",
         "PULSE_DATABASE_URL": infra.database_url,
-        "PULSE_KAFKA_BOOTSTRAP_SERVERS": infra.kafka_bootstrap,
+        "PULSE_KAFKA_BOOTSTRAP_SERVERS": infra.kafka.bootstrap_servers,
+        "PULSE_KAFKA_SECURITY_PROTOCOL": infra.kafka.security_protocol,
+        "PULSE_KAFKA_USERNAME": infra.kafka.username,
+        "PULSE_KAFKA_PASSWORD": infra.kafka.password,
         "PULSE_TOPIC_PREFIX": infra.topic_prefix,
         "PULSE_REDIS_URL": infra.redis_url,
         "PULSE_TOKEN_ENCRYPTION_KEYS": infra.token_encryption_key,
@@ -63,7 +66,12 @@ async def pulse(infra: Infra, *args: str, **extra_env: str) -> Result:
 
 
 def cli_settings(infra: Infra) -> PulseSettings:
-    return PulseSettings(kafka_bootstrap_servers=infra.kafka_bootstrap)
+    return PulseSettings(
+        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_username=infra.kafka.username,
+        kafka_password=infra.kafka.password,
+    )
 
 
 def flat(text: str) -> str:
@@ -123,7 +131,7 @@ async def records_with_key(infra: Infra, topic: str, key: bytes) -> list[Consume
     numbers = await topic_partitions(cli_settings(infra), topic)
     assert numbers, f"no topic {topic}"
     partitions = [TopicPartition(topic, p) for p in numbers]
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap)
+    consumer = AIOKafkaConsumer(**infra.kafka.options())
     await consumer.start()
     try:
         consumer.assign(partitions)

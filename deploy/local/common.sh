@@ -83,6 +83,15 @@ redis_url_for() {
   echo "redis://$1:${!var}@127.0.0.1:$REDIS_PORT/${2:-0}"
 }
 
+# Kafka as the user $1 (pulse_shared.permissions' Kafka principals): its settings, exported.
+export_kafka_user() {
+  local var="PULSE_KAFKA_${1^^}_PASSWORD"
+  var="${var//-/_}"
+  export PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" \
+    PULSE_KAFKA_SECURITY_PROTOCOL=SASL_PLAINTEXT PULSE_KAFKA_USERNAME="$1" \
+    PULSE_KAFKA_PASSWORD="${!var}"
+}
+
 # The words that run a command as the unprivileged user $1 when this script runs as root
 # (none otherwise), in that user's home: `$(run_as redis) redis-server ...`. setpriv and
 # env execute the command in place, so a pid taken with $! is the command's own.

@@ -2,9 +2,17 @@
 # Apache Kafka in KRaft combined mode (one broker+controller node), run natively from
 # the Maven Central jars resolved by install.sh, as the unprivileged user pulse-kafka when
 # started by root (install.sh creates it). Usage: kafka.sh start|stop|status
-# No authentication yet: it listens on 127.0.0.1 only (SASL/SCRAM and ACLs per service,
-# from pulse_shared.permissions' Kafka columns, are a later step).
+#
+# Nobody gets in unauthenticated, nobody does what no ACL grants: clients authenticate with
+# SASL/SCRAM-SHA-512 (each service as its own user), the broker authorizes with KRaft's
+# StandardAuthorizer, and the ACLs are pulse_shared.permissions' Kafka rows (`kafka_admin.py
+# access`, run at every start: it also sets each user's SCRAM credential). The one user
+# the storage format creates is admin, the super user that does the rest. The controller
+# listener takes the controller's own PLAIN user (KRaft cannot check SCRAM there: the
+# credentials live in the metadata it serves). Plaintext on 127.0.0.1; TLS is the
+# deployment's (deploy/README.md).
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
+load_credentials
 
 K="$RUN/kafka"
 PIDFILE="$K/kafka.pid"
@@ -12,8 +20,9 @@ LIBS="$K/libs"
 KAFKA_USER=pulse-kafka
 
 # What the broker writes is its own: its data and logs (also those of a broker that ran as
-# root before), and its configuration, which it reads.
+# root before), and its configuration, which it reads (it holds two passwords: 0640).
 own_files() {
+  chmod 0640 "$K/server.properties"
   [[ $(id -u) -eq 0 ]] || return 0
   chown "root:$KAFKA_USER" "$K" "$K/server.properties"
   chmod 0750 "$K"
@@ -22,15 +31,25 @@ own_files() {
 
 write_config() {
   mkdir -p "$K/data" "$K/logs"
+  ( umask 077; : > "$K/server.properties" )
   cat > "$K/server.properties" <<PROPS
 process.roles=broker,controller
 node.id=1
 controller.quorum.bootstrap.servers=127.0.0.1:$KAFKA_CONTROLLER_PORT
-listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
-advertised.listeners=PLAINTEXT://127.0.0.1:$KAFKA_PORT
-inter.broker.listener.name=PLAINTEXT
+listeners=CLIENT://127.0.0.1:$KAFKA_PORT,CONTROLLER://127.0.0.1:$KAFKA_CONTROLLER_PORT
+advertised.listeners=CLIENT://127.0.0.1:$KAFKA_PORT
+inter.broker.listener.name=CLIENT
 controller.listener.names=CONTROLLER
-listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT
+listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT
+sasl.enabled.mechanisms=SCRAM-SHA-512
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$PULSE_KAFKA_ADMIN_PASSWORD";
+sasl.mechanism.controller.protocol=PLAIN
+listener.name.controller.sasl.enabled.mechanisms=PLAIN
+listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$PULSE_KAFKA_CONTROLLER_PASSWORD" user_controller="$PULSE_KAFKA_CONTROLLER_PASSWORD";
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+super.users=User:admin;User:controller
+allow.everyone.if.no.acl.found=false
 log.dirs=$K/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -60,8 +79,11 @@ runs_as_root() {
     && [[ "$(stat -c %u "/proc/$(cat "$PIDFILE")")" -eq 0 ]]
 }
 
-ready() { (cd "$ROOT" && uv run --frozen --quiet python deploy/local/kafka_admin.py ready \
-  --bootstrap "127.0.0.1:$KAFKA_PORT" --timeout "${1:-5}"); }
+# The admin's chores (kafka_admin.py), its password through the environment.
+kafka_admin() { (cd "$ROOT" && export PULSE_KAFKA_ADMIN_PASSWORD \
+  && uv run --frozen --quiet python deploy/local/kafka_admin.py "$@" --bootstrap "127.0.0.1:$KAFKA_PORT"); }
+
+ready() { kafka_admin ready --timeout "${1:-5}"; }
 
 start() {
   [[ -s "$LIBS/.stamp" ]] || die "Kafka jars missing: run deploy/local/install.sh"
@@ -75,6 +97,12 @@ start() {
     return
   fi
   write_config
+  if [[ -s "$K/data/meta.properties" && ! -e "$K/data/.scram" ]]; then
+    # Formatted before the broker authenticated anyone: no admin user to log in as.
+    log "Kafka storage predates its SCRAM users: formatting it anew (local topics are emptied)"
+    rm -rf "$K/data"
+    mkdir -p "$K/data"
+  fi
   if [[ ! -s "$K/data/meta.properties" ]]; then
     # A 22-character base64url UUID; like Kafka's own Uuid.randomUuid, never one starting
     # with "-", which the storage tool would read as an option.
@@ -87,8 +115,11 @@ print(i)' > "$K/cluster.id"
     own_files
     java_opts
     $(run_as "$KAFKA_USER") java "${JAVA_OPTS[@]}" kafka.tools.StorageTool format --cluster-id="$(cat "$K/cluster.id")" \
-      -c "$K/server.properties" --standalone --ignore-formatted > "$K/logs/format.log" 2>&1 \
+      -c "$K/server.properties" --standalone --ignore-formatted \
+      --add-scram "SCRAM-SHA-512=[name=admin,password=$PULSE_KAFKA_ADMIN_PASSWORD]" \
+      > "$K/logs/format.log" 2>&1 \
       || { tail -20 "$K/logs/format.log" >&2; die "Kafka storage format failed"; }
+    $(run_as "$KAFKA_USER") touch "$K/data/.scram"
   fi
   log "starting Kafka on 127.0.0.1:$KAFKA_PORT"
   own_files
@@ -123,15 +154,15 @@ stop() {
 
 status() { port_open "$KAFKA_PORT" && echo "kafka: up on $KAFKA_PORT" || echo "kafka: down"; }
 
-topics() {
-  (cd "$ROOT" && uv run --frozen --quiet python deploy/local/kafka_admin.py topics \
-    --bootstrap "127.0.0.1:$KAFKA_PORT" --prefix "${PULSE_TOPIC_PREFIX:-}")
-}
+# The design's topics, every user's SCRAM credential and every ACL of the permissions table.
+topics() { kafka_admin topics --prefix "${PULSE_TOPIC_PREFIX:-}"; }
+access() { kafka_admin access --prefix "${PULSE_TOPIC_PREFIX:-}"; }
 
 case "${1:-}" in
-  start) start; topics ;;
+  start) start; topics; access ;;
+  access) access ;;
   stop) stop ;;
   status) status ;;
   topics) topics ;;
-  *) die "usage: kafka.sh start|stop|status|topics" ;;
+  *) die "usage: kafka.sh start|stop|status|topics|access" ;;
 esac

@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # The `pulse` operator command against the local stack (`make up`), connected as the
-# application role and the operator's Redis user with the generated credentials:
+# application role and the operator's Redis and Kafka users with the generated credentials:
 #   bash deploy/local/pulse.sh token --business-id 2
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 load_credentials
 
 PULSE_DATABASE_URL="$(app_database_url)"
 PULSE_REDIS_URL="$(redis_url_for operator)"
-export PULSE_DATABASE_URL PULSE_REDIS_URL PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
+export PULSE_DATABASE_URL PULSE_REDIS_URL
+export_kafka_user operator
 cd "$ROOT" && exec uv run --frozen --quiet pulse "$@"

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs Pulse's services as local background processes (logs in .run/logs), as the
 # unprivileged user pulse when started by root. Each service connects with credentials of
-# its own (pulse_shared.permissions): its PostgreSQL role, its Redis ACL user.
+# its own (pulse_shared.permissions): its PostgreSQL role, its Redis and Kafka users.
 # Usage: services.sh start|stop|status
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 
@@ -21,7 +21,6 @@ SERVICES=(
   "ingest-meta pulse_ingest_meta.app:app ${PULSE_INGEST_META_PORT:-8103}"
 )
 
-export PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT"
 export PULSE_DATABASE_READER_ROLE="$PG_READER_USER"
 export PULSE_LOG_JSON="${PULSE_LOG_JSON:-true}"
 
@@ -116,6 +115,8 @@ start_one() {
     redis_url="$(redis_url_of "$name")"
     if [[ -n "$redis_url" ]]; then export PULSE_REDIS_URL="$redis_url"; else unset PULSE_REDIS_URL; fi
     for pair in $(webhook_env_for "$name"); do export "${pair?}"; done
+    # Kafka: each service that uses it as its own SCRAM user (the dashboard does not).
+    [[ "$name" == dashboard ]] || export_kafka_user "$name"
     [[ -z "$SERVICE_USER" ]] || export PYTHONPYCACHEPREFIX="$RUN/pycache-$SERVICE_USER"
     # shellcheck disable=SC2046
     exec setsid nohup ${SERVICE_USER:+$(run_as "$SERVICE_USER")} "$ROOT/.venv/bin/uvicorn" "$module" \

@@ -9,8 +9,7 @@ bash "$here/services.sh" start
 load_credentials
 
 log "demo data: the simulator's businesses connected, its posts published and polled"
-post_id=$(cd "$ROOT" && PULSE_KAFKA_BOOTSTRAP_SERVERS="127.0.0.1:$KAFKA_PORT" \
-  PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
+post_id=$(cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
   --sim "http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}") \
   || die "demo data did not come through the pipeline (see $LOGS/ingest-*.log, $LOGS/aggregator.log)"
 

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.integration
 
 async def test_published_events_carry_their_id_in_a_header(infra: Infra) -> None:
     topic = f"{infra.topic_prefix}headers-{secrets.token_hex(3)}"
-    admin = AIOKafkaAdminClient(bootstrap_servers=infra.kafka_bootstrap)
+    admin = AIOKafkaAdminClient(**infra.kafka.options())
     await admin.start()
     try:
         await admin.create_topics([NewTopic(topic, 1, 1)])
@@ -30,15 +30,13 @@ async def test_published_events_carry_their_id_in_a_header(infra: Infra) -> None
         business_id=1, platform="twitter", account_id="2244994945",
         observed_at=datetime.now(UTC), followers=5,
     )  # fmt: skip
-    producer = make_producer(infra.kafka_bootstrap)
+    producer = make_producer(infra.kafka)
     await producer.start()
     try:
         await publish(producer, topic, event)
     finally:
         await producer.stop()
-    consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=infra.kafka_bootstrap, auto_offset_reset="earliest"
-    )
+    consumer = AIOKafkaConsumer(topic, **infra.kafka.options(), auto_offset_reset="earliest")
     await consumer.start()
     try:
         record = await consumer.getone()

@@ -30,7 +30,7 @@ async def limited(
 ) -> AsyncIterator[Callable[..., ServiceProcess]]:
     """Starts query-api processes sharing one fresh key prefix, with the given settings."""
     prefix = f"{infra.topic_prefix}rl-{secrets.token_hex(3)}."
-    await ensure_topics(infra.kafka_bootstrap, prefix)
+    await ensure_topics(infra.kafka, prefix)
     started: list[ServiceProcess] = []
 
     def start(**settings: str) -> ServiceProcess:
@@ -166,7 +166,7 @@ async def test_webhooks_are_limited_per_source_address(
     infra: Infra, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     prefix = f"{infra.topic_prefix}rl-{secrets.token_hex(3)}."
-    await ensure_topics(infra.kafka_bootstrap, prefix)
+    await ensure_topics(infra.kafka, prefix)
     env = infra.env(
         PULSE_TOPIC_PREFIX=prefix, PULSE_DATABASE_URL=infra.ingest_database_url,
         PULSE_API_BASE_URL="http://127.0.0.1:9", PULSE_WEBHOOK_SECRET="x-consumer-secret",

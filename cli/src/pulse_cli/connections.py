@@ -81,17 +81,16 @@ async def connect_database(settings: PulseSettings) -> asyncpg.Connection:
 
 async def require_kafka(settings: PulseSettings) -> None:
     """Fail fast and clearly: aiokafka itself would retry for a long while, then raise."""
-    if not await cluster_answers(settings.kafka_bootstrap_servers, timeout_s=5.0):
+    if not await cluster_answers(settings.kafka(), timeout_s=5.0):
         raise CommandFailed(
-            f"cannot reach Kafka at {settings.kafka_bootstrap_servers}; is `make up` running?"
+            f"cannot reach Kafka at {settings.kafka_bootstrap_servers} as user "
+            f"{settings.kafka_username!r}; is `make up` running, are its credentials set?"
         )
 
 
 async def topic_partitions(settings: PulseSettings, topic: str) -> list[int] | None:
     """The topic's partition numbers; None when it does not exist (never creates it)."""
-    admin = AIOKafkaAdminClient(
-        bootstrap_servers=settings.kafka_bootstrap_servers, request_timeout_ms=10000
-    )
+    admin = AIOKafkaAdminClient(**settings.kafka().options(), request_timeout_ms=10000)
     await admin.start()
     try:
         described = await admin.describe_topics([topic])

@@ -127,14 +127,14 @@ async def replay_dlq(
     if partitions is None:
         raise CommandFailed(f"no topic {dlq_topic!r} (is {source!r} a Pulse topic?)")
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka().options(),
         group_id=group_id(settings, source, filter_reason),
         enable_auto_commit=False,
         auto_offset_reset="earliest",
         request_timeout_ms=15000,
     )
     await consumer.start()
-    producer = make_producer(settings.kafka_bootstrap_servers) if apply else None
+    producer = make_producer(settings.kafka()) if apply else None
     try:
         # Every partition assigned by hand (no group rebalance to wait for); the group
         # only keeps the committed position.

@@ -26,6 +26,7 @@ from pulse_shared.events import (
     PostMetrics,
     PostPublished,
 )
+from pulse_shared.kafka import KafkaConnection
 from pulse_shared.topics import (
     ACCOUNTS_OBSERVED,
     METRICS_OBSERVED,
@@ -154,8 +155,8 @@ def reference_of(*streams: Stream) -> Reference:
     return ref
 
 
-async def produce(bootstrap: str, prefix: str, stream: Stream) -> None:
-    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, enable_idempotence=True)
+async def produce(kafka: KafkaConnection, prefix: str, stream: Stream) -> None:
+    producer = AIOKafkaProducer(**kafka.options(), enable_idempotence=True)
     await producer.start()
     try:
         sends = [
@@ -167,7 +168,7 @@ async def produce(bootstrap: str, prefix: str, stream: Stream) -> None:
         await producer.stop()
 
 
-async def caught_up(bootstrap: str, prefix: str, group: str) -> bool:
+async def caught_up(kafka: KafkaConnection, prefix: str, group: str) -> bool:
     """True when ``group`` has committed every record of the aggregator's topics."""
     partitions = [
         TopicPartition(prefix + spec.name, p)
@@ -175,8 +176,8 @@ async def caught_up(bootstrap: str, prefix: str, group: str) -> bool:
         if spec.name in (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
         for p in range(spec.partitions)
     ]
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap)
-    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap, enable_auto_commit=False)
+    admin = AIOKafkaAdminClient(**kafka.options())
+    consumer = AIOKafkaConsumer(**kafka.options(), enable_auto_commit=False)
     await admin.start()
     await consumer.start()
     try:
@@ -190,9 +191,11 @@ async def caught_up(bootstrap: str, prefix: str, group: str) -> bool:
         await admin.close()
 
 
-async def wait_caught_up(bootstrap: str, prefix: str, group: str, timeout: float = 120) -> None:
+async def wait_caught_up(
+    kafka: KafkaConnection, prefix: str, group: str, timeout: float = 120
+) -> None:
     deadline = asyncio.get_running_loop().time() + timeout
-    while not await caught_up(bootstrap, prefix, group):
+    while not await caught_up(kafka, prefix, group):
         if asyncio.get_running_loop().time() > deadline:
             pytest.fail(f"consumer group {group} did not catch up within {timeout} s")
         await asyncio.sleep(0.3)
@@ -212,11 +215,15 @@ async def wait_summaries_refreshed(db: asyncpg.Connection, businesses: list[int]
 
 
 async def wait_settled(
-    db: asyncpg.Connection, bootstrap: str, prefix: str, group: str, businesses: list[int]
+    db: asyncpg.Connection,
+    kafka: KafkaConnection,
+    prefix: str,
+    group: str,
+    businesses: list[int],
 ) -> None:
     """Until the pipeline has nothing left to do for the businesses: the group has committed
     every record (so every batch is in the database) and no summary work is queued."""
-    await wait_caught_up(bootstrap, prefix, group)
+    await wait_caught_up(kafka, prefix, group)
     await wait_summaries_refreshed(db, businesses)
 
 

@@ -129,7 +129,7 @@ async def test_malformed_events_are_dead_lettered_and_do_not_stall_the_partition
 async def read_dlq(infra: Infra, business: int) -> list[dict[str, Any]]:
     """Every dead letter of the metrics DLQ that mentions ``business`` (or cannot be parsed)."""
     topic = infra.topic_prefix + dlq(METRICS_OBSERVED)
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**infra.kafka.options(), enable_auto_commit=False)
     await consumer.start()
     try:
         count = next(t.partitions for t in TOPICS if t.name == METRICS_OBSERVED)

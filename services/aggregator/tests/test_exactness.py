@@ -47,10 +47,8 @@ async def test_duplicates_reordering_and_metrics_before_posts(
     rng = random.Random(3)
     businesses = new_businesses(3)
     stream = build_stream(rng, businesses, posts_per_business=40, snapshots_per_post=4)
-    await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
-    await wait_caught_up(
-        infra.kafka_bootstrap, infra.topic_prefix, infra.topic_prefix + "aggregator"
-    )
+    await produce(infra.kafka, infra.topic_prefix, stream)
+    await wait_caught_up(infra.kafka, infra.topic_prefix, infra.topic_prefix + "aggregator")
     await assert_database_matches(db, reference_of(stream), businesses)
 
 
@@ -61,8 +59,8 @@ async def test_time_zone_change_rebuilds_and_later_events_follow_it(
     businesses = new_businesses(3)
     first = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
     group = infra.topic_prefix + "aggregator"
-    await produce(infra.kafka_bootstrap, infra.topic_prefix, first)
-    await wait_caught_up(infra.kafka_bootstrap, infra.topic_prefix, group)
+    await produce(infra.kafka, infra.topic_prefix, first)
+    await wait_caught_up(infra.kafka, infra.topic_prefix, group)
 
     zones = ["Europe/Berlin", "America/Los_Angeles", "Asia/Kolkata"]
     for business, zone in zip(businesses, zones, strict=True):
@@ -71,8 +69,8 @@ async def test_time_zone_change_rebuilds_and_later_events_follow_it(
 
     # Events after the change are placed in the new zone's days.
     second = build_stream(rng, businesses, posts_per_business=10, snapshots_per_post=2)
-    await produce(infra.kafka_bootstrap, infra.topic_prefix, second)
-    await wait_caught_up(infra.kafka_bootstrap, infra.topic_prefix, group)
+    await produce(infra.kafka, infra.topic_prefix, second)
+    await wait_caught_up(infra.kafka, infra.topic_prefix, group)
     await assert_database_matches(db, reference_of(first, second), businesses)
 
     with pytest.raises(asyncpg.InvalidParameterValueError):
@@ -90,9 +88,9 @@ async def test_replay_from_offset_zero_changes_nothing(
     rng = random.Random(11)
     businesses = new_businesses(2)
     stream = build_stream(rng, businesses, posts_per_business=30, snapshots_per_post=3)
-    await produce(infra.kafka_bootstrap, infra.topic_prefix, stream)
+    await produce(infra.kafka, infra.topic_prefix, stream)
     await wait_settled(
-        db, infra.kafka_bootstrap, infra.topic_prefix, infra.topic_prefix + "aggregator",
+        db, infra.kafka, infra.topic_prefix, infra.topic_prefix + "aggregator",
         businesses,
     )  # fmt: skip
     before = await row_versions(db, businesses)
@@ -106,7 +104,7 @@ async def test_replay_from_offset_zero_changes_nothing(
         str(tmp_path_factory.mktemp("logs")),
     )
     try:
-        await wait_caught_up(infra.kafka_bootstrap, infra.topic_prefix, group)
+        await wait_caught_up(infra.kafka, infra.topic_prefix, group)
     finally:
         replay.stop()
     await assert_database_matches(db, reference_of(stream), businesses)
@@ -139,7 +137,7 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
     first_part, second_part, third_part = stream.split(3)
     prefix = f"{infra.topic_prefix}crash-{secrets.token_hex(3)}."
     group = prefix + "aggregator"
-    await ensure_topics(infra.kafka_bootstrap, prefix)
+    await ensure_topics(infra.kafka, prefix)
     env = infra.env(
         PULSE_TOPIC_PREFIX=prefix, PULSE_CONSUMER_GROUP=group, PULSE_BATCH_MAX_RECORDS="500"
     )
@@ -147,22 +145,22 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
 
     async def stopped_mid_batch(service: ServiceProcess, part: Stream, sig: int) -> None:
         async with batch_writes_held(db, businesses):
-            await produce(infra.kafka_bootstrap, prefix, part)
+            await produce(infra.kafka, prefix, part)
             await wait_batch_held(db, businesses)
             service.stop(sig)
         # The held batch never committed, so its records are still to be consumed.
-        assert not await caught_up(infra.kafka_bootstrap, prefix, group)
+        assert not await caught_up(infra.kafka, prefix, group)
 
     # SIGTERM mid-stream: the batch in hand is abandoned, never half-committed.
     first = start_service("aggregator-1", "pulse_aggregator.app:app", env, logs)
-    await produce(infra.kafka_bootstrap, prefix, first_part)
-    await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+    await produce(infra.kafka, prefix, first_part)
+    await wait_caught_up(infra.kafka, prefix, group)
     await stopped_mid_batch(first, second_part, signal.SIGTERM)
     assert "aggregator stopped" in first.log()
 
     # kill -9 mid-stream, after the restarted aggregator has committed what was left.
     restarted = start_service("aggregator-1b", "pulse_aggregator.app:app", env, logs)
-    await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+    await wait_caught_up(infra.kafka, prefix, group)
     await stopped_mid_batch(restarted, third_part, signal.SIGKILL)
     assert restarted.process.returncode == -signal.SIGKILL
 
@@ -170,7 +168,7 @@ async def test_sigterm_and_kill_9_mid_stream_then_restart_and_rebalance(
     # A second replica joins mid-stream: the group rebalances the partitions between them.
     third = start_service("aggregator-3", "pulse_aggregator.app:app", env, logs)
     try:
-        await wait_caught_up(infra.kafka_bootstrap, prefix, group, timeout=180)
+        await wait_caught_up(infra.kafka, prefix, group, timeout=180)
         await assert_database_matches(db, reference_of(stream), businesses)
     finally:
         second.stop()
@@ -225,7 +223,7 @@ async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmle
     during = build_stream(rng, businesses, posts_per_business=20, snapshots_per_post=2)
     prefix = f"{infra.topic_prefix}outage-{secrets.token_hex(3)}."
     group = prefix + "aggregator"
-    await ensure_topics(infra.kafka_bootstrap, prefix)
+    await ensure_topics(infra.kafka, prefix)
     proxy = TcpProxy(int(infra.database_url.rsplit(":", 1)[1].split("/")[0]))
     await proxy.start()
     env = infra.env(
@@ -246,11 +244,11 @@ async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmle
         str(tmp_path_factory.mktemp("logs")),
     )
     try:
-        await produce(infra.kafka_bootstrap, prefix, before)
-        await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+        await produce(infra.kafka, prefix, before)
+        await wait_caught_up(infra.kafka, prefix, group)
         logged_before_cut = len(service.log())
         await proxy.cut()
-        await produce(infra.kafka_bootstrap, prefix, during)
+        await produce(infra.kafka, prefix, during)
 
         async def write_failed() -> bool:
             return any(
@@ -259,9 +257,9 @@ async def test_database_outage_pauses_and_loses_nothing_and_redis_down_is_harmle
             )
 
         await eventually(write_failed, timeout=60)
-        assert not await caught_up(infra.kafka_bootstrap, prefix, group)  # paused, not skipped
+        assert not await caught_up(infra.kafka, prefix, group)  # paused, not skipped
         await proxy.start()
-        await wait_caught_up(infra.kafka_bootstrap, prefix, group)
+        await wait_caught_up(infra.kafka, prefix, group)
         await assert_database_matches(db, reference_of(before, during), businesses)
     finally:
         service.stop()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import time
 from collections.abc import AsyncIterator
@@ -11,28 +10,25 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
+from conftest import Infra
 from pulse_platform_sim.testing import NOW, Sim
 from pulse_shared.events import PostPublished
-from pulse_shared.kafka import cluster_answers, ensure_topics
+from pulse_shared.kafka import KafkaConnection, ensure_topics
 from pulse_shared.settings import PulseSettings
 from pulse_shared.topics import POSTS_PUBLISHED, TOPICS, dlq, post_key
-
-BOOTSTRAP = f"127.0.0.1:{os.environ.get('PULSE_KAFKA_PORT', '9092')}"
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def topic_prefix() -> AsyncIterator[str]:
-    if not await cluster_answers(BOOTSTRAP, timeout_s=5):
-        pytest.fail(f"Kafka is not answering on {BOOTSTRAP}: run `make test`, which starts it")
+async def topic_prefix(infra: Infra) -> AsyncIterator[str]:
     prefix = f"test-sim-{secrets.token_hex(4)}."
     spec = next(s for s in TOPICS if s.name == POSTS_PUBLISHED)
-    created = await ensure_topics(BOOTSTRAP, prefix, (spec,))
+    created = await ensure_topics(infra.kafka, prefix, (spec,))
     try:
         yield prefix
     finally:
-        admin = AIOKafkaAdminClient(bootstrap_servers=BOOTSTRAP)
+        admin = AIOKafkaAdminClient(**infra.kafka.options())
         await admin.start()
         try:
             await admin.delete_topics(
@@ -42,10 +38,12 @@ async def topic_prefix() -> AsyncIterator[str]:
             await admin.close()
 
 
-async def read_all(topic: str, expected: int) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
+async def read_all(
+    kafka: KafkaConnection, topic: str, expected: int
+) -> list[tuple[bytes, bytes, list[tuple[str, bytes]]]]:
     """The topic's records from the beginning, until ``expected`` of them have come (the
     deadline only guards against a hang)."""
-    consumer = AIOKafkaConsumer(topic, bootstrap_servers=BOOTSTRAP, auto_offset_reset="earliest")
+    consumer = AIOKafkaConsumer(topic, **kafka.options(), auto_offset_reset="earliest")
     await consumer.start()
     records: list[tuple[bytes, bytes, list[tuple[str, bytes]]]] = []
     deadline = time.monotonic() + 60
@@ -59,14 +57,22 @@ async def read_all(topic: str, expected: int) -> list[tuple[bytes, bytes, list[t
     return records
 
 
-async def test_publish_sends_one_event_per_published_post(sim: Sim, topic_prefix: str) -> None:
-    sim.state.pulse = PulseSettings(kafka_bootstrap_servers=BOOTSTRAP, topic_prefix=topic_prefix)
+async def test_publish_sends_one_event_per_published_post(
+    sim: Sim, topic_prefix: str, infra: Infra
+) -> None:
+    sim.state.pulse = PulseSettings(
+        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
+        kafka_security_protocol="SASL_PLAINTEXT",
+        kafka_username=infra.kafka.username,
+        kafka_password=infra.kafka.password,
+        topic_prefix=topic_prefix,
+    )
     response = await sim.client.post("/_sim/publish", json={"business_ids": [1]})
     assert response.status_code == 200, response.text
     answer = response.json()
     posts = [p for p in sim.state.population.posts if p.business_id == 1 and p.published_at <= NOW]
     assert answer == {"published": len(posts), "topic": topic_prefix + POSTS_PUBLISHED}
-    records = await read_all(topic_prefix + POSTS_PUBLISHED, len(posts))
+    records = await read_all(infra.kafka, topic_prefix + POSTS_PUBLISHED, len(posts))
     assert len(records) == len(posts)
     by_key = {
         key: (PostPublished.model_validate_json(value), headers) for key, value, headers in records
@@ -82,5 +88,5 @@ async def test_publish_sends_one_event_per_published_post(sim: Sim, topic_prefix
     # Publishing again sends the same events (same ids): harmless on the compacted topic.
     again = await sim.client.post("/_sim/publish", json={"business_ids": [1]})
     assert again.json()["published"] == len(posts)
-    replay = await read_all(topic_prefix + POSTS_PUBLISHED, 2 * len(posts))
+    replay = await read_all(infra.kafka, topic_prefix + POSTS_PUBLISHED, 2 * len(posts))
     assert {v for _, v, _ in replay} == {v for _, v, _ in records}

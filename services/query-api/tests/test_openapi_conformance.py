@@ -31,13 +31,13 @@ async def test_no_server_errors_and_no_schema_violations(
         [
             str(schemathesis), "run", f"{query_api.url}/openapi.json",
             "--header", f"Authorization: Bearer {token}",
-            "--checks", "all", "--exclude-checks", "positive_data_acceptance",
+            "--checks", "all",
             "--max-examples", "30", "--generation-deterministic",
         ],
         capture_output=True, text=True, timeout=600, cwd=tmp_path, check=False,
     )  # fmt: skip
     result = await asyncio.to_thread(run)
-    summary = result.stdout[-3000:]
+    summary = result.stdout[-20000:]
     assert result.returncode == 0, summary
     assert "generated" in summary
     assert "passed" in summary

@@ -20,7 +20,7 @@ async def read_refreshes(infra: Infra) -> list[RefreshRequested]:
     topic = infra.topic_prefix + REFRESH_REQUESTED
     count = next(t.partitions for t in TOPICS if t.name == REFRESH_REQUESTED)
     partitions = [TopicPartition(topic, p) for p in range(count)]
-    consumer = AIOKafkaConsumer(bootstrap_servers=infra.kafka_bootstrap, enable_auto_commit=False)
+    consumer = AIOKafkaConsumer(**infra.kafka.options(), enable_auto_commit=False)
     await consumer.start()
     try:
         consumer.assign(partitions)

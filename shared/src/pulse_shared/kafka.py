@@ -1,26 +1,67 @@
-"""Kafka plumbing every service shares: readiness, topic creation, the producer."""
+"""Kafka plumbing every service shares: the authenticated connection, readiness, topic
+creation, the producer."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass, field
+from typing import Any
 
 from aiokafka import AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError
+from aiokafka.helpers import create_ssl_context
 
 from pulse_shared.events import Event
 from pulse_shared.topics import EVENT_ID_HEADER, TOPICS, TopicSpec, dlq, key_for
 
 JSON_HEADERS = [("content-type", b"application/json")]
+SASL_MECHANISM = "SCRAM-SHA-512"
 
 
-async def cluster_answers(bootstrap: str, timeout_s: float = 5.0) -> bool:
-    """True once the broker answers a metadata request (not merely opens its port)."""
+@dataclass(frozen=True)
+class KafkaConnection:
+    """Where the brokers are and who connects: a SCRAM user, over TLS (``SASL_SSL``) or,
+    on a private network, without (``SASL_PLAINTEXT``). Every client of every service and
+    tool is built from one (``**connection.options()``)."""
+
+    bootstrap_servers: str
+    username: str
+    password: str = field(repr=False)
+    security_protocol: str = "SASL_SSL"
+
+    def options(self) -> dict[str, Any]:
+        """aiokafka's client arguments."""
+        options: dict[str, Any] = {
+            "bootstrap_servers": self.bootstrap_servers,
+            "security_protocol": self.security_protocol,
+            "sasl_mechanism": SASL_MECHANISM,
+            "sasl_plain_username": self.username,
+            "sasl_plain_password": self.password,
+        }
+        if self.security_protocol == "SASL_SSL":
+            options["ssl_context"] = create_ssl_context()
+        return options
+
+    def librdkafka_config(self) -> dict[str, str]:
+        """The same connection for librdkafka (confluent-kafka's admin client)."""
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            "security.protocol": self.security_protocol.lower(),
+            "sasl.mechanism": SASL_MECHANISM,
+            "sasl.username": self.username,
+            "sasl.password": self.password,
+        }
+
+
+async def cluster_answers(kafka: KafkaConnection, timeout_s: float = 5.0) -> bool:
+    """True once the broker answers a metadata request (not merely opens its port) to
+    ``kafka``'s user: a wrong password or an unknown user is False too."""
     deadline = time.monotonic() + timeout_s
     while True:
-        admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=3000)
+        admin = AIOKafkaAdminClient(**kafka.options(), request_timeout_ms=3000)
         try:
             await admin.start()
             await admin.describe_cluster()
@@ -40,7 +81,7 @@ def topic_configs(spec: TopicSpec) -> dict[str, str]:
 
 
 async def ensure_topics(
-    bootstrap: str, prefix: str = "", specs: tuple[TopicSpec, ...] = TOPICS
+    kafka: KafkaConnection, prefix: str = "", specs: tuple[TopicSpec, ...] = TOPICS
 ) -> list[str]:
     """Create every topic of the design and its ``.dlq`` twin; existing ones are kept.
 
@@ -55,7 +96,7 @@ async def ensure_topics(
         wanted.append(
             NewTopic(f"{prefix}{dlq(spec.name)}", spec.partitions, 1, topic_configs=dlq_configs)
         )
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap, request_timeout_ms=10000)
+    admin = AIOKafkaAdminClient(**kafka.options(), request_timeout_ms=10000)
     await admin.start()
     try:
         existing = set(await admin.list_topics())
@@ -69,10 +110,10 @@ async def ensure_topics(
         await admin.close()
 
 
-def make_producer(bootstrap: str, **overrides: object) -> AIOKafkaProducer:
+def make_producer(kafka: KafkaConnection, **overrides: object) -> AIOKafkaProducer:
     """An idempotent producer (acks=all): a retried send is never written twice."""
     options: dict[str, object] = {
-        "bootstrap_servers": bootstrap,
+        **kafka.options(),
         "enable_idempotence": True,
         "acks": "all",
         "linger_ms": 5,

@@ -12,8 +12,9 @@ row does not name is denied. Later issues extend the rows, never a copy of them:
   compose file's users, ``tests/test_k8s.py`` evaluates the NetworkPolicies of
   ``deploy/k8s`` and requires that they allow exactly ``arrows()``.
 
-Kafka has no authentication yet: its columns are the design's topic table per service,
-documentation that the SASL/SCRAM ACLs of a later step will be generated from.
+- ``kafka_acls()`` turns the Kafka columns into ACLs, and ``pulse_cli.kafka_access`` applies
+  them (with each principal's SCRAM credential) as the broker's admin: deploy/local/kafka.sh
+  at every start, the tests for their own topics.
 
 Standard library only: the local scripts read it before the workspace is installed.
 """
@@ -108,11 +109,29 @@ class RedisUser:
 
 @dataclass(frozen=True)
 class KafkaAccess:
-    """The topics a service reads (as ``group``) and writes: the design's topic table."""
+    """The topics a principal reads (as ``group``, or any group starting with
+    ``group_prefix``) and writes: the design's topic table."""
 
     consumes: tuple[str, ...] = ()
     produces: tuple[str, ...] = ()
     group: str | None = None
+    group_prefix: str | None = None
+
+    def __bool__(self) -> bool:
+        return bool(self.consumes or self.produces)
+
+
+@dataclass(frozen=True, order=True)
+class KafkaAcl:
+    """One ALLOW rule of the broker's authorizer: ``principal`` may ``operation`` the
+    ``resource`` (``topic`` or ``group``) named ``name`` (or every name starting with it,
+    when ``prefixed``), from any host."""
+
+    principal: str
+    resource: str
+    name: str
+    operation: str
+    prefixed: bool = False
 
 
 @dataclass(frozen=True)
@@ -209,6 +228,13 @@ REDIS_USERS: dict[str, RedisUser] = {
 # benchmarks (they flush a database of their own).
 REDIS_ADMIN = RedisUser("admin", categories=("+@all",), keys=("*",))
 
+# Kafka's super users: admin creates the topics, SCRAM credentials and ACLs (deploy/local,
+# the tests' session setup, the benchmarks); controller is the KRaft controller listener's
+# own (PLAIN) user, for the broker's connection to it.
+KAFKA_ADMIN, KAFKA_CONTROLLER = "admin", "controller"
+# Where the tests' topics and groups start (conftest: test-<hex>.): theirs to do anything with.
+TESTS_KAFKA_PREFIX = "test-"
+
 
 SERVICES: dict[str, Service] = {
     service.name: service
@@ -265,6 +291,14 @@ SERVICES: dict[str, Service] = {
         ),
     )
 }
+# `pulse replay-dlq`: reads a dead-letter topic in a group of its own (one per topic and
+# filter) and re-publishes to the source topic; `pulse connections` reads group offsets.
+OPERATOR_KAFKA = KafkaAccess(
+    consumes=tuple(f"{t}.dlq" for t in (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)),
+    produces=(POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED),
+    group_prefix="pulse-cli.",
+)
+
 # In dev the ingest services call the simulator instead of the internet.
 DEV_CALLS: dict[str, tuple[str, ...]] = {
     f"ingest-{p}": ("platform-sim",) for p in ("linkedin", "twitter", "meta")
@@ -302,6 +336,44 @@ def arrows(dev: bool = False) -> set[Arrow]:
     return found
 
 
+# --- Kafka's principals and ACLs -----------------------------------------------------------
+
+
+def kafka_principals() -> dict[str, KafkaAccess]:
+    """Every Kafka user but the super users: the services that use Kafka, and the operator."""
+    found = {s.name: s.kafka for s in SERVICES.values() if s.kafka}
+    found["operator"] = OPERATOR_KAFKA
+    return found
+
+
+def kafka_password_var(principal: str) -> str:
+    return f"PULSE_KAFKA_{principal.upper().replace('-', '_')}_PASSWORD"
+
+
+def kafka_acls(prefix: str = "") -> list[KafkaAcl]:
+    """The ACLs of every principal for the topics and groups named with ``prefix`` (a
+    deployment's ``PULSE_TOPIC_PREFIX``): READ of what it consumes and of its group, WRITE
+    of what it produces (each implies DESCRIBE; WRITE also idempotent production).
+    Nothing else is allowed: the broker denies what no ACL names."""
+    acls: set[KafkaAcl] = set()
+    for principal, access in kafka_principals().items():
+        acls |= {KafkaAcl(principal, "topic", prefix + t, "read") for t in access.consumes}
+        acls |= {KafkaAcl(principal, "topic", prefix + t, "write") for t in access.produces}
+        if access.group is not None:
+            acls.add(KafkaAcl(principal, "group", prefix + access.group, "read"))
+        if access.group_prefix is not None:
+            acls.add(KafkaAcl(principal, "group", prefix + access.group_prefix, "read", True))
+    return sorted(acls)
+
+
+def tests_kafka_acls() -> list[KafkaAcl]:
+    """The test suite's user: anything on the topics and groups of its sessions."""
+    return [
+        KafkaAcl("tests", resource, TESTS_KAFKA_PREFIX, "all", prefixed=True)
+        for resource in ("topic", "group")
+    ]
+
+
 # --- the generated credentials -------------------------------------------------------------
 
 
@@ -312,6 +384,8 @@ def password_vars() -> list[str]:
         *(role.password_var for role in DATABASE_ROLES.values()),
         REDIS_ADMIN.password_var,
         *(user.password_var for user in REDIS_USERS.values()),
+        *(kafka_password_var(p) for p in (KAFKA_ADMIN, KAFKA_CONTROLLER)),
+        *(kafka_password_var(p) for p in (*kafka_principals(), "tests")),
     ]
 
 

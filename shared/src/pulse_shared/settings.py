@@ -7,10 +7,13 @@ everywhere and only the service's own knobs are added there.
 
 from __future__ import annotations
 
-from pydantic import Field
+from typing import Literal
+
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET, ISSUER
+from pulse_shared.kafka import KafkaConnection
 
 
 class PulseSettings(BaseSettings):
@@ -24,6 +27,12 @@ class PulseSettings(BaseSettings):
     )
 
     kafka_bootstrap_servers: str = "127.0.0.1:9092"
+    # Every client authenticates (SASL/SCRAM-SHA-512) as the service's own Kafka user,
+    # whose ACLs are its row of pulse_shared.permissions; over TLS unless told otherwise
+    # (the local stack and compose's internal network: SASL_PLAINTEXT).
+    kafka_security_protocol: Literal["SASL_SSL", "SASL_PLAINTEXT"] = "SASL_SSL"
+    kafka_username: str = ""
+    kafka_password: SecretStr = SecretStr("")
     # Prepended to every topic name, so a test run can have topics of its own on a
     # broker that a running stack also uses. Empty in every real deployment.
     topic_prefix: str = ""
@@ -57,6 +66,14 @@ class PulseSettings(BaseSettings):
     @property
     def is_dev(self) -> bool:
         return self.environment == "dev"
+
+    def kafka(self) -> KafkaConnection:
+        return KafkaConnection(
+            self.kafka_bootstrap_servers,
+            self.kafka_username,
+            self.kafka_password.get_secret_value(),
+            self.kafka_security_protocol,
+        )
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"

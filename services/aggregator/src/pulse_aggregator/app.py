@@ -70,11 +70,11 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         # The summary refresh hashes and sorts tens of thousands of rows per batch.
         server_settings={"work_mem": settings.db_work_mem},
     )
-    producer = make_producer(settings.kafka_bootstrap_servers)
+    producer = make_producer(settings.kafka())
     await producer.start()
     redis = Redis.from_url(settings.redis_url, socket_timeout=1.0)
     consumer = AIOKafkaConsumer(
-        bootstrap_servers=settings.kafka_bootstrap_servers,
+        **settings.kafka().options(),
         group_id=settings.consumer_group,
         enable_auto_commit=False,
         auto_offset_reset="earliest",

@@ -62,7 +62,7 @@ async def publish_population(
     posts = posts_to_publish(population, at, business_ids)
     topic = pulse.topic(POSTS_PUBLISHED)
     own = producer is None
-    active = producer or make_producer(pulse.kafka_bootstrap_servers)
+    active = producer or make_producer(pulse.kafka())
     if own:
         await active.start()
     try:

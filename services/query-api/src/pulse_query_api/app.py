@@ -58,7 +58,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     app.state.limiter = RateLimiter(redis, key_prefix(settings.topic_prefix))
     if settings.rate_limits_enabled:
         app.state.rate_limits = (app.state.limiter, http_limits(settings))
-    app.state.refresh = RefreshPublisher(settings.kafka_bootstrap_servers, settings.topic_prefix)
+    app.state.refresh = RefreshPublisher(settings.kafka(), settings.topic_prefix)
     try:
         yield
     finally:

@@ -13,7 +13,7 @@ from aiokafka import AIOKafkaProducer
 from aiokafka.errors import KafkaError
 
 from pulse_shared.events import RefreshRequested
-from pulse_shared.kafka import make_producer, publish
+from pulse_shared.kafka import KafkaConnection, make_producer, publish
 from pulse_shared.logs import get_logger
 from pulse_shared.topics import REFRESH_REQUESTED
 
@@ -21,8 +21,8 @@ log = get_logger(__name__)
 
 
 class RefreshPublisher:
-    def __init__(self, bootstrap: str, topic_prefix: str) -> None:
-        self._bootstrap = bootstrap
+    def __init__(self, kafka: KafkaConnection, topic_prefix: str) -> None:
+        self._kafka = kafka
         self._topic = f"{topic_prefix}{REFRESH_REQUESTED}"
         self._producer: AIOKafkaProducer | None = None
         self._lock = asyncio.Lock()
@@ -30,7 +30,7 @@ class RefreshPublisher:
     async def _started(self) -> AIOKafkaProducer:
         async with self._lock:
             if self._producer is None:
-                producer = make_producer(self._bootstrap, request_timeout_ms=5000)
+                producer = make_producer(self._kafka, request_timeout_ms=5000)
                 try:
                     await producer.start()
                 except BaseException:

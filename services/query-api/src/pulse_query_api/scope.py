@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BeforeValidator
+from pydantic import BeforeValidator, WithJsonSchema
 
 from pulse_query_api.auth import UserDep
 
@@ -31,7 +31,10 @@ def _written_as_whole_number(value: object) -> object:
 
 
 IdDigits = BeforeValidator(_written_as_whole_number)
-BusinessIdParam = Annotated[int, IdDigits, Query(gt=0, le=2**63 - 1, description="The business")]
+# IdDigits after the bounds: before them, pydantic cannot place the bounds on the integer
+# and OpenAPI would carry them as "gt" and "le", which JSON Schema does not know (the
+# schema then allowed 0 and any negative number).
+BusinessIdParam = Annotated[int, Query(gt=0, le=2**63 - 1, description="The business"), IdDigits]
 MAX_DAYS = 366
 DEFAULT_DAYS = 30
 # The days a period may name: no analytics before 2000, and at most a year past today (the
@@ -53,6 +56,26 @@ def _written_as_iso_day(value: object) -> object:
 
 
 LocalDayParam = BeforeValidator(_written_as_iso_day)
+# The schema of a day parameter states what it can: a date written YYYY-MM-DD, in the year
+# 2000 or later. A string, not "date or null": a query string has no null.
+LOCAL_DAY_SCHEMA = WithJsonSchema(
+    {"type": "string", "format": "date", "pattern": "^[2-9][0-9]{3}-[0-9]{2}-[0-9]{2}$"}
+)
+# What it cannot (the window moves with the business's today, and the two days constrain
+# each other): said in each day's description, refused with 422 naming the parameter.
+# services/query-api/tests/schemathesis.toml declares these 422s as expected.
+_DAY_RULES = (
+    f"Refused with 422: a day after the business's local today plus {DAYS_AHEAD} days, "
+    f"an end_date before the start_date, a period of more than {MAX_DAYS} days."
+)
+START_DATE_DESCRIPTION = (
+    f"First local day, YYYY-MM-DD, from {EARLIEST_DAY} (default: {DEFAULT_DAYS - 1} days "
+    f"before end_date). {_DAY_RULES}"
+)
+END_DATE_DESCRIPTION = (
+    f"Last local day, included, YYYY-MM-DD, from {EARLIEST_DAY} (default: the business's "
+    f"local today, GET /api/v1/analytics/calendar). {_DAY_RULES}"
+)
 
 Clock = Callable[[], datetime]
 """What query-api takes as now (an aware datetime): the wall clock, or a fixed instant."""
@@ -149,14 +172,10 @@ async def analytics_scope(
     user: UserDep,
     business_id: BusinessIdParam,
     start_date: Annotated[
-        date | None,
-        LocalDayParam,
-        Query(description="First local day, from 2000-01-01 (default: 29 days before end_date)"),
+        date | None, Query(description=START_DATE_DESCRIPTION), LocalDayParam, LOCAL_DAY_SCHEMA
     ] = None,
     end_date: Annotated[
-        date | None,
-        LocalDayParam,
-        Query(description="Last local day, included, at most a year past today (default: today)"),
+        date | None, Query(description=END_DATE_DESCRIPTION), LocalDayParam, LOCAL_DAY_SCHEMA
     ] = None,
     platform: Annotated[PlatformParam, Query(description="One platform, or all")] = "all",
 ) -> Scope:

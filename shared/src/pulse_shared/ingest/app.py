@@ -67,7 +67,7 @@ def build_ingest_app(
         redis = Redis.from_url(settings.redis_url)
         pool = await asyncpg.create_pool(asyncpg_dsn(settings.database_url), min_size=0, max_size=4)
         vault = TokenVault(pool, settings.token_keys())
-        producer = make_producer(settings.kafka_bootstrap_servers)
+        producer = make_producer(settings.kafka())
         caller = HttpApiCaller.from_settings(
             settings, parts.rules, redis, on_token_invalid=vault.mark_needs_reconnection
         )
@@ -181,7 +181,7 @@ def build_ingest_app(
 
     def checks() -> Mapping[str, Check]:
         async def kafka() -> bool:
-            up = await cluster_answers(app.state.settings.kafka_bootstrap_servers, timeout_s=2.0)
+            up = await cluster_answers(app.state.settings.kafka(), timeout_s=2.0)
             # The newest word on Kafka, for the webhook route too: a service that answers
             # ready takes deliveries (the watcher's first look may not have ended yet).
             app.state.kafka_up = up
@@ -213,9 +213,7 @@ async def _watch_kafka(app: FastAPI, settings: IngestSettings) -> None:
     """Keep ``app.state.kafka_up`` current (a metadata request every few seconds), so a
     webhook delivery can be refused with 503 while nothing could be published."""
     while True:
-        app.state.kafka_up = await cluster_answers(
-            settings.kafka_bootstrap_servers, timeout_s=KAFKA_WATCH_EVERY_S
-        )
+        app.state.kafka_up = await cluster_answers(settings.kafka(), timeout_s=KAFKA_WATCH_EVERY_S)
         await asyncio.sleep(KAFKA_WATCH_EVERY_S)
 
 
@@ -256,7 +254,7 @@ async def _consume(settings: IngestSettings, name: str, worker: IngestWorker) ->
         consumer = AIOKafkaConsumer(
             prefix + POSTS_PUBLISHED,
             prefix + REFRESH_REQUESTED,
-            bootstrap_servers=settings.kafka_bootstrap_servers,
+            **settings.kafka().options(),
             group_id=f"{prefix}{name}",
             enable_auto_commit=False,
             auto_offset_reset="earliest",

@@ -82,7 +82,7 @@ async def get_post(
     engine: EngineDep,
     lookups: LookupsDep,
     user: UserDep,
-    post_id: Annotated[int, IdDigits, Path(gt=0, le=2**63 - 1, description="Pulse's post id")],
+    post_id: Annotated[int, Path(gt=0, le=2**63 - 1, description="Pulse's post id"), IdDigits],
 ) -> PostDetailOut:
     # Another business's post is as absent as a post that does not exist.
     not_found = HTTPException(status_code=404, detail=f"post {post_id} not found")
