@@ -28,7 +28,16 @@ import yaml
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
-from pulse_shared.permissions import INTERNET, REDIS_ADMIN, REDIS_USERS, SERVICES, arrows
+from pulse_shared.permissions import (
+    INTERNET,
+    KAFKA_ADMIN,
+    REDIS_ADMIN,
+    REDIS_USERS,
+    SERVICES,
+    arrows,
+    kafka_password_var,
+    kafka_principals,
+)
 from pulse_shared.settings import PulseSettings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -487,8 +496,37 @@ def test_redis_has_the_users_of_the_permissions_table() -> None:
         assert url == f"redis://{user}:{REDIS_USERS[user].password_var}@redis:6379/0", name
 
 
+def test_kafka_has_the_users_of_the_permissions_table() -> None:
+    """Kafka starts from deploy/docker/kafka-sasl.sh with the security part of deploy/local's
+    broker (deploy/kafka/security.properties); each service that uses Kafka logs in as its
+    own user; migrate gives every user its credential and ACLs after creating the topics."""
+    kafka = services()["kafka"]
+    mounted = [str(v).split(":") for v in kafka.get("volumes", [])]
+    assert ["./deploy/docker/kafka-sasl.sh", "/usr/local/bin/pulse-kafka-sasl.sh", "ro"] in mounted
+    assert [
+        "./deploy/kafka/security.properties",
+        "/etc/pulse/kafka-security.properties",
+        "ro",
+    ] in mounted
+    assert kafka.get("entrypoint") == ["sh", "/usr/local/bin/pulse-kafka-sasl.sh"]
+    for name in (*APPS, "migrate", "dashboard"):
+        env = environment(name)
+        if name in kafka_principals():
+            assert env.get("PULSE_KAFKA_USERNAME") == name, name
+            assert env.get("PULSE_KAFKA_PASSWORD") == kafka_password_var(name), name
+            assert env.get("PULSE_KAFKA_SECURITY_PROTOCOL") == "SASL_PLAINTEXT", name
+        else:
+            assert "PULSE_KAFKA_USERNAME" not in env, f"{name} logs in to Kafka as whom?"
+    command = interpolate(" ".join(services()["migrate"]["command"]))
+    assert command.find("kafka_admin.py access") > command.find("kafka_admin.py topics") >= 0
+
+
 def test_kafka_listeners_are_consistent() -> None:
     env = environment("kafka")
+    # deploy/kafka/security.properties names the listeners CLIENT and CONTROLLER.
+    assert env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] == (
+        "CLIENT:SASL_PLAINTEXT,CONTROLLER:SASL_PLAINTEXT"
+    )
 
     def listeners(key: str) -> dict[str, tuple[str, int]]:
         out = {}
@@ -658,9 +696,11 @@ def test_dockerignore_keeps_local_state_out_of_the_context() -> None:
 
 
 def test_python_services_are_configured_by_settings_they_read() -> None:
+    # What migrate's `kafka_admin.py access` reads besides: every Kafka user's password.
+    kafka_users = {kafka_password_var(p) for p in (KAFKA_ADMIN, *kafka_principals(), "tests")}
     for name in (*APPS, "migrate"):
         module = APPS["aggregator" if name == "migrate" else name][1].split(".")[0]
-        known = settings_fields(module)
+        known = settings_fields(module) | (kafka_users if name == "migrate" else set())
         for key in environment(name):
             assert key.startswith("PULSE_"), f"{name}: {key} is not a PULSE_ setting"
             assert key in known, f"{name}: no settings field reads {key}"

@@ -41,7 +41,18 @@ from pulse_platform_sim.settings import Settings as SimSettings
 from pulse_query_api.auth import Authenticator
 from pulse_query_api.settings import Settings as QueryApiSettings
 from pulse_shared.kafka import topic_configs
-from pulse_shared.permissions import INGRESS, INTERNET, KAFKA, POSTGRES, REDIS, SERVICES, arrows
+from pulse_shared.permissions import (
+    INGRESS,
+    INTERNET,
+    KAFKA,
+    POSTGRES,
+    REDIS,
+    SERVICES,
+    KafkaAcl,
+    arrows,
+    kafka_acls,
+    kafka_principals,
+)
 from pulse_shared.settings import PulseSettings
 from pulse_shared.topics import POSTS_PUBLISHED, REFRESH_REQUESTED, TOPICS, dlq
 
@@ -53,7 +64,11 @@ KUBECONFORM = TOOLS / "bin" / "kubeconform"
 SCHEMAS = TOOLS / "kubernetes-json-schema"
 
 OVERLAYS = ("base", "dev", "production")
-CUSTOM_KINDS = {"ScaledObject": "keda.sh/v1alpha1", "KafkaTopic": "kafka.strimzi.io/v1beta2"}
+CUSTOM_KINDS = {
+    "ScaledObject": "keda.sh/v1alpha1",
+    "KafkaTopic": "kafka.strimzi.io/v1beta2",
+    "KafkaUser": "kafka.strimzi.io/v1beta2",
+}
 IMAGE_UID = 10001  # every Pulse image runs as this numeric user (the Dockerfiles' USER)
 
 # DESIGN.md, "Running it": each Deployment's port.
@@ -191,7 +206,11 @@ def environment(overlay: str, workload: Resource) -> dict[str, str]:
         else:
             env.update(secret_data(by_name[source["secretRef"]["name"]]))
     for item in spec.get("env", []):
-        env[item["name"]] = item["value"]
+        if "value" in item:
+            env[item["name"]] = item["value"]
+        else:  # a key of a Secret another controller writes (Strimzi's users')
+            ref = item["valueFrom"]["secretKeyRef"]
+            env[item["name"]] = f"secret:{ref['name']}/{ref['key']}"
     return env
 
 
@@ -470,6 +489,49 @@ def test_kafka_topics_are_the_designs(overlay: str) -> None:
             # One broker may go without losing an acknowledged (acks=all) write.
             assert spec["replicas"] == 3, name
             assert spec["config"]["min.insync.replicas"] == 2, name
+
+
+def test_kafka_users_are_the_permissions_tables(overlay: str) -> None:
+    """One Strimzi KafkaUser per principal (the simulator's in dev only), SCRAM, with the
+    ACLs of kafka_acls(); each Deployment logs in as its own, with the password Strimzi
+    writes into the user's Secret, over TLS trusting the cluster's CA."""
+    users = {u["metadata"]["name"]: u for u in resources(overlay, "KafkaUser")}
+    expected = {p for p in kafka_principals() if not (p in SERVICES and SERVICES[p].dev_only)} | (
+        {SIMULATOR} if overlay == "dev" else set()
+    )
+    assert set(users) == expected
+    operations = {"Read": "read", "Write": "write", "All": "all"}
+    declared = set()
+    for name, user in users.items():
+        assert user["apiVersion"] == CUSTOM_KINDS["KafkaUser"]
+        assert user["metadata"]["labels"]["strimzi.io/cluster"] == "pulse"
+        assert user["spec"]["authentication"] == {"type": "scram-sha-512"}, name
+        assert user["spec"]["authorization"]["type"] == "simple", name
+        for acl in user["spec"]["authorization"]["acls"]:
+            resource = acl["resource"]
+            (operation,) = acl["operations"]
+            declared.add(
+                KafkaAcl(
+                    name,
+                    resource["type"],
+                    resource["name"],
+                    operations[operation],
+                    resource["patternType"] == "prefix",
+                )
+            )
+    assert declared == {a for a in kafka_acls("") if a.principal in expected}
+    for deployment in resources(overlay, "Deployment"):
+        name = deployment["metadata"]["name"]
+        env = environment(overlay, deployment)
+        if name not in kafka_principals():
+            assert "PULSE_KAFKA_USERNAME" not in env, name
+            continue
+        assert env["PULSE_KAFKA_USERNAME"] == name
+        assert env["PULSE_KAFKA_PASSWORD"] == f"secret:{name}/password"
+        cafile = env["PULSE_KAFKA_SSL_CAFILE"]
+        mounts = {m["mountPath"] for m in container(deployment)["volumeMounts"]}
+        assert str(Path(cafile).parent) in mounts, name
+        assert "PULSE_KAFKA_SECURITY_PROTOCOL" not in env, "TLS: the default, SASL_SSL"
 
 
 def test_migrations_run_as_docker_compose_runs_them(overlay: str) -> None:

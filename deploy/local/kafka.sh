@@ -3,14 +3,10 @@
 # the Maven Central jars resolved by install.sh, as the unprivileged user pulse-kafka when
 # started by root (install.sh creates it). Usage: kafka.sh start|stop|status
 #
-# Nobody gets in unauthenticated, nobody does what no ACL grants: clients authenticate with
-# SASL/SCRAM-SHA-512 (each service as its own user), the broker authorizes with KRaft's
-# StandardAuthorizer, and the ACLs are pulse_shared.permissions' Kafka rows (`kafka_admin.py
-# access`, run at every start: it also sets each user's SCRAM credential). The one user
-# the storage format creates is admin, the super user that does the rest. The controller
-# listener takes the controller's own PLAIN user (KRaft cannot check SCRAM there: the
-# credentials live in the metadata it serves). Plaintext on 127.0.0.1; TLS is the
-# deployment's (deploy/README.md).
+# Nobody gets in unauthenticated, nobody does what no ACL grants (deploy/kafka/
+# security.properties): the ACLs are pulse_shared.permissions' Kafka rows, applied with each
+# user's SCRAM credential by `kafka_admin.py access` at every start, as admin, the one user
+# the storage format creates. Plaintext on 127.0.0.1; TLS is the deployment's.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 load_credentials
 
@@ -41,15 +37,6 @@ advertised.listeners=CLIENT://127.0.0.1:$KAFKA_PORT
 inter.broker.listener.name=CLIENT
 controller.listener.names=CONTROLLER
 listener.security.protocol.map=CONTROLLER:SASL_PLAINTEXT,CLIENT:SASL_PLAINTEXT
-sasl.enabled.mechanisms=SCRAM-SHA-512
-sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
-listener.name.client.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$PULSE_KAFKA_ADMIN_PASSWORD";
-sasl.mechanism.controller.protocol=PLAIN
-listener.name.controller.sasl.enabled.mechanisms=PLAIN
-listener.name.controller.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="controller" password="$PULSE_KAFKA_CONTROLLER_PASSWORD" user_controller="$PULSE_KAFKA_CONTROLLER_PASSWORD";
-authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
-super.users=User:admin;User:controller
-allow.everyone.if.no.acl.found=false
 log.dirs=$K/data
 num.partitions=1
 offsets.topic.replication.factor=1
@@ -63,6 +50,9 @@ auto.create.topics.enable=false
 log.retention.hours=168
 log.segment.bytes=67108864
 PROPS
+  sed -e "s/@ADMIN_PASSWORD@/$PULSE_KAFKA_ADMIN_PASSWORD/g" \
+    -e "s/@CONTROLLER_PASSWORD@/$PULSE_KAFKA_CONTROLLER_PASSWORD/g" \
+    "$ROOT/deploy/kafka/security.properties" >> "$K/server.properties"
 }
 
 java_opts() {

@@ -10,16 +10,16 @@ import os
 import sys
 from pathlib import Path
 
-from pulse_cli.kafka_access import apply
 from pulse_shared.kafka import KafkaConnection, cluster_answers, ensure_topics
+from pulse_shared.kafka_access import apply
 from pulse_shared.permissions import (
     KAFKA_ADMIN,
     credentials_file,
     kafka_acls,
+    kafka_acls_of_the_tests,
     kafka_password_var,
     kafka_principals,
     read_credentials,
-    tests_kafka_acls,
 )
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -46,11 +46,12 @@ def main() -> int:
             file=sys.stderr,
         )
         return 0
-    run_dir = os.environ.get("PULSE_RUN_DIR") or ROOT / ".run"
-    secrets = read_credentials(credentials_file(run_dir))
+    # deploy/local's generated file; a container (compose's migrate) has them in its env.
+    generated = credentials_file(os.environ.get("PULSE_RUN_DIR") or ROOT / ".run")
+    secrets = read_credentials(generated) if generated.exists() else dict(os.environ)
     principals = [*kafka_principals(), "tests"]
     passwords = {p: secrets[kafka_password_var(p)] for p in principals}
-    applied = apply(admin, passwords, [*kafka_acls(args.prefix), *tests_kafka_acls()])
+    applied = apply(admin, passwords, [*kafka_acls(args.prefix), *kafka_acls_of_the_tests()])
     print(
         f"[pulse] Kafka access: {applied.users} users, {applied.granted} ACLs"
         + (f", {applied.revoked} stale revoked" if applied.revoked else ""),

@@ -1,7 +1,8 @@
 """Issue 13, item 5: the token first, then a small body, and errors that never echo the input
 back: query-api authenticates before it reads anything of a request, refuses a body over its
 cap with 413 before reading it whole, shows at most a short excerpt of bad input, and reads
-types strictly (JSON's true is not the business 1, "0.0" is not a date)."""
+types strictly (JSON's true is not the business 1, "0.0" is not a date; 1.0 is the number
+1, as JSON Schema reads it)."""
 
 from __future__ import annotations
 
@@ -107,13 +108,18 @@ async def test_types_are_read_strictly(
         bodies = (
             {"business_id": True},
             {"business_id": str(business)},
-            {"business_id": float(1)},
+            {"business_id": 1.5},
+            # From 2**53 a float may not be the number written (this one reads as 2**53).
+            {"business_id": float(2**53 + 1)},
             {"business_id": business, "platforms": "x"},
         )
         for body in bodies:
             response = await client.post(REFRESH, json=body)
             assert response.status_code == 422, (body, response.text)
             assert response.json()["detail"][0]["loc"][0] == "body"
+        # JSON Schema's integer is 1 or 1.0 alike: read as the business 1 (not the caller's).
+        whole_float = await client.post(REFRESH, json={"business_id": 1.0})
+        assert whole_float.status_code == 404, whole_float.text
         for value in ("true", "1.0", "1e3", " 1", "+1", "0x1"):
             response = await client.get("/api/v1/analytics/overview", params={"business_id": value})
             assert response.status_code == 422, (value, response.text)

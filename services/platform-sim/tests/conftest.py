@@ -9,6 +9,15 @@ from typing import Any
 import pytest
 
 from pulse_platform_sim.testing import Sim, make_settings, open_sim
+from pulse_shared.kafka import KafkaConnection
+
+
+@pytest.fixture
+def kafka(request: pytest.FixtureRequest) -> KafkaConnection:
+    """The test session's Kafka login (the root conftest's ``infra``, whose module this
+    folder's own conftest shadows for imports)."""
+    connection: KafkaConnection = request.getfixturevalue("infra").kafka
+    return connection
 
 
 @pytest.fixture

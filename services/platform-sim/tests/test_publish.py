@@ -10,7 +10,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient
 
-from conftest import Infra
 from pulse_platform_sim.testing import NOW, Sim
 from pulse_shared.events import PostPublished
 from pulse_shared.kafka import KafkaConnection, ensure_topics
@@ -21,14 +20,14 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-async def topic_prefix(infra: Infra) -> AsyncIterator[str]:
+async def topic_prefix(kafka: KafkaConnection) -> AsyncIterator[str]:
     prefix = f"test-sim-{secrets.token_hex(4)}."
     spec = next(s for s in TOPICS if s.name == POSTS_PUBLISHED)
-    created = await ensure_topics(infra.kafka, prefix, (spec,))
+    created = await ensure_topics(kafka, prefix, (spec,))
     try:
         yield prefix
     finally:
-        admin = AIOKafkaAdminClient(**infra.kafka.options())
+        admin = AIOKafkaAdminClient(**kafka.options())
         await admin.start()
         try:
             await admin.delete_topics(
@@ -58,13 +57,13 @@ async def read_all(
 
 
 async def test_publish_sends_one_event_per_published_post(
-    sim: Sim, topic_prefix: str, infra: Infra
+    sim: Sim, topic_prefix: str, kafka: KafkaConnection
 ) -> None:
     sim.state.pulse = PulseSettings(
-        kafka_bootstrap_servers=infra.kafka.bootstrap_servers,
+        kafka_bootstrap_servers=kafka.bootstrap_servers,
         kafka_security_protocol="SASL_PLAINTEXT",
-        kafka_username=infra.kafka.username,
-        kafka_password=infra.kafka.password,
+        kafka_username=kafka.username,
+        kafka_password=kafka.password,
         topic_prefix=topic_prefix,
     )
     response = await sim.client.post("/_sim/publish", json={"business_ids": [1]})
@@ -72,7 +71,7 @@ async def test_publish_sends_one_event_per_published_post(
     answer = response.json()
     posts = [p for p in sim.state.population.posts if p.business_id == 1 and p.published_at <= NOW]
     assert answer == {"published": len(posts), "topic": topic_prefix + POSTS_PUBLISHED}
-    records = await read_all(infra.kafka, topic_prefix + POSTS_PUBLISHED, len(posts))
+    records = await read_all(kafka, topic_prefix + POSTS_PUBLISHED, len(posts))
     assert len(records) == len(posts)
     by_key = {
         key: (PostPublished.model_validate_json(value), headers) for key, value, headers in records
@@ -88,5 +87,5 @@ async def test_publish_sends_one_event_per_published_post(
     # Publishing again sends the same events (same ids): harmless on the compacted topic.
     again = await sim.client.post("/_sim/publish", json={"business_ids": [1]})
     assert again.json()["published"] == len(posts)
-    replay = await read_all(infra.kafka, topic_prefix + POSTS_PUBLISHED, 2 * len(posts))
+    replay = await read_all(kafka, topic_prefix + POSTS_PUBLISHED, 2 * len(posts))
     assert {v for _, v, _ in replay} == {v for _, v, _ in records}

@@ -31,6 +31,7 @@ class KafkaConnection:
     username: str
     password: str = field(repr=False)
     security_protocol: str = "SASL_SSL"
+    ssl_cafile: str | None = None
 
     def options(self) -> dict[str, Any]:
         """aiokafka's client arguments."""
@@ -42,7 +43,7 @@ class KafkaConnection:
             "sasl_plain_password": self.password,
         }
         if self.security_protocol == "SASL_SSL":
-            options["ssl_context"] = create_ssl_context()
+            options["ssl_context"] = create_ssl_context(cafile=self.ssl_cafile)
         return options
 
     def librdkafka_config(self) -> dict[str, str]:
@@ -53,7 +54,7 @@ class KafkaConnection:
             "sasl.mechanism": SASL_MECHANISM,
             "sasl.username": self.username,
             "sasl.password": self.password,
-        }
+        } | ({"ssl.ca.location": self.ssl_cafile} if self.ssl_cafile else {})
 
 
 async def cluster_answers(kafka: KafkaConnection, timeout_s: float = 5.0) -> bool:

@@ -10,11 +10,11 @@ row does not name is denied. Later issues extend the rows, never a copy of them:
 - ``tests/security/test_least_privilege.py`` proves each row against the running servers
   (grants, ACL users, refused keys and commands), ``tests/test_compose.py`` checks the
   compose file's users, ``tests/test_k8s.py`` evaluates the NetworkPolicies of
-  ``deploy/k8s`` and requires that they allow exactly ``arrows()``.
-
-- ``kafka_acls()`` turns the Kafka columns into ACLs, and ``pulse_cli.kafka_access`` applies
-  them (with each principal's SCRAM credential) as the broker's admin: deploy/local/kafka.sh
-  at every start, the tests for their own topics.
+  ``deploy/k8s`` and requires that they allow exactly ``arrows()``;
+- ``kafka_acls()`` turns the Kafka columns into ACLs, which ``pulse_shared.kafka_access``
+  applies with each principal's SCRAM credential as the broker's admin (deploy/local and
+  compose's migrate; the tests for topics of their own) and deploy/k8s declares as Strimzi
+  KafkaUsers; ``tests/security/test_kafka_access.py`` proves them on the running broker.
 
 Standard library only: the local scripts read it before the workspace is installed.
 """
@@ -366,7 +366,7 @@ def kafka_acls(prefix: str = "") -> list[KafkaAcl]:
     return sorted(acls)
 
 
-def tests_kafka_acls() -> list[KafkaAcl]:
+def kafka_acls_of_the_tests() -> list[KafkaAcl]:
     """The test suite's user: anything on the topics and groups of its sessions."""
     return [
         KafkaAcl("tests", resource, TESTS_KAFKA_PREFIX, "all", prefixed=True)

@@ -33,6 +33,9 @@ class PulseSettings(BaseSettings):
     kafka_security_protocol: Literal["SASL_SSL", "SASL_PLAINTEXT"] = "SASL_SSL"
     kafka_username: str = ""
     kafka_password: SecretStr = SecretStr("")
+    # The CA that signed the brokers' certificates, when not a public one (Strimzi's
+    # cluster CA); unset, the system's trust store.
+    kafka_ssl_cafile: str | None = None
     # Prepended to every topic name, so a test run can have topics of its own on a
     # broker that a running stack also uses. Empty in every real deployment.
     topic_prefix: str = ""
@@ -73,6 +76,7 @@ class PulseSettings(BaseSettings):
             self.kafka_username,
             self.kafka_password.get_secret_value(),
             self.kafka_security_protocol,
+            self.kafka_ssl_cafile,
         )
 
     def topic(self, name: str) -> str:

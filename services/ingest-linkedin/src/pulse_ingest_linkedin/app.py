@@ -10,7 +10,7 @@ from __future__ import annotations
 from pulse_ingest_linkedin.client import LinkedInClient
 from pulse_ingest_linkedin.rules import LinkedInRules
 from pulse_ingest_linkedin.settings import Settings
-from pulse_ingest_linkedin.webhooks import LinkedInWebhookReceiver
+from pulse_ingest_linkedin.webhooks import WEBHOOK_API, LinkedInWebhookReceiver
 from pulse_shared.ingest.app import PlatformParts, build_ingest_app
 
 
@@ -24,4 +24,4 @@ def parts_of(settings: Settings) -> PlatformParts:
     )
 
 
-app = build_ingest_app("ingest-linkedin", Settings, parts_of)
+app = build_ingest_app("ingest-linkedin", Settings, parts_of, WEBHOOK_API)

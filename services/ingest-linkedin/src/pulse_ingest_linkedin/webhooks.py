@@ -7,8 +7,14 @@ import json
 import re
 from collections.abc import Mapping
 
-from pulse_shared.ingest.contracts import WebhookDelivery
-from pulse_shared.ingest.handshake import HandshakeAnswer, conforms, refused
+from pulse_shared.ingest.contracts import WebhookApi, WebhookDelivery
+from pulse_shared.ingest.handshake import (
+    HandshakeAnswer,
+    conforms,
+    query_parameter,
+    refused,
+    whole,
+)
 from pulse_shared.ingest.signing import body_id, header_value, hmac_sha256_hex, same_text
 
 SIGNATURE_HEADER = "X-LI-Signature"
@@ -82,6 +88,9 @@ def _delivery_of(notification: object) -> WebhookDelivery:
     if not isinstance(notification, dict):
         raise ValueError("LinkedIn delivery: a notification is not an object")
     notification_id = notification.get("notificationId")
+    if isinstance(notification_id, float) and notification_id.is_integer():
+        # One JSON number, 42 or 42.0 (JSON Schema's integer is either): the same id.
+        notification_id = int(notification_id)
     if isinstance(notification_id, bool) or not isinstance(notification_id, int | str):
         if notification_id is not None:
             raise ValueError("LinkedIn delivery: notificationId must be a number or string")
@@ -103,3 +112,77 @@ def _delivery_of(notification: object) -> WebhookDelivery:
         post_ids=[source_post] if source_post else [],
         account_id=organization,
     )
+
+
+# --- as the service's OpenAPI document states them (pulse_shared.ingest.app) -----------
+
+_HEX_SHA256 = {"type": "string", "pattern": "^[0-9a-f]{64}$"}
+
+WEBHOOK_API = WebhookApi(
+    handshake_parameters=(
+        query_parameter(
+            CHALLENGE_QUERY_PARAM,
+            f"The challenge LinkedIn sends: answered only when it is {_CHALLENGE_CODE_RULE}, "
+            "as LinkedIn sends it (the answer is an HMAC under the secret that signs "
+            "deliveries).",
+            {"type": "string", "pattern": whole(CHALLENGE_CODE_SHAPE)},
+        ),
+    ),
+    handshake_answers={
+        200: {
+            "description": "The challenge and its answer: the hex HMAC-SHA256 of challengeCode "
+            "under the client secret",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["challengeCode", "challengeResponse"],
+                        "properties": {
+                            "challengeCode": {
+                                "type": "string",
+                                "pattern": whole(CHALLENGE_CODE_SHAPE),
+                            },
+                            "challengeResponse": _HEX_SHA256,
+                        },
+                    }
+                }
+            },
+        }
+    },
+    signature_header=SIGNATURE_HEADER,
+    signature_description='The hex HMAC-SHA256 of "hmacsha256=" and the raw body under the '
+    "app's client secret (PULSE_WEBHOOK_SECRET), with or without the hmacsha256= prefix. "
+    "Missing or not the body's: 401.",
+    # What parse reads is constrained; the rest of a notification is LinkedIn's to send.
+    delivery_schema={
+        "type": "object",
+        "required": ["notifications"],
+        "properties": {
+            "notifications": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "notificationId": {"type": ["integer", "string", "null"]},
+                        "sourcePost": {"type": ["string", "null"], "pattern": "^urn:li:"},
+                        "organizationalEntity": {"type": ["string", "null"]},
+                    },
+                },
+            }
+        },
+        "examples": [
+            {
+                "type": "ORGANIZATION_SOCIAL_ACTION_NOTIFICATIONS",
+                "notifications": [
+                    {
+                        "notificationId": 1155004001,
+                        "action": "COMMENT",
+                        "organizationalEntity": "urn:li:organization:12345",
+                        "sourcePost": "urn:li:share:7033298164138143744",
+                        "lastModifiedAt": 1787212200000,
+                    }
+                ],
+            }
+        ],
+    },
+)

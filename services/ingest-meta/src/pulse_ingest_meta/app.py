@@ -10,7 +10,7 @@ from __future__ import annotations
 from pulse_ingest_meta.client import MetaClient
 from pulse_ingest_meta.rules import MetaRules
 from pulse_ingest_meta.settings import Settings
-from pulse_ingest_meta.webhooks import MetaWebhookReceiver
+from pulse_ingest_meta.webhooks import WEBHOOK_API, MetaWebhookReceiver
 from pulse_shared.ingest.app import PlatformParts, build_ingest_app
 
 
@@ -29,4 +29,4 @@ def parts_of(settings: Settings) -> PlatformParts:
     )
 
 
-app = build_ingest_app("ingest-meta", Settings, parts_of)
+app = build_ingest_app("ingest-meta", Settings, parts_of, WEBHOOK_API)

@@ -9,8 +9,14 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulse_shared.ingest.contracts import WebhookDelivery
-from pulse_shared.ingest.handshake import HandshakeAnswer, conforms, refused
+from pulse_shared.ingest.contracts import WebhookApi, WebhookDelivery
+from pulse_shared.ingest.handshake import (
+    HandshakeAnswer,
+    conforms,
+    query_parameter,
+    refused,
+    whole,
+)
 from pulse_shared.ingest.signing import body_id, header_value, hmac_sha256_hex, same_text
 
 SIGNATURE_HEADER = "X-Hub-Signature-256"
@@ -107,3 +113,94 @@ def _post_ids_of_change(value: Mapping[str, Any]) -> list[str]:
     if isinstance(media, dict) and isinstance(media.get("id"), str) and media["id"]:
         found.append(media["id"])
     return found
+
+
+# --- as the service's OpenAPI document states them (pulse_shared.ingest.app) -----------
+
+_CHALLENGE = {"type": "string", "pattern": whole(CHALLENGE_SHAPE)}
+
+WEBHOOK_API = WebhookApi(
+    handshake_parameters=(
+        query_parameter("hub.mode", "Always subscribe", {"type": "string", "enum": ["subscribe"]}),
+        query_parameter(
+            "hub.challenge",
+            "The number Meta sends, echoed back: only 1 to 20 digits are",
+            _CHALLENGE,
+        ),
+        query_parameter(
+            "hub.verify_token",
+            "The verify token set in the app's webhook settings (PULSE_WEBHOOK_VERIFY_TOKEN). "
+            "A shared secret, so its value is not in this schema: any other is refused with 403.",
+            {"type": "string"},
+        ),
+    ),
+    handshake_answers={
+        200: {
+            "description": "hub.challenge, echoed (text/plain, never sniffed)",
+            "content": {"text/plain": {"schema": _CHALLENGE}},
+        },
+        403: {
+            "description": "hub.verify_token is not the one set",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["error"],
+                        "properties": {"error": {"type": "string"}},
+                    }
+                }
+            },
+        },
+    },
+    signature_header=SIGNATURE_HEADER,
+    signature_description="sha256= and the hex HMAC-SHA256 of the raw body under the app "
+    "secret (PULSE_WEBHOOK_SECRET). Missing or not the body's: 401.",
+    # A Page feed or Instagram delivery: what parse reads is constrained (a change's value
+    # is searched for post_id, media_id and media.id, whatever else it holds).
+    delivery_schema={
+        "type": "object",
+        "required": ["entry"],
+        "properties": {
+            "entry": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": ["string", "null"]},
+                        "changes": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {"value": {"type": ["object", "null"]}},
+                            },
+                        },
+                    },
+                },
+            }
+        },
+        "examples": [
+            {
+                "object": "page",
+                "entry": [
+                    {
+                        "id": "106381048720373",
+                        "time": 1608952691,
+                        "changes": [
+                            {
+                                "field": "feed",
+                                "value": {
+                                    "item": "reaction",
+                                    "verb": "add",
+                                    "reaction_type": "love",
+                                    "post_id": "106381048720373_118425070183693",
+                                    "from": {"id": "3880958235281419"},
+                                    "created_time": 1608952690,
+                                },
+                            }
+                        ],
+                    }
+                ],
+            }
+        ],
+    },
+)

@@ -30,12 +30,14 @@ PUBLIC_TWEET_FIELDS: tuple[str, ...] = ("public_metrics",)
 # otherwise X drops the tweet from ``data`` with a not-authorized-for-field error.
 PRIVATE_TWEET_FIELDS: tuple[str, ...] = ("non_public_metrics", "organic_metrics")
 
-_TWEET_ID = re.compile(r"^[0-9]{1,19}$")
+TWEET_ID_SHAPE = re.compile(r"[0-9]{1,19}")
 
 
 def is_tweet_id(value: str) -> bool:
-    """X ids are decimal snowflakes (up to 19 digits)."""
-    return bool(_TWEET_ID.match(value))
+    """X ids are decimal snowflakes (up to 19 digits). The whole value: "^...$" with
+    re.match would also take "123\n" (a trailing newline), which then went into the
+    URLs of the X API's lookups."""
+    return TWEET_ID_SHAPE.fullmatch(value) is not None
 
 
 def tweet_lookup_request(tweet_ids: Sequence[str], *, private_metrics: bool) -> ApiRequest:

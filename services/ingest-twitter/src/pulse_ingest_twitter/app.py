@@ -9,7 +9,7 @@ from __future__ import annotations
 from pulse_ingest_twitter.client import TwitterClient
 from pulse_ingest_twitter.rules import TwitterRules
 from pulse_ingest_twitter.settings import Settings
-from pulse_ingest_twitter.webhooks import TwitterWebhookReceiver
+from pulse_ingest_twitter.webhooks import WEBHOOK_API, TwitterWebhookReceiver
 from pulse_shared.ingest.app import PlatformParts, build_ingest_app
 
 
@@ -23,4 +23,4 @@ def parts_of(settings: Settings) -> PlatformParts:
     )
 
 
-app = build_ingest_app("ingest-twitter", Settings, parts_of)
+app = build_ingest_app("ingest-twitter", Settings, parts_of, WEBHOOK_API)

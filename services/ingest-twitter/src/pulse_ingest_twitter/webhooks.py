@@ -8,9 +8,15 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
-from pulse_ingest_twitter.api import is_tweet_id
-from pulse_shared.ingest.contracts import WebhookDelivery
-from pulse_shared.ingest.handshake import HandshakeAnswer, conforms, refused
+from pulse_ingest_twitter.api import TWEET_ID_SHAPE, is_tweet_id
+from pulse_shared.ingest.contracts import WebhookApi, WebhookDelivery
+from pulse_shared.ingest.handshake import (
+    HandshakeAnswer,
+    conforms,
+    query_parameter,
+    refused,
+    whole,
+)
 from pulse_shared.ingest.signing import (
     body_id,
     header_value,
@@ -135,3 +141,101 @@ def tweet_ids_of_delivery(body: Mapping[str, Any]) -> list[str]:
             raise ValueError("X delivery: tweet_delete_events[] without status")
         found.append(_tweet_id(status.get("id"), "tweet_delete_events[].status.id"))
     return list(dict.fromkeys(found))
+
+
+# --- as the service's OpenAPI document states them (pulse_shared.ingest.app) -----------
+
+_TWEET_ID = {"type": "string", "pattern": whole(TWEET_ID_SHAPE)}
+
+
+def _events_of(event: dict[str, Any]) -> dict[str, Any]:
+    """A list of events (or null for none), each an object as ``event`` says."""
+    return {"type": ["array", "null"], "items": {"type": "object", **event}}
+
+
+WEBHOOK_API = WebhookApi(
+    handshake_parameters=(
+        query_parameter(
+            CRC_QUERY_PARAM,
+            "The challenge X sends (base64 of a UUID today). Answered only when it is "
+            f"{_CRC_SHAPE_IN_WORDS}: the answer is an HMAC under the secret that signs "
+            "deliveries, and no token of that shape is a delivery (a JSON object).",
+            {"type": "string", "pattern": whole(CRC_TOKEN_SHAPE)},
+        ),
+        query_parameter(
+            "nonce", "Sent by X beside crc_token; not used", {"type": "string"}, required=False
+        ),
+    ),
+    handshake_answers={
+        200: {
+            "description": "The CRC answer: sha256= and the base64 HMAC-SHA256 of crc_token "
+            "under the consumer secret",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["response_token"],
+                        "properties": {
+                            "response_token": {
+                                "type": "string",
+                                "pattern": "^sha256=[A-Za-z0-9+/]{43}=$",
+                            }
+                        },
+                    }
+                }
+            },
+        }
+    },
+    signature_header=SIGNATURE_HEADER,
+    signature_description="sha256= and the base64 HMAC-SHA256 of the raw body under the "
+    "app's consumer secret (PULSE_WEBHOOK_SECRET). Missing or not the body's: 401.",
+    # An Account Activity delivery: what tweet_ids_of_delivery reads is constrained, the
+    # rest (other events, other fields) is X's to send and is ignored.
+    delivery_schema={
+        "type": "object",
+        "properties": {
+            "for_user_id": {"type": ["string", "null"]},
+            "favorite_events": _events_of(
+                {
+                    "required": ["favorited_status"],
+                    "properties": {
+                        "favorited_status": {
+                            "type": "object",
+                            "required": ["id_str"],
+                            "properties": {"id_str": _TWEET_ID},
+                        }
+                    },
+                }
+            ),
+            "tweet_create_events": _events_of(
+                {"required": ["id_str"], "properties": {"id_str": _TWEET_ID}}
+            ),
+            "tweet_delete_events": _events_of(
+                {
+                    "required": ["status"],
+                    "properties": {
+                        "status": {
+                            "type": "object",
+                            "required": ["id"],
+                            "properties": {"id": _TWEET_ID},
+                        }
+                    },
+                }
+            ),
+        },
+        "examples": [
+            {
+                "for_user_id": "2244994945",
+                "favorite_events": [
+                    {
+                        "id": "a7ba59eab0bfcba386f7acedac279542",
+                        "created_at": "Mon Mar 26 16:33:26 +0000 2018",
+                        "timestamp_ms": 1522082006140,
+                        "favorited_status": {"id_str": "978311155839926272"},
+                        "user": {"id_str": "3001"},
+                    }
+                ],
+            }
+        ],
+    },
+)

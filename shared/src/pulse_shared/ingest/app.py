@@ -15,11 +15,14 @@ from typing import Any
 import asyncpg
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
-from fastapi import FastAPI, HTTPException, Request, Response
+from fastapi import FastAPI, HTTPException, Request, Response, Security
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import APIKeyHeader
 from pydantic import ValidationError
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, RefreshRequested
@@ -28,7 +31,12 @@ from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits
 from pulse_shared.http_ratelimit import key_prefix as http_key_prefix
 from pulse_shared.ingest.caller import HttpApiCaller
-from pulse_shared.ingest.contracts import PlatformClient, PlatformRules, WebhookReceiver
+from pulse_shared.ingest.contracts import (
+    PlatformClient,
+    PlatformRules,
+    WebhookApi,
+    WebhookReceiver,
+)
 from pulse_shared.ingest.dedupe import WebhookDeduplicator
 from pulse_shared.ingest.metrics import WEBHOOK_DUPLICATES
 from pulse_shared.ingest.settings import IngestSettings
@@ -52,12 +60,60 @@ class PlatformParts:
     receiver: WebhookReceiver | None  # None: webhooks not configured (no secret)
 
 
+def _json_answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
+    return {"description": description, "content": {"application/json": {"schema": schema}}}
+
+
+_DETAIL = {
+    "type": "object",
+    "required": ["detail"],
+    "properties": {"detail": {"type": "string"}},
+}
+_NOT_CONFIGURED = _json_answer("Webhooks are not configured (no webhook secret)", _DETAIL)
+_RATE_LIMITED = _json_answer("Too many requests from this address (see Retry-After)", _DETAIL)
+HANDSHAKE_REFUSALS: dict[int | str, dict[str, Any]] = {
+    400: _json_answer(
+        "A parameter is missing or not of the shape the platform sends (the message names "
+        "it and the shape, never the value given)",
+        {"type": "object", "required": ["error"], "properties": {"error": {"type": "string"}}},
+    ),
+    404: _NOT_CONFIGURED,
+    429: _RATE_LIMITED,
+}
+DELIVERY_ANSWERS: dict[int | str, dict[str, Any]] = {
+    200: _json_answer(
+        "Taken: its posts are re-polled soon. The same answer whether or not they are "
+        "tracked; duplicates counts deliveries seen before (the platform's retries)",
+        {
+            "type": "object",
+            "required": ["deliveries", "duplicates"],
+            "properties": {
+                "deliveries": {"type": "integer", "minimum": 0},
+                "duplicates": {"type": "integer", "minimum": 0},
+            },
+        },
+    ),
+    400: _json_answer("Signed, but not a delivery of the platform's shape", _DETAIL),
+    401: _json_answer("The signature is missing, or is not the body's", _DETAIL),
+    404: _NOT_CONFIGURED,
+    413: _json_answer("The body is over PULSE_WEBHOOK_MAX_BYTES", _DETAIL),
+    429: _RATE_LIMITED,
+    503: _json_answer(
+        "Kafka or the poll schedule cannot be reached: nothing was taken, the platform "
+        "retries (Retry-After)",
+        _DETAIL,
+    ),
+}
+
+
 def build_ingest_app(
     name: str,
     settings_type: type[IngestSettings],
     parts_of: Callable[[Any], PlatformParts],
+    webhook_api: WebhookApi,
 ) -> FastAPI:
-    """An ingest service's app. ``parts_of(settings)`` builds its platform parts."""
+    """An ingest service's app. ``parts_of(settings)`` builds its platform parts;
+    ``webhook_api`` is how its webhooks look in its OpenAPI document."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -128,8 +184,25 @@ def build_ingest_app(
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
     app.add_middleware(RateLimits)
     app.add_middleware(RequestMetrics, service=name)
+    app.add_exception_handler(405, _method_not_allowed)
 
-    @app.get("/webhooks", summary="The platform's webhook handshake (challenge)")
+    # The signature is the delivery's credential, so OpenAPI states it as a security scheme
+    # (a header the caller must present). The receiver checks it over the raw body; this
+    # dependency only declares it.
+    signature = APIKeyHeader(
+        name=webhook_api.signature_header,
+        scheme_name="WebhookSignature",
+        description=webhook_api.signature_description,
+        auto_error=False,
+    )
+
+    @app.get(
+        "/webhooks",
+        summary="The platform's webhook handshake (challenge)",
+        response_class=Response,
+        responses={**HANDSHAKE_REFUSALS, **webhook_api.handshake_answers},
+        openapi_extra={"parameters": list(webhook_api.handshake_parameters)},
+    )
     async def webhook_handshake(request: Request) -> Response:
         receiver = _receiver(request)
         status, media_type, body = receiver.handshake(dict(request.query_params))
@@ -139,7 +212,20 @@ def build_ingest_app(
             return JSONResponse(body, status_code=status, headers=headers)
         return PlainTextResponse(str(body), status_code=status, headers=headers)
 
-    @app.post("/webhooks", summary="A webhook delivery: signature checked, then a re-poll")
+    @app.post(
+        "/webhooks",
+        summary="A webhook delivery: signature checked, then a re-poll",
+        dependencies=[Security(signature)],
+        responses=DELIVERY_ANSWERS,
+        # The body is read raw (the signature is over its exact bytes), so it is declared
+        # here rather than as a parameter.
+        openapi_extra={
+            "requestBody": {
+                "required": True,
+                "content": {"application/json": {"schema": webhook_api.delivery_schema}},
+            }
+        },
+    )
     async def webhook_delivery(request: Request) -> Response:
         receiver = _receiver(request)
         settings: IngestSettings = request.app.state.settings
@@ -222,6 +308,23 @@ def _retry_later(why: str) -> JSONResponse:
         {"detail": f"temporarily unavailable: {why}; retry"},
         status_code=503,
         headers={"Retry-After": "30"},
+    )
+
+
+async def _method_not_allowed(request: Request, exc: Exception) -> Response:
+    """405 naming every method of the path in Allow. Starlette answers from the first route
+    whose path matches, naming its methods only: "Allow: GET" for a PUT to /webhooks,
+    whose GET and POST are two routes of the app."""
+    headers = exc.headers if isinstance(exc, StarletteHTTPException) else None
+    said = (headers or {}).get("Allow", "")
+    allowed = {method.strip() for method in said.split(",") if method.strip()}
+    for route in request.app.router.routes:
+        if route.matches(request.scope)[0] is Match.PARTIAL:
+            allowed |= getattr(route, "methods", None) or set()
+    return JSONResponse(
+        {"detail": "Method Not Allowed"},
+        status_code=405,
+        headers={"Allow": ", ".join(sorted(allowed))},
     )
 
 

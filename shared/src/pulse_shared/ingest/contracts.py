@@ -8,7 +8,8 @@ retries, webhooks, publishing) knows no platform. Each ingest service supplies:
 - a :class:`PlatformClient`: the calls that fetch posts' metrics and an account's
   followers, made through the caller, parsed into the shared event models;
 - a :class:`WebhookReceiver`: the handshake, the signature check over the raw body, and
-  which posts a delivery concerns.
+  which posts a delivery concerns; and its :class:`WebhookApi`, how those look in the
+  service's OpenAPI document.
 
 Request builders and response parsers are plain functions of JSON in each service, so
 they are tested on payloads shaped exactly like the documentation's examples.
@@ -230,3 +231,25 @@ class WebhookReceiver(Protocol):
     def parse(self, raw_body: bytes) -> list[WebhookDelivery]:
         """The deliveries in a verified body; raises ValueError for a malformed one."""
         ...
+
+
+@dataclass(frozen=True)
+class WebhookApi:
+    """A platform's webhooks as the service's OpenAPI document states them, beside the
+    receiver that enforces them (pulse_shared.ingest.app declares its /webhooks routes
+    with it): what a handshake carries and is answered, the header that signs a delivery,
+    and what a delivery's body holds. A schema-valid handshake is answered, a
+    schema-valid delivery with a valid signature is taken (200); anything else is refused
+    with 4xx. What a schema cannot state (which signature, which verify token) is said in
+    the descriptions."""
+
+    # OpenAPI parameter objects of GET /webhooks, in the query.
+    handshake_parameters: tuple[dict[str, Any], ...]
+    # OpenAPI responses of GET /webhooks particular to the platform (its answer, and any
+    # refusal beyond the shared 400 for a token not of the platform's shape).
+    handshake_answers: dict[int | str, dict[str, Any]]
+    signature_header: str
+    # How the signature is made (an HMAC of the raw body under the platform's secret).
+    signature_description: str
+    # The JSON Schema of a delivery's body: what the receiver's parse takes.
+    delivery_schema: dict[str, Any]

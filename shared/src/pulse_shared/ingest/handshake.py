@@ -22,3 +22,22 @@ def conforms(token: str | None, shape: re.Pattern[str]) -> TypeGuard[str]:
 def refused(param: str, shape: str) -> HandshakeAnswer:
     """400 naming the parameter and the shape wanted, never the value given."""
     return 400, "application/json", {"error": f"query parameter {param} must be {shape}"}
+
+
+def query_parameter(
+    name: str, description: str, schema: dict[str, Any], *, required: bool = True
+) -> dict[str, Any]:
+    """An OpenAPI query parameter of the handshake (contracts.WebhookApi)."""
+    return {
+        "name": name,
+        "in": "query",
+        "required": required,
+        "description": description,
+        "schema": schema,
+    }
+
+
+def whole(shape: re.Pattern[str]) -> str:
+    """A receiver's shape as a JSON Schema pattern, which matches anywhere unless anchored
+    (the receivers match the whole token)."""
+    return f"^(?:{shape.pattern})$"

@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 from sqlalchemy import select
 
@@ -22,6 +22,17 @@ from pulse_shared.tables import businesses
 router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])
 
 PlatformName = Literal["linkedin", "twitter", "facebook", "instagram"]
+# Below this a whole float is the number its digits wrote; from it on, not always
+# (9007199254740993.0 is read as 2**53).
+FLOAT_EXACT_BELOW = 2**53
+
+
+def _whole_float_as_integer(value: object) -> object:
+    """JSON spells one number 42 or 42.0, and JSON Schema's integer is either spelling: a
+    whole float is read as its integer where that integer is surely the one written."""
+    if isinstance(value, float) and value.is_integer() and abs(value) < FLOAT_EXACT_BELOW:
+        return int(value)
+    return value
 
 
 class RefreshIn(BaseModel):
@@ -32,7 +43,17 @@ class RefreshIn(BaseModel):
         json_schema_extra={"examples": [{"business_id": 42, "platforms": ["linkedin", "twitter"]}]},
     )
 
-    business_id: int = Field(gt=0, le=2**63 - 1)
+    business_id: Annotated[
+        int,
+        Field(
+            gt=0,
+            le=2**63 - 1,
+            description="The business. Written with a fraction (42.0), a whole number is "
+            "read below 2**53 and refused with 422 from there on, where a float may not be "
+            "the number its digits say",
+        ),
+        BeforeValidator(_whole_float_as_integer),
+    ]
     platforms: list[PlatformName] = Field(
         default_factory=lambda: list(PLATFORMS),
         min_length=1,
