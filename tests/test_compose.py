@@ -802,3 +802,14 @@ def test_docker_compose_config_accepts_the_file() -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+
+
+def test_query_api_trusts_the_forwarded_address_of_the_dashboard_only() -> None:
+    """query-api counts rate limits per browser from the dashboard's X-Forwarded-For: it
+    trusts that header from the dashboard's fixed address, on a network only they share."""
+    trusted = json.loads(environment("query-api")["PULSE_TRUSTED_PROXIES"])
+    dashboard_networks = services()["dashboard"]["networks"]
+    assert list(dashboard_networks) == ["web"]
+    assert trusted == [dashboard_networks["web"]["ipv4_address"]]
+    on_web = {n for n, s in services().items() if "web" in (s.get("networks") or [])}
+    assert on_web == {"dashboard", "query-api"}

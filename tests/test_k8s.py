@@ -757,3 +757,23 @@ def test_every_service_connects_with_its_own_credentials(overlay: str) -> None:
         parsed = urlsplit(redis)
         assert parsed.username == row.redis_user, name
         assert parsed.password, f"{name}: no Redis password"
+
+
+def test_query_api_trusts_forwarded_addresses_only_from_pods_its_policy_admits(
+    overlay: str,
+) -> None:
+    """query-api trusts X-Forwarded-For from private (pod) addresses; that is safe because
+    its NetworkPolicy admits the dashboard's pods and nothing else."""
+    env = environment(overlay, named(overlay, "Deployment", "query-api"))
+    trusted = [ipaddress.ip_network(n) for n in json.loads(env["PULSE_TRUSTED_PROXIES"])]
+    assert trusted
+    assert all(n.is_private for n in trusted)
+    admitted = [
+        peer
+        for policy in resources(overlay, "NetworkPolicy")
+        if policy["spec"]["podSelector"].get("matchLabels")
+        == {"app.kubernetes.io/name": "query-api"}
+        for rule in policy["spec"].get("ingress", [])
+        for peer in rule.get("from", [])
+    ]
+    assert admitted == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "dashboard"}}}]
