@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from typing import Any
 
@@ -26,6 +25,7 @@ from pulse_cli.connections import CommandFailed, connect_database, err, progress
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.settings import IngestSettings
 from pulse_shared.ingest.vault import TokenVault
+from pulse_shared.logs import CurrentStderr
 
 DEFAULT_SIM_URL = "http://127.0.0.1:8200"
 
@@ -76,7 +76,7 @@ async def load_demo(settings: IngestSettings, sim_url: str, timeout_s: float) ->
     # Standard output carries the answer (a post id): the vault's log lines go to stderr,
     # and only its warnings.
     structlog.configure(
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(CurrentStderr()),  # type: ignore[arg-type]
         wrapper_class=structlog.make_filtering_bound_logger(logging.WARNING),
     )
     try:

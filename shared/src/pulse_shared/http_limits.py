@@ -44,7 +44,10 @@ async def _refuse_too_large(send: Send, limit: int) -> None:
 
 
 class BodyLimit:
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+    """Bodies of at most ``max_bytes``; without it, of at most the app's
+    ``state.max_body_bytes``, which a lifespan sets from its settings."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int | None = None) -> None:
         self.app = app
         self.max_bytes = max_bytes
 
@@ -52,9 +55,10 @@ class BodyLimit:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit: int = self.max_bytes or scope["app"].state.max_body_bytes
         declared = dict(scope["headers"]).get(b"content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > self.max_bytes):
-            await _refuse_too_large(send, self.max_bytes)
+        if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            await _refuse_too_large(send, limit)
             return
         received = 0
 
@@ -65,8 +69,8 @@ class BodyLimit:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_bytes:
-                    raise HTTPException(413, _too_large(self.max_bytes))
+                if received > limit:
+                    raise HTTPException(413, _too_large(limit))
             return message
 
         await self.app(scope, capped_receive, send)

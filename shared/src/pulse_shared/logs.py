@@ -8,6 +8,18 @@ import sys
 import structlog
 
 
+class CurrentStderr:
+    """Whatever ``sys.stderr`` is when a line is written: a command run inside a test
+    runner that swaps the stream (click's CliRunner) must not leave the loggers writing
+    to its stream after it is closed."""
+
+    def write(self, text: str) -> int:
+        return sys.stderr.write(text)
+
+    def flush(self) -> None:
+        sys.stderr.flush()
+
+
 def configure_logging(level: str = "INFO", json: bool = True) -> None:
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
@@ -20,12 +32,12 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(logging.getLevelName(level.upper())),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        logger_factory=structlog.PrintLoggerFactory(CurrentStderr()),  # type: ignore[arg-type]
         cache_logger_on_first_use=True,
     )
     # Libraries (aiokafka, uvicorn, sqlalchemy) log through the standard library.
     logging.basicConfig(
-        level=level.upper(), stream=sys.stderr, format="%(levelname)s %(name)s %(message)s"
+        level=level.upper(), stream=CurrentStderr(), format="%(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
 

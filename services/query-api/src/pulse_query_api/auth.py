@@ -1,8 +1,9 @@
 """Who is calling: bearer JWTs, RS256 through the identity provider's JWKS URL in
 production, HS256 with a development secret locally (see pulse_shared.auth).
 
-A token only names the user; what the user may read is looked up in business_members by
-every query (``member_businesses``), so revoking a membership takes effect at once.
+A token only names the user; whether the user may read a business is looked up in
+business_members on every request (``scope.member_business``), so revoking a membership
+takes effect at once.
 """
 
 from __future__ import annotations
@@ -15,11 +16,9 @@ import jwt
 from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.types import Options
-from sqlalchemy import Select, select
 
 from pulse_query_api.settings import Settings
 from pulse_shared.auth import weak_secret_reason
-from pulse_shared.tables import business_members
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
@@ -114,8 +113,3 @@ async def authenticate(request: Request, credentials: HTTPAuthorizationCredentia
         raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED)
     authenticator: Authenticator = request.app.state.authenticator
     return await authenticator.user_of(credentials.credentials)
-
-
-def member_businesses(user: str) -> Select[tuple[int]]:
-    """The ids of the businesses ``user`` may read, as a subquery for ``IN``."""
-    return select(business_members.c.business_id).where(business_members.c.user_id == user)

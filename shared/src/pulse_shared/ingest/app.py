@@ -27,6 +27,7 @@ from starlette.routing import Match
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, RefreshRequested
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_limits import BodyLimit
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits
 from pulse_shared.http_ratelimit import key_prefix as http_key_prefix
@@ -142,6 +143,7 @@ def build_ingest_app(
             webhook_debounce_s=settings.webhook_debounce_s,
         )
         app.state.settings = settings
+        app.state.max_body_bytes = settings.webhook_max_bytes  # BodyLimit's cap
         app.state.redis = redis
         app.state.worker = worker
         app.state.receiver = parts.receiver
@@ -182,6 +184,7 @@ def build_ingest_app(
             await redis.aclose()
 
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
+    app.add_middleware(BodyLimit)
     app.add_middleware(RateLimits)
     app.add_middleware(RequestMetrics, service=name)
     app.add_exception_handler(405, _method_not_allowed)
@@ -228,12 +231,11 @@ def build_ingest_app(
     )
     async def webhook_delivery(request: Request) -> Response:
         receiver = _receiver(request)
-        settings: IngestSettings = request.app.state.settings
         if not request.app.state.kafka_up:
             # What the re-poll would publish cannot be published now: the platform keeps
             # the delivery and retries it (it retries a 503).
             return _retry_later("events cannot be published right now (Kafka unreachable)")
-        raw = await _body_within(request, settings.webhook_max_bytes)
+        raw = await request.body()  # at most webhook_max_bytes: BodyLimit
         # The signature is checked over the raw bytes, before anything is parsed.
         if not receiver.verify(dict(request.headers), raw):
             raise HTTPException(401, "signature missing or invalid")
@@ -333,19 +335,6 @@ def _receiver(request: Request) -> WebhookReceiver:
     if receiver is None:
         raise HTTPException(404, "webhooks are not configured (no webhook secret)")
     return receiver
-
-
-async def _body_within(request: Request, limit: int) -> bytes:
-    """The raw body, refused with 413 past ``limit`` bytes (read no further than that)."""
-    declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(413, f"body over {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise HTTPException(413, f"body over {limit} bytes")
-    return bytes(body)
 
 
 async def _consume(settings: IngestSettings, name: str, worker: IngestWorker) -> None:

@@ -9,15 +9,13 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
-from sqlalchemy import select
 
-from pulse_query_api.auth import UserDep, member_businesses
-from pulse_query_api.deps import SessionDep
+from pulse_query_api.auth import UserDep
 from pulse_query_api.refresh import RefreshPublisher
+from pulse_query_api.scope import member_business
 from pulse_query_api.settings import Settings
 from pulse_shared.events import PLATFORMS, RefreshRequested
 from pulse_shared.http_ratelimit import RateLimiter
-from pulse_shared.tables import businesses
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])
 
@@ -131,20 +129,10 @@ def get_publisher(request: Request) -> RefreshPublisher:
 async def refresh(
     request: Request,
     caller_and_body: Annotated[tuple[str, RefreshIn], Depends(refresh_body)],
-    session: SessionDep,
     publisher: Annotated[RefreshPublisher, Depends(get_publisher)],
 ) -> RefreshOut:
     user, body = caller_and_body
-    allowed = (
-        await session.execute(
-            select(businesses.c.id).where(
-                businesses.c.id == body.business_id,
-                businesses.c.id.in_(member_businesses(user)),
-            )
-        )
-    ).scalar_one_or_none()
-    if allowed is None:
-        raise HTTPException(404, f"business {body.business_id} not found")
+    await member_business(request, user, body.business_id)  # 404 unless a member
     platforms = list(dict.fromkeys(body.platforms))  # each once, in the order asked
     event = RefreshRequested(
         business_id=body.business_id, platforms=platforms, requested_at=datetime.now(UTC)
