@@ -38,8 +38,8 @@ from pulse_ingest_linkedin.settings import Settings as LinkedInSettings
 from pulse_ingest_meta.settings import Settings as MetaSettings
 from pulse_ingest_twitter.settings import Settings as TwitterSettings
 from pulse_platform_sim.settings import Settings as SimSettings
-from pulse_query_api.auth import Authenticator
 from pulse_query_api.settings import Settings as QueryApiSettings
+from pulse_shared.http_auth import Authenticator
 from pulse_shared.kafka import topic_configs
 from pulse_shared.permissions import (
     INGRESS,

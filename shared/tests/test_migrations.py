@@ -124,7 +124,9 @@ async def test_reader_role_can_only_select(infra: Infra) -> None:
         await conn.close()
 
 
-async def test_ingest_role_reaches_the_connected_accounts_and_nothing_else(infra: Infra) -> None:
+async def test_ingest_role_reaches_the_connected_accounts_and_the_members_only(
+    infra: Infra,
+) -> None:
     conn = await asyncpg.connect(asyncpg_dsn(infra.ingest_database_url))
     try:
         await conn.execute(
@@ -141,8 +143,10 @@ async def test_ingest_role_reaches_the_connected_accounts_and_nothing_else(infra
             )
             == 1
         )
+        # Who is a member: the connect routes check it (read only).
+        assert await conn.fetchval("SELECT count(*) FROM business_members") >= 0
         for table in ("published_posts", "post_analytics", "post_metric_snapshots",
-                      "analytics_summaries", "business_members"):  # fmt: skip
+                      "analytics_summaries", "account_connections"):  # fmt: skip
             with pytest.raises(asyncpg.InsufficientPrivilegeError):
                 await conn.fetchval(f"SELECT count(*) FROM {table}")
         with pytest.raises(asyncpg.InsufficientPrivilegeError):

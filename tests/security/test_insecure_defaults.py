@@ -14,9 +14,9 @@ import pytest
 from pydantic import ValidationError
 
 from conftest import Infra, ServiceProcess, start_service
-from pulse_query_api.auth import Authenticator
 from pulse_query_api.settings import Settings as QueryApiSettings
 from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET, ISSUER
+from pulse_shared.http_auth import Authenticator
 from pulse_shared.ingest.settings import DEV_TOKEN_KEY, IngestSettings
 from pulse_shared.settings import PulseSettings
 

@@ -164,11 +164,15 @@ DATABASE_ROLES: dict[str, DatabaseRole] = {
             grants={"*": frozenset({"SELECT"})},
             except_tables=("connected_accounts",),
         ),
-        # The token vault and nothing of the analytics.
+        # The token vault, and who is a member of which business (the connect routes
+        # check it); nothing of the analytics.
         DatabaseRole(
             INGEST_ROLE,
             "PULSE_PG_INGEST_PASSWORD",
-            grants={"connected_accounts": frozenset({"SELECT", "INSERT", "UPDATE"})},
+            grants={
+                "connected_accounts": frozenset({"SELECT", "INSERT", "UPDATE"}),
+                "business_members": frozenset({"SELECT"}),
+            },
         ),
     )
 }
@@ -187,14 +191,16 @@ _HTTP_LIMIT_COMMANDS = ("incrby", "expire")
 
 
 def _ingest_user(service: str, platforms: Iterable[str], app: str) -> RedisUser:
-    """An ingest service: its platforms' poll schedules, its app's budgets, its webhooks."""
+    """An ingest service: its platforms' poll schedules (and account syncs), its app's
+    budgets, its webhooks, its connect flow's single-use states (GETDEL)."""
     return RedisUser(
         service,
-        commands=(*_SCHEDULE_COMMANDS, *_HTTP_LIMIT_COMMANDS),
+        commands=(*_SCHEDULE_COMMANDS, *_HTTP_LIMIT_COMMANDS, "getdel"),
         keys=(
             *(f"pulse:track:{{{p}}}:*" for p in platforms),
             f"pulse:rl:{{{app}}}:*",
             f"pulse:webhook:{{{service}}}:*",
+            f"pulse:oauth:{{{service}}}:*",
             _HTTP_LIMITS,
         ),
         scripts=True,

@@ -25,6 +25,7 @@ from sqlalchemy import (
     ForeignKeyConstraint,
     Identity,
     Index,
+    Integer,
     LargeBinary,
     MetaData,
     PrimaryKeyConstraint,
@@ -67,7 +68,10 @@ METRIC_COLUMNS: dict[str, str] = {
 
 PLATFORM_ALL = "all"
 PERIOD_TYPES = ("daily", "weekly", "monthly", "yearly")
-ACCOUNT_STATUSES = ("active", "needs_reconnection")
+# syncing: connected, its past posts being discovered; active: polled; needs_reconnection:
+# the platform refused its token for good (polling stops, history stays); disconnected: its
+# tokens deleted by the business, its numbers kept.
+ACCOUNT_STATUSES = ("syncing", "active", "needs_reconnection", "disconnected")
 
 
 def _in(column: str, values: tuple[str, ...]) -> str:
@@ -131,6 +135,8 @@ published_posts = Table(
     Column("platform_post_url", Text, nullable=True),
     Column("video_duration_s", Double, nullable=True),
     Column("event_id", UUID(as_uuid=True), nullable=False),
+    # Gone from the platform (posts.removed.v1): no longer polled, its history kept.
+    Column("removed_at", DateTime(timezone=True), nullable=True),
     *_created_updated(),
     PrimaryKeyConstraint("business_id", "id"),
     UniqueConstraint("business_id", "platform", "platform_post_id"),
@@ -285,20 +291,50 @@ connected_accounts = Table(
     Column("business_id", BigInteger, nullable=False),
     Column("platform", Text, nullable=False),
     Column("account_id", Text, nullable=False),
-    Column("encrypted_token", LargeBinary, nullable=False),
+    # None once disconnected (its tokens are deleted, its row kept).
+    Column("encrypted_token", LargeBinary, nullable=True),
+    Column("encrypted_refresh_token", LargeBinary, nullable=True),
+    Column("token_expires_at", DateTime(timezone=True), nullable=True),
+    Column("refresh_expires_at", DateTime(timezone=True), nullable=True),
     # 'app' (an app-only token) or 'user' (a member's / page's token): which rate limits
     # the platform counts the calls against.
     Column("token_kind", Text, nullable=False, server_default=text("'user'")),
-    # 'needs_reconnection' once the platform refused the token: polling stops until the
-    # business connects the account again.
     Column("status", Text, nullable=False, server_default=text("'active'")),
     Column("status_reason", Text, nullable=True),
+    # The account's name on the platform, and the member who connected it.
+    Column("display_name", Text, nullable=False, server_default=text("''")),
+    Column("connected_by", Text, nullable=True),
+    # The sync's progress: posts discovered on the platform, and when it last listed them.
+    Column("posts_found", Integer, nullable=False, server_default=text("0")),
+    Column("last_synced_at", DateTime(timezone=True), nullable=True),
     *_created_updated(),
     PrimaryKeyConstraint("business_id", "platform", "account_id"),
     CheckConstraint(_in("platform", PLATFORMS), name="platform"),
     CheckConstraint(_in("status", ACCOUNT_STATUSES), name="status"),
+    CheckConstraint(
+        "status <> 'disconnected' OR (encrypted_token IS NULL AND encrypted_refresh_token IS NULL)",
+        name="disconnected_without_tokens",
+    ),
+    CheckConstraint(
+        "status = 'disconnected' OR encrypted_token IS NOT NULL", name="token_unless_disconnected"
+    ),
     # Each ingest service reads the active accounts of its platform.
     Index(None, "platform", "status"),
+    # One business at a time per platform account.
+    Index(
+        "uq_connected_accounts_platform_account_id_connected",
+        "platform",
+        "account_id",
+        unique=True,
+        postgresql_where=text("status <> 'disconnected'"),
+    ),
+    # The token refresher's scan: the tokens that expire soonest.
+    Index(
+        None,
+        "platform",
+        "token_expires_at",
+        postgresql_where=text("token_expires_at IS NOT NULL"),
+    ),
 )
 
 # Tables the SELECT-only reader role must not read (the migrations revoke its access).

@@ -16,7 +16,6 @@ from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
 
-from pulse_query_api.auth import Authenticator
 from pulse_query_api.cache import AnswerCache
 from pulse_query_api.refresh import RefreshPublisher
 from pulse_query_api.routes import calendar, export, legacy, overview, posts, rankings, refresh
@@ -24,6 +23,7 @@ from pulse_query_api.scope import fixed_clock, wall_clock
 from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics

@@ -15,7 +15,7 @@ from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, WithJsonSchema
 
-from pulse_query_api.auth import UserDep
+from pulse_shared.http_auth import UserDep
 
 PlatformParam = Literal["all", "linkedin", "twitter", "facebook", "instagram"]
 WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")

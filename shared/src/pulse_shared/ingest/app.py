@@ -8,11 +8,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
+import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.errors import KafkaError
 from fastapi import FastAPI, HTTPException, Request, Response, Security
@@ -27,11 +28,20 @@ from starlette.routing import Match
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, RefreshRequested
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_limits import BodyLimit
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits
 from pulse_shared.http_ratelimit import key_prefix as http_key_prefix
 from pulse_shared.ingest.caller import HttpApiCaller
+from pulse_shared.ingest.connect import (
+    AccountSync,
+    ConnectFlow,
+    ConnectStates,
+    TokenRefresher,
+    redis_prefix,
+)
+from pulse_shared.ingest.connect_routes import router as connect_router
 from pulse_shared.ingest.contracts import (
     PlatformClient,
     PlatformRules,
@@ -40,6 +50,7 @@ from pulse_shared.ingest.contracts import (
 )
 from pulse_shared.ingest.dedupe import WebhookDeduplicator
 from pulse_shared.ingest.metrics import WEBHOOK_DUPLICATES
+from pulse_shared.ingest.oauth import OAuthClient, PostLister
 from pulse_shared.ingest.settings import IngestSettings
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.ingest.vault import TokenVault
@@ -59,6 +70,9 @@ class PlatformParts:
     rules: PlatformRules
     client: PlatformClient
     receiver: WebhookReceiver | None  # None: webhooks not configured (no secret)
+    # Connecting accounts (its OAuth flow) and listing their posts; None: not built yet.
+    oauth: OAuthClient | None = None
+    lister: PostLister | None = None
 
 
 def _json_answer(description: str, schema: dict[str, Any]) -> dict[str, Any]:
@@ -107,6 +121,46 @@ DELIVERY_ANSWERS: dict[int | str, dict[str, Any]] = {
 }
 
 
+def _connect_parts(
+    app: FastAPI,
+    name: str,
+    settings: IngestSettings,
+    parts: PlatformParts,
+    redis: Redis,
+    vault: TokenVault,
+    worker: IngestWorker,
+    http: httpx.AsyncClient,
+) -> list[Coroutine[Any, Any, None]]:
+    """The account sync (when the platform's posts can be listed) and the connect flow
+    with its token refresher (when its OAuth client and redirect URI are configured); the
+    loops to run in the background."""
+    app.state.connect = None
+    if parts.lister is None:
+        return []
+    keys = redis_prefix(name, settings.topic_prefix)
+    sync = AccountSync(
+        platforms=parts.platforms, client=parts.client, lister=parts.lister,
+        caller=worker.caller, vault=vault, schedule=worker.schedule, producer=worker.producer,
+        redis=redis, topic_prefix=settings.topic_prefix, backfill_days=settings.backfill_days,
+        discovery_every_s=settings.discovery_every_s,
+    )  # fmt: skip
+    jobs: list[Coroutine[Any, Any, None]] = [sync.run()]
+    if parts.oauth is None or not settings.oauth_redirect_uri:
+        return jobs
+    Authenticator.check_configuration(settings)
+    app.state.authenticator = Authenticator(settings)
+    app.state.connect = ConnectFlow(
+        service=name, oauth=parts.oauth, vault=vault,
+        states=ConnectStates(redis, keys, settings.token_keys()), http=http, sync=sync,
+        redirect_uri=settings.oauth_redirect_uri, return_urls=tuple(settings.oauth_return_urls),
+    )  # fmt: skip
+    refresher = TokenRefresher(
+        platforms=parts.platforms, oauth=parts.oauth, vault=vault, http=http, redis=redis,
+        key_prefix=keys, margin_s=settings.token_refresh_margin_s,
+    )  # fmt: skip
+    return [*jobs, refresher.run()]
+
+
 def build_ingest_app(
     name: str,
     settings_type: type[IngestSettings],
@@ -149,6 +203,10 @@ def build_ingest_app(
         app.state.receiver = parts.receiver
         app.state.dedupe = WebhookDeduplicator(redis, name, key_prefix=f"pulse{scope}")
         app.state.kafka_up = False
+        app.state.pool = pool
+        # Connecting accounts and syncing their posts (pulse_shared.ingest.connect).
+        http = httpx.AsyncClient(timeout=settings.http_timeout_s, follow_redirects=False)
+        background = _connect_parts(app, name, settings, parts, redis, vault, worker, http)
         if settings.rate_limits_enabled:
             # Handshakes and deliveries per source address (the platforms' servers, or
             # whoever pretends to be them), counted across replicas.
@@ -157,7 +215,7 @@ def build_ingest_app(
                 HttpLimits(
                     address=Limit.parse("webhooks", settings.rate_limit_webhooks),
                     trusted_proxies=frozenset(settings.trusted_proxies),
-                    path_prefix="/webhooks",
+                    path_prefix="/",
                 ),
             )
         tasks: list[asyncio.Task[None]] = []
@@ -171,6 +229,7 @@ def build_ingest_app(
                 asyncio.create_task(
                     worker.run_followers(settings.followers_every_s), name="followers"
                 ),
+                *(asyncio.create_task(job) for job in background),
             ]
             log.info("ingest started", service=name, platforms=list(parts.platforms))
             yield
@@ -180,10 +239,12 @@ def build_ingest_app(
             await asyncio.gather(*tasks, return_exceptions=True)
             await producer.stop()
             await caller.aclose()
+            await http.aclose()
             await pool.close()
             await redis.aclose()
 
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
+    app.include_router(connect_router)
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimits)
     app.add_middleware(RequestMetrics, service=name)

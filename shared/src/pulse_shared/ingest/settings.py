@@ -77,6 +77,33 @@ class IngestSettings(PulseSettings):
     rate_limit_usage_threshold_pct: float = Field(default=90.0, gt=0, le=100)
     rate_limit_usage_pause_s: float = Field(default=300.0, ge=0)
 
+    # Connecting accounts (pulse_shared.ingest.connect): the app's OAuth credentials at the
+    # platform; this service's callback URL exactly as registered there (unset: connecting
+    # is switched off); where a browser may be sent back to afterwards (the dashboard's
+    # connections page), an allow-list; the platform's consent and token hosts (None: the
+    # documented ones; the simulator's base URL in dev).
+    oauth_client_id: str = ""
+    oauth_client_secret: SecretStr = SecretStr("")
+    oauth_redirect_uri: str = ""
+    oauth_return_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    oauth_web_base_url: str | None = None
+    oauth_token_base_url: str | None = None
+    # How far back a newly connected account's posts are imported; how often its new posts
+    # are looked for afterwards; how long before an access token expires it is refreshed.
+    backfill_days: int = Field(default=90, ge=1, le=3650)
+    discovery_every_s: float = Field(default=3600.0, gt=0)
+    token_refresh_margin_s: float = Field(default=900.0, ge=0)
+
+    @field_validator("oauth_return_urls", mode="before")
+    @classmethod
+    def _urls_from_text(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                return json.loads(text)
+            return [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
     @field_validator("token_encryption_keys", mode="before")
     @classmethod
     def _keys_from_text(cls, value: Any) -> Any:

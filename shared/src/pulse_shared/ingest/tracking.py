@@ -174,11 +174,13 @@ class PollSchedule:
         self._poll_soon = redis.register_script(POLL_SOON_SCRIPT)
         self._untrack = redis.register_script(UNTRACK_SCRIPT)
 
-    def _key(self, platform: str, name: str) -> str:
+    def key(self, platform: str, name: str) -> str:
+        """A key of the platform's schedule (others, such as the account sync's, live
+        beside it: the ingest service's Redis user may use the platform's keys only)."""
         return f"{self._prefix}:{{{platform}}}:{name}"
 
     def _business_key(self, platform: str, business_id: int) -> str:
-        return self._key(platform, f"business:{business_id}")
+        return self.key(platform, f"business:{business_id}")
 
     async def track(self, post: TrackedPost, now: datetime | None = None) -> bool:
         """Put the post on the schedule, its first poll due now. Idempotent: a post already
@@ -192,11 +194,11 @@ class PollSchedule:
         p = post.platform
         added = await self._track(
             keys=[
-                self._key(p, "due"),
-                self._key(p, "ids"),
+                self.key(p, "due"),
+                self.key(p, "ids"),
                 self._business_key(p, post.business_id),
-                self._key(p, "leases"),
-                self._key(p, "soon"),
+                self.key(p, "leases"),
+                self.key(p, "soon"),
             ],
             args=[post_key(post), post.platform_post_id, at, f"[{post.business_id},"],
         )
@@ -209,7 +211,7 @@ class PollSchedule:
         no other replica gets them until they are rescheduled or the lease ends."""
         at = _epoch(now)
         members = await self._claim(
-            keys=[self._key(platform, "due"), self._key(platform, "leases")],
+            keys=[self.key(platform, "due"), self.key(platform, "leases")],
             args=[at, limit, at + lease_s],
         )
         return [post_of_key(m) for m in members]
@@ -223,7 +225,7 @@ class PollSchedule:
             return None
         p = post.platform
         next_due = await self._reschedule(
-            keys=[self._key(p, "due"), self._key(p, "leases"), self._key(p, "soon")],
+            keys=[self.key(p, "due"), self.key(p, "leases"), self.key(p, "soon")],
             args=[post_key(post), (polled_at + interval).timestamp()],
         )
         return None if next_due is None else datetime.fromtimestamp(float(next_due), UTC)
@@ -233,7 +235,7 @@ class PollSchedule:
         again at ``at`` and its lease ends now. None: no longer tracked."""
         p = post.platform
         next_due = await self._reschedule(
-            keys=[self._key(p, "due"), self._key(p, "leases"), self._key(p, "soon")],
+            keys=[self.key(p, "due"), self.key(p, "leases"), self.key(p, "soon")],
             args=[post_key(post), at.timestamp()],
         )
         return None if next_due is None else datetime.fromtimestamp(float(next_due), UTC)
@@ -251,7 +253,7 @@ class PollSchedule:
         ids = list(dict.fromkeys(platform_post_ids))
         if not ids:
             return 0
-        members = [m for m in await self._redis.hmget(self._key(platform, "ids"), ids) if m]
+        members = [m for m in await self._redis.hmget(self.key(platform, "ids"), ids) if m]
         return await self._move_earlier(platform, members, delay_s, now)
 
     async def refresh_business(
@@ -270,9 +272,9 @@ class PollSchedule:
         at = _epoch(now)
         moved = await self._poll_soon(
             keys=[
-                self._key(platform, "due"),
-                self._key(platform, "leases"),
-                self._key(platform, "soon"),
+                self.key(platform, "due"),
+                self.key(platform, "leases"),
+                self.key(platform, "soon"),
             ],
             args=[at, at + delay_s, *members],
         )
@@ -283,10 +285,10 @@ class PollSchedule:
         p = post.platform
         removed = await self._untrack(
             keys=[
-                self._key(p, "due"),
-                self._key(p, "leases"),
-                self._key(p, "soon"),
-                self._key(p, "ids"),
+                self.key(p, "due"),
+                self.key(p, "leases"),
+                self.key(p, "soon"),
+                self.key(p, "ids"),
                 self._business_key(p, post.business_id),
             ],
             args=[post_key(post), post.platform_post_id],
@@ -294,7 +296,7 @@ class PollSchedule:
         return bool(removed)
 
     async def tracked_post(self, platform: str, platform_post_id: str) -> TrackedPost | None:
-        member = await self._redis.hget(self._key(platform, "ids"), platform_post_id)
+        member = await self._redis.hget(self.key(platform, "ids"), platform_post_id)
         return None if member is None else post_of_key(member)
 
     async def posts_of_business(self, business_id: int, platform: str) -> list[TrackedPost]:
@@ -303,15 +305,15 @@ class PollSchedule:
 
     async def due_at(self, post: TrackedPost) -> datetime | None:
         """When the post's next poll is due (None: not tracked)."""
-        score = await self._redis.zscore(self._key(post.platform, "due"), post_key(post))
+        score = await self._redis.zscore(self.key(post.platform, "due"), post_key(post))
         return None if score is None else datetime.fromtimestamp(score, UTC)
 
     async def overdue(self, platform: str, now: datetime | None = None) -> int:
         """How many posts are due and not claimed: the backlog (a scaling signal)."""
-        return int(await self._redis.zcount(self._key(platform, "due"), "-inf", _epoch(now)))
+        return int(await self._redis.zcount(self.key(platform, "due"), "-inf", _epoch(now)))
 
     async def leased(self, platform: str, now: datetime | None = None) -> int:
         """How many posts are being polled: claimed, their lease not over."""
         at = _epoch(now)
-        ends = await self._redis.hvals(self._key(platform, "leases"))
+        ends = await self._redis.hvals(self.key(platform, "leases"))
         return sum(1 for end in ends if float(end) > at)

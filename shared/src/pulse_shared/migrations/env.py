@@ -9,6 +9,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
+from pulse_shared.permissions import DATABASE_ROLES, INGEST_ROLE
 from pulse_shared.settings import PulseSettings
 from pulse_shared.tables import SECRET_TABLES, metadata
 
@@ -51,17 +52,19 @@ def _grant_reader(connection: Connection) -> None:
 
 
 def _grant_ingest(connection: Connection) -> None:
-    """Give the ingest services' role what the token vault needs, and nothing else: no
-    analytics table, so a leaked ingest credential reads no customer numbers."""
+    """Give the ingest services' role its row of pulse_shared.permissions (the token vault,
+    the members list), and nothing else: no analytics table, so a leaked ingest credential
+    reads no customer numbers."""
     role = config.attributes.get("ingest_role") or PulseSettings().database_ingest_role
     exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
-    found = connection.execute(text("SELECT to_regclass('public.connected_accounts')"))
-    if exists.first() is None or found.scalar() is None:
+    if exists.first() is None:
         return
     quoted = connection.dialect.identifier_preparer.quote(role)
-    connection.execute(
-        text(f"GRANT SELECT, INSERT, UPDATE ON TABLE public.connected_accounts TO {quoted}")
-    )
+    for table, privileges in sorted(DATABASE_ROLES[INGEST_ROLE].grants.items()):
+        found = connection.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"})
+        if found.scalar() is not None:
+            granted = ", ".join(sorted(privileges))
+            connection.execute(text(f"GRANT {granted} ON TABLE public.{table} TO {quoted}"))
 
 
 def _run(connection: Connection) -> None:

@@ -9,13 +9,13 @@ from fastapi import APIRouter, HTTPException, Path
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from pulse_query_api.auth import UserDep
 from pulse_query_api.deps import EngineDep, LookupsDep
 from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
 from pulse_query_api.scope import IdDigits
 from pulse_query_api.tenancy import business_session
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES
+from pulse_shared.http_auth import UserDep
 from pulse_shared.tables import (
     METRIC_COLUMNS,
     post_analytics,

@@ -10,11 +10,11 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 from redis.exceptions import RedisError
 
-from pulse_query_api.auth import UserDep
 from pulse_query_api.refresh import RefreshPublisher
 from pulse_query_api.scope import member_business
 from pulse_query_api.settings import Settings
 from pulse_shared.events import PLATFORMS, RefreshRequested
+from pulse_shared.http_auth import UserDep
 from pulse_shared.http_ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])

@@ -1,9 +1,10 @@
-"""Who is calling: bearer JWTs, RS256 through the identity provider's JWKS URL in
-production, HS256 with a development secret locally (see pulse_shared.auth).
+"""Who is calling a service's HTTP API: bearer JWTs, RS256 through the identity provider's
+JWKS URL in production, HS256 with a development secret locally (see pulse_shared.auth).
+The one token check of every service that takes a member's token (query-api, the ingest
+services' connect routes): the teams issue swaps its session in here.
 
 A token only names the user; whether the user may read a business is looked up in
-business_members on every request (``scope.member_business``), so revoking a membership
-takes effect at once.
+business_members on every request, so revoking a membership takes effect at once.
 """
 
 from __future__ import annotations
@@ -17,8 +18,8 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.types import Options
 
-from pulse_query_api.settings import Settings
 from pulse_shared.auth import weak_secret_reason
+from pulse_shared.settings import PulseSettings
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
 
@@ -33,7 +34,7 @@ REQUIRED_CLAIMS: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
 
 
 class Authenticator:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: PulseSettings) -> None:
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         self._secret = settings.jwt_secret
         self._issuer = settings.jwt_issuer
@@ -43,7 +44,7 @@ class Authenticator:
         self._verified: dict[str, tuple[str, float]] = {}  # token -> (subject, expires at)
 
     @staticmethod
-    def check_configuration(settings: Settings) -> None:
+    def check_configuration(settings: PulseSettings) -> None:
         """Refuse to serve outside dev with a published, guessable or short secret."""
         if settings.is_dev or settings.jwt_jwks_url is not None:
             return

@@ -1,0 +1,183 @@
+"""The connect routes of an ingest service (``pulse_shared.ingest.connect`` does the work):
+
+- ``POST /connect/authorize`` (a member's bearer token): the platform's consent URL;
+- ``GET /connect/callback``: where the platform sends the browser back;
+- ``POST /connect/choose``: the accounts picked on the page the callback showed;
+- ``POST /connect/disconnect`` (a member's bearer token): tokens deleted, polling stopped.
+
+A business the caller is not a member of answers 404, as one that does not exist.
+"""
+
+from __future__ import annotations
+
+import html
+from typing import Annotated, Literal
+from urllib.parse import parse_qs
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
+from fastapi.responses import HTMLResponse, RedirectResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from pulse_shared.events import PLATFORMS
+from pulse_shared.http_auth import UserDep
+from pulse_shared.ingest.connect import (
+    PAGE_HEADERS,
+    Connected,
+    ConnectError,
+    ConnectFlow,
+    back_to,
+    choice_page,
+    may_manage,
+    page,
+)
+
+router = APIRouter(prefix="/connect", tags=["connect"])
+
+BusinessId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+
+
+class AuthorizeIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    business_id: BusinessId
+    return_to: Annotated[str, Field(max_length=2048)] | None = Field(
+        default=None,
+        description="Where the browser returns afterwards (one of PULSE_OAUTH_RETURN_URLS; "
+        "default: the first), with connected=… or connect_error=… in its query",
+    )
+
+
+class AuthorizeOut(BaseModel):
+    authorization_url: str = Field(description="Send the browser here to consent")
+
+
+class DisconnectIn(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    business_id: BusinessId
+    platform: Literal["linkedin", "twitter", "facebook", "instagram"]
+    account_id: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class DisconnectOut(BaseModel):
+    disconnected: bool
+
+
+def connect_flow(request: Request) -> ConnectFlow:
+    flow: ConnectFlow | None = getattr(request.app.state, "connect", None)
+    if flow is None:
+        raise HTTPException(404, "connecting accounts is not configured on this service")
+    return flow
+
+
+FlowDep = Annotated[ConnectFlow, Depends(connect_flow)]
+
+
+async def _require_manager(request: Request, user: str, business_id: int) -> None:
+    if not await may_manage(request.app.state.pool, user, business_id):
+        raise HTTPException(404, f"business {business_id} not found")
+
+
+@router.post(
+    "/authorize",
+    response_model=AuthorizeOut,
+    summary="Start connecting an account: the platform's consent URL",
+    responses={
+        401: {"description": "No valid bearer token"},
+        404: {"description": "No such business among the caller's, or connecting is off"},
+        422: {"description": "An invalid body, or a return_to not allowed"},
+        429: {"description": "Too many requests (Retry-After)"},
+    },
+)
+async def authorize(
+    user: UserDep, body: AuthorizeIn, request: Request, flow: FlowDep
+) -> AuthorizeOut:
+    await _require_manager(request, user, body.business_id)
+    try:
+        url = await flow.start(user, body.business_id, body.return_to)
+    except ConnectError as exc:
+        raise HTTPException(422, exc.message) from None
+    return AuthorizeOut(authorization_url=url)
+
+
+@router.get(
+    "/callback",
+    summary="Where the platform sends the browser back after consent",
+    response_class=HTMLResponse,
+    responses={
+        303: {"description": "Back to the dashboard with the outcome in the query"},
+        400: {"description": "An expired or replayed state, a refused grant (a page)"},
+    },
+)
+async def callback(
+    flow: FlowDep,
+    state: Annotated[str, Query(max_length=200)] = "",
+    code: Annotated[str | None, Query(max_length=2048)] = None,
+    error: Annotated[str | None, Query(max_length=200)] = None,
+    error_description: Annotated[str | None, Query(max_length=1000)] = None,
+) -> Response:
+    try:
+        outcome = await flow.finish(state, code, error, error_description)
+    except ConnectError as exc:
+        return _failed(exc)
+    if isinstance(outcome, Connected):
+        return _connected(outcome)
+    token, _, offered = outcome
+    return HTMLResponse(choice_page(token, offered), headers=PAGE_HEADERS)
+
+
+@router.post(
+    "/choose",
+    summary="Connect the accounts picked on the choice page (a form)",
+    response_class=HTMLResponse,
+    responses={303: {"description": "Back to the dashboard"}, 400: {"description": "A page"}},
+)
+async def choose(request: Request, flow: FlowDep) -> Response:
+    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=200)
+    token = (form.get("choice") or [""])[0]
+    try:
+        return _connected(await flow.choose(token, set(form.get("account", []))))
+    except ConnectError as exc:
+        return _failed(exc)
+
+
+@router.post(
+    "/disconnect",
+    response_model=DisconnectOut,
+    summary="Disconnect an account: tokens revoked and deleted, its numbers kept",
+    responses={
+        401: {"description": "No valid bearer token"},
+        404: {"description": "No such business among the caller's, or no such account"},
+        429: {"description": "Too many requests (Retry-After)"},
+    },
+)
+async def disconnect(
+    user: UserDep, body: DisconnectIn, request: Request, flow: FlowDep
+) -> DisconnectOut:
+    await _require_manager(request, user, body.business_id)
+    if body.platform not in flow.oauth.platforms or body.platform not in PLATFORMS:
+        raise HTTPException(404, f"no {body.platform} account here")
+    if not await flow.disconnect(body.business_id, body.platform, body.account_id):
+        raise HTTPException(404, f"no connected {body.platform} account {body.account_id!r}")
+    return DisconnectOut(disconnected=True)
+
+
+def _connected(outcome: Connected) -> Response:
+    names = ", ".join(a.name for a in outcome.accounts)
+    if outcome.return_to:
+        platforms = ",".join(sorted({a.platform for a in outcome.accounts}))
+        url = back_to(outcome.return_to, connected=platforms, accounts=str(len(outcome.accounts)))
+        return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    body = f"<p>Connected: {html.escape(names)}.</p>"
+    return HTMLResponse(page("Connected", body), headers=PAGE_HEADERS)
+
+
+def _failed(exc: ConnectError) -> Response:
+    if exc.return_to:
+        url = back_to(exc.return_to, connect_error=exc.code)
+        return RedirectResponse(url, status_code=303, headers={"Cache-Control": "no-store"})
+    return HTMLResponse(
+        page("Not connected", f"<p>{html.escape(exc.message)}</p>"),
+        status_code=exc.status,
+        headers=PAGE_HEADERS,
+    )
