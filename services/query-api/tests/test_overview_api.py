@@ -640,7 +640,7 @@ ENDPOINTS = [
     ("overview", {}), ("trends", {}), ("trends", {"basis": "activity"}),
     ("platform-comparison", {}), ("best-times", {}), ("top-posts", {}),
     ("content-performance", {}), ("summaries", {}), ("export", {}),
-    ("export", {"format": "json"}), ("calendar", {}),
+    ("export", {"format": "json"}), ("calendar", {}), ("accounts", {}),
 ]  # fmt: skip
 
 

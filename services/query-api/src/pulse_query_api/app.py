@@ -18,7 +18,16 @@ from sqlalchemy.exc import InterfaceError, OperationalError
 
 from pulse_query_api.cache import AnswerCache
 from pulse_query_api.refresh import RefreshPublisher
-from pulse_query_api.routes import calendar, export, legacy, overview, posts, rankings, refresh
+from pulse_query_api.routes import (
+    accounts,
+    calendar,
+    export,
+    legacy,
+    overview,
+    posts,
+    rankings,
+    refresh,
+)
 from pulse_query_api.scope import fixed_clock, wall_clock
 from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
@@ -119,6 +128,7 @@ app.add_middleware(CancelOnDisconnect)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 app.add_middleware(RateLimits)
 app.add_middleware(RequestMetrics, service="query-api")
+app.include_router(accounts.router)
 app.include_router(calendar.router)
 app.include_router(overview.router)
 app.include_router(posts.router)

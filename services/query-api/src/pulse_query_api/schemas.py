@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
@@ -180,6 +181,23 @@ class BestTimesOut(BaseModel):
     best_hour: int | None
     confidence_score: int = Field(ge=0, le=100)
     posts_considered: int
+
+
+class AccountOut(BaseModel):
+    platform: str
+    account_id: str
+    display_name: str = Field(description="The account's name on the platform")
+    status: Literal["syncing", "active", "needs_reconnection", "disconnected"]
+    status_reason: str | None = Field(description="Why it needs reconnection, or was disconnected")
+    posts_found: int = Field(description="Posts of the account found on the platform")
+    posts_with_numbers: int = Field(description="Of its posts, those polled at least once")
+    last_synced_at: datetime | None = Field(description="When its posts were last listed")
+    connected_at: datetime
+
+
+class AccountsOut(BaseModel):
+    business_id: int
+    accounts: list[AccountOut]
 
 
 class CalendarOut(BaseModel):
