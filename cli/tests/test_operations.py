@@ -415,3 +415,47 @@ def test_bad_ranges_and_names_are_refused_before_anything_runs() -> None:
     )
     assert half_range.exit_code == 2
     assert "give both --since and --until" in flat(half_range.output)
+
+
+# --- accounts --------------------------------------------------------------------------
+
+
+async def test_accounts_list_then_disconnect_keeps_the_numbers_and_stops_the_polls(
+    infra: Infra, db: asyncpg.Connection, schedule: PollSchedule
+) -> None:
+    business = new_business()
+    await db.execute("INSERT INTO businesses (id) VALUES ($1)", business)
+    pool = await asyncpg.create_pool(asyncpg_dsn(infra.database_url), min_size=1, max_size=1)
+    try:
+        vault = TokenVault(pool, [infra.token_encryption_key])
+        await vault.connect(business, "twitter", "2244994945", "the-access-token")
+    finally:
+        await pool.close()
+    now = datetime.now(UTC)
+    mine = TrackedPost(business, "twitter", f"{business}1", "2244994945", now, "text")
+    other = TrackedPost(business, "twitter", f"{business}2", "783214", now, "text")
+    for post in (mine, other):
+        await schedule.track(post)
+
+    listed = await pulse(infra, "accounts", "list", str(business))
+    assert listed.exit_code == 0, listed.output
+    assert "twitter\t2244994945\t\tactive\t0 posts\tsynced never" in listed.stdout
+
+    gone = await pulse(infra, "accounts", "disconnect", str(business), "twitter", "2244994945")
+    assert gone.exit_code == 0, gone.output
+    assert "1 posts no longer polled" in flat(gone.output)
+    row = await db.fetchrow(
+        "SELECT status, encrypted_token, encrypted_refresh_token FROM connected_accounts "
+        "WHERE business_id = $1",
+        business,
+    )
+    assert row is not None
+    assert dict(row) == {"status": "disconnected", "encrypted_token": None,
+                         "encrypted_refresh_token": None}  # fmt: skip
+    assert await schedule.due_at(mine) is None
+    assert await schedule.due_at(other) is not None  # another account's post stays
+    again = await pulse(infra, "accounts", "disconnect", str(business), "twitter", "2244994945")
+    assert again.exit_code == 1
+    assert "has no connected twitter account" in flat(again.output)
+    wrong = await pulse(infra, "accounts", "disconnect", str(business), "myspace", "1")
+    assert wrong.exit_code == 2

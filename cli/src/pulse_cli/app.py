@@ -17,6 +17,7 @@ import asyncpg
 import typer
 from rich.console import Console
 
+from pulse_cli import accounts as accounts_module
 from pulse_cli import backfill as backfill_module
 from pulse_cli import dead_letters, rebuild
 from pulse_cli import demo as demo_module
@@ -47,6 +48,12 @@ summaries = typer.Typer(
     rich_markup_mode=HELP_MARKUP,
 )
 app.add_typer(summaries, name="summaries")
+accounts = typer.Typer(
+    help="Connected platform accounts: list, disconnect.",
+    no_args_is_help=True,
+    rich_markup_mode=HELP_MARKUP,
+)
+app.add_typer(accounts, name="accounts")
 err = Console(stderr=True)
 
 BusinessId = Annotated[int, typer.Argument(min=1, help="The business's id.")]
@@ -310,6 +317,41 @@ def summaries_rebuild(
     err.print(
         f"business {business_id}: {days} local days recomputed, {since.date()}..{until.date()}"
     )
+
+
+@accounts.command("list")
+def accounts_list(business_id: BusinessId) -> None:
+    """The business's connected accounts: status, posts found, last synced."""
+    settings = load_settings(IngestSettings)
+    rows = run(accounts_module.list_accounts(settings, business_id))
+    if not rows:
+        err.print(f"business {business_id} has no connected account")
+        return
+    for row in rows:
+        synced = row.last_synced_at.isoformat() if row.last_synced_at else "never"
+        reason = f" ({row.status_reason})" if row.status_reason else ""
+        print(
+            f"{row.platform}\t{row.account_id}\t{row.display_name}\t{row.status}{reason}\t"
+            f"{row.posts_found} posts\tsynced {synced}"
+        )
+
+
+@accounts.command("disconnect")
+def accounts_disconnect(
+    business_id: BusinessId,
+    platform: Annotated[str, typer.Argument(help="linkedin, twitter, facebook or instagram.")],
+    account_id: Annotated[str, typer.Argument(help="The account's id on the platform.")],
+) -> None:
+    """Disconnect an account: its tokens deleted, its polling stopped, its numbers kept.
+
+    The platform is not asked to revoke the grant (the member's Disconnect in the
+    dashboard does that); revoke it in the platform's settings if it must end there too.
+    """
+    if platform not in PLATFORMS:
+        raise typer.BadParameter(f"{platform!r} is not one of {', '.join(PLATFORMS)}")
+    settings = load_settings(IngestSettings)
+    untracked = run(accounts_module.disconnect(settings, business_id, platform, account_id))
+    err.print(f"{platform} account {account_id} disconnected; {untracked} posts no longer polled")
 
 
 def main() -> None:

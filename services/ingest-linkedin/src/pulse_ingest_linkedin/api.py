@@ -125,6 +125,35 @@ def network_size_request(organization_urn: str, *, api_version: str) -> ApiReque
 # --- answers ----------------------------------------------------------------------------
 
 
+def _whole_number(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def next_start_of(answer: Mapping[str, Any], start: int, element_count: int) -> int | None:
+    """Rest.li offset paging (``paging{start,count,total?,links[]}``) of a page asked for
+    from ``start``: the next page's ``start``, or None when this page is the last (empty;
+    ``total`` reached; or shorter than its ``count`` with no ``next`` link). Counted from
+    the ``start`` asked for, not the one echoed, so a server that echoes it wrong cannot
+    send the listing round in a loop."""
+    if element_count == 0:
+        return None
+    paging = answer.get("paging")
+    paging = paging if isinstance(paging, Mapping) else {}
+    following = start + element_count
+    total = _whole_number(paging.get("total"))
+    if total is not None:
+        return following if following < total else None
+    links = paging.get("links")
+    if isinstance(links, list) and any(
+        isinstance(link, Mapping) and link.get("rel") == "next" for link in links
+    ):
+        return following
+    page_size = _whole_number(paging.get("count"))
+    if page_size is not None and element_count < page_size:
+        return None
+    return following
+
+
 @dataclass
 class ShareStatistics:
     readings: list[PostReading] = field(default_factory=list)
