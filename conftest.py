@@ -289,10 +289,16 @@ class ServiceProcess:
 
 
 def start_service(
-    name: str, app: str, env: dict[str, str], tmp_dir: str, ready_path: str = "/healthz"
+    name: str,
+    app: str,
+    env: dict[str, str],
+    tmp_dir: str,
+    ready_path: str = "/healthz",
+    port: int | None = None,
 ) -> ServiceProcess:
-    """Start ``uvicorn <app>`` as a real process on a free port; wait until it answers."""
-    port = free_port()
+    """Start ``uvicorn <app>`` as a real process on ``port`` (a free one by default); wait
+    until it answers."""
+    port = port or free_port()
     log_path = os.path.join(tmp_dir, f"{name}-{port}.log")
     log_file = open(log_path, "wb")  # noqa: SIM115 - handed to the child process
     # As deployed: X-Forwarded-For is the service's own to judge (its trusted proxies).
