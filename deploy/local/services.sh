@@ -34,6 +34,23 @@ export PULSE_SIM_META_VERIFY_TOKEN="${PULSE_SIM_META_VERIFY_TOKEN:-dev-meta-veri
 export PULSE_SIM_WEBHOOK_TARGETS_TWITTER="[\"http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}/webhooks\"]"
 export PULSE_SIM_WEBHOOK_TARGETS_LINKEDIN="[\"http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/webhooks\"]"
 export PULSE_SIM_WEBHOOK_TARGETS_META="[\"http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}/webhooks\"]"
+# Connecting accounts: each ingest service is registered with the simulator as its
+# platform's OAuth app (fixed dev credentials, like the webhook secrets above), its
+# /connect/callback the redirect URI registered there; the browser returns to the
+# dashboard's Connections page.
+LINKEDIN_CALLBACK="http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/connect/callback"
+TWITTER_CALLBACK="http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}/connect/callback"
+META_CALLBACK="http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}/connect/callback"
+export PULSE_SIM_LINKEDIN_CLIENT_ID="${PULSE_SIM_LINKEDIN_CLIENT_ID:-dev-linkedin-client}"
+export PULSE_SIM_TWITTER_CLIENT_ID="${PULSE_SIM_TWITTER_CLIENT_ID:-dev-x-client}"
+export PULSE_SIM_TWITTER_CLIENT_SECRET="${PULSE_SIM_TWITTER_CLIENT_SECRET:-dev-x-client-secret}"
+export PULSE_SIM_META_APP_ID="${PULSE_SIM_META_APP_ID:-dev-meta-app}"
+export PULSE_SIM_LINKEDIN_REDIRECT_URIS="[\"$LINKEDIN_CALLBACK\"]"
+export PULSE_SIM_TWITTER_REDIRECT_URIS="[\"$TWITTER_CALLBACK\"]"
+export PULSE_SIM_META_REDIRECT_URIS="[\"$META_CALLBACK\"]"
+export PULSE_OAUTH_WEB_BASE_URL="${PULSE_OAUTH_WEB_BASE_URL:-http://127.0.0.1:$SIM_PORT}"
+export PULSE_OAUTH_TOKEN_BASE_URL="${PULSE_OAUTH_TOKEN_BASE_URL:-http://127.0.0.1:$SIM_PORT}"
+export PULSE_OAUTH_RETURN_URLS="[\"http://127.0.0.1:${PULSE_DASHBOARD_PORT:-8080}/connections\"]"
 # One signed delivery a minute per platform, so webhooks are part of the demo.
 export PULSE_SIM_WEBHOOK_INTERVAL_S="${PULSE_SIM_WEBHOOK_INTERVAL_S:-60}"
 
@@ -52,6 +69,15 @@ webhook_env_for() {
     ingest-twitter) echo "PULSE_WEBHOOK_SECRET=$PULSE_SIM_TWITTER_CONSUMER_SECRET" ;;
     ingest-linkedin) echo "PULSE_WEBHOOK_SECRET=$PULSE_SIM_LINKEDIN_CLIENT_SECRET" ;;
     ingest-meta) echo "PULSE_WEBHOOK_SECRET=$PULSE_SIM_META_APP_SECRET PULSE_WEBHOOK_VERIFY_TOKEN=$PULSE_SIM_META_VERIFY_TOKEN" ;;
+  esac
+}
+
+# Each ingest service's OAuth app at the simulator (values without spaces: split by words).
+oauth_env_for() {
+  case "$1" in
+    ingest-twitter) echo "PULSE_OAUTH_CLIENT_ID=$PULSE_SIM_TWITTER_CLIENT_ID PULSE_OAUTH_CLIENT_SECRET=$PULSE_SIM_TWITTER_CLIENT_SECRET PULSE_OAUTH_REDIRECT_URI=$TWITTER_CALLBACK" ;;
+    ingest-linkedin) echo "PULSE_OAUTH_CLIENT_ID=$PULSE_SIM_LINKEDIN_CLIENT_ID PULSE_OAUTH_CLIENT_SECRET=$PULSE_SIM_LINKEDIN_CLIENT_SECRET PULSE_OAUTH_REDIRECT_URI=$LINKEDIN_CALLBACK" ;;
+    ingest-meta) echo "PULSE_OAUTH_CLIENT_ID=$PULSE_SIM_META_APP_ID PULSE_OAUTH_CLIENT_SECRET=$PULSE_SIM_META_APP_SECRET PULSE_OAUTH_REDIRECT_URI=$META_CALLBACK" ;;
   esac
 }
 
@@ -114,7 +140,7 @@ start_one() {
     export PULSE_DATABASE_URL
     redis_url="$(redis_url_of "$name")"
     if [[ -n "$redis_url" ]]; then export PULSE_REDIS_URL="$redis_url"; else unset PULSE_REDIS_URL; fi
-    for pair in $(webhook_env_for "$name"); do export "${pair?}"; done
+    for pair in $(webhook_env_for "$name") $(oauth_env_for "$name"); do export "${pair?}"; done
     # Kafka: each service that uses it as its own SCRAM user (the dashboard does not).
     [[ "$name" == dashboard ]] || export_kafka_user "$name"
     [[ -z "$SERVICE_USER" ]] || export PYTHONPYCACHEPREFIX="$RUN/pycache-$SERVICE_USER"
