@@ -40,6 +40,9 @@ def configure_logging(level: str = "INFO", json: bool = True) -> None:
         level=level.upper(), stream=CurrentStderr(), format="%(levelname)s %(name)s %(message)s"
     )
     logging.getLogger("aiokafka").setLevel(logging.WARNING)
+    # httpx logs every request's URL at INFO, and some platforms' documented calls carry
+    # secrets in the query (Meta's token exchange: the app secret, the code, the token).
+    logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
 def get_logger(name: str) -> structlog.stdlib.BoundLogger:
