@@ -18,7 +18,18 @@ from fastapi import FastAPI, Request, Response
 from pulse_platform_sim.errors import PlatformError, platform_error_handler
 from pulse_platform_sim.population import APIS, Post, api_of
 from pulse_platform_sim.ratelimits import WallSeconds
-from pulse_platform_sim.routes import control, linkedin, meta, twitter
+from pulse_platform_sim.routes import (
+    authorize,
+    control,
+    linkedin,
+    linkedin_oauth,
+    linkedin_org,
+    meta,
+    meta_lists,
+    meta_oauth,
+    twitter,
+    x_oauth,
+)
 from pulse_platform_sim.settings import Settings
 from pulse_platform_sim.state import SimState, build_state, sim_of
 from pulse_platform_sim.webhooks import KINDS
@@ -37,7 +48,11 @@ def random_webhooks(sim: SimState, rng: random.Random) -> list[tuple[Post, str]]
         if not sim.webhooks.targets.get(api):
             continue
         posts = [
-            p for p in sim.population.posts if api_of(p.platform) == api and p.published_at <= now
+            p
+            for p in sim.population.posts
+            if api_of(p.platform) == api
+            and p.published_at <= now
+            and sim.population.deleted_at(p.platform, p.post_id) is None
         ]
         if posts:
             post = rng.choice(posts)
@@ -117,9 +132,16 @@ def create_app(
 
     app.include_router(health_router(checks))
     app.include_router(control.router)
+    app.include_router(authorize.router)
+    app.include_router(x_oauth.router)
     app.include_router(twitter.router)
+    app.include_router(linkedin_oauth.router)
     app.include_router(linkedin.router)
-    # Last: its /{version}/{id} paths would otherwise shadow the others' two-part paths.
+    app.include_router(linkedin_org.router)
+    # Last: the Graph API's /{version}/{id} paths would otherwise shadow the others' paths
+    # (and its named paths, e.g. /{version}/debug_token, come before its /{id} ones).
+    app.include_router(meta_oauth.router)
+    app.include_router(meta_lists.router)
     app.include_router(meta.router)
     return app
 

@@ -5,13 +5,21 @@ the same ids, tokens, publish times and lifetime totals in every run. Each busin
 one account per platform; ids have the format the real platform uses (LinkedIn URNs,
 X snowflakes, ``{page-id}_{post-id}`` Facebook posts, numeric Instagram ids). A post's
 numbers at any instant are computed from its lifetime totals by :mod:`.truth`.
+
+Simulated people (:class:`SimUser`) sign in on the consent pages: ``sim-user-<i>``
+administers business *i*'s accounts, ``sim-user-none`` administers nothing. The control
+API can add "native" posts (made on the platform, never announced to Pulse) and delete
+posts; :meth:`Population.reset_changes` undoes both.
 """
 
 from __future__ import annotations
 
+import base64
+import bisect
 import hashlib
 import math
 import random
+import string
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -129,6 +137,23 @@ class Post:
 
 
 @dataclass(frozen=True)
+class SimUser:
+    """A person who signs in on the platforms' consent pages. ``sim-user-<i>`` administers
+    every account of simulator business *i* (the LinkedIn organization, the X account it
+    signs in as, the Facebook Page and, through it, the Instagram account)."""
+
+    user_id: str
+    name: str
+    business_ids: tuple[int, ...]
+    linkedin_person_id: str  # urn:li:person:<this>
+    meta_user_id: str  # the app-scoped Facebook user id
+
+    @property
+    def linkedin_urn(self) -> str:
+        return f"urn:li:person:{self.linkedin_person_id}"
+
+
+@dataclass(frozen=True)
 class Business:
     business_id: int
     index: int
@@ -149,6 +174,8 @@ class Apps:
     meta_app_id: str
     meta_app_secret: str
     meta_verify_token: str
+    twitter_client_id: str  # OAuth 2.0 (confidential client)
+    twitter_client_secret: str
 
     def __repr__(self) -> str:
         return "Apps(...)"
@@ -160,10 +187,15 @@ class Population:
     start: datetime
     apps: Apps
     businesses: list[Business]
+    # The seeded history (what /_sim/publish announces). Posts created later through the
+    # control API ("native" posts, never announced) are in ``native_posts``.
     posts: list[Post]
+    users: list[SimUser] = field(default_factory=list)
+    native_posts: list[Post] = field(default_factory=list)
     _posts_by_id: dict[tuple[Platform, str], Post] = field(default_factory=dict)
     _posts_by_account: dict[tuple[Platform, str], list[Post]] = field(default_factory=dict)
     _accounts: dict[tuple[Platform, str], Account] = field(default_factory=dict)
+    _deleted: dict[tuple[Platform, str], datetime] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         for business in self.businesses:
@@ -181,16 +213,89 @@ class Population:
     def account(self, platform: Platform, account_id: str) -> Account | None:
         return self._accounts.get((platform, account_id))
 
-    def post(self, platform: Platform, post_id: str, at: datetime | None = None) -> Post | None:
-        """The post, if it exists (and, given ``at``, is already published then)."""
+    def post(
+        self,
+        platform: Platform,
+        post_id: str,
+        at: datetime | None = None,
+        *,
+        include_deleted: bool = False,
+    ) -> Post | None:
+        """The post, if it exists (and, given ``at``, is already published then). A
+        deleted post no longer exists, unless ``include_deleted``."""
         post = self._posts_by_id.get((platform, post_id))
         if post is None or (at is not None and post.published_at > at):
+            return None
+        if not include_deleted and (platform, post_id) in self._deleted:
             return None
         return post
 
     def posts_of(self, account: Account, at: datetime | None = None) -> list[Post]:
+        """The account's posts, oldest first (deleted ones left out)."""
         posts = self._posts_by_account[(account.platform, account.account_id)]
-        return [p for p in posts if at is None or p.published_at <= at]
+        return [
+            p
+            for p in posts
+            if (at is None or p.published_at <= at) and (p.platform, p.post_id) not in self._deleted
+        ]
+
+    # --- changes made through the control API -----------------------------------------
+
+    def add_post(self, post: Post) -> None:
+        """A post made on the platform itself (never announced to Pulse)."""
+        self.native_posts.append(post)
+        self._posts_by_id[(post.platform, post.post_id)] = post
+        bisect.insort(
+            self._posts_by_account[(post.platform, post.account_id)],
+            post,
+            key=lambda p: p.published_at,
+        )
+
+    def create_post(
+        self,
+        seed: int,
+        account: Account,
+        at: datetime,
+        content_type: ContentType | None = None,
+        content: str | None = None,
+    ) -> Post:
+        """A native post of the account, published at ``at``, with numbers of its own."""
+        business = self.business(account.business_id)
+        assert business is not None
+        n = len(self.native_posts)
+        r = random.Random(f"{seed}:native:{account.platform}:{account.account_id}:{n}")
+        post = make_post(business, account, at, n, r, self._posts_by_id, content_type, content)
+        self.add_post(post)
+        return post
+
+    def delete_post(self, platform: Platform, post_id: str, at: datetime) -> bool:
+        if (platform, post_id) not in self._posts_by_id or (platform, post_id) in self._deleted:
+            return False
+        self._deleted[(platform, post_id)] = at
+        return True
+
+    def deleted_at(self, platform: Platform, post_id: str) -> datetime | None:
+        return self._deleted.get((platform, post_id))
+
+    def reset_changes(self) -> None:
+        """Forget native posts and deletions: the seeded world again."""
+        for post in self.native_posts:
+            del self._posts_by_id[(post.platform, post.post_id)]
+            self._posts_by_account[(post.platform, post.account_id)].remove(post)
+        self.native_posts.clear()
+        self._deleted.clear()
+
+    # --- simulated users --------------------------------------------------------------
+
+    def user(self, user_id: str) -> SimUser | None:
+        return next((u for u in self.users if u.user_id == user_id), None)
+
+    def admin_of(self, business_id: int) -> SimUser | None:
+        return next((u for u in self.users if business_id in u.business_ids), None)
+
+    def accounts_of(self, user: SimUser, platform: Platform) -> list[Account]:
+        """The accounts of this platform the user administers."""
+        return [b.accounts[platform] for b in self.businesses if b.business_id in user.business_ids]
 
     def business(self, business_id: int) -> Business | None:
         for business in self.businesses:
@@ -225,7 +330,29 @@ def build_apps(settings: Settings) -> Apps:
         meta_app_id=settings.meta_app_id or str(int(_digest(seed, "meta-app")[:12], 16))[:15],
         meta_app_secret=settings.meta_app_secret or _digest(seed, "meta-app-secret")[:32],
         meta_verify_token=settings.meta_verify_token or _digest(seed, "meta-verify")[:20],
+        twitter_client_id=settings.twitter_client_id
+        or base64.urlsafe_b64encode(bytes.fromhex(_digest(seed, "x-client")[:36])).decode(),
+        twitter_client_secret=settings.twitter_client_secret
+        or _digest(seed, "x-client-secret")[:50],
     )
+
+
+def build_users(settings: Settings, businesses: list[Business]) -> list[SimUser]:
+    """One administrator per business, and one person who administers nothing."""
+    alphabet = string.ascii_letters + string.digits
+
+    def user(index: int | str, business_ids: tuple[int, ...]) -> SimUser:
+        r = random.Random(f"{settings.seed}:user:{index}")
+        return SimUser(
+            user_id=f"sim-user-{index}",
+            name=f"Sim User {index}".title(),
+            business_ids=business_ids,
+            linkedin_person_id="".join(r.choice(alphabet) for _ in range(10)),
+            meta_user_id=str(10_000_000_000_000_000 + r.randrange(10**16)),
+        )
+
+    users = [user(b.index, (b.business_id,)) for b in businesses]
+    return [*users, user("none", ())]
 
 
 def _token(seed: int, platform: Platform, account_id: str) -> str:
@@ -373,47 +500,67 @@ def _media_keys(content_type: ContentType, post_id: str, r: random.Random) -> tu
     return ()
 
 
+def make_post(
+    business: Business,
+    account: Account,
+    published_at: datetime,
+    n: int,
+    r: random.Random,
+    taken: set[str] | dict[tuple[Platform, str], Post],
+    content_type: ContentType | None = None,
+    content: str | None = None,
+) -> Post:
+    """The ``n``-th post of an account, published at ``published_at``, its numbers drawn
+    from ``r``; its id differs from every id in ``taken``."""
+    platform = account.platform
+    if content_type is None:
+        mix = patterns.CONTENT_MIX[platform]
+        content_type = r.choices(list(mix), list(mix.values()))[0]
+    duration = round(r.uniform(15, 180), 1) if content_type == "video" else None
+    local = published_at.astimezone(ZoneInfo(business.timezone))
+    slot = patterns.hour_engagement(
+        platform, local.hour + local.minute / 60
+    ) * patterns.day_engagement(platform, local.weekday())
+    lifetime = _lifetime(
+        platform, content_type, account.followers_at(published_at), slot, duration, r
+    )
+    post_id = _post_id(platform, account, published_at, r)
+    while post_id in taken or (platform, post_id) in taken:  # astronomically unlikely
+        post_id = _post_id(platform, account, published_at, r)
+    topic = r.choice(TOPICS)
+    return Post(
+        business_id=business.business_id,
+        platform=platform,
+        account_id=account.account_id,
+        post_id=post_id,
+        published_at=published_at,
+        content_type=content_type,
+        content=content if content is not None else f"{topic} ({content_type} #{n + 1})",
+        url=_post_url(platform, account, post_id, r),
+        lifetime=lifetime,
+        local_weekday=local.weekday(),
+        local_hour=local.hour,
+        video_duration_s=duration,
+        media_keys=_media_keys(content_type, post_id, r) if platform == "twitter" else (),
+    )
+
+
 def _build_posts(
     settings: Settings, business: Business, account: Account, start: datetime, anchor: datetime
 ) -> Iterable[Post]:
     platform = account.platform
-    zone = ZoneInfo(business.timezone)
-    mix = patterns.CONTENT_MIX[platform]
-    content_types: list[ContentType] = list(mix)
-    weights = list(mix.values())
+    count = settings.posts_per_account
+    for heavy in settings.heavy_accounts:
+        if heavy.platform == platform and heavy.business == business.index:
+            count, start = heavy.posts, anchor - timedelta(days=heavy.days)
     span_s = (anchor - start).total_seconds()
     taken: set[str] = set()
-    for n in range(settings.posts_per_account):
+    for n in range(count):
         r = random.Random(f"{settings.seed}:post:{business.index}:{platform}:{n}")
         published_at = start + timedelta(seconds=int(r.uniform(0, span_s - 60)))
-        content_type = r.choices(content_types, weights)[0]
-        duration = round(r.uniform(15, 180), 1) if content_type == "video" else None
-        local = published_at.astimezone(zone)
-        slot = patterns.hour_engagement(
-            platform, local.hour + local.minute / 60
-        ) * patterns.day_engagement(platform, local.weekday())
-        lifetime = _lifetime(
-            platform, content_type, account.followers_at(published_at), slot, duration, r
-        )
-        post_id = _post_id(platform, account, published_at, r)
-        while post_id in taken:  # astronomically unlikely; keeps ids unique regardless
-            post_id = _post_id(platform, account, published_at, r)
-        taken.add(post_id)
-        yield Post(
-            business_id=business.business_id,
-            platform=platform,
-            account_id=account.account_id,
-            post_id=post_id,
-            published_at=published_at,
-            content_type=content_type,
-            content=f"{r.choice(TOPICS)} ({content_type} #{n + 1})",
-            url=_post_url(platform, account, post_id, r),
-            lifetime=lifetime,
-            local_weekday=local.weekday(),
-            local_hour=local.hour,
-            video_duration_s=duration,
-            media_keys=_media_keys(content_type, post_id, r) if platform == "twitter" else (),
-        )
+        post = make_post(business, account, published_at, n, r, taken)
+        taken.add(post.post_id)
+        yield post
 
 
 def build_population(settings: Settings, now: datetime | None = None) -> Population:
@@ -440,5 +587,10 @@ def build_population(settings: Settings, now: datetime | None = None) -> Populat
             posts.extend(_build_posts(settings, business, account, start, anchor))
     posts.sort(key=lambda p: p.published_at)
     return Population(
-        anchor=anchor, start=start, apps=build_apps(settings), businesses=businesses, posts=posts
+        anchor=anchor,
+        start=start,
+        apps=build_apps(settings),
+        businesses=businesses,
+        posts=posts,
+        users=build_users(settings, businesses),
     )

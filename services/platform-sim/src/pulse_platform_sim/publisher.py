@@ -41,12 +41,15 @@ def post_published(post: Post) -> PostPublished:
 def posts_to_publish(
     population: Population, at: datetime, business_ids: Iterable[int] | None = None
 ) -> list[Post]:
-    """The posts already published at ``at`` (of the given businesses, or all)."""
+    """The seeded posts already published at ``at`` and not deleted (of the given
+    businesses, or all). Native posts (control API) are never announced."""
     wanted = set(business_ids) if business_ids is not None else None
     return [
         p
         for p in population.posts
-        if p.published_at <= at and (wanted is None or p.business_id in wanted)
+        if p.published_at <= at
+        and (wanted is None or p.business_id in wanted)
+        and population.deleted_at(p.platform, p.post_id) is None
     ]
 
 

@@ -58,7 +58,7 @@ class FixedWindowCounter:
 
 # --- X --------------------------------------------------------------------------------
 
-XEndpoint = Literal["tweets", "users", "users_lookup", "users_me"]
+XEndpoint = Literal["tweets", "users", "users_lookup", "users_me", "user_tweets"]
 
 
 @dataclass(frozen=True)
@@ -89,6 +89,8 @@ class XRateLimits:
             ("users_lookup", True): s.twitter_users_user_limit,
             ("users_me", True): s.twitter_users_me_user_limit,
             ("users_me", False): 0,
+            ("user_tweets", False): s.twitter_user_tweets_app_limit,
+            ("user_tweets", True): s.twitter_user_tweets_user_limit,
         }
 
     def limit_of(self, endpoint: XEndpoint, user_context: bool) -> int:

@@ -12,6 +12,7 @@ from fastapi import Request
 
 from pulse_platform_sim.clock import SimClock, wall_clock
 from pulse_platform_sim.faults import FaultInjector
+from pulse_platform_sim.oauth import OAuthServer
 from pulse_platform_sim.population import Population, build_population
 from pulse_platform_sim.ratelimits import RateLimits, WallSeconds
 from pulse_platform_sim.requestlog import RequestLog
@@ -32,11 +33,15 @@ class SimState:
     limits: RateLimits
     requests: RequestLog
     webhooks: WebhookSender
+    oauth: OAuthServer
 
     def reset(self, clock: bool = True) -> None:
-        """Back to the state at start: no faults, all tokens valid, counters at zero."""
+        """Back to the state at start: no faults, all tokens valid, counters at zero, no
+        OAuth grants, codes or issued tokens, no native or deleted posts."""
         self.faults.clear()
         self.tokens.reset()
+        self.oauth.reset()
+        self.population.reset_changes()
         self.limits.reset()
         self.requests.reset()
         self.webhooks.reset()
@@ -52,12 +57,13 @@ def build_state(
 ) -> SimState:
     population = build_population(settings, now=wall())
     clock = SimClock(wall)
+    tokens = TokenRegistry(population, clock.now)
     return SimState(
         settings=settings,
         pulse=pulse or PulseSettings(),
         population=population,
         clock=clock,
-        tokens=TokenRegistry(population),
+        tokens=tokens,
         faults=FaultInjector(),
         limits=RateLimits(settings, wall_seconds),
         requests=RequestLog(
@@ -79,6 +85,7 @@ def build_state(
             settings.seed,
             settings.webhook_timeout_s,
         ),
+        oauth=OAuthServer(settings, population, clock, tokens),
     )
 
 

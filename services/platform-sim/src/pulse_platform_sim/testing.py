@@ -6,15 +6,22 @@ package's tests and open to other services' tests."""
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import parse_qsl, urlsplit
 
 import httpx
 from fastapi import FastAPI
 
 from pulse_platform_sim.app import create_app
-from pulse_platform_sim.population import Account, Post
+from pulse_platform_sim.oauth import Provider
+from pulse_platform_sim.population import Account, Api, Post
 from pulse_platform_sim.settings import Settings
 from pulse_platform_sim.state import SimState
 from pulse_shared.events import Platform
@@ -74,6 +81,10 @@ class Sim:
     def auth(self, platform: Platform, business: int = 0) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(platform, business)}"}
 
+    def provider(self, api: Api) -> Provider:
+        """An app's OAuth registration: client id and secret, redirect URIs."""
+        return self.state.oauth.providers[api]
+
 
 async def open_sim(settings: Settings) -> tuple[FastAPI, httpx.AsyncClient]:
     wall = ManualClock(NOW)
@@ -83,3 +94,125 @@ async def open_sim(settings: Settings) -> tuple[FastAPI, httpx.AsyncClient]:
     app.state.sim.clock.set(NOW)
     client = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://sim")
     return app, client
+
+
+# --- OAuth: the consent form, as a browser would fill it in ------------------------------
+
+
+def pkce_pair(verifier: str | None = None, method: str = "S256") -> tuple[str, str]:
+    """A PKCE (verifier, challenge) pair (RFC 7636)."""
+    verifier = verifier or secrets.token_urlsafe(48)
+    if method == "plain":
+        return verifier, verifier
+    digest = hashlib.sha256(verifier.encode()).digest()
+    return verifier, base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
+
+
+@dataclass
+class ConsentForm:
+    """What the consent page offers: its form's action and fields, the users to pick
+    from (and the one preselected) and the scopes it shows."""
+
+    action: str = ""
+    fields: dict[str, str] = field(default_factory=dict)
+    users: list[str] = field(default_factory=list)
+    selected: str | None = None
+    scopes: list[str] = field(default_factory=list)
+
+
+class _ConsentParser(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.form = ConsentForm()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.form.action = a.get("action", "")
+        elif tag == "input" and a.get("type") == "hidden":
+            self.form.fields[a["name"]] = a.get("value", "")
+        elif tag == "option":
+            self.form.users.append(a["value"])
+            if "selected" in a:
+                self.form.selected = a["value"]
+        elif tag == "li" and "data-scope" in a:
+            self.form.scopes.append(a["data-scope"])
+
+
+def parse_consent(html: str) -> ConsentForm:
+    parser = _ConsentParser()
+    parser.feed(html)
+    return parser.form
+
+
+async def consent(
+    client: httpx.AsyncClient,
+    authorize_url: str,
+    params: dict[str, str],
+    user: str | None = "sim-user-1",
+    decision: str = "allow",
+) -> httpx.Response:
+    """Open the consent page, sign in as ``user`` and press Allow or Deny: the
+    simulator's answer to the form (a 302 to the redirect URI, unless refused)."""
+    page = await client.get(authorize_url, params=params)
+    assert page.status_code == 200, page.text
+    form = parse_consent(page.text)
+    fields = dict(form.fields)
+    if user is not None:
+        fields["user"] = user
+    fields["decision"] = decision
+    return await client.post(form.action, data=fields)
+
+
+def redirect_query(response: httpx.Response) -> dict[str, str]:
+    """The query parameters of a redirect's Location."""
+    assert response.status_code == 302, response.text
+    return dict(parse_qsl(urlsplit(response.headers["location"]).query))
+
+
+AUTHORIZE_PATHS: dict[Api, str] = {
+    "linkedin": "/oauth/v2/authorization",
+    "twitter": "/i/oauth2/authorize",
+    "meta": "/v21.0/dialog/oauth",
+}
+DEFAULT_SCOPES: dict[Api, str] = {
+    "linkedin": "r_organization_social rw_organization_admin",
+    "twitter": "tweet.read users.read offline.access",
+    "meta": "pages_show_list,pages_read_engagement,read_insights,instagram_basic,"
+    "instagram_manage_insights",
+}
+
+
+@dataclass(frozen=True)
+class Authorized:
+    """A code from the consent page, and what its exchange must repeat."""
+
+    code: str
+    redirect_uri: str
+    code_verifier: str | None = None
+
+
+async def authorize(
+    sim: Sim,
+    api: Api,
+    user: str = "sim-user-1",
+    scope: str | None = None,
+    pkce_method: str = "S256",
+) -> Authorized:
+    """Run the consent page (Allow, signed in as ``user``) and return the code."""
+    provider = sim.provider(api)
+    params = {
+        "response_type": "code",
+        "client_id": provider.client_id,
+        "redirect_uri": provider.redirect_uris[0],
+        "scope": scope if scope is not None else DEFAULT_SCOPES[api],
+        "state": secrets.token_urlsafe(12),
+    }
+    verifier = None
+    if api == "twitter":
+        verifier, challenge = pkce_pair(method=pkce_method)
+        params |= {"code_challenge": challenge, "code_challenge_method": pkce_method}
+    answer = await consent(sim.client, AUTHORIZE_PATHS[api], params, user=user)
+    query = redirect_query(answer)
+    assert query["state"] == params["state"]
+    return Authorized(query["code"], params["redirect_uri"], verifier)

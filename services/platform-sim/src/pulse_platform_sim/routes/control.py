@@ -10,7 +10,7 @@ from fastapi import APIRouter, HTTPException, Query, Request
 from pydantic import AwareDatetime, BaseModel, Field
 
 from pulse_platform_sim.faults import Fault
-from pulse_platform_sim.population import Account, Api, Post
+from pulse_platform_sim.population import Account, Api, Post, SimUser
 from pulse_platform_sim.publisher import publish_population
 from pulse_platform_sim.state import SimState, sim_of
 from pulse_platform_sim.tokens import TokenStatus
@@ -21,7 +21,7 @@ from pulse_platform_sim.truth import (
     x_tweet_count,
 )
 from pulse_platform_sim.webhooks import KINDS
-from pulse_shared.events import Platform
+from pulse_shared.events import ContentType, Platform
 from pulse_shared.topics import POSTS_PUBLISHED
 
 router = APIRouter(prefix="/_sim", tags=["simulator control"])
@@ -94,19 +94,45 @@ class TokenRequest(BaseModel):
     platform: PlatformName | None = None
     account_id: str | None = None
     token: str | None = Field(default=None, description="instead of platform + account_id")
+    user: str | None = Field(
+        default=None,
+        description="a simulated user (sim-user-1, ...): all their tokens, on ``platform`` "
+        "if given: the OAuth-issued ones and the standing tokens of their accounts",
+    )
+    include_refresh: bool = Field(
+        default=False, description="expire: the user's refresh tokens too (revoke: always)"
+    )
+
+
+def _user_tokens(sim: SimState, body: TokenRequest, status: TokenStatus) -> dict[str, Any]:
+    user = sim.population.user(body.user or "")
+    if user is None:
+        raise HTTPException(404, f"no user {body.user}")
+    api = _api(body.platform) if body.platform else None
+    principals = sim.tokens.tokens_of(user, api)
+    for principal in principals:
+        sim.tokens.set_status(principal.token, status)
+    grants = sim.tokens.grants_of(user, api)
+    for grant in grants:
+        if status == "revoked":
+            grant.revoked = True
+        elif status == "valid":
+            grant.revoked = grant.refresh_expired = False
+        elif body.include_refresh:
+            grant.refresh_expired = True
+    return {"status": status, "tokens": len(principals), "grants": len(grants)}
 
 
 def _set_token(sim: SimState, body: TokenRequest, status: TokenStatus) -> dict[str, Any]:
+    if body.user is not None:
+        return _user_tokens(sim, body, status)
     if body.token is not None:
         token = body.token
-        if (
-            not any(p.access_token == token for p in sim.population.accounts)
-            and token != sim.population.apps.twitter_bearer_token
-        ):
+        if not sim.tokens.known(token):
             raise HTTPException(404, "no such token")
     else:
         if body.platform is None or body.account_id is None:
-            raise HTTPException(422, "give token, or platform and account_id")
+            raise HTTPException(422, "give token, user, or platform and account_id")
         account = sim.population.account(_platform(body.platform), body.account_id)
         if account is None:
             raise HTTPException(404, f"no {body.platform} account {body.account_id}")
@@ -115,19 +141,122 @@ def _set_token(sim: SimState, body: TokenRequest, status: TokenStatus) -> dict[s
     return {"status": status}
 
 
-@router.post("/tokens/expire", summary="Expire an account's token")
+@router.post("/tokens/expire", summary="Expire a token, an account's or a user's tokens")
 async def expire_token(request: Request, body: TokenRequest) -> dict[str, Any]:
     return _set_token(sim_of(request), body, "expired")
 
 
-@router.post("/tokens/revoke", summary="Revoke an account's token")
+@router.post("/tokens/revoke", summary="Revoke a token, an account's or a user's tokens")
 async def revoke_token(request: Request, body: TokenRequest) -> dict[str, Any]:
     return _set_token(sim_of(request), body, "revoked")
 
 
-@router.post("/tokens/restore", summary="Make an account's token valid again")
+@router.post("/tokens/restore", summary="Make tokens valid again")
 async def restore_token(request: Request, body: TokenRequest) -> dict[str, Any]:
     return _set_token(sim_of(request), body, "valid")
+
+
+@router.get("/oauth/grants", summary="Consents given through the OAuth flows")
+async def oauth_grants(request: Request, user: str | None = None) -> dict[str, Any]:
+    sim = sim_of(request)
+    now = sim.clock.now()
+    grants = []
+    for grant in sim.tokens.grants.values():
+        if user is not None and grant.user.user_id != user:
+            continue
+        tokens = [p for p in sim.tokens.issued() if p.grant is grant]
+        grants.append(
+            {
+                "grant_id": grant.grant_id,
+                "platform": grant.api,
+                "user": grant.user.user_id,
+                "scopes": grant.scopes,
+                "created_at": grant.created_at.isoformat(),
+                "revoked": grant.revoked,
+                "refresh_token": grant.refresh_token,
+                "refresh_status": grant.refresh_status(now) if grant.refresh_token else None,
+                "refresh_expires_at": _iso(grant.refresh_expires_at),
+                "tokens": [
+                    {
+                        "access_token": p.token,
+                        "kind": p.kind,
+                        "account_id": p.account.account_id if p.account else None,
+                        "status": sim.tokens.status_of(p.token),
+                        "expires_at": _iso(p.expires_at),
+                    }
+                    for p in tokens
+                ],
+            }
+        )
+    return {"grants": grants}
+
+
+def _iso(at: datetime | None) -> str | None:
+    return at.isoformat() if at else None
+
+
+# --- simulated users and their posts ----------------------------------------------------
+
+
+def _user_view(sim: SimState, user: SimUser) -> dict[str, Any]:
+    return {
+        "user_id": user.user_id,
+        "name": user.name,
+        "business_ids": list(user.business_ids),
+        "linkedin_member_urn": user.linkedin_urn,
+        "meta_user_id": user.meta_user_id,
+        "accounts": [
+            {"platform": a.platform, "account_id": a.account_id, "name": a.name}
+            for b in sim.population.businesses
+            if b.business_id in user.business_ids
+            for a in b.accounts.values()
+        ],
+    }
+
+
+@router.get("/users", summary="The simulated people and the accounts they administer")
+async def users(request: Request) -> dict[str, Any]:
+    sim = sim_of(request)
+    return {"users": [_user_view(sim, u) for u in sim.population.users]}
+
+
+class NewPostRequest(BaseModel):
+    platform: PlatformName
+    account_id: str | None = Field(default=None, description="default: business_id's account")
+    business_id: int | None = Field(default=None, description="default: the first business")
+    content_type: ContentType | None = None
+    content: str | None = None
+
+
+@router.post("/posts", summary="Publish a native post now (never announced to Pulse)")
+async def create_post(request: Request, body: NewPostRequest) -> dict[str, Any]:
+    sim = sim_of(request)
+    platform = _platform(body.platform)
+    if body.account_id is not None:
+        account = sim.population.account(platform, body.account_id)
+    else:
+        business = (
+            sim.population.business(body.business_id)
+            if body.business_id is not None
+            else sim.population.businesses[0]
+        )
+        account = business.accounts[platform] if business else None
+    if account is None:
+        raise HTTPException(404, f"no such {platform} account")
+    if platform == "instagram" and body.content_type in ("text", "link"):
+        raise HTTPException(422, "Instagram posts are images, videos or carousels")
+    post = sim.population.create_post(
+        sim.settings.seed, account, sim.clock.now(), body.content_type, body.content
+    )
+    return _post_view(sim, post)
+
+
+@router.delete("/posts", summary="Delete a post: gone from listings and lookups")
+async def delete_post(request: Request, platform: PlatformName, post_id: str) -> dict[str, Any]:
+    sim = sim_of(request)
+    if not sim.population.delete_post(_platform(platform), post_id, sim.clock.now()):
+        raise HTTPException(404, f"no {platform} post {post_id} (or already deleted)")
+    return {"deleted": True, "platform": _platform(platform), "post_id": post_id}
 
 
 # --- reset, clock, requests -----------------------------------------------------------
@@ -200,6 +329,10 @@ async def requests(
             },
             "GET /2/users": {"app": s.twitter_users_app_limit, "user": s.twitter_users_user_limit},
             "GET /2/users/me": {"user": s.twitter_users_me_user_limit},
+            "GET /2/users/:id/tweets": {
+                "app": s.twitter_user_tweets_app_limit,
+                "user": s.twitter_user_tweets_user_limit,
+            },
         },
         "linkedin": {
             "window_seconds": 86_400,
@@ -223,7 +356,7 @@ async def requests(
 
 
 def _find_post(sim: SimState, platform: str, post_id: str) -> Post:
-    post = sim.population.post(_platform(platform), post_id)
+    post = sim.population.post(_platform(platform), post_id, include_deleted=True)
     if post is None:
         raise HTTPException(404, f"no {platform} post {post_id}")
     return post
@@ -291,7 +424,8 @@ def _account_view(sim: SimState, account: Account) -> dict[str, Any]:
     }
 
 
-def _post_view(post: Post) -> dict[str, Any]:
+def _post_view(sim: SimState, post: Post) -> dict[str, Any]:
+    deleted = sim.population.deleted_at(post.platform, post.post_id)
     return {
         "platform": post.platform,
         "post_id": post.post_id,
@@ -303,6 +437,8 @@ def _post_view(post: Post) -> dict[str, Any]:
         "video_duration_s": post.video_duration_s,
         "local_weekday": post.local_weekday,
         "local_hour": post.local_hour,
+        "native": post in sim.population.native_posts,
+        "deleted_at": _iso(deleted),
     }
 
 
@@ -326,7 +462,7 @@ async def population(
         }
         if include_posts:
             item["posts"] = [
-                _post_view(p) for a in business.accounts.values() for p in pop.posts_of(a, now)
+                _post_view(sim, p) for a in business.accounts.values() for p in pop.posts_of(a, now)
             ]
         businesses.append(item)
     return {
@@ -349,6 +485,15 @@ async def population(
                 "verify_token": apps.meta_verify_token,
             },
         },
+        "oauth": {
+            api: {
+                "client_id": p.client_id,
+                "client_secret": p.client_secret,
+                "redirect_uris": list(p.redirect_uris),
+            }
+            for api, p in sim.oauth.providers.items()
+        },
+        "users": [_user_view(sim, u) for u in pop.users],
         "businesses": businesses,
     }
 

@@ -5,14 +5,32 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from urllib.parse import parse_qsl
 
 from fastapi import Request
+from starlette.convertors import Convertor, register_url_convertor
 
 from pulse_platform_sim.errors import PlatformError
 from pulse_platform_sim.faults import Fault
 from pulse_platform_sim.population import Api
 from pulse_platform_sim.state import SimState
 from pulse_platform_sim.tokens import Principal
+
+
+class GraphVersion(Convertor[str]):
+    """``v26.0`` and every other ``vNN.N``: the Graph API serves each version it keeps."""
+
+    regex = r"v\d+\.\d+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
+# Paths say ``{version:graph_version}``; registered before any router module is built.
+register_url_convertor("graph_version", GraphVersion())
 
 # Token kinds in the request log besides the principals' own (app, user, member, ...).
 KIND_ABSENT = "none"
@@ -61,3 +79,13 @@ async def apply_fault(
     if fault.kind == "error":
         raise server_error(fault.status)
     raise rate_limited(fault)
+
+
+async def form_fields(request: Request) -> dict[str, str] | None:
+    """An ``application/x-www-form-urlencoded`` body as a dict (the last value of a
+    repeated field wins); None if the body is not a form."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.split(";")[0].strip().lower() != "application/x-www-form-urlencoded":
+        return None
+    body = (await request.body()).decode("utf-8", errors="replace")
+    return dict(parse_qsl(body, keep_blank_values=True))

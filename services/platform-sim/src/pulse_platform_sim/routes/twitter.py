@@ -7,6 +7,10 @@ partial failures answer 200 with ``data`` and ``errors[]``; problems use the
 
 from __future__ import annotations
 
+import base64
+import binascii
+import hashlib
+from datetime import datetime
 from http import HTTPStatus
 from typing import Any
 
@@ -32,6 +36,8 @@ router = APIRouter(tags=["X API v2"])
 
 PROBLEMS = "https://api.twitter.com/2/problems/"
 MAX_IDS = 100
+# What every read here needs from a user-context token.
+READ_SCOPES = ("tweet.read", "users.read")
 
 
 def _names(text: str) -> frozenset[str]:
@@ -133,6 +139,10 @@ async def _gate(
         )
         error.body["title"] = "Unsupported Authentication"
         raise error
+    if not all(principal.has_scope(scope) for scope in READ_SCOPES):
+        raise _problem(
+            403, f"Missing required OAuth 2.0 scopes: {' '.join(READ_SCOPES)}", "about:blank"
+        )
     verdict = sim.limits.twitter.check(endpoint, principal.label, user_context)
     if not verdict.allowed:
         error = _problem(429, "Too Many Requests")
@@ -195,16 +205,55 @@ async def lookup_posts(request: Request) -> JSONResponse:
     media_fields = _csv(request, "media.fields")
     _check_fields("media.fields", media_fields, MEDIA_FIELDS)
     now = sim.clock.now()
-    max_age_s = sim.settings.twitter_private_metrics_max_age_days * 86_400
-    data: list[dict[str, Any]] = []
-    media: list[dict[str, Any]] = []
-    errors: list[dict[str, Any]] = []
+    view = TweetView(sim, principal, fields, expansions, media_fields)
     for post_id in ids:
         post = sim.population.post("twitter", post_id, now)
-        if post is None:
-            errors.append(_not_found("tweet", "id", post_id))
-            continue
-        counts = counts_at(post, now)
+        if post is None:  # never existed, not yet published, or deleted
+            view.errors.append(_not_found("tweet", "id", post_id))
+        else:
+            view.add(post)
+    return JSONResponse(view.body(), headers=headers)
+
+
+def _link_entity(post: Post) -> dict[str, Any]:
+    """The shortened link a link post carries (X wraps every URL in t.co)."""
+    short = hashlib.sha256(post.post_id.encode()).hexdigest()[:10]
+    target = f"https://www.example.com/blog/{post.post_id}"
+    return {
+        "start": len(post.content) + 1,
+        "end": len(post.content) + 24,
+        "url": f"https://t.co/{short}",
+        "expanded_url": target,
+        "display_url": target.removeprefix("https://"),
+    }
+
+
+class TweetView:
+    """Posts as the lookup and timeline endpoints answer them: ``data``, ``includes.media``
+    and the field-authorization ``errors``."""
+
+    def __init__(
+        self,
+        sim: SimState,
+        principal: Principal,
+        fields: list[str],
+        expansions: list[str],
+        media_fields: list[str],
+    ) -> None:
+        self.sim = sim
+        self.principal = principal
+        self.fields = fields
+        self.expansions = expansions
+        self.media_fields = media_fields
+        self.now = sim.clock.now()
+        self.max_age_s = sim.settings.twitter_private_metrics_max_age_days * 86_400
+        self.data: list[dict[str, Any]] = []
+        self.media: list[dict[str, Any]] = []
+        self.errors: list[dict[str, Any]] = []
+
+    def add(self, post: Post) -> None:
+        fields, principal = self.fields, self.principal
+        counts = counts_at(post, self.now)
         tweet: dict[str, Any] = {
             "id": post.post_id,
             "text": post.content,
@@ -217,7 +266,7 @@ async def lookup_posts(request: Request) -> JSONResponse:
         # Public metrics are readable with any token, so they are always given.
         tweet["public_metrics"] = x_public_metrics(counts)
         owner = principal.account is not None and principal.account.account_id == post.account_id
-        young = (now - post.published_at).total_seconds() < max_age_s
+        young = (self.now - post.published_at).total_seconds() < self.max_age_s
         for field in PRIVATE_FIELDS:
             if field not in fields:
                 continue
@@ -225,28 +274,43 @@ async def lookup_posts(request: Request) -> JSONResponse:
                 private = x_non_public_metrics if field == PRIVATE_FIELDS[0] else x_organic_metrics
                 tweet[field] = private(counts)
             else:
-                errors.append(_field_unauthorized(field, post.post_id))
-        if "attachments.media_keys" in expansions and post.media_keys:
+                self.errors.append(_field_unauthorized(field, post.post_id))
+        expand = "attachments.media_keys" in self.expansions
+        if (expand or "attachments" in fields) and post.media_keys:
             tweet["attachments"] = {"media_keys": list(post.media_keys)}
-            for key in post.media_keys:
-                item: dict[str, Any] = {
-                    "media_key": key,
-                    "type": "video" if key.startswith("7_") else "photo",
-                }
-                if key.startswith("7_") and "public_metrics" in media_fields:
-                    item["public_metrics"] = {"view_count": counts.video_views}
-                if key.startswith("7_") and "duration_ms" in media_fields:
-                    item["duration_ms"] = int((post.video_duration_s or 0) * 1000)
-                media.append(item)
-        data.append(tweet)
-    body: dict[str, Any] = {}
-    if data:
-        body["data"] = data
-    if media:
-        body["includes"] = {"media": media}
-    if errors:
-        body["errors"] = errors
-    return JSONResponse(body, headers=headers)
+        if expand:
+            self.media.extend(self._media(post, key, counts.video_views) for key in post.media_keys)
+        if "entities" in fields and post.content_type == "link":
+            tweet["entities"] = {"urls": [_link_entity(post)]}
+        self.data.append(tweet)
+
+    def _media(self, post: Post, key: str, views: int) -> dict[str, Any]:
+        video = key.startswith("7_")
+        item: dict[str, Any] = {"media_key": key, "type": "video" if video else "photo"}
+        wanted = self.media_fields
+        digest = hashlib.sha256(key.encode()).hexdigest()[:15]
+        if video and "public_metrics" in wanted:
+            item["public_metrics"] = {"view_count": views}
+        if video and "duration_ms" in wanted:
+            item["duration_ms"] = int((post.video_duration_s or 0) * 1000)
+        if video and "preview_image_url" in wanted:
+            media_id = key.split("_", 1)[1]
+            item["preview_image_url"] = (
+                f"https://pbs.twimg.com/ext_tw_video_thumb/{media_id}/pu/img/{digest}.jpg"
+            )
+        if not video and "url" in wanted:
+            item["url"] = f"https://pbs.twimg.com/media/{digest}.jpg"
+        return item
+
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {}
+        if self.data:
+            body["data"] = self.data
+        if self.media:
+            body["includes"] = {"media": self.media}
+        if self.errors:
+            body["errors"] = self.errors
+        return body
 
 
 def _user(sim: SimState, account: Account, fields: list[str]) -> dict[str, Any]:
@@ -308,4 +372,154 @@ async def lookup_users(request: Request) -> JSONResponse:
         body["data"] = data
     if errors:
         body["errors"] = errors
+    return JSONResponse(body, headers=headers)
+
+
+# --- a user's timeline ------------------------------------------------------------------
+
+MIN_RESULTS, MAX_RESULTS, DEFAULT_RESULTS = 5, 100, 10
+EXCLUDES = frozenset({"replies", "retweets"})
+
+
+def encode_pagination_token(direction: str, post_id: str) -> str:
+    """Opaque, base32hex like X's: which way to page, from which post."""
+    raw = f"{direction}{post_id}".encode()
+    return base64.b32hexencode(raw).decode().rstrip("=").lower()
+
+
+def _decode_pagination_token(token: str) -> tuple[str, int]:
+    try:
+        padded = token.upper() + "=" * (-len(token) % 8)
+        raw = base64.b32hexdecode(padded).decode()
+        if raw[0] not in "np" or not raw[1:].isdigit():
+            raise ValueError(raw)
+        return raw[0], int(raw[1:])
+    except (binascii.Error, ValueError, IndexError, UnicodeDecodeError):
+        raise _invalid_request(
+            "pagination_token",
+            [token],
+            f"The `pagination_token` query parameter value [{token}] is not valid",
+        ) from None
+
+
+def _instant(request: Request, name: str) -> datetime | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    try:
+        parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        parsed = None
+    if parsed is None or parsed.tzinfo is None:
+        raise _invalid_request(
+            name,
+            [raw],
+            f"Invalid '{name}':'{raw}'. '{name}' must be a ISO 8601 date-time "
+            "(YYYY-MM-DDTHH:mm:ssZ)",
+        )
+    return parsed
+
+
+def _id_param(request: Request, name: str) -> int | None:
+    raw = request.query_params.get(name)
+    if raw is None:
+        return None
+    _check_ids(name, [raw], 1)
+    return int(raw)
+
+
+def _max_results(request: Request) -> int:
+    raw = request.query_params.get("max_results")
+    if raw is None:
+        return DEFAULT_RESULTS
+    if not raw.isdigit() or not MIN_RESULTS <= int(raw) <= MAX_RESULTS:
+        raise _invalid_request(
+            "max_results",
+            [raw],
+            f"The `max_results` query parameter value [{raw}] is not between "
+            f"{MIN_RESULTS} and {MAX_RESULTS}",
+        )
+    return int(raw)
+
+
+def _timeline(sim: SimState, request: Request, account: Account) -> list[Post]:
+    """The account's posts a timeline may reach, newest first, within the filters."""
+    excludes = _csv(request, "exclude")
+    _check_fields("exclude", excludes, EXCLUDES)
+    s = sim.settings
+    cap = (
+        s.twitter_timeline_cap_without_replies if "replies" in excludes else s.twitter_timeline_cap
+    )
+    posts = sorted(
+        sim.population.posts_of(account, sim.clock.now()),
+        key=lambda p: int(p.post_id),
+        reverse=True,
+    )[:cap]
+    start, end = _instant(request, "start_time"), _instant(request, "end_time")
+    since_id, until_id = _id_param(request, "since_id"), _id_param(request, "until_id")
+    return [
+        p
+        for p in posts
+        if (start is None or p.published_at >= start)
+        and (end is None or p.published_at < end)
+        and (since_id is None or int(p.post_id) > since_id)
+        and (until_id is None or int(p.post_id) < until_id)
+    ]
+
+
+def _page(posts: list[Post], token: str | None, size: int) -> tuple[list[Post], bool, bool]:
+    """The page, and whether older and newer posts remain beyond it."""
+    if token is None:
+        page = posts[:size]
+    else:
+        direction, anchor = _decode_pagination_token(token)
+        if direction == "n":
+            page = [p for p in posts if int(p.post_id) < anchor][:size]
+        else:
+            page = [p for p in posts if int(p.post_id) > anchor][-size:]
+    if not page:
+        return page, False, False
+    oldest, newest = int(page[-1].post_id), int(page[0].post_id)
+    return (
+        page,
+        any(int(p.post_id) < oldest for p in posts),
+        any(int(p.post_id) > newest for p in posts),
+    )
+
+
+@router.get("/2/users/{user_id}/tweets", summary="A user's posts, newest first")
+async def user_tweets(request: Request, user_id: str) -> JSONResponse:
+    """With non_public_metrics or organic_metrics asked for by the owner, posts older
+    than 30 days are left out of ``data`` (the page still counts them, so a page can
+    answer ``result_count: 0`` with a ``next_token``)."""
+    sim, principal, headers = await _gate(request, "user_tweets", "GET /2/users/:id/tweets")
+    _check_ids("id", [user_id], 1)
+    fields = _csv(request, "tweet.fields", "post.fields")
+    _check_fields("tweet.fields", fields, TWEET_FIELDS)
+    media_fields = _csv(request, "media.fields")
+    _check_fields("media.fields", media_fields, MEDIA_FIELDS)
+    size = _max_results(request)
+    account = sim.population.account("twitter", user_id)
+    if account is None:
+        return JSONResponse({"errors": [_not_found("user", "id", user_id)]}, headers=headers)
+    posts = _timeline(sim, request, account)
+    page, older, newer = _page(posts, request.query_params.get("pagination_token"), size)
+    view = TweetView(sim, principal, fields, _csv(request, "expansions"), media_fields)
+    owner = principal.account is not None and principal.account.account_id == user_id
+    private = owner and any(f in fields for f in PRIVATE_FIELDS)
+    max_age_s = sim.settings.twitter_private_metrics_max_age_days * 86_400
+    for post in page:
+        if private and (view.now - post.published_at).total_seconds() >= max_age_s:
+            continue
+        view.add(post)
+    body = view.body()
+    meta: dict[str, Any] = {"result_count": len(view.data)}
+    if view.data:
+        meta["newest_id"] = view.data[0]["id"]
+        meta["oldest_id"] = view.data[-1]["id"]
+    if older:
+        meta["next_token"] = encode_pagination_token("n", page[-1].post_id)
+    if newer and request.query_params.get("pagination_token"):
+        meta["previous_token"] = encode_pagination_token("p", page[0].post_id)
+    body["meta"] = meta
     return JSONResponse(body, headers=headers)
