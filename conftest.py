@@ -332,12 +332,26 @@ def ingest_services(
     """The ingest services named in ``per_platform`` as processes (each with ``common`` and
     its own settings), stopped at the end. Each is waited for until ready: Kafka and Redis
     answer, so a webhook delivery is taken, not refused (503)."""
+    with ingest_services_on(infra, logs, common, per_platform, {}) as services:
+        yield services
+
+
+@contextlib.contextmanager
+def ingest_services_on(
+    infra: Infra,
+    logs: str,
+    common: dict[str, str],
+    per_platform: dict[str, dict[str, str]],
+    ports: dict[str, int],
+) -> Iterator[dict[str, ServiceProcess]]:
+    """:func:`ingest_services` on the ``ports`` given (an OAuth redirect URI registered at
+    the simulator names the port before the service starts)."""
     services: dict[str, ServiceProcess] = {}
     try:
         for name, extra in per_platform.items():
             services[name] = start_service(
                 f"ingest-{name}", f"pulse_ingest_{name}.app:app",
-                infra.env(**common, **extra), logs, ready_path="/readyz",
+                infra.env(**common, **extra), logs, ready_path="/readyz", port=ports.get(name),
             )  # fmt: skip
         yield services
     finally:

@@ -17,7 +17,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
 from typer.testing import CliRunner, Result
 
-from conftest import Infra, start_service
+from conftest import Infra, free_port, ingest_services_on, start_service
 from pulse_cli.app import app
 from pulse_cli.connections import topic_partitions
 from pulse_cli.dead_letters import REPLAYED_FROM_HEADER
@@ -55,6 +55,7 @@ def cli_env(infra: Infra, **extra: str) -> dict[str, str]:
         "PULSE_TOPIC_PREFIX": infra.topic_prefix,
         "PULSE_REDIS_URL": infra.redis_url,
         "PULSE_TOKEN_ENCRYPTION_KEYS": infra.token_encryption_key,
+        "PULSE_JWT_SECRET": infra.jwt_secret,
         **extra,
     }
 
@@ -321,10 +322,12 @@ async def test_backfill_makes_the_range_due_now(
 # --- demo ------------------------------------------------------------------------------
 
 
-async def test_demo_connects_publishes_and_waits_for_numbers(
+async def test_demo_connects_through_oauth_publishes_and_waits_for_numbers(
     infra: Infra, db: asyncpg.Connection, tmp_path: Any
 ) -> None:
     offset = secrets.randbelow(2**40) + 10**13
+    ports = {name: free_port() for name in ("linkedin", "twitter", "meta")}
+    callbacks = {n: f"http://127.0.0.1:{p}/connect/callback" for n, p in ports.items()}
     sim = await asyncio.to_thread(
         start_service,
         "platform-sim",
@@ -334,70 +337,94 @@ async def test_demo_connects_publishes_and_waits_for_numbers(
             PULSE_SIM_POSTS_PER_ACCOUNT="2",
             PULSE_SIM_DAYS="3",
             PULSE_SIM_BUSINESS_ID_OFFSET=str(offset),
+            **{
+                f"PULSE_SIM_{n.upper()}_REDIRECT_URIS": json.dumps([c])
+                for n, c in callbacks.items()
+            },
         ),
         str(tmp_path),
     )
     try:
-        business = offset + 1
-        # Nothing polls here (no ingest services): the accounts are connected and the
-        # posts published, then the wait gives up with a clear message.
-        waited = await pulse(infra, "demo", "--sim", sim.url, "--timeout", "1")
-        assert waited.exit_code == 1, waited.output
-        assert "posts of business" in waited.output
-        assert "polled in time" in waited.output
         async with httpx.AsyncClient(base_url=sim.url) as client:
             population = (await client.get("/_sim/population")).json()
-        accounts = population["businesses"][0]["accounts"]
-        sim_posts = population["businesses"][0]["posts"]
-        pool = await asyncpg.create_pool(asyncpg_dsn(infra.database_url), min_size=1)
-        try:
-            vault = TokenVault(pool, [infra.token_encryption_key])
-            for account in accounts:
-                connected = await vault.account(
-                    business, account["platform"], account["account_id"]
-                )
-                assert connected is not None
-                assert connected.access_token == account["access_token"]
-        finally:
-            await pool.close()
-        sent = await records_with_key(
-            infra,
-            infra.topic_prefix + POSTS_PUBLISHED,
-            post_key(sim_posts[0]["platform"], sim_posts[0]["post_id"]),
-        )
-        assert sent
-        assert json.loads(sent[0].value)["business_id"] == business
-
-        # Once every post has numbers (as the aggregator would store them), the demo
-        # prints one of their ids last.
-        post_ids = []
-        for post in sim_posts:
-            published_at = datetime.fromisoformat(post["published_at"])
-            post_ids.append(
-                await db.fetchval(
-                    "INSERT INTO published_posts (business_id, platform, platform_post_id, "
-                    "account_id, content_type, published_at, event_id) "
-                    "VALUES ($1, $2, $3, $4, $5, $6, $7) "
-                    "ON CONFLICT (business_id, platform, platform_post_id) "
-                    "DO UPDATE SET updated_at = now() RETURNING id",
-                    business,
-                    post["platform"],
-                    post["post_id"],
-                    post["account_id"],
-                    post["content_type"],
-                    published_at,
-                    uuid.uuid4(),
-                )
+        apps = population["oauth"]
+        common = {
+            "PULSE_API_BASE_URL": sim.url,
+            "PULSE_OAUTH_WEB_BASE_URL": sim.url,
+            "PULSE_OAUTH_RETURN_URLS": json.dumps(["http://dashboard.test/connections"]),
+        }
+        per_platform = {
+            name: {
+                "PULSE_OAUTH_CLIENT_ID": apps[name]["client_id"],
+                "PULSE_OAUTH_CLIENT_SECRET": apps[name]["client_secret"],
+                "PULSE_OAUTH_REDIRECT_URI": callbacks[name],
+            }
+            for name in ports
+        }
+        with ingest_services_on(infra, str(tmp_path), common, per_platform, ports) as ingest:
+            urls = {f"PULSE_INGEST_{n.upper()}_URL": s.url for n, s in ingest.items()}
+            business = offset + 1
+            # No aggregator here: the accounts are connected and the posts published,
+            # then the wait gives up with a clear message.
+            waited = await pulse(
+                infra, "demo", "--sim", sim.url, "--timeout", "1",
+                PULSE_DASHBOARD_URL="http://dashboard.test", **urls,
+            )  # fmt: skip
+            assert waited.exit_code == 1, waited.output
+            assert "4 accounts connected" in flat(waited.output)
+            assert "polled in time" in waited.output
+            rows = await db.fetch(
+                "SELECT platform, account_id, display_name, connected_by FROM "
+                "connected_accounts WHERE business_id = $1 ORDER BY platform",
+                business,
             )
-        await db.execute(
-            "INSERT INTO post_analytics (business_id, post_id, platform, platform_post_id, "
-            "fetched_at) SELECT business_id, id, platform, platform_post_id, now() "
-            "FROM published_posts WHERE business_id = $1 ON CONFLICT DO NOTHING",
-            business,
-        )
-        loaded = await pulse(infra, "demo", "--sim", sim.url, "--timeout", "5")
-        assert loaded.exit_code == 0, loaded.output
-        assert int(loaded.stdout.strip().splitlines()[-1]) in post_ids
+            expected = sorted((a["platform"], a["account_id"])
+                              for a in population["businesses"][0]["accounts"])  # fmt: skip
+            assert [(r["platform"], r["account_id"]) for r in rows] == expected
+            assert {r["connected_by"] for r in rows} == {"demo@pulse.local"}
+            assert all(r["display_name"] for r in rows)
+            sim_posts = population["businesses"][0]["posts"]
+            sent = await records_with_key(
+                infra,
+                infra.topic_prefix + POSTS_PUBLISHED,
+                post_key(sim_posts[0]["platform"], sim_posts[0]["post_id"]),
+            )
+            assert sent
+            assert json.loads(sent[0].value)["business_id"] == business
+
+            # Once every post has numbers (as the aggregator would store them), the demo
+            # prints one of their ids last.
+            post_ids = []
+            for post in sim_posts:
+                published_at = datetime.fromisoformat(post["published_at"])
+                post_ids.append(
+                    await db.fetchval(
+                        "INSERT INTO published_posts (business_id, platform, platform_post_id, "
+                        "account_id, content_type, published_at, event_id) "
+                        "VALUES ($1, $2, $3, $4, $5, $6, $7) "
+                        "ON CONFLICT (business_id, platform, platform_post_id) "
+                        "DO UPDATE SET updated_at = now() RETURNING id",
+                        business,
+                        post["platform"],
+                        post["post_id"],
+                        post["account_id"],
+                        post["content_type"],
+                        published_at,
+                        uuid.uuid4(),
+                    )
+                )
+            await db.execute(
+                "INSERT INTO post_analytics (business_id, post_id, platform, platform_post_id, "
+                "fetched_at) SELECT business_id, id, platform, platform_post_id, now() "
+                "FROM published_posts WHERE business_id = $1 ON CONFLICT DO NOTHING",
+                business,
+            )
+            loaded = await pulse(
+                infra, "demo", "--sim", sim.url, "--timeout", "5",
+                PULSE_DASHBOARD_URL="http://dashboard.test", **urls,
+            )  # fmt: skip
+            assert loaded.exit_code == 0, loaded.output
+            assert int(loaded.stdout.strip().splitlines()[-1]) in post_ids
     finally:
         await asyncio.to_thread(sim.stop)
 

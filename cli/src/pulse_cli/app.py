@@ -170,13 +170,14 @@ def demo(
 ) -> None:
     """Load demo data through the real pipeline, from the platform simulator.
 
-    Connects the simulator's accounts (their tokens encrypted into connected_accounts),
-    asks the simulator to publish its posts to posts.published.v1, and waits, with a
+    Connects the simulator's accounts through each ingest service's OAuth flow as the demo
+    member (demo@pulse.local), asks the simulator to publish its posts to
+    posts.published.v1, and waits, with a
     progress bar, until the ingest services have polled the first business's posts and
     the aggregator has stored their numbers. Prints one of its post ids on the last line.
     Needs the stack running (`make up` runs this). Idempotent.
     """
-    post_id = run(demo_module.load_demo(load_settings(IngestSettings), sim, timeout))
+    post_id = run(demo_module.load_demo(load_settings(demo_module.DemoSettings), sim, timeout))
     print(post_id)
 
 

@@ -1,13 +1,16 @@
 """``pulse demo``: demo data through the whole real pipeline.
 
-The platform simulator's businesses are connected in Pulse (their access tokens into the
-encrypted vault, as a business would connect its accounts), the simulator publishes its
-posts (as the publishing app would), the ingest services poll the simulator's APIs and
-publish what they observe, and the aggregator stores it.
+The demo member (``demo@pulse.local``, a member of each of the simulator's businesses)
+connects each business's accounts through each ingest service's OAuth flow, driven over
+HTTP as a browser would (``POST /connect/authorize`` with the member's token, the
+simulator's consent page signed in as the business's simulated user, the callback, the
+choice of accounts where several are offered); the ingest services then find the
+accounts' posts and followers. The simulator also publishes its posts (as a publishing
+app would), the ingest services poll the simulator's APIs, the aggregator stores it all.
 
-Idempotent: connecting again replaces the same tokens, the simulator's events have stable
-ids. Waits until the first business's posts have numbers; prints one of its post ids on
-stdout (``make up`` reads it from the last line).
+Idempotent: connecting again replaces the same accounts' tokens, the simulator's events
+have stable ids. Waits until the first business's posts have numbers; prints one of its
+post ids on stdout (``make up`` reads it from the last line).
 """
 
 from __future__ import annotations
@@ -15,46 +18,149 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from html.parser import HTMLParser
 from typing import Any
+from urllib.parse import parse_qs, urlencode, urljoin, urlsplit
 
 import asyncpg
 import httpx
 import structlog
 
 from pulse_cli.connections import CommandFailed, connect_database, err, progress_bar
+from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.settings import IngestSettings
-from pulse_shared.ingest.vault import TokenVault
 from pulse_shared.logs import CurrentStderr
 
 DEFAULT_SIM_URL = "http://127.0.0.1:8200"
+DEMO_MEMBER = "demo@pulse.local"
 
 
-async def connect_accounts(settings: IngestSettings, population: dict[str, Any]) -> int:
-    """Each simulated business and its accounts' tokens; returns the accounts connected."""
+class DemoSettings(IngestSettings):
+    """Where the ingest services and the dashboard are (``make up``'s ports)."""
+
+    ingest_linkedin_url: str = "http://127.0.0.1:8101"
+    ingest_twitter_url: str = "http://127.0.0.1:8102"
+    ingest_meta_url: str = "http://127.0.0.1:8103"
+    dashboard_url: str = "http://127.0.0.1:8080"
+
+    def ingest_urls(self) -> list[str]:
+        return [self.ingest_linkedin_url, self.ingest_twitter_url, self.ingest_meta_url]
+
+
+class PageForm(HTMLParser):
+    """A page's form as a browser would submit it: its action, its hidden fields, and the
+    checkboxes that are checked (the simulator's consent page, ingest's choice page)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.action = ""
+        self.fields: list[tuple[str, str]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        if tag == "form":
+            self.action = a.get("action", "")
+        elif tag == "input" and a.get("name"):
+            kind = a.get("type", "text")
+            if kind == "hidden" or (kind == "checkbox" and "checked" in a):
+                self.fields.append((a["name"], a.get("value", "")))
+
+
+def form_of(url: str, html: str) -> tuple[str, list[tuple[str, str]]]:
+    form = PageForm()
+    form.feed(html)
+    return urljoin(url, form.action), form.fields
+
+
+async def post_form(
+    browser: httpx.AsyncClient, url: str, fields: list[tuple[str, str]]
+) -> httpx.Response:
+    """A form as a browser sends it (a name may repeat: the checked accounts)."""
+    return await browser.post(
+        url,
+        content=urlencode(fields),
+        headers={"Content-Type": "application/x-www-form-urlencoded"},
+    )
+
+
+async def consent(browser: httpx.AsyncClient, url: str, user: str, decision: str = "allow") -> str:
+    """At the platform's consent page: sign in as ``user``, then Allow (or Deny); where the
+    platform sends the browser back to."""
+    page = await browser.get(url)
+    page.raise_for_status()
+    target, fields = form_of(str(page.url), page.text)
+    answer = await post_form(browser, target, [*fields, ("user", user), ("decision", decision)])
+    if answer.status_code != 302:
+        raise CommandFailed(f"the consent page at {target} answered {answer.status_code}")
+    return answer.headers["location"]
+
+
+async def connect_through_oauth(
+    browser: httpx.AsyncClient,
+    ingest_url: str,
+    token: str,
+    business_id: int,
+    user: str,
+    return_to: str,
+) -> dict[str, list[str]]:
+    """One ingest service's flow for one business, as the member's browser: the outcome
+    the dashboard would be told (``connected``/``accounts`` or ``connect_error``)."""
+    started = await browser.post(
+        f"{ingest_url}/connect/authorize",
+        json={"business_id": business_id, "return_to": return_to},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    if started.status_code != 200:
+        raise CommandFailed(f"{ingest_url}/connect/authorize answered {started.status_code}: "
+                            f"{started.text[:300]}")  # fmt: skip
+    back = await browser.get(await consent(browser, started.json()["authorization_url"], user))
+    if back.status_code == 200:  # several accounts offered: take them all
+        target, fields = form_of(str(back.url), back.text)
+        back = await post_form(browser, target, fields)
+    if back.status_code != 303:
+        raise CommandFailed(f"{ingest_url} did not connect: {back.status_code} {back.text[:300]}")
+    return parse_qs(urlsplit(back.headers["location"]).query)
+
+
+async def connect_accounts(settings: DemoSettings, population: dict[str, Any]) -> int:
+    """Each simulated business, its demo member, and its accounts connected through every
+    ingest service's OAuth flow; returns the accounts connected."""
     try:
-        pool = await asyncpg.create_pool(
-            asyncpg_dsn(settings.database_url), min_size=1, max_size=2, timeout=10
-        )
+        conn = await asyncpg.connect(asyncpg_dsn(settings.database_url), timeout=10)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
         raise CommandFailed(f"cannot reach the database ({exc}); is `make up` running?") from exc
-    connected = 0
     try:
-        vault = TokenVault(pool, settings.token_keys())
         for business in population["businesses"]:
-            await pool.execute(
+            await conn.execute(
                 "INSERT INTO businesses (id, name, timezone) VALUES ($1, $2, $3) "
                 "ON CONFLICT (id) DO NOTHING",
                 business["business_id"], business["name"], business["timezone"],
             )  # fmt: skip
-            for account in business["accounts"]:
-                await vault.connect(
-                    business["business_id"], account["platform"], account["account_id"],
-                    account["access_token"],
-                )  # fmt: skip
-                connected += 1
+            await conn.execute(
+                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2) "
+                "ON CONFLICT DO NOTHING",
+                business["business_id"], DEMO_MEMBER,
+            )  # fmt: skip
     finally:
-        await pool.close()
+        await conn.close()
+    token = mint_dev_token(settings.jwt_secret, DEMO_MEMBER, ttl_s=600)
+    user_of = {b: u["user_id"] for u in population["users"] for b in u["business_ids"]}
+    return_to = f"{settings.dashboard_url}/connections"
+    connected = 0
+    async with httpx.AsyncClient(timeout=30, follow_redirects=False) as browser:
+        for business in population["businesses"]:
+            business_id = business["business_id"]
+            for ingest_url in settings.ingest_urls():
+                outcome = await connect_through_oauth(
+                    browser, ingest_url, token, business_id, user_of[business_id], return_to
+                )
+                if "connect_error" in outcome:
+                    raise CommandFailed(
+                        f"{ingest_url} could not connect business {business_id}: "
+                        f"{outcome['connect_error'][0]}"
+                    )
+                connected += int(outcome["accounts"][0])
     return connected
 
 
@@ -71,7 +177,7 @@ async def polled_posts(settings: IngestSettings, business_id: int) -> list[int]:
         await conn.close()
 
 
-async def load_demo(settings: IngestSettings, sim_url: str, timeout_s: float) -> int:
+async def load_demo(settings: DemoSettings, sim_url: str, timeout_s: float) -> int:
     """Connect, publish, wait; returns a post id of the first business."""
     # Standard output carries the answer (a post id): the vault's log lines go to stderr,
     # and only its warnings.

@@ -480,7 +480,10 @@ class AccountSync:
                     content_type=post.content_type, platform_post_url=post.platform_post_url,
                     video_duration_s=post.video_duration_s,
                 )  # fmt: skip
-                if await self.schedule.track(tracked_post_of(event), now=now):
+                # The first sync counts every post it lists (some may be tracked already,
+                # announced by a publishing app); later ones count the posts new to Pulse.
+                newly = await self.schedule.track(tracked_post_of(event), now=now)
+                if newly or first:
                     found += 1
                     await publish(self.producer, self.topic_prefix + POSTS_PUBLISHED, event)
                     if found - reported >= PROGRESS_EVERY:  # visible while it syncs
