@@ -455,20 +455,20 @@ async def test_accounts_list_then_disconnect_keeps_the_numbers_and_stops_the_pol
     pool = await asyncpg.create_pool(asyncpg_dsn(infra.database_url), min_size=1, max_size=1)
     try:
         vault = TokenVault(pool, [infra.token_encryption_key])
-        await vault.connect(business, "twitter", "2244994945", "the-access-token")
+        await vault.connect(business, "twitter", str(business), "the-access-token")
     finally:
         await pool.close()
     now = datetime.now(UTC)
-    mine = TrackedPost(business, "twitter", f"{business}1", "2244994945", now, "text")
+    mine = TrackedPost(business, "twitter", f"{business}1", str(business), now, "text")
     other = TrackedPost(business, "twitter", f"{business}2", "783214", now, "text")
     for post in (mine, other):
         await schedule.track(post)
 
     listed = await pulse(infra, "accounts", "list", str(business))
     assert listed.exit_code == 0, listed.output
-    assert "twitter\t2244994945\t\tactive\t0 posts\tsynced never" in listed.stdout
+    assert f"twitter\t{business}\t\tactive\t0 posts\tsynced never" in listed.stdout
 
-    gone = await pulse(infra, "accounts", "disconnect", str(business), "twitter", "2244994945")
+    gone = await pulse(infra, "accounts", "disconnect", str(business), "twitter", str(business))
     assert gone.exit_code == 0, gone.output
     assert "1 posts no longer polled" in flat(gone.output)
     row = await db.fetchrow(
@@ -481,7 +481,7 @@ async def test_accounts_list_then_disconnect_keeps_the_numbers_and_stops_the_pol
                          "encrypted_refresh_token": None}  # fmt: skip
     assert await schedule.due_at(mine) is None
     assert await schedule.due_at(other) is not None  # another account's post stays
-    again = await pulse(infra, "accounts", "disconnect", str(business), "twitter", "2244994945")
+    again = await pulse(infra, "accounts", "disconnect", str(business), "twitter", str(business))
     assert again.exit_code == 1
     assert "has no connected twitter account" in flat(again.output)
     wrong = await pulse(infra, "accounts", "disconnect", str(business), "myspace", "1")

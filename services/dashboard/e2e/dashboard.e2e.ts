@@ -8,7 +8,8 @@
 // so a page that took "today" from the browser instead of query-api's /calendar fails.
 //
 // Environment (run-e2e.sh sets it): DASHBOARD_URL, QUERY_API_URL, PULSE_TOKEN,
-// BUSINESS_ID, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS (a directory).
+// BUSINESS_ID, CHROMIUM (default /usr/bin/chromium), SCREENSHOTS (a directory),
+// STACK_DASHBOARD_URL (the stack's dashboard, for the consent round trip; "" skips it).
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { chromium, type Browser, type BrowserContext, type Page } from "playwright-core";
@@ -18,6 +19,9 @@ const QUERY_API = process.env.QUERY_API_URL ?? "http://127.0.0.1:8000";
 const TOKEN = required("PULSE_TOKEN");
 const BUSINESS = Number(process.env.BUSINESS_ID ?? "1");
 const SHOTS = process.env.SCREENSHOTS ?? "screenshots";
+// The stack's own dashboard (`make up`): the one address the ingest services' allow-list
+// (PULSE_OAUTH_RETURN_URLS) lets a consent come back to. "" skips the consent round trip.
+const STACK_DASHBOARD = process.env.STACK_DASHBOARD_URL ?? "http://127.0.0.1:8080/";
 const WAIT_MS = 20_000;
 const API_PATH = "/api/v1/analytics";
 // UTC+14, the earliest time zone, and a clock a day ahead: the browser's day is then at
@@ -35,6 +39,19 @@ function required(name: string): string {
 const int = (n: number | null): string => (n === null ? "—" : Math.round(n).toLocaleString("en-US"));
 const pct = (n: number | null): string =>
   n === null ? "—" : `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
+
+const MONTHS_SHORT = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/** A moment on the business's clock, as web/format.ts's zonedDateTime writes it. */
+function zoned(iso: string, timeZone: string): string {
+  const found: Record<string, string> = {};
+  const options: Intl.DateTimeFormatOptions = {
+    timeZone, year: "numeric", month: "numeric", day: "numeric", hour: "numeric", minute: "numeric", hourCycle: "h23",
+  };
+  for (const p of new Intl.DateTimeFormat("en-US", options).formatToParts(new Date(iso))) found[p.type] = p.value;
+  const two = (v: string | undefined) => (v ?? "").padStart(2, "0");
+  return `${Number(found.day)} ${MONTHS_SHORT[Number(found.month) - 1]} ${found.year}, ${two(found.hour)}:${two(found.minute)}`;
+}
 
 /** A day (YYYY-MM-DD) n days later, as web/dates.ts counts. */
 function addDays(day: string, n: number): string {
@@ -99,6 +116,45 @@ interface PostDetail {
   engagement_rate: number;
   impressions: number | null;
   history: unknown[];
+}
+
+interface Account {
+  platform: string;
+  account_id: string;
+  display_name: string;
+  status: "syncing" | "active" | "needs_reconnection" | "disconnected";
+  status_reason: string | null;
+  posts_found: number;
+  posts_with_numbers: number;
+  last_synced_at: string | null;
+  connected_at: string;
+}
+interface Accounts {
+  business_id: number;
+  accounts: Account[];
+}
+const STATUS_LABELS: Record<Account["status"], string> = {
+  syncing: "Syncing",
+  active: "Active",
+  needs_reconnection: "Needs reconnection",
+  disconnected: "Disconnected",
+};
+/** The ingest service that connects each platform (the page's /connect/<service>/). */
+const SERVICE_OF: Record<string, string> = { linkedin: "linkedin", twitter: "twitter", facebook: "meta", instagram: "meta" };
+
+/** The row of an account on the Connections page. */
+function accountRow(a: { platform: string; account_id: string }): string {
+  const quoted = (v: string) => `"${v.replace(/["\\]/g, "\\$&")}"`;
+  return `[data-testid="account-row"][data-platform=${quoted(a.platform)}][data-account-id=${quoted(a.account_id)}]`;
+}
+
+/** The account's name as the page shows it: its id when the platform gave none. */
+const nameOf = (a: Account): string => a.display_name.trim() || a.account_id;
+
+/** The progress figure of a syncing account, as the page writes it. */
+function progressOf(a: Account): string {
+  if (a.posts_found <= 0) return "finding posts…";
+  return `${Math.min(100, Math.floor((a.posts_with_numbers / a.posts_found) * 100))}%`;
 }
 
 /** query-api asked directly: only for what the page has not asked yet (the business's day). */
@@ -606,6 +662,244 @@ async function main(): Promise<number> {
     // It watched the business's last 90 days, every platform.
     const { today } = await answers.json<Calendar>("/calendar", { business_id: BUSINESS });
     await answers.latest("/overview", { ...scoped({ start: addDays(today, -89), end: today, platform: "all" }) });
+  });
+
+  await test("connections: a tab with a path of its own, /connections, and no analytics toolbar", page, async () => {
+    await page.getByTestId("tab-connections").click();
+    await until("the URL /connections", async () => new URL(page.url()).pathname === "/connections");
+    await ready(page, "connections");
+    assertEqual(await page.locator(".toolbar").count(), 0, "toolbars on the Connections page");
+    assertEqual(await page.getByTestId("tab-connections").getAttribute("aria-current"), "page", "the tab marked current");
+    // Loaded at its own address too (the ingest services send the browser back there).
+    await page.reload();
+    await ready(page, "connections");
+    assertEqual(new URL(page.url()).pathname, "/connections", "the path after a reload");
+  });
+
+  await test("connections: the rows are /accounts' accounts, statuses, last synced on the business's clock, posts", page, async () => {
+    const calendar = await answers.json<Calendar>("/calendar", { business_id: BUSINESS });
+    const a = await showsAnswer<Accounts>(page, answers, ["/accounts", { business_id: BUSINESS }], (a) =>
+      a.accounts.flatMap((acc): [string, string][] => {
+        const row = accountRow(acc);
+        return [
+          [`${row} [data-testid="account-name"]`, nameOf(acc)],
+          [`${row} [data-testid="account-status"]`, STATUS_LABELS[acc.status]],
+          [`${row} [data-testid="account-last-synced"]`, acc.last_synced_at ? zoned(acc.last_synced_at, calendar.timezone) : "Not yet"],
+          [`${row} [data-testid="account-posts-found"]`, int(acc.posts_found)],
+          [`${row} [data-testid="account-posts-with-numbers"]`, int(acc.posts_with_numbers)],
+          ...(acc.status_reason ? [[`${row} [data-testid="account-reason"]`, acc.status_reason] as [string, string]] : []),
+          ...(acc.status === "syncing" ? [[`${row} [data-testid="account-progress"]`, progressOf(acc)] as [string, string]] : []),
+        ];
+      }),
+    );
+    if (a.accounts.length === 0) throw new Error(`business ${BUSINESS} has no connected account: nothing to compare`);
+    console.log(`      accounts: ${a.accounts.map((x) => `${x.platform}/${nameOf(x)}=${x.status}`).join(", ")}`);
+    // The business's clock, not the browser's: the browser is in another zone.
+    const synced = a.accounts.find((x) => x.last_synced_at);
+    if (synced?.last_synced_at && zoned(synced.last_synced_at, calendar.timezone) === zoned(synced.last_synced_at, BROWSER_TIMEZONE))
+      throw new Error(`the business's zone (${calendar.timezone}) shows the same time as the browser's`);
+    // Every row in its platform's group, the buttons each status has.
+    for (const acc of a.accounts) {
+      const row = page.locator(`[data-testid="accounts-${acc.platform}"] ${accountRow(acc)}`);
+      assertEqual(await row.count(), 1, `${acc.platform} ${acc.account_id} in its platform's group`);
+      assertEqual(await row.getByTestId("reconnect").count(), acc.status === "needs_reconnection" ? 1 : 0, `Reconnect on a ${acc.status} account`);
+      assertEqual(await row.getByTestId("disconnect").count(), acc.status === "disconnected" ? 0 : 1, `Disconnect on a ${acc.status} account`);
+    }
+    for (const service of ["linkedin", "twitter", "meta"])
+      assertEqual(await page.getByTestId(`connect-${service}`).isEnabled(), true, `Connect for ${service}`);
+    await shot(page, "connections");
+    // On a phone the tables scroll inside their panel; the page is no wider than the screen.
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      const widths = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+      if (widths[0] > widths[1] + 1) throw new Error(`page is ${widths[0]}px wide on a ${widths[1]}px screen`);
+      await shot(page, "connections-phone");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+  });
+
+  await test("connections: the same accounts and statuses as GET /accounts says at the same moment", page, async () => {
+    let last = "";
+    try {
+      await until("the page's rows to be the API's", async () => {
+        const direct = await api<Accounts>("/accounts", { business_id: BUSINESS });
+        const fromApi = direct.accounts.map((x) => `${x.platform}|${x.account_id}|${nameOf(x)}|${STATUS_LABELS[x.status]}`).sort();
+        const rows = await page.getByTestId("account-row").evaluateAll((trs) =>
+          trs.map((tr) => {
+            const cell = (id: string) => (tr.querySelector(`[data-testid="${id}"]`)?.textContent ?? "").trim();
+            return `${tr.getAttribute("data-platform")}|${tr.getAttribute("data-account-id")}|${cell("account-name")}|${cell("account-status")}`;
+          }),
+        );
+        last = `page ${JSON.stringify(rows.sort())}, API ${JSON.stringify(fromApi)}`;
+        return JSON.stringify(rows) === JSON.stringify(fromApi);
+      });
+    } catch {
+      throw new Error(`the rows differ from GET /accounts: ${last}`);
+    }
+  });
+
+  await test("connections: Connect posts this page as return_to, goes to the consent URL, and the outcome is told once", page, async () => {
+    // The consent step is not driven here (the simulator's pages are someone else's work):
+    // the answer of /connect/twitter/authorize is replaced by a consent URL that comes
+    // straight back as a denied consent would.
+    const origin = new URL(DASHBOARD).origin;
+    // Refused (this page's address not on the service's allow-list): said in words, no navigation.
+    await page.route("**/connect/twitter/authorize", (route) =>
+      route.fulfill({ status: 422, contentType: "application/json", body: JSON.stringify({ detail: `return_to '${origin}/connections' is not allowed` }) }),
+    );
+    try {
+      await page.getByTestId("connect-twitter").click();
+      const notice = page.getByTestId("connections-notice");
+      await notice.waitFor({ timeout: WAIT_MS });
+      if (!(await notice.innerText()).includes("PULSE_OAUTH_RETURN_URLS")) throw new Error(`the notice says: ${await notice.innerText()}`);
+      assertEqual(new URL(page.url()).pathname, "/connections", "the page after a refused authorize");
+      assertEqual(await page.getByTestId("connect-twitter").isEnabled(), true, "Connect X after a refusal");
+    } finally {
+      await page.unroute("**/connect/twitter/authorize");
+    }
+    const asked: { body: string; authorization: string | undefined }[] = [];
+    await page.route("**/connect/twitter/authorize", async (route) => {
+      asked.push({ body: route.request().postData() ?? "", authorization: route.request().headers()["authorization"] });
+      await route.fulfill({
+        status: 200,
+        contentType: "application/json",
+        body: JSON.stringify({ authorization_url: `${origin}/connections?connect_error=access_denied` }),
+      });
+    });
+    try {
+      await page.getByTestId("connect-twitter").click();
+      const banner = page.getByTestId("connect-outcome");
+      await banner.waitFor({ timeout: WAIT_MS });
+      assertEqual(await banner.getAttribute("data-outcome"), "error:access_denied", "the outcome told");
+      if (!/denied/.test(await banner.innerText())) throw new Error(`the banner says: ${await banner.innerText()}`);
+      assertEqual(new URL(page.url()).search, "", "the query after the outcome was read");
+      assertEqual(asked.length, 1, "authorize requests");
+      assertEqual(asked[0].authorization, `Bearer ${TOKEN}`, "the token sent");
+      assertEqual(asked[0].body, JSON.stringify({ business_id: BUSINESS, return_to: `${origin}/connections` }), "the authorize body");
+    } finally {
+      await page.unroute("**/connect/twitter/authorize");
+    }
+    await ready(page, "connections");
+    await shot(page, "connections-denied");
+    // Back with accounts connected: told once, gone after a reload and on another view.
+    await page.goto(`${origin}/connections?connected=facebook,instagram&accounts=2`);
+    const banner = page.getByTestId("connect-outcome");
+    await banner.waitFor({ timeout: WAIT_MS });
+    assertEqual(await banner.getAttribute("data-outcome"), "connected", "the outcome told");
+    const said = await banner.innerText();
+    if (!said.includes("Connected 2 accounts on Facebook and Instagram")) throw new Error(`the banner says: ${said}`);
+    assertEqual(new URL(page.url()).pathname + new URL(page.url()).search, "/connections", "the URL after the outcome was read");
+    await ready(page, "connections");
+    await shot(page, "connections-connected");
+    await page.reload();
+    await ready(page, "connections");
+    assertEqual(await banner.count(), 0, "outcome banners after a reload");
+  });
+
+  await test("connections: Disconnect asks first; Cancel sends nothing, Yes sends the account to its service", page, async () => {
+    const sent: { url: string; body: string }[] = [];
+    const onRequest = (r: { url: () => string; postData: () => string | null }) => {
+      if (new URL(r.url()).pathname.startsWith("/connect/")) sent.push({ url: r.url(), body: r.postData() ?? "" });
+    };
+    page.on("request", onRequest);
+    // The demo's accounts stay connected: the disconnect's answer is replaced.
+    await page.route("**/connect/*/disconnect", (route) =>
+      route.fulfill({ status: 200, contentType: "application/json", body: JSON.stringify({ disconnected: true }) }),
+    );
+    try {
+      await ready(page, "connections");
+      const { accounts } = await answers.json<Accounts>("/accounts", { business_id: BUSINESS });
+      const connected = accounts.filter((x) => x.status !== "disconnected");
+      const target = connected.find((x) => SERVICE_OF[x.platform] === "meta") ?? connected[0];
+      if (!target) throw new Error("no connected account to try Disconnect on");
+      const row = page.locator(accountRow(target));
+      await row.getByTestId("disconnect").click();
+      const confirm = row.getByTestId("disconnect-confirm");
+      await confirm.waitFor({ timeout: WAIT_MS });
+      if (!(await confirm.innerText()).includes(nameOf(target))) throw new Error(`the confirmation says: ${await confirm.innerText()}`);
+      await shot(page, "connections-disconnect-confirm");
+      await row.getByTestId("cancel-disconnect").click();
+      await confirm.waitFor({ state: "detached", timeout: WAIT_MS });
+      assertEqual(sent.length, 0, "requests after Cancel");
+      await row.getByTestId("disconnect").click();
+      await row.getByTestId("confirm-disconnect").click();
+      const notice = page.getByTestId("connections-notice");
+      await notice.waitFor({ timeout: WAIT_MS });
+      if (!(await notice.innerText()).startsWith(`Disconnected ${nameOf(target)}`)) throw new Error(`the notice says: ${await notice.innerText()}`);
+      assertEqual(sent.length, 1, "disconnect requests");
+      assertEqual(new URL(sent[0].url).pathname, `/connect/${SERVICE_OF[target.platform]}/disconnect`, "the service asked");
+      assertEqual(
+        sent[0].body,
+        JSON.stringify({ business_id: BUSINESS, platform: target.platform, account_id: target.account_id }),
+        "the disconnect body",
+      );
+    } finally {
+      page.off("request", onRequest);
+      await page.unroute("**/connect/*/disconnect");
+    }
+    // And back to the analytics, without loading the page again.
+    await page.getByTestId("tab-overview").click();
+    await until("the URL /#/overview", async () => new URL(page.url()).pathname === "/" && new URL(page.url()).hash === "#/overview");
+    await ready(page, "summary");
+    await page.locator(".toolbar").waitFor({ timeout: WAIT_MS });
+  });
+
+  await test("connections: Connect X through the simulator's consent page, Deny, back with the outcome (stack's dashboard)", page, async () => {
+    if (!STACK_DASHBOARD) {
+      console.log("      skipped: STACK_DASHBOARD_URL is empty");
+      return;
+    }
+    // Deny only: Allow would connect an account (or change the tokens of one) in the demo
+    // that every other test and person uses. The state Pulse keeps does not change.
+    const stack = new URL(STACK_DASHBOARD).origin;
+    const own = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+    const consentPage = await own.newPage();
+    const refused: string[] = [];
+    consentPage.on("console", (msg) => {
+      if (/Content.Security.Policy/i.test(msg.text()) && consentPage.url().startsWith(stack)) refused.push(msg.text());
+    });
+    const before = await api<Accounts>("/accounts", { business_id: BUSINESS });
+    try {
+      await consentPage.goto(`${stack}/`);
+      await consentPage.evaluate(
+        ([token, business]) => {
+          localStorage.setItem("pulse.token", token);
+          localStorage.setItem("pulse.business", business);
+        },
+        [TOKEN, String(BUSINESS)],
+      );
+      await consentPage.goto(`${stack}/connections`);
+      await ready(consentPage, "connections");
+      await consentPage.getByTestId("connect-twitter").click();
+      let notice = "";
+      await until("the platform's consent page", async () => {
+        notice = await consentPage.getByTestId("connections-notice").innerText({ timeout: 100 }).catch(() => "");
+        if (notice) throw new Error(`the page says: ${notice}`);
+        return new URL(consentPage.url()).origin !== stack;
+      }).catch((err: unknown) => {
+        throw new Error(`${String(err)} (the stack's dashboard and ingest-twitter must run this code, with PULSE_OAUTH_* set)`);
+      });
+      const consent = new URL(consentPage.url());
+      console.log(`      consent page: ${consent.origin}${consent.pathname}`);
+      assertEqual(consent.searchParams.get("redirect_uri")?.endsWith("/connect/callback"), true, "the consent's redirect_uri is ingest's callback");
+      await consentPage.locator("#deny").waitFor({ timeout: WAIT_MS });
+      await shot(consentPage, "consent-x");
+      await consentPage.locator("#deny").click();
+      const banner = consentPage.getByTestId("connect-outcome");
+      await banner.waitFor({ timeout: WAIT_MS });
+      const back = new URL(consentPage.url());
+      assertEqual(`${back.origin}${back.pathname}${back.search}`, `${stack}/connections`, "the page the consent came back to, its query read");
+      assertEqual(await banner.getAttribute("data-outcome"), "error:access_denied", "the outcome told");
+      await ready(consentPage, "connections");
+      await shot(consentPage, "connections-consent-denied");
+      if (refused.length) throw new Error(`policy violations on the stack's dashboard:\n${refused.join("\n")}`);
+    } finally {
+      await own.close();
+    }
+    const after = await api<Accounts>("/accounts", { business_id: BUSINESS });
+    const ids = (a: Accounts) => a.accounts.map((x) => `${x.platform}|${x.account_id}`).sort().join(" ");
+    assertEqual(ids(after), ids(before), "the business's accounts after a denied consent");
   });
 
   await test("signing out returns to sign-in", page, async () => {

@@ -1,10 +1,14 @@
-"""What the ``/api/`` proxy may send to query-api: which paths, headers and bodies.
+"""What the proxies may send upstream: which paths, headers and bodies.
 
-Only query-api's ``/api/v1/`` is the page's: its ``/metrics``, ``/docs``, ``/openapi.json``
-and health checks are not. The path is decided as query-api would read it, after every
-layer of percent-encoding is peeled off and the segments are normalised, and the upstream
-URL is built from that normalised path alone, which needs no encoding: what is decided is
-what query-api receives.
+``/api/``: only query-api's ``/api/v1/`` is the page's: its ``/metrics``, ``/docs``,
+``/openapi.json`` and health checks are not. ``/connect/``: only two routes of each ingest
+service, ``POST /connect/authorize`` and ``POST /connect/disconnect``, asked for as
+``/connect/<service>/<authorize|disconnect>`` (service: linkedin, twitter, meta).
+
+The path is decided as the upstream would read it, after every layer of percent-encoding is
+peeled off and the segments are normalised, and the upstream URL is built from that
+normalised path alone, which needs no encoding: what is decided is what the upstream
+receives.
 """
 
 from __future__ import annotations
@@ -17,6 +21,11 @@ from starlette.requests import Request
 
 PREFIX = ("api", "v1")
 MAX_BODY = 64 * 1024
+# The ingest services whose connect routes the page calls, and those routes. Their bodies
+# are a business id, a platform, an account id and a return URL (2 KiB at most).
+CONNECT_SERVICES = ("linkedin", "twitter", "meta")
+CONNECT_ACTIONS = ("authorize", "disconnect")
+CONNECT_MAX_BODY = 8 * 1024
 # Layers of percent-encoding peeled off; a path encoded more often than this means to hide
 # something (the page encodes none) and is refused.
 MAX_LAYERS = 3
@@ -27,6 +36,12 @@ SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 # client's own X-Forwarded-For) stays here. Accept-Encoding goes along because the answer
 # is relayed byte for byte: it must be in a coding the client asked for.
 FORWARDED = ("authorization", "content-type", "accept", "accept-encoding")
+# To an ingest service: what its two routes read. Its answer is asked for uncompressed
+# (small JSON), since it is relayed byte for byte whatever the client accepts.
+CONNECT_FORWARDED = ("authorization", "content-type", "accept")
+# From an ingest service's answer: what the page reads (a JSON body, a 429's wait, a 401's
+# challenge); no cookie or other header of a service is set on this origin.
+CONNECT_RELAYED = ("content-type", "retry-after", "www-authenticate", "cache-control")
 
 # Hop-by-hop headers (RFC 9110 7.6.1) and those this server sets itself: not relayed back.
 NOT_RELAYED = {
@@ -40,9 +55,11 @@ TIMEOUT = httpx.Timeout(10.0, read=30.0)
 EXPORT_TIMEOUT = httpx.Timeout(10.0, read=330.0)
 
 
-def upstream_path(raw_path: bytes) -> str | None:
-    """The query-api path for a request to ``raw_path`` (as sent, percent-encoded), or None
-    when, decoded and normalised, it is not under ``/api/v1/``."""
+def normalised(raw_path: bytes) -> list[str] | None:
+    """The segments of ``raw_path`` (as sent, percent-encoded) as a server reads them:
+    every layer of percent-encoding peeled off, backslashes as slashes, empty and ``.``
+    segments dropped, ``..`` resolved; None when a segment holds anything else than
+    ``SEGMENT``'s characters, or the path is encoded more than ``MAX_LAYERS`` times."""
     try:
         path = raw_path.decode("ascii")
         for _ in range(MAX_LAYERS + 1):
@@ -64,15 +81,37 @@ def upstream_path(raw_path: bytes) -> str | None:
             segments.append(segment)
         else:
             return None
+    return segments
+
+
+def upstream_path(raw_path: bytes) -> str | None:
+    """The query-api path for a request to ``raw_path`` (as sent, percent-encoded), or None
+    when, decoded and normalised, it is not under ``/api/v1/``."""
+    segments = normalised(raw_path)
+    if segments is None:
+        return None
     if tuple(segments[: len(PREFIX)]) != PREFIX or len(segments) == len(PREFIX):
         return None
     return "/" + "/".join(segments)
 
 
-def upstream_headers(request: Request) -> dict[str, str]:
-    """The request's headers query-api needs, and the client's address (query-api trusts
-    it only from this server)."""
-    headers = {name: request.headers[name] for name in FORWARDED if name in request.headers}
+def connect_target(raw_path: bytes) -> tuple[str, str] | None:
+    """The ingest service and its connect route for a request to ``raw_path``:
+    ``/connect/<service>/<action>`` once decoded and normalised, with a service of
+    ``CONNECT_SERVICES`` and an action of ``CONNECT_ACTIONS``; None for anything else."""
+    segments = normalised(raw_path)
+    if segments is None or len(segments) != 3 or segments[0] != "connect":
+        return None
+    _, service, action = segments
+    if service not in CONNECT_SERVICES or action not in CONNECT_ACTIONS:
+        return None
+    return service, action
+
+
+def upstream_headers(request: Request, names: tuple[str, ...] = FORWARDED) -> dict[str, str]:
+    """The request's headers the upstream needs (``names``), and the client's address (the
+    upstream trusts it only from this server)."""
+    headers = {name: request.headers[name] for name in names if name in request.headers}
     if request.client is not None:
         headers["x-forwarded-for"] = request.client.host
     return headers
@@ -84,15 +123,15 @@ def answer_headers(answer: httpx.Response) -> dict[str, str]:
     return {k: v for k, v in answer.headers.items() if k.lower() not in NOT_RELAYED | named}
 
 
-async def read_body(request: Request) -> bytes | None:
-    """The request's body, or None when it is over ``MAX_BODY`` (declared or sent)."""
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes | None:
+    """The request's body, or None when it is over ``limit`` (declared or sent)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY:
+    if declared.isdigit() and int(declared) > limit:
         return None
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
-        if len(body) > MAX_BODY:
+        if len(body) > limit:
             return None
     return bytes(body)
 

@@ -1,12 +1,14 @@
-import { lazy, Suspense, useCallback, useMemo, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { PulseClient, type Scope } from "./api/client";
 import type { Calendar, PlatformFilter } from "./api/types";
+import { outcomeMessage, type ConnectOutcome } from "./connect";
 import { presetRange, type PresetId } from "./dates";
-import { hrefOf, TABS, useRoute, type Route } from "./route";
+import { hrefOf, onLinkClick, TABS, useRoute, type Route } from "./route";
 import * as storage from "./storage";
 import { Actions } from "./components/Actions";
 import { BestTimes } from "./components/BestTimes";
 import { BusinessSwitcher } from "./components/BusinessSwitcher";
+import { Connections } from "./components/Connections";
 import { Filters, type FilterState } from "./components/Filters";
 import { SignIn } from "./components/SignIn";
 import { SummaryCards } from "./components/SummaryCards";
@@ -59,9 +61,24 @@ function Views({ route, props }: { route: Route; props: ViewProps }) {
   );
 }
 
+/** What connecting accounts came to (the page was opened with it), until dismissed. */
+function OutcomeBanner({ outcome, onDismiss }: { outcome: ConnectOutcome; onDismiss: () => void }) {
+  const failed = outcome.kind === "error";
+  return (
+    <div className={`notice ${failed ? "error" : "ok"}`} role={failed ? "alert" : "status"} data-testid="connect-outcome" data-outcome={failed ? `error:${outcome.code}` : "connected"}>
+      <p>{outcomeMessage(outcome)}</p>
+      <button type="button" className="link" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
 interface WorkspaceProps {
   client: PulseClient;
   calendar: Calendar;
+  outcome: ConnectOutcome | null;
+  onDismissOutcome: () => void;
   platform: PlatformFilter;
   range: RangeChoice;
   version: number;
@@ -75,6 +92,8 @@ interface WorkspaceProps {
 function Workspace({
   client,
   calendar,
+  outcome,
+  onDismissOutcome,
   platform,
   range,
   version,
@@ -92,34 +111,60 @@ function Workspace({
     platform,
   };
   const props: ViewProps = { client, scope, version, onUnauthorized };
+  // The outcome of connecting is told on the view the browser came back to, not after.
+  const firstView = useRef(route.view);
+  useEffect(() => {
+    if (outcome && route.view !== firstView.current) onDismissOutcome();
+    // Only a change of view dismisses it.
+  }, [route.view]);
+  const analytics = route.view !== "connections";
   return (
     <>
-      <div className="toolbar">
-        <Filters
-          value={filters}
-          timezone={calendar.timezone}
-          onPlatform={onPlatform}
-          onPreset={(preset) => onRange({ preset })}
-          onDates={(startDate, endDate) => onRange({ preset: "custom", startDate, endDate })}
-        />
-        <Actions client={client} scope={scope} today={calendar.today} onUnauthorized={onUnauthorized} onRefreshed={onRefreshed} />
-      </div>
+      {analytics && (
+        <div className="toolbar">
+          <Filters
+            value={filters}
+            timezone={calendar.timezone}
+            onPlatform={onPlatform}
+            onPreset={(preset) => onRange({ preset })}
+            onDates={(startDate, endDate) => onRange({ preset: "custom", startDate, endDate })}
+          />
+          <Actions client={client} scope={scope} today={calendar.today} onUnauthorized={onUnauthorized} onRefreshed={onRefreshed} />
+        </div>
+      )}
       <nav className="tabs">
         {TABS.map((t) => (
-          <a key={t.view} href={hrefOf({ view: t.view })} className={route.view === t.view ? "active" : ""} data-testid={`tab-${t.view}`}>
+          <a
+            key={t.view}
+            href={hrefOf({ view: t.view })}
+            className={route.view === t.view ? "active" : ""}
+            aria-current={route.view === t.view ? "page" : undefined}
+            data-testid={`tab-${t.view}`}
+            onClick={onLinkClick}
+          >
             {t.label}
           </a>
         ))}
       </nav>
+      {outcome && <OutcomeBanner outcome={outcome} onDismiss={onDismissOutcome} />}
       <main>
-        <Views route={route} props={props} />
+        {analytics ? (
+          <Views route={route} props={props} />
+        ) : (
+          <Connections client={client} calendar={calendar} onUnauthorized={onUnauthorized} />
+        )}
       </main>
     </>
   );
 }
 
-/** Sign-in, then the header and, once the business's calendar has answered, its workspace. */
-export function App() {
+/**
+ * Sign-in, then the header and, once the business's calendar has answered, its workspace.
+ * `connectOutcome`: what connecting accounts came to, taken off the URL the page opened with.
+ */
+export function App({ connectOutcome = null }: { connectOutcome?: ConnectOutcome | null }) {
+  const [outcome, setOutcome] = useState<ConnectOutcome | null>(connectOutcome);
+  const dismissOutcome = useCallback(() => setOutcome(null), []);
   const [token, setToken] = useState<string | null>(storage.loadToken);
   const [signInMessage, setSignInMessage] = useState<string | null>(null);
   const [businesses, setBusinesses] = useState<number[]>(storage.loadBusinesses);
@@ -184,6 +229,8 @@ export function App() {
           <Workspace
             client={client}
             calendar={calendar}
+            outcome={outcome}
+            onDismissOutcome={dismissOutcome}
             platform={platform}
             range={range}
             version={version}

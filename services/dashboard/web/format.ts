@@ -51,3 +51,30 @@ export function dateTime(isoString: string | null): string {
   if (!isoString) return "—";
   return new Date(isoString).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
 }
+
+const MONTHS_SHORT = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
+
+/**
+ * A moment as the business's clock shows it ("6 Dec 2026, 09:04"), whatever the device's
+ * zone; made of numeric parts, so every browser writes it alike. A zone the browser does
+ * not know: UTC, said so.
+ */
+export function zonedDateTime(isoString: string | null, timeZone: string): string {
+  if (!isoString) return "—";
+  const moment = new Date(isoString);
+  const parts = (zone: string) => {
+    const options: Intl.DateTimeFormatOptions = {
+      timeZone: zone, year: "numeric", month: "numeric", day: "numeric",
+      hour: "numeric", minute: "numeric", hourCycle: "h23",
+    };
+    const found: Record<string, string> = {};
+    for (const p of new Intl.DateTimeFormat("en-US", options).formatToParts(moment)) found[p.type] = p.value;
+    const two = (v: string | undefined) => (v ?? "").padStart(2, "0");
+    return `${Number(found.day)} ${MONTHS_SHORT[Number(found.month) - 1]} ${found.year}, ${two(found.hour)}:${two(found.minute)}`;
+  };
+  try {
+    return parts(timeZone);
+  } catch {
+    return `${parts("UTC")} UTC`;
+  }
+}

@@ -56,7 +56,8 @@ def test_adding_businesses_keeps_the_earlier_ones() -> None:
 def test_ids_and_business_numbers_have_the_platforms_formats() -> None:
     population = build_population(make_settings(business_id_offset=40))
     assert [b.business_id for b in population.businesses] == [41, 42]
-    assert population.businesses[0].accounts["linkedin"].account_id == "urn:li:organization:1001"
+    # Accounts follow the Pulse business, so simulators with other offsets share none.
+    assert population.businesses[0].accounts["linkedin"].account_id == "urn:li:organization:1041"
     for business in population.businesses:
         for platform, account in business.accounts.items():
             account_format, post_format = ID_FORMATS[platform]

@@ -23,7 +23,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ADD_POST = """
 INSERT INTO published_posts (business_id, platform, platform_post_id, account_id,
     content_type, published_at, event_id, removed_at)
-VALUES ($1, 'twitter', $2, '2244994945', 'text', now(), $3, $4) RETURNING id
+VALUES ($1, 'twitter', $2, $1::text, 'text', now(), $3, $4) RETURNING id
 """
 
 
@@ -33,9 +33,11 @@ async def test_accounts_show_their_sync_and_never_a_token(
     business = secrets.randbelow(2**62) + 10**12
     _, token = await infra.token_for(business)
     synced = datetime(2026, 11, 19, 12, tzinfo=UTC)
-    await db.execute(ADD_ACCOUNT, business, "twitter", "2244994945", b"secret-token-bytes",
+    # Account ids of this test's own: one platform account is connected to one business.
+    x_account, organization = str(business), f"urn:li:organization:{business}"
+    await db.execute(ADD_ACCOUNT, business, "twitter", x_account, b"secret-token-bytes",
                      "active", None, "@pulse", 3, synced)  # fmt: skip
-    await db.execute(ADD_ACCOUNT, business, "linkedin", "urn:li:organization:7", b"x",
+    await db.execute(ADD_ACCOUNT, business, "linkedin", organization, b"x",
                      "needs_reconnection", "token refresh refused: invalid_request",
                      "Pulse Inc", 0, None)  # fmt: skip
     # Three posts found: two have numbers, one of them removed from the platform since.

@@ -239,7 +239,8 @@ class HttpLimits:
     token: Limit | None = None
     auth_failures: Limit | None = None
     trusted_proxies: frozenset[str] = frozenset()
-    path_prefix: str = "/"
+    # The paths limited (one prefix, or several): the orchestrator's probes are not.
+    path_prefix: str | tuple[str, ...] = "/"
 
 
 async def refuse(send: Send, verdict: Verdict) -> None:

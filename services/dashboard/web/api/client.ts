@@ -1,10 +1,16 @@
-// The typed client of query-api. The dashboard's server proxies /api/ to it, so the
-// browser calls one origin.
+// The typed client of query-api and of the ingest services' connect routes. The
+// dashboard's server proxies /api/ to query-api and /connect/<service>/ to the ingest
+// services, so the browser calls one origin.
 import type {
+  AccountsAnswer,
+  AuthorizeAnswer,
   BestTimesAnswer,
   Calendar,
+  ConnectService,
   ContentPerformanceAnswer,
+  DisconnectAnswer,
   ExportFormat,
+  Platform,
   Overview,
   PlatformComparisonAnswer,
   PlatformFilter,
@@ -29,9 +35,12 @@ export interface Scope {
 
 export class ApiError extends Error {
   readonly status: number;
-  constructor(status: number, message: string) {
+  /** The server's own words ({"detail": ...}), when it said any. */
+  readonly detail: string | null;
+  constructor(status: number, message: string, detail: string | null = null) {
     super(message);
     this.status = status;
+    this.detail = detail;
   }
   get unauthorized(): boolean {
     return this.status === 401;
@@ -83,10 +92,15 @@ export class PulseClient {
     this.token = token;
   }
 
-  private async request(path: string, init: RequestInit = {}): Promise<Response> {
+  private request(path: string, init: RequestInit = {}): Promise<Response> {
+    return this.send(`${BASE}${path}`, init);
+  }
+
+  /** A call to this origin with the token; an answer other than 2xx is an ApiError. */
+  private async send(url: string, init: RequestInit = {}): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(`${BASE}${path}`, {
+      res = await fetch(url, {
         ...init,
         headers: { ...(init.headers ?? {}), Authorization: `Bearer ${this.token}` },
       });
@@ -100,7 +114,8 @@ export class PulseClient {
       } catch {
         body = null;
       }
-      throw new ApiError(res.status, explain(res.status, detailOf(body)));
+      const detail = detailOf(body);
+      throw new ApiError(res.status, explain(res.status, detail), detail);
     }
     return res;
   }
@@ -151,6 +166,38 @@ export class PulseClient {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify({ business_id: businessId }),
+    });
+  }
+
+  /** The business's connected accounts, their status and sync progress. */
+  accounts(businessId: number): Promise<AccountsAnswer> {
+    return this.json(`/accounts?${query({ business_id: businessId })}`);
+  }
+
+  private async postJson<T>(url: string, body: unknown): Promise<T> {
+    const res = await this.send(url, {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    return (await res.json()) as T;
+  }
+
+  /**
+   * Starts connecting accounts through an ingest service: the platform's consent URL.
+   * After consent the browser comes back to `returnTo` with `connected=` or
+   * `connect_error=` in its query.
+   */
+  authorizeConnect(service: ConnectService, businessId: number, returnTo: string): Promise<AuthorizeAnswer> {
+    return this.postJson(`/connect/${service}/authorize`, { business_id: businessId, return_to: returnTo });
+  }
+
+  /** Disconnects an account: its tokens deleted, polling stopped, its numbers kept. */
+  disconnect(service: ConnectService, businessId: number, platform: Platform, accountId: string): Promise<DisconnectAnswer> {
+    return this.postJson(`/connect/${service}/disconnect`, {
+      business_id: businessId,
+      platform,
+      account_id: accountId,
     });
   }
 

@@ -217,3 +217,36 @@ export interface RefreshAnswer {
   platforms: string[];
   requested_at: string;
 }
+
+/** One connected account of the business, and how its sync goes (GET /accounts). */
+export type AccountStatus = "syncing" | "active" | "needs_reconnection" | "disconnected";
+
+export interface Account {
+  platform: Platform;
+  account_id: string;
+  display_name: string;
+  status: AccountStatus;
+  /** Why it needs reconnection, or was disconnected. */
+  status_reason: string | null;
+  posts_found: number;
+  /** Of its posts, those polled at least once. */
+  posts_with_numbers: number;
+  last_synced_at: string | null;
+  connected_at: string;
+}
+
+export interface AccountsAnswer {
+  business_id: number;
+  accounts: Account[];
+}
+
+/** The ingest services that connect accounts: each its platforms' OAuth. */
+export type ConnectService = "linkedin" | "twitter" | "meta";
+
+export interface AuthorizeAnswer {
+  authorization_url: string;
+}
+
+export interface DisconnectAnswer {
+  disconnected: boolean;
+}

@@ -361,9 +361,9 @@ def _token(seed: int, platform: Platform, account_id: str) -> str:
     return prefix[platform] + body[:48]
 
 
-def _account_id(platform: Platform, index: int, rng: random.Random) -> str:
+def _account_id(platform: Platform, business_id: int, rng: random.Random) -> str:
     if platform == "linkedin":
-        return f"urn:li:organization:{1000 + index}"
+        return f"urn:li:organization:{1000 + business_id}"
     if platform == "twitter":
         return str(1_300_000_000_000_000_000 + rng.randrange(10**17))
     if platform == "facebook":
@@ -374,8 +374,11 @@ def _account_id(platform: Platform, index: int, rng: random.Random) -> str:
 def _build_account(
     settings: Settings, business_id: int, index: int, name: str, platform: Platform, start: datetime
 ) -> Account:
-    rng = random.Random(f"{settings.seed}:account:{index}:{platform}")
-    account_id = _account_id(platform, index, rng)
+    # Keyed by the Pulse business (simulator business + PULSE_SIM_BUSINESS_ID_OFFSET): two
+    # simulators with other offsets never share an account, which Pulse connects to one
+    # business at a time (with no offset, the business is the simulator's index).
+    rng = random.Random(f"{settings.seed}:account:{business_id}:{platform}")
+    account_id = _account_id(platform, business_id, rng)
     scale = rng.lognormvariate(0, 0.6)
     handle = f"{name.lower()}{index}"
     return Account(

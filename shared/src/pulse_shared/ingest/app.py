@@ -215,7 +215,7 @@ def build_ingest_app(
                 HttpLimits(
                     address=Limit.parse("webhooks", settings.rate_limit_webhooks),
                     trusted_proxies=frozenset(settings.trusted_proxies),
-                    path_prefix="/",
+                    path_prefix=("/webhooks", "/connect/"),
                 ),
             )
         tasks: list[asyncio.Task[None]] = []
