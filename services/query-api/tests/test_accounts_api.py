@@ -23,7 +23,7 @@ VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
 ADD_POST = """
 INSERT INTO published_posts (business_id, platform, platform_post_id, account_id,
     content_type, published_at, event_id, removed_at)
-VALUES ($1, 'twitter', $2, $1::text, 'text', now(), $3, $4) RETURNING id
+VALUES ($1, 'twitter', $2, $5, 'text', now(), $3, $4) RETURNING id
 """
 
 
@@ -42,7 +42,9 @@ async def test_accounts_show_their_sync_and_never_a_token(
                      "Pulse Inc", 0, None)  # fmt: skip
     # Three posts found: two have numbers, one of them removed from the platform since.
     posts = [
-        await db.fetchval(ADD_POST, business, f"17900000000000000{n}", uuid.uuid4(), removed)
+        await db.fetchval(
+            ADD_POST, business, f"17900000000000000{n}", uuid.uuid4(), removed, x_account
+        )
         for n, removed in ((1, None), (2, None), (3, synced))
     ]
     for post_id in posts[1:]:
