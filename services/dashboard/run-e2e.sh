@@ -7,7 +7,7 @@
 # Environment: PULSE_QUERY_API_URL (default http://127.0.0.1:8000), PULSE_E2E_BUSINESS_ID
 # (default 1), PULSE_TOKEN (default: one made with `deploy/local/pulse.sh token`), CHROMIUM
 # (default /usr/bin/chromium), PYTHON (default the workspace venv's),
-# PULSE_E2E_STACK_DASHBOARD_URL (default http://127.0.0.1:8080/: the stack's own dashboard,
+# PULSE_E2E_STACK_DASHBOARD_URL (default http://127.0.0.1:$PULSE_DASHBOARD_PORT/, 8080: the stack's own dashboard,
 # serving the dist/ built here, where a platform's consent may come back to; "" skips the
 # consent round trip).
 set -euo pipefail
@@ -57,7 +57,7 @@ done
 # 5. the tests
 set +e
 DASHBOARD_URL="http://127.0.0.1:$PORT/" QUERY_API_URL="$QUERY_API" BUSINESS_ID="$BUSINESS" \
-  STACK_DASHBOARD_URL="${PULSE_E2E_STACK_DASHBOARD_URL-http://127.0.0.1:8080/}" \
+  STACK_DASHBOARD_URL="${PULSE_E2E_STACK_DASHBOARD_URL-http://127.0.0.1:${PULSE_DASHBOARD_PORT:-8080}/}" \
   SCREENSHOTS="$HERE/screenshots" node e2e/dist/dashboard.e2e.js
 STATUS=$?
 set -e
