@@ -58,6 +58,10 @@ export PULSE_SIM_WEBHOOK_INTERVAL_S="${PULSE_SIM_WEBHOOK_INTERVAL_S:-60}"
 # X-Forwarded-For names the browser's address, which query-api's rate limits then count.
 export PULSE_TRUSTED_PROXIES='["127.0.0.1"]'
 export PULSE_QUERY_API_URL="http://127.0.0.1:${PULSE_QUERY_API_PORT:-8000}"
+# ... and its /connect/{service}/ proxy to the ingest services.
+export PULSE_INGEST_LINKEDIN_URL="http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}"
+export PULSE_INGEST_TWITTER_URL="http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}"
+export PULSE_INGEST_META_URL="http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}"
 
 app_dir_for() {
   # The dashboard's server is a module of its folder, not a workspace package.

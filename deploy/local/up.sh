@@ -9,6 +9,12 @@ bash "$here/services.sh" start
 load_credentials
 
 log "demo data: the simulator's businesses connected, its posts published and polled"
+# The demo connects the accounts through each ingest service's OAuth flow, coming back to
+# the dashboard's Connections page (ports as services.sh gave them).
+export PULSE_INGEST_LINKEDIN_URL="http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}"
+export PULSE_INGEST_TWITTER_URL="http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}"
+export PULSE_INGEST_META_URL="http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}"
+export PULSE_DASHBOARD_URL="http://127.0.0.1:${PULSE_DASHBOARD_PORT:-8080}"
 post_id=$(cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
   --sim "http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}") \
   || die "demo data did not come through the pipeline (see $LOGS/ingest-*.log, $LOGS/aggregator.log)"
