@@ -75,6 +75,19 @@ async def test_posts_past_the_schedule_are_not_tracked(
     assert await a.overdue("twitter", now=NOW) == 0
 
 
+async def test_a_backfilled_post_past_the_schedule_is_polled_once(
+    schedules: tuple[PollSchedule, PollSchedule],
+) -> None:
+    a, _ = schedules
+    old = post(age=timedelta(days=90, minutes=1))
+    assert await a.track(old, now=NOW, at_least_once=True) is True
+    assert await a.due_at(old) == NOW
+    (claimed,) = await a.claim_due("twitter", 10, 60, now=NOW)
+    assert claimed == old
+    assert await a.reschedule(old, NOW) is None  # polled: it leaves the schedule
+    assert await a.due_at(old) is None
+
+
 async def test_claim_due_gives_each_post_to_exactly_one_of_two_replicas(
     schedules: tuple[PollSchedule, PollSchedule],
 ) -> None:

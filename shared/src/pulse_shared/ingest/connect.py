@@ -482,7 +482,11 @@ class AccountSync:
                 )  # fmt: skip
                 # The first sync counts every post it lists (some may be tracked already,
                 # announced by a publishing app); later ones count the posts new to Pulse.
-                newly = await self.schedule.track(tracked_post_of(event), now=now)
+                # Polled at least once, even past the schedule's last age (the oldest
+                # posts of a backfill): every post found gets its numbers.
+                newly = await self.schedule.track(
+                    tracked_post_of(event), now=now, at_least_once=True
+                )
                 if newly or first:
                     found += 1
                     await publish(self.producer, self.topic_prefix + POSTS_PUBLISHED, event)

@@ -182,14 +182,17 @@ class PollSchedule:
     def _business_key(self, platform: str, business_id: int) -> str:
         return self.key(platform, f"business:{business_id}")
 
-    async def track(self, post: TrackedPost, now: datetime | None = None) -> bool:
+    async def track(
+        self, post: TrackedPost, now: datetime | None = None, *, at_least_once: bool = False
+    ) -> bool:
         """Put the post on the schedule, its first poll due now. Idempotent: a post already
         tracked keeps its schedule. A post past the schedule's last age (90 days) is not
-        tracked (rebuilding the schedule from the topic must not poll every old post);
-        its numbers are a backfill's business. True when the post was newly scheduled."""
+        tracked (rebuilding the schedule from the topic must not poll every old post),
+        unless ``at_least_once`` (a backfill found it: it is polled once, then leaves the
+        schedule as every post past that age does). True when the post was newly scheduled."""
         at = _epoch(now)
         age = timedelta(seconds=at - post.published_at.timestamp())
-        if poll_interval(age) is None:
+        if poll_interval(age) is None and not at_least_once:
             return False
         p = post.platform
         added = await self._track(
