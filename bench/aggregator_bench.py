@@ -39,7 +39,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
-from common import ROOT, Infra, create_database, drop_database
+from common import ROOT, Infra, create_database, drop_database, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from pulse_aggregator.consumer import RefreshPacing
@@ -563,13 +562,6 @@ class GroupOffsets:
 
 
 # --- the aggregator process ----------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import socket
 from dataclasses import dataclass
 
 import asyncpg
@@ -82,6 +83,14 @@ class Infra:
 
     def dsn(self, database: str, reader: bool = False) -> str:
         return asyncpg_dsn(self.url(database, reader))
+
+
+def free_port() -> int:
+    """A port on 127.0.0.1 no one listens on now, for a service a benchmark starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
 
 
 async def create_database(infra: Infra, name: str) -> None:

@@ -18,7 +18,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -28,7 +27,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from common import ROOT, Infra, create_database, drop_database
+from common import ROOT, Infra, create_database, drop_database, free_port
 from cryptography.fernet import Fernet
 
 from pulse_cli.demo import consent, form_of, post_form
@@ -37,13 +36,6 @@ from pulse_shared.ingest.ratelimit import DEFAULT_BUDGETS, rate_limit_app
 from pulse_shared.kafka import ensure_topics
 
 SERVICE_OF = {"twitter": "twitter", "linkedin": "linkedin", "facebook": "meta", "instagram": "meta"}
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass

@@ -40,7 +40,6 @@ import math
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -55,7 +54,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import redis
-from common import ROOT, Infra, create_database, drop_database
+from common import ROOT, Infra, create_database, drop_database, free_port
 
 from pulse_shared import formulas, summaries
 from pulse_shared.auth import mint_dev_token
@@ -551,13 +550,6 @@ def endpoints(subject: Subject) -> list[Endpoint]:
 
 
 # --- the service process ---------------------------------------------------------------
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 @dataclass
