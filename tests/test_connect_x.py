@@ -12,7 +12,6 @@ import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from html.parser import HTMLParser
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -21,6 +20,7 @@ import pytest
 from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, eventually, free_port, start_service
+from pulse_cli.demo import consent as browse_consent
 from pulse_ingest_twitter.oauth import XOAuthClient
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.connect import TokenRefresher, redis_prefix
@@ -31,22 +31,6 @@ pytestmark = pytest.mark.integration
 
 CLIENT_ID, CLIENT_SECRET = "pulse-x-client", "x-client-secret-for-the-simulator-0001"
 RETURN_TO = "http://dashboard.test/connections"
-
-
-class Form(HTMLParser):
-    """The consent page's form: its action and the fields a browser would send."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.action = ""
-        self.fields: dict[str, str] = {}
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        a = dict(attrs)
-        if tag == "form":
-            self.action = a.get("action") or ""
-        elif tag == "input" and a.get("type") == "hidden" and a.get("name"):
-            self.fields[a["name"] or ""] = a.get("value") or ""
 
 
 @dataclass
@@ -106,19 +90,10 @@ async def authorize(stack: Stack, token: str, business: int, **body: object) -> 
 
 
 async def consent(url: str, user: str, decision: str = "allow") -> str:
-    """The browser at the platform: the consent page, then Allow (or Deny) as ``user``;
-    where the platform sends it back to."""
+    """The browser at the platform's consent page (as the demo drives it); where the
+    platform sends it back to."""
     async with httpx.AsyncClient() as browser:
-        page = await browser.get(url)
-        assert page.status_code == 200, page.text
-        form = Form()
-        form.feed(page.text)
-        target = str(httpx.URL(url).join(form.action))
-        answer = await browser.post(
-            target, data={**form.fields, "user": user, "decision": decision}
-        )
-    assert answer.status_code == 302, answer.text
-    return answer.headers["location"]
+        return await browse_consent(browser, url, user, decision)
 
 
 async def back_at_pulse(location: str) -> httpx.Response:
