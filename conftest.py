@@ -369,6 +369,22 @@ async def schedule(infra: Infra) -> AsyncIterator[PollSchedule]:
         await redis.aclose()
 
 
+async def raw_post(
+    service: ServiceProcess, path: str, headers: dict[str, str], body_start: bytes
+) -> bytes:
+    """Send a POST's head and the start of its body only, and read what comes back: an
+    answer that comes proves the server did not wait for the rest."""
+    host, port = service.url.removeprefix("http://").split(":")
+    reader, writer = await asyncio.open_connection(host, int(port))
+    try:
+        head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **headers}.items())
+        writer.write(f"POST {path} HTTP/1.1\r\n{head}\r\n".encode() + body_start)
+        await writer.drain()
+        return await asyncio.wait_for(reader.read(4096), timeout=60)
+    finally:
+        writer.close()
+
+
 async def eventually(
     check: Callable[[], Awaitable[T | None]], timeout: float = 30.0, interval: float = 0.2
 ) -> T:

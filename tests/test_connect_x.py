@@ -19,7 +19,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, eventually, free_port, start_service
+from conftest import Infra, ServiceProcess, eventually, free_port, raw_post, start_service
 from pulse_cli.demo import consent as browse_consent
 from pulse_ingest_twitter.oauth import XOAuthClient
 from pulse_shared.db import asyncpg_dsn
@@ -289,3 +289,11 @@ async def test_every_bad_input_gets_a_clear_answer_and_stores_nothing(
     assert anonymous.status_code == 401
     assert strings.status_code == 422
     assert "business_id" in strings.text
+    # A body over the service's cap: 413 before it is read.
+    huge = await raw_post(
+        stack.ingest, "/connect/authorize",
+        {"Authorization": f"Bearer {owner}", "Content-Type": "application/json",
+         "Content-Length": "10000000"},
+        b'{"business_id": 1',
+    )  # fmt: skip
+    assert huge.startswith(b"HTTP/1.1 413"), huge[:200]

@@ -6,13 +6,12 @@ types strictly (JSON's true is not the business 1, "0.0" is not a date; 1.0 is t
 
 from __future__ import annotations
 
-import asyncio
 import secrets
 
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
+from conftest import Infra, ServiceProcess, raw_post
 
 pytestmark = pytest.mark.integration
 
@@ -47,33 +46,20 @@ async def test_no_token_is_401_before_any_parameter_or_body_is_looked_at(
         assert bad_token.status_code == 401, bad_token.text
 
 
-async def raw_post(service: ServiceProcess, headers: dict[str, str], body_start: bytes) -> bytes:
-    """Send a POST's head and the start of its body only, and read what comes back: an
-    answer that comes proves the server did not wait for the rest."""
-    host, port = service.url.removeprefix("http://").split(":")
-    reader, writer = await asyncio.open_connection(host, int(port))
-    try:
-        head = "".join(f"{k}: {v}\r\n" for k, v in {"Host": host, **headers}.items())
-        writer.write(f"POST {REFRESH} HTTP/1.1\r\n{head}\r\n".encode() + body_start)
-        await writer.drain()
-        return await asyncio.wait_for(reader.read(4096), timeout=60)
-    finally:
-        writer.close()
-
-
 async def test_a_body_over_the_cap_is_413_before_it_is_read(
     query_api: ServiceProcess, member: tuple[int, dict[str, str]]
 ) -> None:
     _, headers = member
     json_type = {"Content-Type": "application/json"}
     declared = await raw_post(
-        query_api, {**headers, **json_type, "Content-Length": "10000000"}, b'{"business_id": 1'
-    )
+        query_api, REFRESH, {**headers, **json_type, "Content-Length": "10000000"},
+        b'{"business_id": 1',
+    )  # fmt: skip
     assert declared.startswith(b"HTTP/1.1 413"), declared[:200]
     # Without a declared length the body is cut off where it passes the cap.
     chunk = b"x" * 8192
     streamed = await raw_post(
-        query_api, {**headers, **json_type, "Transfer-Encoding": "chunked"},
+        query_api, REFRESH, {**headers, **json_type, "Transfer-Encoding": "chunked"},
         f"{len(chunk):x}\r\n".encode() + chunk + b"\r\n",
     )  # fmt: skip
     assert streamed.startswith(b"HTTP/1.1 413"), streamed[:200]

@@ -183,9 +183,13 @@ async def test_webhooks_are_limited_per_source_address(
                           for _ in range(4)]  # fmt: skip
             deliveries = [(await client.post("/webhooks", content=b"{}")).status_code
                            for _ in range(2)]  # fmt: skip
+            # The connect routes count in the same budget (a member's token is not asked
+            # for before the address's limit).
+            connect = await client.post("/connect/authorize", json={"business_id": 1})
             health = await client.get("/healthz")
         assert handshakes == [200] * 4
         assert deliveries == [401, 429]  # one left for an unsigned delivery, then refused
+        assert connect.status_code == 429
         assert health.status_code == 200  # the orchestrator's probes are not limited
     finally:
         service.stop()
