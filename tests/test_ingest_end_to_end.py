@@ -13,7 +13,7 @@ import json
 import re
 import secrets
 from collections.abc import AsyncIterator, Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -479,3 +479,75 @@ async def test_an_expired_token_marks_the_account_once_without_a_storm(
         if status in ("400", "401")
     )  # fmt: skip
     assert 1 <= refused <= 2, counts  # the first refusal (one racing call at most), then none
+
+
+SERVICE_OF = {"twitter": "twitter", "linkedin": "linkedin", "facebook": "meta", "instagram": "meta"}
+
+
+@pytest.mark.parametrize("platform", ["linkedin", "twitter", "facebook", "instagram"])
+async def test_a_native_post_is_found_on_its_webhook_and_a_deleted_one_is_marked_removed(
+    platform: Platform,
+    sim: ServiceProcess,
+    population: dict[str, Any],
+    ingest: dict[str, ServiceProcess],
+    polled: dict[tuple[str, str], Any],
+    schedule: PollSchedule,
+    db: asyncpg.Connection,
+) -> None:
+    """A post made on the platform itself (never announced to Pulse) is listed on the
+    account's next sync, which a webhook naming it brings forward, and polled; deleted on
+    the platform, it is announced on posts.removed.v1, marked removed with its numbers
+    kept, and no longer polled."""
+    business = population["businesses"][0]
+    account = next(a for a in business["accounts"] if a["platform"] == platform)
+    service = ingest[SERVICE_OF[platform]]
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        targets = await client.put(
+            "/_sim/webhooks/targets",
+            json={"platform": platform, "urls": [service.url + "/webhooks"]},
+        )
+        assert targets.status_code == 200, targets.text
+        made = await client.post(
+            "/_sim/posts",
+            json={"platform": platform, "account_id": account["account_id"],
+                  "content_type": "image", "content": f"made on {platform} itself"},
+        )  # fmt: skip
+        assert made.status_code == 200, made.text
+        native = made.json()
+        assert native["native"] is True
+        sent = await client.post(
+            "/_sim/webhooks/send", json={"platform": platform, "post_id": native["post_id"]}
+        )
+        assert sent.status_code == 200, sent.text
+
+    async def found() -> asyncpg.Record | None:
+        return await db.fetchrow(
+            "SELECT p.published_at, p.content_preview, p.removed_at, a.impressions "
+            "FROM published_posts p JOIN post_analytics a "
+            "ON a.business_id = p.business_id AND a.post_id = p.id "
+            "WHERE p.business_id = $1 AND p.platform = $2 AND p.platform_post_id = $3",
+            business["business_id"], platform, native["post_id"],
+        )  # fmt: skip
+
+    row = await eventually(found, timeout=60, interval=0.3)
+    assert row["content_preview"] == f"made on {platform} itself"
+    # As precise as the platform's format (seconds; LinkedIn's milliseconds).
+    made_at = datetime.fromisoformat(native["published_at"])
+    assert timedelta(0) <= made_at - row["published_at"] < timedelta(seconds=1)
+    assert row["removed_at"] is None
+    assert await schedule.tracked_post(platform, native["post_id"]) is not None
+
+    async with httpx.AsyncClient(base_url=sim.url) as client:
+        deleted = await client.delete(
+            "/_sim/posts", params={"platform": platform, "post_id": native["post_id"]}
+        )
+        assert deleted.status_code == 200, deleted.text
+    assert await schedule.poll_soon(platform, [native["post_id"]]) == 1  # as a refresh would
+
+    async def removed() -> asyncpg.Record | None:
+        now = await found()
+        return now if now is not None and now["removed_at"] is not None else None
+
+    gone = await eventually(removed, timeout=60, interval=0.3)
+    assert gone["impressions"] == row["impressions"]  # its numbers stay
+    assert await schedule.tracked_post(platform, native["post_id"]) is None

@@ -13,6 +13,7 @@ from pulse_shared.events import (
     AccountObserved,
     MetricsObserved,
     PostPublished,
+    PostRemoved,
     RefreshRequested,
     describe_validation_error,
 )
@@ -32,6 +33,16 @@ DESIGN_EXAMPLES = {
         "content_type": "text",
         "platform_post_url": "https://www.linkedin.com/feed/update/urn:li:share:123",
         "video_duration_s": None,
+        "thumbnail_url": None,
+    },
+    # DESIGN.md's "Accounts, teams, reports" names its fields.
+    "posts.removed.v1": {
+        "event_id": "5a0f6f0e-9d1c-4c0e-9a53-0c1f2b3d4e5f",
+        "schema_version": 1,
+        "business_id": 42,
+        "platform": "facebook",
+        "platform_post_id": "105555762093395_1200",
+        "removed_at": "2026-11-04T08:00:00Z",
     },
     "metrics.observed.v1": {
         "event_id": "7b2f6f0e-9d1c-4c0e-9a53-0c1f2b3d4e5f",
@@ -81,6 +92,23 @@ def test_design_examples_round_trip(topic: str) -> None:
     event = EVENT_TYPES[topic].model_validate_json(raw)
     again = json.loads(event.model_dump_json())
     assert again == DESIGN_EXAMPLES[topic]
+
+
+def test_a_post_announced_without_a_thumbnail_as_before_discovery_is_taken() -> None:
+    payload = dict(DESIGN_EXAMPLES["posts.published.v1"])
+    del payload["thumbnail_url"]
+    assert PostPublished.model_validate_json(json.dumps(payload)).thumbnail_url is None
+    payload["thumbnail_url"] = "javascript:alert(1)"
+    assert error_for(PostPublished, payload).startswith("thumbnail_url: String should match")
+
+
+def test_a_removal_is_keyed_as_its_post_so_both_share_a_partition() -> None:
+    removed = PostRemoved.model_validate_json(json.dumps(DESIGN_EXAMPLES["posts.removed.v1"]))
+    published = PostPublished.model_validate_json(
+        json.dumps({**DESIGN_EXAMPLES["posts.published.v1"], "platform": "facebook",
+                    "platform_post_id": "105555762093395_1200"})
+    )  # fmt: skip
+    assert key_for(removed) == key_for(published) == b"facebook:105555762093395_1200"
 
 
 def error_for(model: type, payload: dict[str, object]) -> str:

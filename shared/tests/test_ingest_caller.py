@@ -25,7 +25,7 @@ from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
 from conftest import Infra, free_port
-from pulse_shared.ingest.caller import HttpApiCaller
+from pulse_shared.ingest.caller import REFUSED_TOKEN_MEMORY, HttpApiCaller
 from pulse_shared.ingest.contracts import (
     Account,
     ApiCaller,
@@ -213,6 +213,7 @@ def make_caller(
         max_attempts=max_attempts,
         backoff_initial_s=0.01,
         backoff_max_s=0.05,
+        clock=clock.now,
         **options,  # type: ignore[arg-type]
     )
 
@@ -348,19 +349,25 @@ async def test_a_dead_token_is_reported_once_and_never_retried(
     async def on_token_invalid(account: Account, reason: str) -> None:
         reported.append((account, reason))
 
-    server.replies = [Reply(401), Reply(200)]
+    server.replies = [Reply(401), Reply(200), Reply(200)]
     async with make_caller(
         redis, key_prefix, server.url, clock, on_token_invalid=on_token_invalid
     ) as caller:
         with pytest.raises(TokenInvalid):
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
         # The same dead token again: refused here, the platform is not asked.
+        clock.advance(REFUSED_TOKEN_MEMORY.total_seconds() - 1)
         with pytest.raises(TokenInvalid):
             await caller.get("/2/users/1", account=ACCOUNT, endpoint="/2/users/:id")
         # A reconnected account's new token is used.
         fresh = Account(42, "twitter", "2244994945", "a-new-token")
         await caller.get("/2/tweets", account=fresh, endpoint="/2/tweets")
-    assert len(server.seen) == 2
+        assert len(server.seen) == 2
+        # A reconnection may bring the same token back (Meta's Page tokens): after a
+        # while the platform is asked again.
+        clock.advance(1)
+        await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
+    assert len(server.seen) == 3
     assert reported == [(ACCOUNT, "HTTP 401")]
 
 

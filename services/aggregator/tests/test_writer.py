@@ -8,6 +8,7 @@ from __future__ import annotations
 import random
 import secrets
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import asyncpg
 import pytest
@@ -17,6 +18,7 @@ from conftest import Infra
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.db import asyncpg_dsn
+from pulse_shared.events import MetricsObserved, PostMetrics, PostPublished, PostRemoved
 
 pytestmark = pytest.mark.integration
 
@@ -54,3 +56,65 @@ async def test_any_batching_gives_the_reference_database(
     await writer.write(EventBatch.of(events))
     await writer.refresh_summaries()
     await assert_database_matches(db, reference_of(stream), businesses)
+
+
+async def test_a_removed_post_keeps_its_numbers_and_the_earliest_removal(
+    writer: PostgresAnalyticsWriter, db: asyncpg.Connection
+) -> None:
+    """posts.removed.v1 marks the post (the earliest removal wins, a replay changes
+    nothing); its snapshots, analytics and summaries stay. A removal of a post not stored
+    matches nothing and fails nothing. The thumbnail a discovery gives is stored."""
+    business = secrets.randbelow(2**62) + 10**12
+    published_at = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    post = PostPublished(
+        business_id=business, platform="instagram", platform_post_id="17900000000000001",
+        account_id="17841400000000001", published_at=published_at, content="gone soon",
+        content_type="image", thumbnail_url="https://cdn.example/17900000000000001.jpg",
+    )  # fmt: skip
+    reading = MetricsObserved(
+        business_id=business, platform="instagram", platform_post_id=post.platform_post_id,
+        observed_at=published_at + timedelta(hours=5), source="poll",
+        metrics=PostMetrics(likes=7, comments=1, impressions=400, reach=350, saves=2),
+    )  # fmt: skip
+
+    def removal(hours: int, post_id: str = post.platform_post_id) -> PostRemoved:
+        return PostRemoved(
+            business_id=business, platform="instagram", platform_post_id=post_id,
+            removed_at=published_at + timedelta(hours=hours),
+        )  # fmt: skip
+
+    await writer.write(EventBatch.of([post, reading]))
+    await writer.refresh_summaries()
+    before = await db.fetchrow(
+        "SELECT * FROM analytics_summaries WHERE business_id = $1 AND platform = 'instagram' "
+        "AND period_type = 'daily'",
+        business,
+    )
+    await writer.write(EventBatch.of([removal(30), removal(20), removal(9, "17900000000000999")]))
+    await writer.write(EventBatch.of([removal(40)]))  # later: the first removal stands
+    await writer.write(EventBatch.of([post]))  # announced again (a replay): still removed
+    await writer.refresh_summaries()
+
+    row = await db.fetchrow(
+        "SELECT removed_at, thumbnail_url FROM published_posts WHERE business_id = $1", business
+    )
+    assert row["removed_at"] == published_at + timedelta(hours=20)
+    assert row["thumbnail_url"] == "https://cdn.example/17900000000000001.jpg"
+    kept = await db.fetchrow(
+        "SELECT likes_count, impressions FROM post_analytics WHERE business_id = $1", business
+    )
+    assert (kept["likes_count"], kept["impressions"]) == (7, 400)
+    assert (
+        await db.fetchval(
+            "SELECT count(*) FROM post_metric_snapshots WHERE business_id = $1", business
+        )
+        == 1
+    )
+    after = await db.fetchrow(
+        "SELECT * FROM analytics_summaries WHERE business_id = $1 AND platform = 'instagram' "
+        "AND period_type = 'daily'",
+        business,
+    )
+    assert before is not None
+    assert after is not None
+    assert (after["total_posts"], after["total_likes"]) == (before["total_posts"], 7)

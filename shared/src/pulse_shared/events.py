@@ -54,6 +54,7 @@ Count = Annotated[int, Field(ge=0, le=2**63 - 1)]
 BusinessId = Annotated[int, Field(gt=0, le=2**63 - 1)]
 Text = Annotated[str, AfterValidator(_no_nul)]
 PlatformId = Annotated[Text, Field(min_length=1, max_length=255)]
+Url = Annotated[Text, Field(max_length=2048, pattern=r"^https?://")]
 
 
 class Event(BaseModel):
@@ -75,8 +76,19 @@ class PostPublished(Event):
     published_at: UtcDatetime
     content: Annotated[Text, Field(max_length=10_000)] = ""
     content_type: ContentType
-    platform_post_url: Annotated[Text, Field(max_length=2048, pattern=r"^https?://")] | None = None
+    platform_post_url: Url | None = None
     video_duration_s: Annotated[float, Field(ge=0)] | None = None
+    # The post's preview image, where the platform gives one (discovery fills it).
+    thumbnail_url: Url | None = None
+
+
+class PostRemoved(Event):
+    """``posts.removed.v1``: a post is gone from the platform. Its history stays; it is no
+    longer polled."""
+
+    platform: Platform
+    platform_post_id: PlatformId
+    removed_at: UtcDatetime
 
 
 class PostMetrics(BaseModel):
@@ -127,7 +139,9 @@ class RefreshRequested(Event):
     requested_at: UtcDatetime
 
 
-AnyEvent: TypeAlias = PostPublished | MetricsObserved | AccountObserved | RefreshRequested
+AnyEvent: TypeAlias = (
+    PostPublished | PostRemoved | MetricsObserved | AccountObserved | RefreshRequested
+)
 
 
 def describe_validation_error(exc: ValidationError) -> str:

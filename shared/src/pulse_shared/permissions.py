@@ -30,9 +30,12 @@ from pathlib import Path
 # --- the principals' names -----------------------------------------------------------------
 
 POSTS_PUBLISHED = "posts.published.v1"  # pulse_shared.topics' names (a test holds them equal)
+POSTS_REMOVED = "posts.removed.v1"
 METRICS_OBSERVED = "metrics.observed.v1"
 ACCOUNTS_OBSERVED = "accounts.observed.v1"
 REFRESH_REQUESTED = "refresh.requested.v1"
+# What the aggregator consumes (and dead-letters to each one's .dlq).
+AGGREGATED = (POSTS_PUBLISHED, POSTS_REMOVED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
 
 # PostgreSQL roles (deploy/local/postgres.sh creates them as the superuser; the migrations
 # grant what DATABASE_ROLES says, and the tests check the grants against it).
@@ -260,10 +263,8 @@ SERVICES: dict[str, Service] = {
             database_role=APP_ROLE,
             redis_user="aggregator",
             kafka=KafkaAccess(
-                consumes=(POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED),
-                produces=tuple(
-                    f"{t}.dlq" for t in (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
-                ),
+                consumes=AGGREGATED,
+                produces=tuple(f"{t}.dlq" for t in AGGREGATED),
                 group="pulse-aggregator",
             ),
             calls=(POSTGRES, REDIS, KAFKA),
@@ -275,8 +276,9 @@ SERVICES: dict[str, Service] = {
                 database_role=INGEST_ROLE,
                 redis_user=f"ingest-{platform}",
                 kafka=KafkaAccess(
-                    consumes=(POSTS_PUBLISHED, REFRESH_REQUESTED),
-                    produces=(METRICS_OBSERVED, ACCOUNTS_OBSERVED),
+                    consumes=(POSTS_PUBLISHED, POSTS_REMOVED, REFRESH_REQUESTED),
+                    # Discovery announces the posts it finds and the ones that are gone.
+                    produces=(POSTS_PUBLISHED, POSTS_REMOVED, METRICS_OBSERVED, ACCOUNTS_OBSERVED),
                     group=f"ingest-{platform}",
                 ),
                 calls=(POSTGRES, REDIS, KAFKA, INTERNET),
@@ -300,8 +302,8 @@ SERVICES: dict[str, Service] = {
 # `pulse replay-dlq`: reads a dead-letter topic in a group of its own (one per topic and
 # filter) and re-publishes to the source topic; `pulse connections` reads group offsets.
 OPERATOR_KAFKA = KafkaAccess(
-    consumes=tuple(f"{t}.dlq" for t in (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)),
-    produces=(POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED),
+    consumes=tuple(f"{t}.dlq" for t in AGGREGATED),
+    produces=AGGREGATED,
     group_prefix="pulse-cli.",
 )
 

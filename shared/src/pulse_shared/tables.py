@@ -134,6 +134,7 @@ published_posts = Table(
     Column("published_at", DateTime(timezone=True), nullable=False),
     Column("platform_post_url", Text, nullable=True),
     Column("video_duration_s", Double, nullable=True),
+    Column("thumbnail_url", Text, nullable=True),
     Column("event_id", UUID(as_uuid=True), nullable=False),
     # Gone from the platform (posts.removed.v1): no longer polled, its history kept.
     Column("removed_at", DateTime(timezone=True), nullable=True),

@@ -9,10 +9,12 @@ from pulse_shared.events import (
     Event,
     MetricsObserved,
     PostPublished,
+    PostRemoved,
     RefreshRequested,
 )
 
 POSTS_PUBLISHED = "posts.published.v1"
+POSTS_REMOVED = "posts.removed.v1"
 METRICS_OBSERVED = "metrics.observed.v1"
 ACCOUNTS_OBSERVED = "accounts.observed.v1"
 REFRESH_REQUESTED = "refresh.requested.v1"
@@ -38,14 +40,15 @@ class TopicSpec:
     name: str
     partitions: int
     event: type[Event]
-    # posts.published.v1 is keyed by post and read again to rebuild the ingest poll
-    # schedule, so it is compacted; the others are ordinary time-retained logs.
+    # posts.published.v1 and posts.removed.v1 are keyed by post and read again to rebuild
+    # the ingest poll schedule, so they are compacted; the others are time-retained logs.
     compacted: bool = False
     retention_ms: int = 7 * 24 * 3600 * 1000
 
 
 TOPICS: tuple[TopicSpec, ...] = (
     TopicSpec(POSTS_PUBLISHED, 12, PostPublished, compacted=True),
+    TopicSpec(POSTS_REMOVED, 12, PostRemoved, compacted=True),
     TopicSpec(METRICS_OBSERVED, 12, MetricsObserved),
     TopicSpec(ACCOUNTS_OBSERVED, 12, AccountObserved),
     TopicSpec(REFRESH_REQUESTED, 3, RefreshRequested),
@@ -69,7 +72,7 @@ def business_key(business_id: int) -> bytes:
 def key_for(event: Event) -> bytes:
     """The record key DESIGN.md gives each event, so one post stays on one partition."""
     match event:
-        case PostPublished() | MetricsObserved():
+        case PostPublished() | PostRemoved() | MetricsObserved():
             return post_key(event.platform, event.platform_post_id)
         case AccountObserved():
             return account_key(event.platform, event.account_id)

@@ -49,12 +49,13 @@ from pulse_shared.topics import (
     DLQ_HEADER_TOPIC,
     METRICS_OBSERVED,
     POSTS_PUBLISHED,
+    POSTS_REMOVED,
     dlq,
 )
 
 log = get_logger(__name__)
 
-CONSUMED_TOPICS = (POSTS_PUBLISHED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
+CONSUMED_TOPICS = (POSTS_PUBLISHED, POSTS_REMOVED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
 
 T = TypeVar("T")
 # How often a paused stream retries a cache-version bump that failed (Redis away).

@@ -15,13 +15,19 @@ from typing import TypeVar
 
 from pulse_aggregator.records import EventBatch, Record, Rejected, decode
 from pulse_aggregator.writer import AnalyticsWriter, EventsRefused, WriteResult
-from pulse_shared.events import AccountObserved, Event, MetricsObserved, PostPublished
+from pulse_shared.events import (
+    AccountObserved,
+    Event,
+    MetricsObserved,
+    PostPublished,
+    PostRemoved,
+)
 from pulse_shared.logs import get_logger
 from pulse_shared.topics import EVENT_ID_HEADER
 
 log = get_logger(__name__)
 
-CONSUMED_EVENTS = (PostPublished, MetricsObserved, AccountObserved)
+CONSUMED_EVENTS = (PostPublished, PostRemoved, MetricsObserved, AccountObserved)
 T = TypeVar("T")
 
 

@@ -13,6 +13,7 @@ from pulse_shared.events import (
     Event,
     MetricsObserved,
     PostPublished,
+    PostRemoved,
     describe_validation_error,
 )
 from pulse_shared.topics import EVENT_TYPES
@@ -42,12 +43,14 @@ class EventBatch:
     posts: list[PostPublished] = field(default_factory=list)
     metrics: list[MetricsObserved] = field(default_factory=list)
     accounts: list[AccountObserved] = field(default_factory=list)
+    removals: list[PostRemoved] = field(default_factory=list)
 
     def __len__(self) -> int:
-        return len(self.posts) + len(self.metrics) + len(self.accounts)
+        return len(self.posts) + len(self.metrics) + len(self.accounts) + len(self.removals)
 
     def business_ids(self) -> set[int]:
-        return {e.business_id for e in (*self.posts, *self.metrics, *self.accounts)}
+        events = (*self.posts, *self.metrics, *self.accounts, *self.removals)
+        return {e.business_id for e in events}
 
     @classmethod
     def of(cls, events: Iterable[Event]) -> EventBatch:
@@ -59,6 +62,8 @@ class EventBatch:
                 batch.metrics.append(event)
             elif isinstance(event, AccountObserved):
                 batch.accounts.append(event)
+            elif isinstance(event, PostRemoved):
+                batch.removals.append(event)
             else:
                 raise TypeError(f"the aggregator does not consume {type(event).__name__}")
         return batch

@@ -76,10 +76,11 @@ UPSERT_POSTS = """
 WITH input AS (
     SELECT DISTINCT ON (business_id, platform, platform_post_id) *
     FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[],
-                $7::timestamptz[], $8::text[], $9::double precision[], $10::uuid[])
+                $7::timestamptz[], $8::text[], $9::double precision[], $10::text[],
+                $11::uuid[])
          WITH ORDINALITY AS t(business_id, platform, platform_post_id, account_id,
                               content_preview, content_type, published_at, platform_post_url,
-                              video_duration_s, event_id, ord)
+                              video_duration_s, thumbnail_url, event_id, ord)
     ORDER BY business_id, platform, platform_post_id, ord DESC
 ),
 old AS (
@@ -89,9 +90,10 @@ old AS (
 up AS (
     INSERT INTO published_posts AS p (business_id, platform, platform_post_id, account_id,
         content_preview, content_type, published_at, platform_post_url, video_duration_s,
-        event_id)
+        thumbnail_url, event_id)
     SELECT business_id, platform, platform_post_id, account_id, content_preview,
-           content_type, published_at, platform_post_url, video_duration_s, event_id
+           content_type, published_at, platform_post_url, video_duration_s, thumbnail_url,
+           event_id
     FROM input
     ON CONFLICT (business_id, platform, platform_post_id) DO UPDATE SET
         account_id = EXCLUDED.account_id,
@@ -100,6 +102,7 @@ up AS (
         published_at = EXCLUDED.published_at,
         platform_post_url = EXCLUDED.platform_post_url,
         video_duration_s = EXCLUDED.video_duration_s,
+        thumbnail_url = EXCLUDED.thumbnail_url,
         event_id = EXCLUDED.event_id,
         updated_at = now()
     WHERE p.event_id IS DISTINCT FROM EXCLUDED.event_id
@@ -114,6 +117,24 @@ moments AS (
     WHERE o.published_at <> u.published_at
 )
 SELECT business_id, platform, platform_post_id FROM up
+"""
+
+# A post gone from the platform keeps its history; the earliest removal seen wins, so a
+# replay or a duplicate changes nothing. Ingest announces a removal only for a post it
+# tracked from posts.published.v1 and then polled, so the post is normally stored first;
+# a removal read before its post (a rebuild reading both topics from offset zero) matches
+# no row and the post stays unmarked (its polling has stopped either way).
+MARK_POSTS_REMOVED = """
+UPDATE published_posts p SET removed_at = r.removed_at, updated_at = now()
+FROM (
+    SELECT business_id, platform, platform_post_id, min(removed_at) AS removed_at
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[])
+         AS t(business_id, platform, platform_post_id, removed_at)
+    GROUP BY business_id, platform, platform_post_id
+) r
+WHERE p.business_id = r.business_id AND p.platform = r.platform
+  AND p.platform_post_id = r.platform_post_id
+  AND (p.removed_at IS NULL OR p.removed_at > r.removed_at)
 """
 
 _snapshot_cols = ", ".join(METRIC_COLS)
@@ -440,7 +461,21 @@ class PostgresAnalyticsWriter:
                         "published_at",
                         "platform_post_url",
                         "video_duration_s",
+                        "thumbnail_url",
                         "event_id",
+                    ),
+                )
+
+        if batch.removals:
+            with _Stage("removals"):
+                await conn.execute(
+                    MARK_POSTS_REMOVED,
+                    *_columns(
+                        batch.removals,
+                        "business_id",
+                        "platform",
+                        "platform_post_id",
+                        "removed_at",
                     ),
                 )
 

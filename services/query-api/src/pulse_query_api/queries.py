@@ -47,7 +47,8 @@ _platform_filter = "(:platform = 'all' OR p.platform = :platform)"
 
 TOP_POSTS_SQL = """
 SELECT p.id AS post_id, p.business_id, p.platform, p.platform_post_id, p.platform_post_url,
-       p.published_at, p.content_type, p.content_preview, a.likes_count, a.comments_count,
+       p.published_at, p.content_type, p.content_preview, p.thumbnail_url, p.removed_at,
+       a.likes_count, a.comments_count,
        a.shares_count,
        a.reactions_count, a.retweets_count, a.quote_tweets_count, a.saves_count,
        a.impressions, a.reach, a.clicks, a.video_views, a.video_watch_time_s,
@@ -174,6 +175,8 @@ async def top_posts(
             "published_at": r.published_at,
             "content_type": r.content_type,
             "content_preview": r.content_preview,
+            "thumbnail_url": r.thumbnail_url,
+            "removed_at": r.removed_at,
             "likes": r.likes_count,
             "comments": r.comments_count,
             "shares": r.shares_count,

@@ -39,6 +39,14 @@ class PostIdentityOut(BaseModel):
     published_at: datetime
     content_type: str
     content_preview: str
+    thumbnail_url: str | None = Field(
+        default=None, description="The post's preview image on the platform, where it gives one"
+    )
+    removed_at: datetime | None = Field(
+        default=None,
+        description="When the post was found gone from the platform: no longer polled, "
+        "its numbers kept",
+    )
 
 
 class PostOut(PostMetricsOut, PostIdentityOut):

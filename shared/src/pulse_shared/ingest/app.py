@@ -26,7 +26,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
 from pulse_shared.db import asyncpg_dsn
-from pulse_shared.events import Platform, PostPublished, RefreshRequested
+from pulse_shared.events import Platform, PostPublished, PostRemoved, RefreshRequested
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_limits import BodyLimit
@@ -57,7 +57,7 @@ from pulse_shared.ingest.vault import TokenVault
 from pulse_shared.ingest.worker import IngestWorker
 from pulse_shared.kafka import cluster_answers, make_producer
 from pulse_shared.logs import configure_logging, get_logger
-from pulse_shared.topics import POSTS_PUBLISHED, REFRESH_REQUESTED
+from pulse_shared.topics import POSTS_PUBLISHED, POSTS_REMOVED, REFRESH_REQUESTED
 
 log = get_logger(__name__)
 
@@ -144,6 +144,7 @@ def _connect_parts(
         redis=redis, topic_prefix=settings.topic_prefix, backfill_days=settings.backfill_days,
         discovery_every_s=settings.discovery_every_s,
     )  # fmt: skip
+    worker.discovery = sync
     jobs: list[Coroutine[Any, Any, None]] = [sync.run()]
     if parts.oauth is None or not settings.oauth_redirect_uri:
         return jobs
@@ -399,13 +400,15 @@ def _receiver(request: Request) -> WebhookReceiver:
 
 
 async def _consume(settings: IngestSettings, name: str, worker: IngestWorker) -> None:
-    """posts.published.v1 (track) and refresh.requested.v1 (poll now), in a consumer group
+    """posts.published.v1 (track), posts.removed.v1 (stop polling) and refresh.requested.v1
+    (poll now), in a consumer group
     of the service; offsets committed after handling. A record that is not a valid event
     is logged and skipped (the aggregator dead-letters the posts topic's bad records)."""
     prefix = settings.topic_prefix
     while True:
         consumer = AIOKafkaConsumer(
             prefix + POSTS_PUBLISHED,
+            prefix + POSTS_REMOVED,
             prefix + REFRESH_REQUESTED,
             **settings.kafka().options(),
             group_id=f"{prefix}{name}",
@@ -434,6 +437,8 @@ async def _handle(worker: IngestWorker, topic: str, prefix: str, value: bytes | 
     try:
         if topic == prefix + POSTS_PUBLISHED:
             await worker.on_post_published(PostPublished.model_validate_json(value or b""))
+        elif topic == prefix + POSTS_REMOVED:
+            await worker.on_post_removed(PostRemoved.model_validate_json(value or b""))
         else:
             await worker.on_refresh_requested(RefreshRequested.model_validate_json(value or b""))
     except (ValidationError, json.JSONDecodeError) as exc:

@@ -18,7 +18,7 @@ the simulator with no code change. Each attempt of a call:
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -52,6 +52,9 @@ from pulse_shared.ingest.signing import retry_after_seconds
 from pulse_shared.logs import get_logger
 
 log = get_logger(__name__)
+
+# How long a refused token is refused here without asking the platform again.
+REFUSED_TOKEN_MEMORY = timedelta(seconds=60)
 
 TokenInvalidHandler = Callable[[Account, str], Awaitable[Any]]
 
@@ -88,8 +91,10 @@ class HttpApiCaller:
         default_headers: Mapping[str, str] | None = None,
         on_token_invalid: TokenInvalidHandler | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.rules = rules
+        self._clock = clock
         self.limiter = limiter
         self._platform = rules.platform
         self._max_attempts = max_attempts
@@ -97,10 +102,11 @@ class HttpApiCaller:
         self._backoff_max_s = backoff_max_s
         self._max_wait_s = max_wait_s
         self._on_token_invalid = on_token_invalid
-        # Tokens a platform refused in this process: another call with one of them is
-        # refused here, without another request (no storm of 401s while the account is
-        # being marked). Kept as hashes, never as the tokens.
-        self._refused_tokens: set[int] = set()
+        # Tokens a platform refused in this process, until when: another call with one of
+        # them is refused here, without another request (no storm of 401s while the
+        # account is being marked). Kept as hashes, never as the tokens. Forgotten after a
+        # while: a reconnection may bring the same token back (Meta's Page tokens).
+        self._refused_tokens: dict[int, datetime] = {}
         self._client = httpx.AsyncClient(
             base_url=base_url,
             timeout=httpx.Timeout(timeout_s),
@@ -202,7 +208,8 @@ class HttpApiCaller:
         params: Mapping[str, str] | None,
         headers: Mapping[str, str] | None,
     ) -> httpx.Response:
-        if hash(account.access_token) in self._refused_tokens:
+        refused_until = self._refused_tokens.get(hash(account.access_token))
+        if refused_until is not None and self._clock() < refused_until:
             raise TokenInvalid(f"token of account {account.account_id} refused earlier")
         await self.limiter.acquire(endpoint, account.account_id, max_wait_s=self._max_wait_s)
         request_headers = {**(headers or {}), "Authorization": f"Bearer {account.access_token}"}
@@ -228,10 +235,17 @@ class HttpApiCaller:
         if isinstance(error, RateLimited):
             await self.limiter.rate_limited(error, endpoint=endpoint, account_id=account.account_id)
         elif isinstance(error, TokenInvalid):
-            self._refused_tokens.add(hash(account.access_token))
+            self._forget_old_refusals()
+            self._refused_tokens[hash(account.access_token)] = self._clock() + REFUSED_TOKEN_MEMORY
             if self._on_token_invalid is not None:
                 await self._on_token_invalid(account, str(error))
         raise error
+
+    def _forget_old_refusals(self) -> None:
+        now = self._clock()
+        for token, until in list(self._refused_tokens.items()):
+            if until <= now:
+                del self._refused_tokens[token]
 
     def _count(self, endpoint: str, status: str, kind: type[ApiError]) -> None:
         API_REQUESTS.labels(self._platform, endpoint, status).inc()

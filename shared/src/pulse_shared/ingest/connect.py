@@ -44,6 +44,7 @@ from pulse_shared.events import AccountObserved, Platform, PostPublished
 from pulse_shared.ingest.contracts import Account, ApiCaller, ApiError, PlatformClient
 from pulse_shared.ingest.oauth import (
     ConnectableAccount,
+    DiscoveredPost,
     Grant,
     OAuthClient,
     OAuthRefused,
@@ -65,6 +66,11 @@ STATE_TTL_S = 600
 DISCOVERY_OVERLAP = timedelta(days=1)
 SYNC_BATCH = 10
 PROGRESS_EVERY = 100
+# A sync that failed (the platform away, a token refused) is tried again after this.
+SYNC_RETRY_S = 60.0
+# posts.published.v1's bounds on what a platform's listing gives.
+MAX_URL_CHARS = 2048
+MAX_CONTENT_CHARS = 10_000
 REFRESH_LEASE_S = 120
 
 
@@ -404,6 +410,18 @@ class AccountSync:
         """Sync the account now (a new connection, or a reconnection)."""
         await self.redis.zadd(self._due_key(account.platform), {self._member(account): 0})
 
+    async def discover_soon(self, platform: Platform, account_id: str, delay_s: float) -> bool:
+        """A webhook named a post Pulse does not track on this account (a post just made,
+        natively or by another app): list its new posts within ``delay_s``, never later
+        than already due. False when the account is not one Pulse polls."""
+        business = await self.vault.business_of(platform, account_id)
+        if business is None:
+            return False
+        at = datetime.now(UTC).timestamp() + delay_s
+        member = f"{business}|{account_id}"
+        await self.redis.zadd(self._due_key(platform), {member: at}, lt=True)
+        return True
+
     async def stop(self, account: Account) -> None:
         await self.redis.zrem(self._due_key(account.platform), self._member(account))
         posts = await self.schedule.posts_of_business(account.business_id, account.platform)
@@ -450,11 +468,13 @@ class AccountSync:
                 account = await self.vault.account(int(business), platform, account_id)
                 if account is None:
                     continue  # disconnected or waiting for reconnection meanwhile
+                next_at = at + min(SYNC_RETRY_S, self.discovery_every_s)
                 try:
                     await self.sync(account, now)
-                finally:
                     next_at = at + self.discovery_every_s
-                    await self.redis.zadd(key, {member: next_at})
+                finally:
+                    # LT: a webhook's wish made while this sync ran stays, if sooner.
+                    await self.redis.zadd(key, {member: next_at}, lt=True)
                 done += 1
         return done
 
@@ -473,13 +493,7 @@ class AccountSync:
             if first:
                 await self._followers(account, since, now)
             async for post in self.lister.list_posts(self.caller, account, since):
-                event = PostPublished(
-                    business_id=account.business_id, platform=account.platform,
-                    platform_post_id=post.platform_post_id, account_id=account.account_id,
-                    published_at=post.published_at, content=post.content_preview,
-                    content_type=post.content_type, platform_post_url=post.platform_post_url,
-                    video_duration_s=post.video_duration_s,
-                )  # fmt: skip
+                event = announcement(account, post)
                 # The first sync counts every post it lists (some may be tracked already,
                 # announced by a publishing app); later ones count the posts new to Pulse.
                 # Polled at least once, even past the schedule's last age (the oldest
@@ -568,3 +582,28 @@ class TokenRefresher:
                 if await self.vault.store_refreshed(item, grant):
                     refreshed += 1
         return refreshed
+
+
+def web_url(value: str | None) -> str | None:
+    """A link the platform gave, when it is one a page may show (http(s), of a sane
+    length); anything else is dropped rather than refused with the whole post."""
+    if value and len(value) <= MAX_URL_CHARS and "\x00" not in value:
+        return value if value.startswith(("https://", "http://")) else None
+    return None
+
+
+def announcement(account: Account, post: DiscoveredPost) -> PostPublished:
+    """The ``posts.published.v1`` event of a post found on the platform. What the platform
+    says is not trusted to fit the event: text loses NULs, links that are not web links go."""
+    return PostPublished(
+        business_id=account.business_id,
+        platform=account.platform,
+        platform_post_id=post.platform_post_id,
+        account_id=account.account_id,
+        published_at=post.published_at,
+        content=post.content_preview.replace("\x00", "")[:MAX_CONTENT_CHARS],
+        content_type=post.content_type,
+        platform_post_url=web_url(post.platform_post_url),
+        video_duration_s=post.video_duration_s,
+        thumbnail_url=web_url(post.thumbnail_url),
+    )

@@ -259,6 +259,14 @@ class PollSchedule:
         members = [m for m in await self._redis.hmget(self.key(platform, "ids"), ids) if m]
         return await self._move_earlier(platform, members, delay_s, now)
 
+    async def untracked(self, platform: str, platform_post_ids: Iterable[str]) -> list[str]:
+        """The ids among these that are not on the schedule."""
+        ids = list(dict.fromkeys(platform_post_ids))
+        if not ids:
+            return []
+        members = await self._redis.hmget(self.key(platform, "ids"), ids)
+        return [i for i, member in zip(ids, members, strict=True) if member is None]
+
     async def refresh_business(
         self, business_id: int, platform: str, delay_s: float = 0.0, now: datetime | None = None
     ) -> int:

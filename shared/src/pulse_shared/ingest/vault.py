@@ -123,6 +123,13 @@ WHERE business_id = $1 AND platform = $2 AND account_id = $3
 
 # Rewrites only rows whose ciphertext is still the one read, so a token reconnected
 # between the read and the write is never overwritten by the older token.
+# The business a polled platform account is connected to (one at most: migration 0009's
+# unique index), for what the platform sends about the account alone (a webhook).
+BUSINESS_OF_ACCOUNT = """
+SELECT business_id FROM connected_accounts
+WHERE platform = $1 AND account_id = $2 AND status = ANY($3::text[])
+"""
+
 REENCRYPT = """
 UPDATE connected_accounts c
 SET encrypted_token = u.new_token
@@ -345,6 +352,13 @@ class TokenVault:
             )
             return None
         return Account(business_id, platform, account_id, token)
+
+    async def business_of(self, platform: Platform, account_id: str) -> int | None:
+        """The business a polled account is connected to (None: not connected or stopped)."""
+        business: int | None = await self._pool.fetchval(
+            BUSINESS_OF_ACCOUNT, platform, account_id, list(POLLED)
+        )
+        return business
 
     async def status(
         self, business_id: int, platform: Platform, account_id: str

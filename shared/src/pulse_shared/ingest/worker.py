@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Protocol
 
 from aiokafka import AIOKafkaProducer
 
@@ -22,6 +23,7 @@ from pulse_shared.events import (
     MetricsObserved,
     Platform,
     PostPublished,
+    PostRemoved,
     RefreshRequested,
 )
 from pulse_shared.ingest.contracts import (
@@ -45,7 +47,7 @@ from pulse_shared.ingest.tracking import PollSchedule, tracked_post_of
 from pulse_shared.ingest.vault import TokenVault
 from pulse_shared.kafka import publish
 from pulse_shared.logs import get_logger
-from pulse_shared.topics import ACCOUNTS_OBSERVED, METRICS_OBSERVED
+from pulse_shared.topics import ACCOUNTS_OBSERVED, METRICS_OBSERVED, POSTS_REMOVED
 
 log = get_logger(__name__)
 
@@ -57,6 +59,12 @@ FAILED_POLL_RETRY_S = 60.0
 
 def _chunks(items: Sequence[str], size: int) -> list[list[str]]:
     return [list(items[i : i + size]) for i in range(0, len(items), size)]
+
+
+class Discovery(Protocol):
+    async def discover_soon(self, platform: Platform, account_id: str, delay_s: float) -> bool:
+        """List the account's new posts within ``delay_s``."""
+        ...
 
 
 @dataclass
@@ -73,6 +81,8 @@ class IngestWorker:
     poll_batch_size: int = 100
     poll_lease_s: float = 300.0
     webhook_debounce_s: float = 10.0
+    # The account sync, where the service lists accounts' posts (discovery on webhooks).
+    discovery: Discovery | None = None
 
     # --- what arrives --------------------------------------------------------------
 
@@ -81,6 +91,13 @@ class IngestWorker:
         if event.platform not in self.platforms:
             return False
         return await self.schedule.track(tracked_post_of(event))
+
+    async def on_post_removed(self, event: PostRemoved) -> bool:
+        """Stop polling a post announced gone (by this service or any other producer)."""
+        if event.platform not in self.platforms:
+            return False
+        post = await self.schedule.tracked_post(event.platform, event.platform_post_id)
+        return post is not None and await self.schedule.untrack(post)
 
     async def on_refresh_requested(self, event: RefreshRequested) -> int:
         """Every tracked post of the business on our platforms is due now (the poll loop
@@ -93,10 +110,18 @@ class IngestWorker:
 
     async def on_webhook(self, platform: Platform, delivery: WebhookDelivery) -> int:
         """The platform says these posts changed: re-poll them soon, debounced, so the
-        numbers come from the API's authoritative totals."""
-        return await self.schedule.poll_soon(
+        numbers come from the API's authoritative totals. A post not tracked yet is one
+        just made on the account: its new posts are listed soon (the listing, not the
+        delivery, says what the post is)."""
+        moved = await self.schedule.poll_soon(
             platform, delivery.post_ids, delay_s=self.webhook_debounce_s
         )
+        new_posts = await self.schedule.untracked(platform, delivery.post_ids)
+        if self.discovery is not None and delivery.account_id and new_posts:
+            await self.discovery.discover_soon(
+                platform, delivery.account_id, self.webhook_debounce_s
+            )
+        return moved
 
     # --- polling -------------------------------------------------------------------
 
@@ -169,9 +194,25 @@ class IngestWorker:
                 await self.schedule.reschedule(post, observed_at)
                 published += 1
             for missing in result.missing:
-                await self.schedule.untrack(by_id[missing])
-                POSTS_UNTRACKED.labels(platform, "missing").inc()
+                await self._removed(by_id[missing], observed_at)
         return published
+
+    async def _removed(self, post: TrackedPost, removed_at: datetime) -> None:
+        """The platform no longer has the post (deleted, or no longer the account's): it is
+        announced as removed, then leaves the schedule. Announced first, so a failed
+        publish leaves it claimed and asked again at its lease's end."""
+        event = PostRemoved(
+            business_id=post.business_id,
+            platform=post.platform,
+            platform_post_id=post.platform_post_id,
+            removed_at=removed_at,
+        )
+        await publish(self.producer, self.topic_prefix + POSTS_REMOVED, event)
+        EVENTS_PUBLISHED.labels(post.platform, POSTS_REMOVED).inc()
+        await self.schedule.untrack(post)
+        POSTS_UNTRACKED.labels(post.platform, "missing").inc()
+        log.info("post gone from the platform", platform=post.platform,
+                 platform_post_id=post.platform_post_id, business_id=post.business_id)  # fmt: skip
 
     async def _not_polled(
         self, platform: Platform, account: Account, posts: list[TrackedPost], exc: ApiError

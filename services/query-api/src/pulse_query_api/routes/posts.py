@@ -123,6 +123,8 @@ async def get_post(
         published_at=row["published_at"],
         content_type=row["content_type"],
         content_preview=row["content_preview"],
+        thumbnail_url=row["thumbnail_url"],
+        removed_at=row["removed_at"],
         engagement=formulas.engagement(likes, comments, shares),
         engagement_rate=formulas.round2(row["engagement_rate"] or 0.0) or 0.0,
         click_through_rate=formulas.round2(row["click_through_rate"] or 0.0) or 0.0,
