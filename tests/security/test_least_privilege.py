@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import os
+import re
 import secrets
 import stat
 import subprocess
@@ -34,6 +35,7 @@ from conftest import Infra
 from pulse_aggregator.consumer import CONSUMED_TOPICS
 from pulse_aggregator.settings import Settings as AggregatorSettings
 from pulse_query_api.cache import AnswerCache
+from pulse_shared import topics
 from pulse_shared.cache import bump_cache_versions, cache_version_key
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.contracts import TrackedPost
@@ -290,6 +292,26 @@ def test_the_kafka_columns_are_the_designs_topics_and_groups() -> None:
             ROOT / f"services/{service}/src/pulse_{service.replace('-', '_')}/app.py"
         ).read_text()
         assert f'build_ingest_app("{SERVICES[service].kafka.group}"' in app, service
+
+
+def test_each_ingest_service_may_produce_and_consume_every_topic_its_code_names() -> None:
+    """The topics pulse_shared.ingest publishes to (``publish(..., prefix + TOPIC, ...)``)
+    and subscribes to are in every ingest row: the test session's services log in as the
+    tests' principal, so a topic missing from a row shows only in `make up`'s logs."""
+    code = "\n".join(p.read_text() for p in (ROOT / "shared/src/pulse_shared/ingest").glob("*.py"))
+    published = {
+        getattr(topics, name)
+        for name in re.findall(r"publish\(\s*[\w.]+,\s*[\w.]*prefix \+ ([A-Z_]+)", code)
+    }
+    subscribed = {
+        getattr(topics, name)
+        for name in re.findall(r"^\s+prefix \+ ([A-Z_]+),$", code, flags=re.MULTILINE)
+    }
+    assert {topics.POSTS_PUBLISHED, topics.POSTS_REMOVED, topics.METRICS_OBSERVED} <= published
+    assert topics.REFRESH_REQUESTED in subscribed
+    for service in INGEST:
+        assert published <= set(SERVICES[service].kafka.produces), service
+        assert subscribed <= set(SERVICES[service].kafka.consumes), service
 
 
 # --- PostgreSQL -----------------------------------------------------------------------------

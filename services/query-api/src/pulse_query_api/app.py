@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 from collections.abc import AsyncIterator, Mapping
-from typing import Any
 
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from fastapi.routing import iter_route_contexts
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -33,6 +30,7 @@ from pulse_query_api.settings import Settings
 from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
+from pulse_shared.http_body import openapi_as_declared
 from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics
@@ -139,21 +137,4 @@ app.include_router(legacy.router)
 app.include_router(health_router(_checks))
 
 
-def openapi_as_declared() -> dict[str, Any]:
-    """The OpenAPI document, with what each route declares in ``openapi_extra`` put back
-    exactly as written. FastAPI passes the document through models that hold every
-    numeric bound as a float: the refresh body's ``business_id`` maximum, 2**63 - 1, came
-    out as 9.223372036854776e18, that is 2**63, a business id the API refuses."""
-    document = FastAPI.openapi(app)
-    if getattr(app.state, "openapi_as_declared", None) is not document:
-        for route in iter_route_contexts(app.routes):
-            extra = getattr(route, "openapi_extra", None)
-            if extra and route.path_format in document["paths"]:
-                for method in getattr(route, "methods", ()):
-                    operation = document["paths"][route.path_format][method.lower()]
-                    operation.update(copy.deepcopy(extra))
-        app.state.openapi_as_declared = document
-    return document
-
-
-app.openapi = openapi_as_declared  # type: ignore[method-assign]
+app.openapi = openapi_as_declared(app)  # type: ignore[method-assign]

@@ -29,6 +29,7 @@ from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, PostRemoved, RefreshRequested
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
+from pulse_shared.http_body import openapi_as_declared
 from pulse_shared.http_limits import BodyLimit
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits
@@ -245,6 +246,7 @@ def build_ingest_app(
             await redis.aclose()
 
     app = FastAPI(title=f"Pulse {name}", lifespan=lifespan)
+    app.openapi = openapi_as_declared(app)  # type: ignore[method-assign]
     app.include_router(connect_router)
     app.add_middleware(BodyLimit)
     app.add_middleware(RateLimits)

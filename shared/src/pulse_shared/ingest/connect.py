@@ -66,6 +66,9 @@ STATE_TTL_S = 600
 DISCOVERY_OVERLAP = timedelta(days=1)
 SYNC_BATCH = 10
 PROGRESS_EVERY = 100
+# The most accounts one choice page offers (its form's fields are capped to match); an
+# agency administering more sees the first by name.
+MAX_OFFERED = 500
 # A sync that failed (the platform away, a token refused) is tried again after this.
 SYNC_RETRY_S = 60.0
 # posts.published.v1's bounds on what a platform's listing gives.
@@ -284,6 +287,12 @@ class ConnectFlow:
             )
         if len(offered) == 1:
             return await self.connect(pending, offered)
+        if len(offered) > MAX_OFFERED:
+            platforms = sorted({a.platform for a in offered})
+            log.warning("accounts left off the choice page", offered=len(offered),
+                        shown=MAX_OFFERED, platforms=platforms)  # fmt: skip
+            offered = sorted(offered, key=lambda a: (a.name.casefold(), a.account_id))
+            offered = offered[:MAX_OFFERED]
         return await self.states.issue_choice(pending, offered), pending, offered
 
     async def choose(self, token: str, chosen: set[str]) -> Connected:

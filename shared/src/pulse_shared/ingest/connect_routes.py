@@ -11,7 +11,7 @@ A business the caller is not a member of answers 404, as one that does not exist
 from __future__ import annotations
 
 import html
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import parse_qs
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
@@ -20,7 +20,14 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pulse_shared.events import PLATFORMS
 from pulse_shared.http_auth import UserDep
+from pulse_shared.http_body import (
+    WHOLE_NUMBER_NOTE,
+    WholeNumber,
+    json_body_openapi,
+    parse_json_body,
+)
 from pulse_shared.ingest.connect import (
+    MAX_OFFERED,
     PAGE_HEADERS,
     Connected,
     ConnectError,
@@ -33,7 +40,9 @@ from pulse_shared.ingest.connect import (
 
 router = APIRouter(prefix="/connect", tags=["connect"])
 
-BusinessId = Annotated[int, Field(gt=0, le=2**63 - 1)]
+BusinessId = Annotated[
+    int, Field(gt=0, le=2**63 - 1, description=f"The business. {WHOLE_NUMBER_NOTE}"), WholeNumber
+]
 
 
 class AuthorizeIn(BaseModel):
@@ -78,20 +87,43 @@ async def _require_manager(request: Request, user: str, business_id: int) -> Non
         raise HTTPException(404, f"business {business_id} not found")
 
 
+# The caller, then the body: nothing of a body is parsed for a caller without a valid token.
+async def authorize_body(request: Request, user: UserDep) -> tuple[str, AuthorizeIn]:
+    return user, parse_json_body(await request.body(), AuthorizeIn)
+
+
+async def disconnect_body(request: Request, user: UserDep) -> tuple[str, DisconnectIn]:
+    return user, parse_json_body(await request.body(), DisconnectIn)
+
+
+# A single-use secret of the flow (state, choice) the service did not issue, or no longer
+# holds, is told on a page.
+_PAGE: dict[str, Any] = {"content": {"text/html": {"schema": {"type": "string"}}}}
+_JSON_ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The body is not JSON"},
+    401: {"description": "No valid bearer token"},
+    413: {"description": "The body is larger than ingest takes"},
+    422: {"description": "An invalid body; the message names the field"},
+    429: {"description": "Too many requests (Retry-After)"},
+}
+
+
 @router.post(
     "/authorize",
     response_model=AuthorizeOut,
     summary="Start connecting an account: the platform's consent URL",
     responses={
-        401: {"description": "No valid bearer token"},
+        **_JSON_ERRORS,
         404: {"description": "No such business among the caller's, or connecting is off"},
-        422: {"description": "An invalid body, or a return_to not allowed"},
-        429: {"description": "Too many requests (Retry-After)"},
     },
+    openapi_extra=json_body_openapi(AuthorizeIn),
 )
 async def authorize(
-    user: UserDep, body: AuthorizeIn, request: Request, flow: FlowDep
+    caller_and_body: Annotated[tuple[str, AuthorizeIn], Depends(authorize_body)],
+    request: Request,
+    flow: FlowDep,
 ) -> AuthorizeOut:
+    user, body = caller_and_body
     await _require_manager(request, user, body.business_id)
     try:
         url = await flow.start(user, body.business_id, body.return_to)
@@ -105,8 +137,11 @@ async def authorize(
     summary="Where the platform sends the browser back after consent",
     response_class=HTMLResponse,
     responses={
+        200: {"description": "The accounts to choose from (a page with a form)", **_PAGE},
         303: {"description": "Back to the dashboard with the outcome in the query"},
-        400: {"description": "An expired or replayed state, a refused grant (a page)"},
+        400: {"description": "An expired or replayed state, a refused grant (a page)", **_PAGE},
+        422: {"description": "A parameter too long; the message names it"},
+        429: {"description": "Too many requests (Retry-After)"},
     },
 )
 async def callback(
@@ -130,10 +165,42 @@ async def callback(
     "/choose",
     summary="Connect the accounts picked on the choice page (a form)",
     response_class=HTMLResponse,
-    responses={303: {"description": "Back to the dashboard"}, 400: {"description": "A page"}},
+    responses={
+        200: {"description": "Connected, with no page to return to (a page)", **_PAGE},
+        303: {"description": "Back to the dashboard"},
+        400: {"description": "An expired choice, or none of its accounts (a page)", **_PAGE},
+        413: {"description": "The body is larger than ingest takes"},
+        429: {"description": "Too many requests (Retry-After)"},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/x-www-form-urlencoded": {
+                    "schema": {
+                        "type": "object",
+                        "properties": {
+                            "choice": {"type": "string", "maxLength": 200},
+                            "account": {
+                                "type": "array",
+                                "items": {"type": "string", "maxLength": 255},
+                                "maxItems": MAX_OFFERED,
+                            },
+                        },
+                        "required": ["choice"],
+                    }
+                }
+            },
+        }
+    },
 )
 async def choose(request: Request, flow: FlowDep) -> Response:
-    form = parse_qs((await request.body()).decode("utf-8", "replace"), max_num_fields=200)
+    try:
+        form = parse_qs(
+            (await request.body()).decode("utf-8", "replace"), max_num_fields=MAX_OFFERED + 1
+        )
+    except ValueError:  # more fields than a choice page has
+        return _failed(ConnectError("invalid_request", f"At most {MAX_OFFERED} accounts."))
     token = (form.get("choice") or [""])[0]
     try:
         return _connected(await flow.choose(token, set(form.get("account", []))))
@@ -146,14 +213,17 @@ async def choose(request: Request, flow: FlowDep) -> Response:
     response_model=DisconnectOut,
     summary="Disconnect an account: tokens revoked and deleted, its numbers kept",
     responses={
-        401: {"description": "No valid bearer token"},
+        **_JSON_ERRORS,
         404: {"description": "No such business among the caller's, or no such account"},
-        429: {"description": "Too many requests (Retry-After)"},
     },
+    openapi_extra=json_body_openapi(DisconnectIn),
 )
 async def disconnect(
-    user: UserDep, body: DisconnectIn, request: Request, flow: FlowDep
+    caller_and_body: Annotated[tuple[str, DisconnectIn], Depends(disconnect_body)],
+    request: Request,
+    flow: FlowDep,
 ) -> DisconnectOut:
+    user, body = caller_and_body
     await _require_manager(request, user, body.business_id)
     if body.platform not in flow.oauth.platforms or body.platform not in PLATFORMS:
         raise HTTPException(404, f"no {body.platform} account here")

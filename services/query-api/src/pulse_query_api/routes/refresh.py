@@ -6,8 +6,7 @@ from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.exceptions import RequestValidationError
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field
 from redis.exceptions import RedisError
 
 from pulse_query_api.refresh import RefreshPublisher
@@ -15,22 +14,17 @@ from pulse_query_api.scope import member_business
 from pulse_query_api.settings import Settings
 from pulse_shared.events import PLATFORMS, RefreshRequested
 from pulse_shared.http_auth import UserDep
+from pulse_shared.http_body import (
+    WHOLE_NUMBER_NOTE,
+    WholeNumber,
+    json_body_openapi,
+    parse_json_body,
+)
 from pulse_shared.http_ratelimit import RateLimiter
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])
 
 PlatformName = Literal["linkedin", "twitter", "facebook", "instagram"]
-# Below this a whole float is the number its digits wrote; from it on, not always
-# (9007199254740993.0 is read as 2**53).
-FLOAT_EXACT_BELOW = 2**53
-
-
-def _whole_float_as_integer(value: object) -> object:
-    """JSON spells one number 42 or 42.0, and JSON Schema's integer is either spelling: a
-    whole float is read as its integer where that integer is surely the one written."""
-    if isinstance(value, float) and value.is_integer() and abs(value) < FLOAT_EXACT_BELOW:
-        return int(value)
-    return value
 
 
 class RefreshIn(BaseModel):
@@ -46,11 +40,9 @@ class RefreshIn(BaseModel):
         Field(
             gt=0,
             le=2**63 - 1,
-            description="The business. Written with a fraction (42.0), a whole number is "
-            "read below 2**53 and refused with 422 from there on, where a float may not be "
-            "the number its digits say",
+            description=f"The business. {WHOLE_NUMBER_NOTE}",
         ),
-        BeforeValidator(_whole_float_as_integer),
+        WholeNumber,
     ]
     platforms: list[PlatformName] = Field(
         default_factory=lambda: list(PLATFORMS),
@@ -88,14 +80,7 @@ class RefreshOut(BaseModel):
 async def refresh_body(request: Request, user: UserDep) -> tuple[str, RefreshIn]:
     """The caller, then the body: nothing of a body is parsed for a caller without a valid
     token (BodyLimit has already capped its size)."""
-    raw = await request.body()
-    try:
-        return user, RefreshIn.model_validate_json(raw)
-    except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        if any(e["type"] == "json_invalid" for e in errors):
-            raise HTTPException(400, "the body is not JSON") from None
-        raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
+    return user, parse_json_body(await request.body(), RefreshIn)
 
 
 def get_publisher(request: Request) -> RefreshPublisher:
@@ -119,12 +104,7 @@ def get_publisher(request: Request) -> RefreshPublisher:
     },
     # The body is read by refresh_body, after the token is checked; declared here for the
     # OpenAPI description.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": RefreshIn.model_json_schema()}},
-        }
-    },
+    openapi_extra=json_body_openapi(RefreshIn),
 )
 async def refresh(
     request: Request,
