@@ -34,6 +34,7 @@ from pulse_shared.ingest.contracts import (
     RateLimited,
     RateLimitState,
     TokenInvalid,
+    TokenRefusedEarlier,
     TransientError,
 )
 from pulse_shared.ingest.ratelimit import Budget, BudgetExhausted, RateLimiter
@@ -357,7 +358,7 @@ async def test_a_dead_token_is_reported_once_and_never_retried(
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
         # The same dead token again: refused here, the platform is not asked.
         clock.advance(REFUSED_TOKEN_MEMORY.total_seconds() - 1)
-        with pytest.raises(TokenInvalid):
+        with pytest.raises(TokenRefusedEarlier):
             await caller.get("/2/users/1", account=ACCOUNT, endpoint="/2/users/:id")
         # A reconnected account's new token is used.
         fresh = Account(42, "twitter", "2244994945", "a-new-token")

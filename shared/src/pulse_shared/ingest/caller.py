@@ -37,6 +37,7 @@ from pulse_shared.ingest.contracts import (
     PlatformRules,
     RateLimited,
     TokenInvalid,
+    TokenRefusedEarlier,
     TransientError,
 )
 from pulse_shared.ingest.metrics import API_ERRORS, API_REQUESTS, API_RETRIES
@@ -53,7 +54,8 @@ from pulse_shared.logs import get_logger
 
 log = get_logger(__name__)
 
-# How long a refused token is refused here without asking the platform again.
+# How long a refused token is refused here without asking the platform again (the
+# settings' refused_token_memory_s).
 REFUSED_TOKEN_MEMORY = timedelta(seconds=60)
 
 TokenInvalidHandler = Callable[[Account, str], Awaitable[Any]]
@@ -92,7 +94,9 @@ class HttpApiCaller:
         on_token_invalid: TokenInvalidHandler | None = None,
         transport: httpx.AsyncBaseTransport | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        refused_token_memory: timedelta = REFUSED_TOKEN_MEMORY,
     ) -> None:
+        self._refused_token_memory = refused_token_memory
         self.rules = rules
         self._clock = clock
         self.limiter = limiter
@@ -149,6 +153,7 @@ class HttpApiCaller:
             backoff_max_s=settings.http_backoff_max_s,
             default_headers=default_headers,
             on_token_invalid=on_token_invalid,
+            refused_token_memory=timedelta(seconds=settings.refused_token_memory_s),
         )
 
     async def aclose(self) -> None:
@@ -210,7 +215,7 @@ class HttpApiCaller:
     ) -> httpx.Response:
         refused_until = self._refused_tokens.get(hash(account.access_token))
         if refused_until is not None and self._clock() < refused_until:
-            raise TokenInvalid(f"token of account {account.account_id} refused earlier")
+            raise TokenRefusedEarlier(f"token of account {account.account_id} refused earlier")
         await self.limiter.acquire(endpoint, account.account_id, max_wait_s=self._max_wait_s)
         request_headers = {**(headers or {}), "Authorization": f"Bearer {account.access_token}"}
         try:
@@ -236,7 +241,9 @@ class HttpApiCaller:
             await self.limiter.rate_limited(error, endpoint=endpoint, account_id=account.account_id)
         elif isinstance(error, TokenInvalid):
             self._forget_old_refusals()
-            self._refused_tokens[hash(account.access_token)] = self._clock() + REFUSED_TOKEN_MEMORY
+            self._refused_tokens[hash(account.access_token)] = (
+                self._clock() + self._refused_token_memory
+            )
             if self._on_token_invalid is not None:
                 await self._on_token_invalid(account, str(error))
         raise error

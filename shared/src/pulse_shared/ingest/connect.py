@@ -280,6 +280,8 @@ class ConnectFlow:
                 return_to=pending.return_to,
             ) from None
         if not offered:
+            # Nothing here is using the grant: it is given back rather than left alive.
+            await self._revoke(grant)
             raise ConnectError(
                 "no_accounts",
                 "This sign-in manages no account Pulse can connect.",
@@ -337,12 +339,18 @@ class ConnectFlow:
         if grant is None:
             return False
         await self.sync.stop(Account(business_id, platform, account_id, grant.access_token))
+        await self._revoke(grant)
+        return True
+
+    async def _revoke(self, grant: Grant) -> None:
+        """Revoke at the platform, best effort: the tokens are gone from here whatever it
+        answers. (Only grants nothing stored uses: a platform may hand the same token to
+        a second consent, so an account's grant is never revoked for another's sake.)"""
         try:
             await self.oauth.revoke(self.http, grant)
         except (OAuthRefused, httpx.HTTPError) as exc:
-            # Revoking is best effort: the tokens are gone from here whatever it answers.
-            log.warning("revoke at the platform failed", platform=platform, error=str(exc))
-        return True
+            log.warning("revoke at the platform failed", platforms=self.oauth.platforms,
+                        error=str(exc)[:300])  # fmt: skip
 
 
 def back_to(return_to: str, **params: str) -> str:
@@ -359,6 +367,19 @@ PAGE_HEADERS = {
     "Referrer-Policy": "no-referrer",
     "Cache-Control": "no-store",
 }
+
+
+def choice_page_headers(return_to: str | None) -> dict[str, str]:
+    """The choice page's headers: its form posts here and is then redirected back to the
+    dashboard, which ``form-action`` must allow too (browsers apply it to the redirect)."""
+    if not return_to:
+        return PAGE_HEADERS
+    parts = urlsplit(return_to)
+    policy = (
+        f"default-src 'none'; form-action 'self' {parts.scheme}://{parts.netloc}; "
+        "frame-ancestors 'none'"
+    )
+    return {**PAGE_HEADERS, "Content-Security-Policy": policy}
 
 
 def page(title: str, body: str) -> str:

@@ -34,6 +34,7 @@ from pulse_shared.ingest.connect import (
     ConnectFlow,
     back_to,
     choice_page,
+    choice_page_headers,
     may_manage,
     page,
 )
@@ -157,8 +158,8 @@ async def callback(
         return _failed(exc)
     if isinstance(outcome, Connected):
         return _connected(outcome)
-    token, _, offered = outcome
-    return HTMLResponse(choice_page(token, offered), headers=PAGE_HEADERS)
+    token, pending, offered = outcome
+    return HTMLResponse(choice_page(token, offered), headers=choice_page_headers(pending.return_to))
 
 
 @router.post(

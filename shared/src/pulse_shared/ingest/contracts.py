@@ -110,6 +110,13 @@ class TokenInvalid(ApiError):
     reconnecting; polling it stops, nothing is retried."""
 
 
+class TokenRefusedEarlier(TokenInvalid):
+    """This process saw the platform refuse this very token moments ago, so it was not
+    asked again. The account was marked then; a reconnection may since have stored the
+    same token string again (Meta's Page tokens), so nothing is marked now: the call is
+    tried again once the memory of the refusal has passed."""
+
+
 class MetricRefused(ApiError):
     """The platform refused one or more requested metric names for this call (Meta answers
     a retired insights metric with an error for the whole call)."""

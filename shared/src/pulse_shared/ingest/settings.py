@@ -68,6 +68,8 @@ class IngestSettings(PulseSettings):
     http_max_attempts: int = Field(default=4, ge=1, le=10)
     http_backoff_initial_s: float = Field(default=0.5, ge=0)
     http_backoff_max_s: float = Field(default=30.0, ge=0)
+    # How long a token the platform refused is refused here without asking again.
+    refused_token_memory_s: float = Field(default=60.0, ge=0, le=3600)
 
     # Rate limits: budgets replacing the platform defaults of the same scope and endpoint
     # (limit 0 switches one off); the longest a call waits for a budget before it gives

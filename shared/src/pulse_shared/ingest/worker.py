@@ -33,6 +33,7 @@ from pulse_shared.ingest.contracts import (
     PlatformClient,
     RateLimited,
     TokenInvalid,
+    TokenRefusedEarlier,
     TrackedPost,
     WebhookDelivery,
 )
@@ -223,7 +224,7 @@ class IngestWorker:
         lease ends, never retried in a storm."""
         POLL_FAILURES.labels(platform, type(exc).__name__).inc()
         now = datetime.now(UTC)
-        if isinstance(exc, TokenInvalid):
+        if isinstance(exc, TokenInvalid) and not isinstance(exc, TokenRefusedEarlier):
             await self.vault.mark_needs_reconnection(account, str(exc))
             for post in posts:
                 await self.schedule.reschedule(post, now)
@@ -240,6 +241,8 @@ class IngestWorker:
             for account in await self.vault.active_accounts(platform):
                 try:
                     followers = await self.client.followers(self.caller, account)
+                except TokenRefusedEarlier:
+                    continue
                 except TokenInvalid as exc:
                     await self.vault.mark_needs_reconnection(account, str(exc))
                     continue
