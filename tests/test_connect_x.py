@@ -7,10 +7,8 @@ connected to another business, a stranger's business.
 
 from __future__ import annotations
 
-import json
 import secrets
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,7 +17,15 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, eventually, free_port, raw_post, start_service
+from conftest import (
+    ConnectStack,
+    Infra,
+    browse_to_pulse,
+    connect_outcome,
+    connect_stack,
+    eventually,
+    raw_post,
+)
 from pulse_cli.demo import consent as browse_consent
 from pulse_ingest_twitter.oauth import XOAuthClient
 from pulse_shared.db import asyncpg_dsn
@@ -29,64 +35,11 @@ from pulse_shared.ingest.vault import TokenVault
 
 pytestmark = pytest.mark.integration
 
-CLIENT_ID, CLIENT_SECRET = "pulse-x-client", "x-client-secret-for-the-simulator-0001"
-RETURN_TO = "http://dashboard.test/connections"
-
-
-@dataclass
-class Stack:
-    sim: ServiceProcess
-    ingest: ServiceProcess
-    offset: int  # simulator business i is Pulse business offset + i
-
-    @property
-    def callback(self) -> str:
-        return f"{self.ingest.url}/connect/callback"
-
 
 @pytest.fixture(scope="module")
-def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    logs = str(tmp_path_factory.mktemp("connect-x"))
-    offset = secrets.randbelow(2**40) + 10**12
-    ingest_port = free_port()
-    callback = f"http://127.0.0.1:{ingest_port}/connect/callback"
-    sim = start_service(
-        "platform-sim", "pulse_platform_sim.app:app",
-        infra.env(
-            PULSE_SIM_BUSINESS_ID_OFFSET=str(offset), PULSE_SIM_TWITTER_CLIENT_ID=CLIENT_ID,
-            PULSE_SIM_TWITTER_CLIENT_SECRET=CLIENT_SECRET,
-            PULSE_SIM_TWITTER_REDIRECT_URIS=json.dumps([callback]),
-        ),
-        logs,
-    )  # fmt: skip
-    try:
-        ingest = start_service(
-            "ingest-twitter", "pulse_ingest_twitter.app:app",
-            infra.env(
-                PULSE_API_BASE_URL=sim.url, PULSE_OAUTH_WEB_BASE_URL=sim.url,
-                PULSE_OAUTH_CLIENT_ID=CLIENT_ID, PULSE_OAUTH_CLIENT_SECRET=CLIENT_SECRET,
-                PULSE_OAUTH_REDIRECT_URI=callback, PULSE_OAUTH_RETURN_URLS=json.dumps([RETURN_TO]),
-                PULSE_POLL_IDLE_S="0.3",
-            ),
-            logs, ready_path="/readyz", port=ingest_port,
-        )  # fmt: skip
-    except BaseException:
-        sim.stop()
-        raise
-    try:
-        yield Stack(sim, ingest, offset)
-    finally:
-        ingest.stop()
-        sim.stop()
-
-
-async def authorize(stack: Stack, token: str, business: int, **body: object) -> httpx.Response:
-    async with httpx.AsyncClient(base_url=stack.ingest.url) as client:
-        return await client.post(
-            "/connect/authorize",
-            json={"business_id": business, "return_to": RETURN_TO, **body},
-            headers={"Authorization": f"Bearer {token}"},
-        )
+def stack(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterator[ConnectStack]:
+    with connect_stack(infra, str(tmp_path_factory.mktemp("connect-x")), "twitter") as stack:
+        yield stack
 
 
 async def consent(url: str, user: str, decision: str = "allow") -> str:
@@ -94,19 +47,6 @@ async def consent(url: str, user: str, decision: str = "allow") -> str:
     platform sends it back to."""
     async with httpx.AsyncClient() as browser:
         return await browse_consent(browser, url, user, decision)
-
-
-async def back_at_pulse(location: str) -> httpx.Response:
-    """The browser following the platform's redirect to ingest's callback."""
-    async with httpx.AsyncClient() as browser:
-        return await browser.get(location)
-
-
-def outcome(response: httpx.Response) -> dict[str, list[str]]:
-    assert response.status_code == 303, response.text
-    location = response.headers["location"]
-    assert location.startswith(RETURN_TO), location
-    return parse_qs(urlsplit(location).query)
 
 
 async def account_row(db: asyncpg.Connection, business: int) -> asyncpg.Record | None:
@@ -119,11 +59,11 @@ async def account_row(db: asyncpg.Connection, business: int) -> asyncpg.Record |
 
 
 async def test_a_member_connects_x_and_its_posts_are_found(
-    stack: Stack, infra: Infra, db: asyncpg.Connection
+    stack: ConnectStack, infra: Infra, db: asyncpg.Connection
 ) -> None:
     business = stack.offset + 1  # the simulator's business 1
     user, token = await infra.token_for(business)
-    started = await authorize(stack, token, business)
+    started = await stack.authorize(token, business)
     assert started.status_code == 200, started.text
     url = started.json()["authorization_url"]
     query = parse_qs(urlsplit(url).query)
@@ -133,8 +73,8 @@ async def test_a_member_connects_x_and_its_posts_are_found(
 
     back = await consent(url, "sim-user-1")
     assert back.startswith(stack.callback)
-    answer = await back_at_pulse(back)
-    assert outcome(answer) == {"connected": ["twitter"], "accounts": ["1"]}
+    answer = await browse_to_pulse(back)
+    assert connect_outcome(answer) == {"connected": ["twitter"], "accounts": ["1"]}
 
     row = await account_row(db, business)
     assert row is not None
@@ -156,7 +96,7 @@ async def test_a_member_connects_x_and_its_posts_are_found(
     assert {p.account_id for p in tracked} == {row["account_id"]}
 
     # The same consent link again: refused, nothing changed.
-    replayed = await back_at_pulse(back)
+    replayed = await browse_to_pulse(back)
     assert replayed.status_code == 400
     assert "expired or was already used" in replayed.text
     assert "Content-Security-Policy" in replayed.headers
@@ -168,19 +108,19 @@ async def _synced(db: asyncpg.Connection, business: int) -> asyncpg.Record | Non
 
 
 async def test_the_token_is_refreshed_before_it_expires_and_the_old_refresh_token_dies(
-    stack: Stack, infra: Infra, db: asyncpg.Connection
+    stack: ConnectStack, infra: Infra, db: asyncpg.Connection
 ) -> None:
     business = stack.offset + 2
     _, token = await infra.token_for(business)
-    url = (await authorize(stack, token, business)).json()["authorization_url"]
-    outcome(await back_at_pulse(await consent(url, "sim-user-2")))
+    url = (await stack.authorize(token, business)).json()["authorization_url"]
+    connect_outcome(await browse_to_pulse(await consent(url, "sim-user-2")))
     pool = await asyncpg.create_pool(asyncpg_dsn(infra.ingest_database_url), min_size=1, max_size=2)
     redis = Redis.from_url(infra.redis_url)
     http = httpx.AsyncClient()
     try:
         vault = TokenVault(pool, [infra.token_encryption_key])
         oauth = XOAuthClient(
-            client_id=CLIENT_ID, client_secret=CLIENT_SECRET,
+            client_id=stack.client_id, client_secret=stack.client_secret,
             authorize_base_url=stack.sim.url, token_base_url=stack.sim.url,
         )  # fmt: skip
         # X's tokens live two hours: with a margin of three, it is due now.
@@ -209,7 +149,7 @@ async def test_the_token_is_refreshed_before_it_expires_and_the_old_refresh_toke
         refused = await http.post(
             f"{stack.sim.url}/2/oauth2/token",
             data={"grant_type": "refresh_token", "refresh_token": before.grant.refresh_token or ""},
-            auth=(CLIENT_ID, CLIENT_SECRET),
+            auth=(stack.client_id, stack.client_secret),
         )
         assert refused.status_code == 400
         # The new access token works on the API.
@@ -225,12 +165,12 @@ async def test_the_token_is_refreshed_before_it_expires_and_the_old_refresh_toke
 
 
 async def test_disconnecting_revokes_deletes_the_tokens_and_keeps_the_row(
-    stack: Stack, infra: Infra, db: asyncpg.Connection
+    stack: ConnectStack, infra: Infra, db: asyncpg.Connection
 ) -> None:
     business = stack.offset + 3
     _, token = await infra.token_for(business)
-    url = (await authorize(stack, token, business)).json()["authorization_url"]
-    outcome(await back_at_pulse(await consent(url, "sim-user-3")))
+    url = (await stack.authorize(token, business)).json()["authorization_url"]
+    connect_outcome(await browse_to_pulse(await consent(url, "sim-user-3")))
     row = await account_row(db, business)
     assert row is not None
     _, stranger = await infra.token_for(business + 10**6)
@@ -256,32 +196,32 @@ async def test_disconnecting_revokes_deletes_the_tokens_and_keeps_the_row(
 
 
 async def test_every_bad_input_gets_a_clear_answer_and_stores_nothing(
-    stack: Stack, infra: Infra, db: asyncpg.Connection
+    stack: ConnectStack, infra: Infra, db: asyncpg.Connection
 ) -> None:
     business = stack.offset + 1
     _, owner = await infra.token_for(business)
     # Consent denied: back to the dashboard with the platform's error, nothing stored.
     other_business = stack.offset + 4
     _, token4 = await infra.token_for(other_business)
-    url = (await authorize(stack, token4, other_business)).json()["authorization_url"]
-    denied = await back_at_pulse(await consent(url, "sim-user-4", decision="deny"))
-    assert outcome(denied)["connect_error"] == ["access_denied"]
+    url = (await stack.authorize(token4, other_business)).json()["authorization_url"]
+    denied = await browse_to_pulse(await consent(url, "sim-user-4", decision="deny"))
+    assert connect_outcome(denied)["connect_error"] == ["access_denied"]
     assert await account_row(db, other_business) is None
     # X's account of business 1 is connected to business 1 (the first test): another
     # business signing in as the same X user is refused, business 1 keeps it.
-    url = (await authorize(stack, token4, other_business)).json()["authorization_url"]
-    taken = await back_at_pulse(await consent(url, "sim-user-1"))
-    assert outcome(taken)["connect_error"] == ["account_taken"]
+    url = (await stack.authorize(token4, other_business)).json()["authorization_url"]
+    taken = await browse_to_pulse(await consent(url, "sim-user-1"))
+    assert connect_outcome(taken)["connect_error"] == ["account_taken"]
     assert await account_row(db, other_business) is None
     # A made-up state, a state with no code: pages, not redirects; nothing stored.
-    made_up = await back_at_pulse(f"{stack.callback}?state=forged&code=x")
+    made_up = await browse_to_pulse(f"{stack.callback}?state=forged&code=x")
     assert made_up.status_code == 400
     # A return URL not on the allow-list, a stranger's business, no token, bad bodies.
     assert (
-        await authorize(stack, owner, business, return_to="https://evil.test/")
+        await stack.authorize(owner, business, return_to="https://evil.test/")
     ).status_code == 422
     _, stranger = await infra.token_for(business + 10**6)
-    assert (await authorize(stack, stranger, business)).status_code == 404
+    assert (await stack.authorize(stranger, business)).status_code == 404
     async with httpx.AsyncClient(base_url=stack.ingest.url) as client:
         anonymous = await client.post("/connect/authorize", json={"business_id": business})
         strings = await client.post("/connect/authorize", json={"business_id": "1"},
