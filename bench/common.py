@@ -6,10 +6,15 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import socket
+import subprocess
+import sys
+import time
 from dataclasses import dataclass
 
 import asyncpg
+import httpx
 from alembic import command
 from alembic.config import Config
 
@@ -124,3 +129,46 @@ async def drop_database(infra: Infra, name: str) -> None:
                 await asyncio.sleep(1)
     finally:
         await conn.close()
+
+
+@dataclass
+class Process:
+    """A service as deployed (``uvicorn <app>``, one worker, no access log), on ``port``."""
+
+    name: str
+    url: str
+    port: int
+    popen: subprocess.Popen[bytes]
+    log: str
+
+    @classmethod
+    def start(cls, name: str, app: str, env: dict[str, str], logs: str, port: int) -> Process:
+        log = os.path.join(logs, f"{name}.log")
+        with open(log, "wb") as out:
+            popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
+                [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port",
+                 str(port), "--no-access-log", "--no-proxy-headers"],
+                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
+            )  # fmt: skip
+        process = cls(name, f"http://127.0.0.1:{port}", port, popen, log)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if popen.poll() is not None:
+                raise RuntimeError(f"{name} exited ({popen.returncode}): see {log}")
+            try:
+                if httpx.get(f"{process.url}/healthz", timeout=1).status_code == 200:
+                    return process
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        process.stop()
+        raise RuntimeError(f"{name} did not answer within 60 s: see {log}")
+
+    def stop(self) -> None:
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()

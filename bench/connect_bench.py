@@ -17,17 +17,13 @@ import asyncio
 import json
 import os
 import secrets
-import signal
-import subprocess
-import sys
 import tempfile
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
 import httpx
-from common import ROOT, Infra, create_database, drop_database, free_port
+from common import Infra, Process, create_database, drop_database, free_port
 from cryptography.fernet import Fernet
 
 from pulse_cli.demo import consent, form_of, post_form
@@ -36,46 +32,6 @@ from pulse_shared.ingest.ratelimit import DEFAULT_BUDGETS, rate_limit_app
 from pulse_shared.kafka import ensure_topics
 
 SERVICE_OF = {"twitter": "twitter", "linkedin": "linkedin", "facebook": "meta", "instagram": "meta"}
-
-
-@dataclass
-class Process:
-    name: str
-    url: str
-    popen: subprocess.Popen[bytes]
-    log: str
-
-    @classmethod
-    def start(cls, name: str, app: str, env: dict[str, str], logs: str, port: int) -> Process:
-        log = os.path.join(logs, f"{name}.log")
-        with open(log, "wb") as out:
-            popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "uvicorn", app, "--host", "127.0.0.1", "--port",
-                 str(port), "--no-access-log", "--no-proxy-headers"],
-                env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
-            )  # fmt: skip
-        process = cls(name, f"http://127.0.0.1:{port}", popen, log)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if popen.poll() is not None:
-                raise RuntimeError(f"{name} exited ({popen.returncode}): see {log}")
-            try:
-                if httpx.get(f"{process.url}/healthz", timeout=1).status_code == 200:
-                    return process
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        process.stop()
-        raise RuntimeError(f"{name} did not answer within 60 s: see {log}")
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.send_signal(signal.SIGTERM)
-            try:
-                self.popen.wait(20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
 
 
 async def posts_with_numbers(dsn: str, business_id: int) -> tuple[int, int]:

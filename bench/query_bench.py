@@ -39,8 +39,6 @@ import contextlib
 import math
 import os
 import secrets
-import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,7 +52,7 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import httpx
 import redis
-from common import ROOT, Infra, create_database, drop_database, free_port
+from common import Infra, Process, create_database, drop_database, free_port
 
 from pulse_shared import formulas, summaries
 from pulse_shared.auth import mint_dev_token
@@ -552,46 +550,9 @@ def endpoints(subject: Subject) -> list[Endpoint]:
 # --- the service process ---------------------------------------------------------------
 
 
-@dataclass
-class Service:
-    url: str
-    port: int
-    process: subprocess.Popen[bytes]
-    log_path: str
-
-    @classmethod
-    def start(cls, env: dict[str, str], log_dir: str, name: str) -> Service:
-        """``uvicorn pulse_query_api.app:app`` as deployed (one worker, no access log)."""
-        port = free_port()
-        log_path = os.path.join(log_dir, f"query-api-{name}.log")
-        with open(log_path, "wb") as log:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-                [sys.executable, "-m", "uvicorn", "pulse_query_api.app:app", "--host",
-                 "127.0.0.1", "--port", str(port), "--no-access-log", "--no-proxy-headers"],
-                env=env, stdout=log, stderr=subprocess.STDOUT, cwd=ROOT,
-            )  # fmt: skip
-        service = cls(f"http://127.0.0.1:{port}", port, process, log_path)
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            if process.poll() is not None:
-                raise RuntimeError(f"query-api exited with {process.returncode}: {log_path}")
-            try:
-                if httpx.get(service.url + "/healthz", timeout=1).status_code == 200:
-                    return service
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        service.stop()
-        raise RuntimeError(f"query-api did not answer /healthz within 60 s: {log_path}")
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+def start_query_api(env: dict[str, str], log_dir: str, name: str) -> Process:
+    """query-api as deployed, on a free port."""
+    return Process.start(f"query-api-{name}", "pulse_query_api.app:app", env, log_dir, free_port())
 
 
 # --- latency ---------------------------------------------------------------------------
@@ -667,7 +628,7 @@ def time_endpoint(
 
 
 def time_all(
-    service: Service, subject: Subject, args: argparse.Namespace, warm: bool
+    service: Process, subject: Subject, args: argparse.Namespace, warm: bool
 ) -> dict[str, Timing]:
     """Each endpoint in turn; warm: primed once right before (a cached answer lives 60 s);
     cold: a few untimed requests first all the same (connection, prepared statements)."""
@@ -731,7 +692,7 @@ class Load:
 
 
 async def closed_loop(
-    service: Service, url: str, token: str, clients: int, duration: float, warmup: float
+    service: Process, url: str, token: str, clients: int, duration: float, warmup: float
 ) -> Load:
     """``clients`` keep-alive connections, each sending its next request as soon as the
     last answer is in; counted over ``duration`` seconds after ``warmup``."""
@@ -772,7 +733,7 @@ async def closed_loop(
             with contextlib.suppress(OSError):
                 await writer.wait_closed()
 
-    pids = {"query-api": service.process.pid, "load generator (this process)": os.getpid()}
+    pids = {"query-api": service.popen.pid, "load generator (this process)": os.getpid()}
 
     async def sample() -> tuple[dict[str, float], dict[str, float], float]:
         await asyncio.sleep(warmup)
@@ -1166,7 +1127,7 @@ def run(args: argparse.Namespace) -> None:
     log_dir: str | None = None
     created = False
     gen: Generation | None = None
-    service: Service | None = None
+    service: Process | None = None
     try:
         if args.database:
             step(f"reusing database {database} (no generation)")
@@ -1198,7 +1159,7 @@ def run(args: argparse.Namespace) -> None:
         }
         log_dir = tempfile.mkdtemp(prefix="pulse-qbench-")
         step("cold: query-api with PULSE_CACHE_ENABLED=false")
-        service = Service.start({**env, "PULSE_CACHE_ENABLED": "false"}, log_dir, "cold")
+        service = start_query_api({**env, "PULSE_CACHE_ENABLED": "false"}, log_dir, "cold")
         cold = time_all(service, subject, args, warm=False)
         headers = {"Authorization": f"Bearer {subject.token}"}
         overview_url = endpoints(subject)[0].url(subject.business_id)
@@ -1210,9 +1171,9 @@ def run(args: argparse.Namespace) -> None:
 
         step("warm: query-api with the Redis answer cache")
         warm_env = {**env, "PULSE_CACHE_ENABLED": "true"}
-        service = Service.start(warm_env, log_dir, "warm")
+        service = start_query_api(warm_env, log_dir, "warm")
         warm = time_all(service, subject, args, warm=True)
-        unlimited = Service.start({**warm_env, "PULSE_RATE_LIMITS_ENABLED": "false"}, log_dir,
+        unlimited = start_query_api({**warm_env, "PULSE_RATE_LIMITS_ENABLED": "false"}, log_dir,
                                   "warm-unlimited")  # fmt: skip
         loads: dict[str, list[Load]] = {"limited": [], "unlimited": []}
         try:
