@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.client
 import json
 import os
 import secrets
@@ -19,10 +20,12 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
@@ -359,6 +362,132 @@ def ingest_services_on(
     finally:
         for service in services.values():
             service.stop()
+
+
+# --- the dashboard's server, and the stand-ins in front of which it runs ------------------
+
+
+@dataclass
+class Seen:
+    """A request as it reached a stand-in."""
+
+    method: str
+    path: str
+    headers: dict[str, str]  # lower-case names
+    body: bytes
+
+
+# What a stand-in answers a request: status, headers, body; None hangs up.
+Respond = Callable[[Seen], "tuple[int, dict[str, str], bytes] | None"]
+
+
+class RecordingServer:
+    """A real HTTP server standing in for an upstream of the dashboard's server: records
+    every request reaching it, answers as ``respond`` says."""
+
+    def __init__(self, respond: Respond) -> None:
+        self.seen: list[Seen] = []
+        recorder = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                recorder.answer(self)
+
+            do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
+
+            def log_message(self, format: str, *args: object) -> None:
+                pass
+
+        self.respond = respond
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def answer(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        body = handler.rfile.read(length) if length else b""
+        headers = {k.lower(): v for k, v in handler.headers.items()}
+        seen = Seen(handler.command, handler.path, headers, body)
+        self.seen.append(seen)
+        answer = self.respond(seen)
+        if answer is None:
+            return
+        status, extra, content = answer
+        handler.send_response(status)
+        for name, value in {"Content-Length": str(len(content)), **extra}.items():
+            handler.send_header(name, value)
+        handler.end_headers()
+        handler.wfile.write(content)
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+# Headers every stand-in adds of its own: the dashboard's server must pass none on.
+LOOSE_HEADERS = {
+    "Content-Type": "application/json",
+    "Content-Security-Policy": "default-src *",
+    "X-Frame-Options": "ALLOWALL",
+}
+
+
+def start_dashboard_server(
+    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]
+) -> ServiceProcess:
+    """The dashboard's server as `make up` runs it, on a small built page of its own, with
+    ``env`` over the environment (PULSE_QUERY_API_URL, PULSE_INGEST_<SERVICE>_URL)."""
+    dist = tmp_path_factory.mktemp("dist")
+    (dist / "assets").mkdir()
+    (dist / "index.html").write_text(
+        '<!doctype html><script type="module" src="/assets/app.js"></script><div id="root">'
+    )
+    (dist / "assets" / "app.js").write_text("document.title = 'Pulse';\n")
+    full = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("PULSE_INGEST_")},
+        "PULSE_QUERY_API_URL": f"http://127.0.0.1:{free_port()}",  # nothing answers there
+        "PULSE_DASHBOARD_DIST": str(dist),
+        # What `--app-dir services/dashboard` does for `make up`.
+        "PYTHONPATH": os.path.join(ROOT, "services", "dashboard"),
+        **env,
+    }
+    return start_service("dashboard", "server.app:app", full, str(tmp_path_factory.mktemp("logs")))
+
+
+@dataclass
+class Answer:
+    status: int
+    headers: list[tuple[str, str]]
+    body: bytes
+
+    def values(self, name: str) -> list[str]:
+        return [v for k, v in self.headers if k.lower() == name]
+
+    def json(self) -> dict[str, object]:
+        parsed: dict[str, object] = json.loads(self.body)
+        return parsed
+
+
+def call(
+    service: ServiceProcess,
+    method: str,
+    path: str,
+    headers: dict[str, str] | None = None,
+    body: bytes | Iterable[bytes] | None = None,
+) -> Answer:
+    """One request with its path sent exactly as given (http.client sends a path byte for
+    byte; httpx would resolve its dot segments first)."""
+    host, port = service.url.removeprefix("http://").split(":")
+    conn = http.client.HTTPConnection(host, int(port), timeout=30)
+    try:
+        chunked = body is not None and not isinstance(body, bytes)
+        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
+        response = conn.getresponse()
+        return Answer(response.status, response.getheaders(), response.read())
+    finally:
+        conn.close()
 
 
 # The OAuth app each ingest service is registered as at the simulator (its settings' names).

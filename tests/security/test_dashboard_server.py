@@ -11,15 +11,10 @@ its dot segments first).
 
 from __future__ import annotations
 
-import http.client
 import importlib
 import json
-import os
 import sys
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 from types import ModuleType
 
@@ -29,7 +24,16 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conftest import ROOT, ServiceProcess, start_service
+from conftest import (
+    LOOSE_HEADERS,
+    ROOT,
+    Answer,
+    RecordingServer,
+    Seen,
+    ServiceProcess,
+    call,
+    start_dashboard_server,
+)
 
 DASHBOARD_DIR = Path(ROOT) / "services" / "dashboard"
 MAX_BODY = 64 * 1024
@@ -75,64 +79,17 @@ ESCAPES = [
 ]
 
 
-@dataclass
-class Seen:
-    """A request as it reached the stand-in for query-api."""
-
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-
-class Upstream:
-    """A stand-in for query-api: records every request and answers it, `/api/v1/fail` with
-    a 500 and `/api/v1/drop` by hanging up. Its answers carry a loose policy of their own,
-    which the dashboard's server must not pass on."""
-
-    def __init__(self) -> None:
-        self.seen: list[Seen] = []
-        upstream = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                upstream.answer(self)
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def answer(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        self.seen.append(Seen(handler.command, handler.path, headers, body))
-        if handler.path.startswith("/api/v1/drop"):
-            return
-        content = json.dumps({"path": handler.path}).encode()
-        handler.send_response(500 if handler.path.startswith("/api/v1/fail") else 200)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(content)))
-        handler.send_header("Content-Security-Policy", "default-src *")
-        handler.send_header("X-Frame-Options", "ALLOWALL")
-        handler.end_headers()
-        handler.wfile.write(content)
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+def upstream_answer(seen: Seen) -> tuple[int, dict[str, str], bytes] | None:
+    """query-api's stand-in: `/api/v1/fail` a 500, `/api/v1/drop` hung up, the rest 200."""
+    if seen.path.startswith("/api/v1/drop"):
+        return None
+    status = 500 if seen.path.startswith("/api/v1/fail") else 200
+    return status, LOOSE_HEADERS, json.dumps({"path": seen.path}).encode()
 
 
 @pytest.fixture(scope="module")
-def upstream() -> Iterator[Upstream]:
-    server = Upstream()
+def upstream() -> Iterator[RecordingServer]:
+    server = RecordingServer(upstream_answer)
     try:
         yield server
     finally:
@@ -141,26 +98,10 @@ def upstream() -> Iterator[Upstream]:
 
 @pytest.fixture(scope="module")
 def dashboard(
-    upstream: Upstream, tmp_path_factory: pytest.TempPathFactory
+    upstream: RecordingServer, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
-    """The dashboard's server as `make up` runs it, on a small built page of its own and in
-    front of the stand-in."""
-    dist = tmp_path_factory.mktemp("dist")
-    (dist / "assets").mkdir()
-    (dist / "index.html").write_text(
-        '<!doctype html><script type="module" src="/assets/app.js"></script><div id="root">'
-    )
-    (dist / "assets" / "app.js").write_text("document.title = 'Pulse';\n")
-    env = {
-        **os.environ,
-        "PULSE_QUERY_API_URL": upstream.url,
-        "PULSE_DASHBOARD_DIST": str(dist),
-        # What `--app-dir services/dashboard` does for `make up`.
-        "PYTHONPATH": str(DASHBOARD_DIR),
-    }
-    service = start_service(
-        "dashboard", "server.app:app", env, str(tmp_path_factory.mktemp("logs"))
-    )
+    """The dashboard's server in front of the stand-in for query-api."""
+    service = start_dashboard_server(tmp_path_factory, {"PULSE_QUERY_API_URL": upstream.url})
     try:
         yield service
     finally:
@@ -168,39 +109,10 @@ def dashboard(
 
 
 @pytest.fixture
-def seen(upstream: Upstream) -> list[Seen]:
+def seen(upstream: RecordingServer) -> list[Seen]:
     """What reaches the stand-in during the test."""
     upstream.seen.clear()
     return upstream.seen
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def values(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name]
-
-
-def call(
-    service: ServiceProcess,
-    method: str,
-    path: str,
-    headers: dict[str, str] | None = None,
-    body: bytes | Iterable[bytes] | None = None,
-) -> Answer:
-    """One request with its path sent exactly as given."""
-    host, port = service.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        chunked = body is not None and not isinstance(body, bytes)
-        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
-        response = conn.getresponse()
-        return Answer(response.status, response.getheaders(), response.read())
-    finally:
-        conn.close()
 
 
 def policy(answer: Answer) -> dict[str, list[str]]:
@@ -291,7 +203,7 @@ def test_a_path_leaving_api_v1_never_reaches_query_api(
 
 
 def test_a_call_under_api_v1_is_forwarded_with_only_the_headers_query_api_needs(
-    dashboard: ServiceProcess, upstream: Upstream, seen: list[Seen]
+    dashboard: ServiceProcess, upstream: RecordingServer, seen: list[Seen]
 ) -> None:
     answer = call(
         dashboard,

@@ -15,18 +15,24 @@ http.client, which sends a path byte for byte (httpx would resolve its dot segme
 
 from __future__ import annotations
 
-import http.client
 import json
-import os
-import threading
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from conftest import ROOT, ServiceProcess, free_port, start_service
+from conftest import (
+    LOOSE_HEADERS,
+    ROOT,
+    Answer,
+    RecordingServer,
+    Respond,
+    Seen,
+    ServiceProcess,
+    call,
+    free_port,
+    start_dashboard_server,
+)
 
 DASHBOARD_DIR = Path(ROOT) / "services" / "dashboard"
 CONNECT_MAX_BODY = 8 * 1024
@@ -70,68 +76,24 @@ REFUSED = [
 ]
 
 
-@dataclass
-class Seen:
-    """A request as it reached a stand-in."""
+def ingest_answer(name: str) -> Respond:
+    """An ingest service's stand-in: JSON naming itself and the path; a body holding
+    ``"answer": N`` is answered with status N; a cookie of its own, never passed on."""
 
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-case names
-    body: bytes
-
-
-class IngestStandIn:
-    """A stand-in for an ingest service: records every request and answers it with JSON
-    naming itself and the path. A body holding ``"answer": N`` is answered with status N,
-    and every answer carries a loose policy of its own that must not be passed on."""
-
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self.seen: list[Seen] = []
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                stand_in.answer(self)
-
-            do_POST = do_PUT = do_PATCH = do_DELETE = do_OPTIONS = do_HEAD = do_GET
-
-            def log_message(self, format: str, *args: object) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.server.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-        self.thread.start()
-
-    def answer(self, handler: BaseHTTPRequestHandler) -> None:
-        length = int(handler.headers.get("Content-Length") or 0)
-        body = handler.rfile.read(length) if length else b""
-        headers = {k.lower(): v for k, v in handler.headers.items()}
-        self.seen.append(Seen(handler.command, handler.path, headers, body))
+    def respond(seen: Seen) -> tuple[int, dict[str, str], bytes]:
         try:
-            status = int(json.loads(body).get("answer", 200))
+            status = int(json.loads(seen.body).get("answer", 200))
         except (ValueError, AttributeError):
             status = 200
-        content = json.dumps({"service": self.name, "path": handler.path}).encode()
-        handler.send_response(status)
-        handler.send_header("Content-Type", "application/json")
-        handler.send_header("Content-Length", str(len(content)))
-        handler.send_header("Content-Security-Policy", "default-src *")
-        handler.send_header("X-Frame-Options", "ALLOWALL")
-        handler.send_header("Set-Cookie", "ingest=1")
-        handler.end_headers()
-        handler.wfile.write(content)
+        content = json.dumps({"service": name, "path": seen.path}).encode()
+        return status, {**LOOSE_HEADERS, "Set-Cookie": "ingest=1"}, content
 
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
+    return respond
 
 
 @pytest.fixture(scope="module")
-def ingest() -> Iterator[dict[str, IngestStandIn]]:
-    stand_ins = {name: IngestStandIn(name) for name in SERVICES}
+def ingest() -> Iterator[dict[str, RecordingServer]]:
+    stand_ins = {name: RecordingServer(ingest_answer(name)) for name in SERVICES}
     try:
         yield stand_ins
     finally:
@@ -142,29 +104,17 @@ def ingest() -> Iterator[dict[str, IngestStandIn]]:
 def start_dashboard(
     tmp_path_factory: pytest.TempPathFactory, urls: dict[str, str], query_api: str | None = None
 ) -> ServiceProcess:
-    """The dashboard's server as `make up` runs it, on a small built page of its own, with
-    ``urls`` as its PULSE_INGEST_<SERVICE>_URL settings (and ``query_api`` as query-api's:
-    by default nothing answers there)."""
-    dist = tmp_path_factory.mktemp("dist")
-    (dist / "assets").mkdir()
-    (dist / "index.html").write_text(
-        '<!doctype html><script type="module" src="/assets/app.js"></script><div id="root">'
-    )
-    (dist / "assets" / "app.js").write_text("document.title = 'Pulse';\n")
-    env = {
-        **{k: v for k, v in os.environ.items() if not k.startswith("PULSE_INGEST_")},
-        "PULSE_QUERY_API_URL": query_api or f"http://127.0.0.1:{free_port()}",
-        "PULSE_DASHBOARD_DIST": str(dist),
-        # What `--app-dir services/dashboard` does for `make up`.
-        "PYTHONPATH": str(DASHBOARD_DIR),
-        **{f"PULSE_INGEST_{name.upper()}_URL": url for name, url in urls.items()},
-    }
-    return start_service("dashboard", "server.app:app", env, str(tmp_path_factory.mktemp("logs")))
+    """The dashboard's server with ``urls`` as its PULSE_INGEST_<SERVICE>_URL settings
+    (and ``query_api`` as query-api's: by default nothing answers there)."""
+    env = {f"PULSE_INGEST_{name.upper()}_URL": url for name, url in urls.items()}
+    if query_api is not None:
+        env["PULSE_QUERY_API_URL"] = query_api
+    return start_dashboard_server(tmp_path_factory, env)
 
 
 @pytest.fixture(scope="module")
 def dashboard(
-    ingest: dict[str, IngestStandIn], tmp_path_factory: pytest.TempPathFactory
+    ingest: dict[str, RecordingServer], tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[ServiceProcess]:
     service = start_dashboard(tmp_path_factory, {name: s.url for name, s in ingest.items()})
     try:
@@ -174,7 +124,7 @@ def dashboard(
 
 
 @pytest.fixture
-def seen(ingest: dict[str, IngestStandIn]) -> dict[str, list[Seen]]:
+def seen(ingest: dict[str, RecordingServer]) -> dict[str, list[Seen]]:
     """What reaches each stand-in during the test."""
     for stand_in in ingest.values():
         stand_in.seen.clear()
@@ -183,39 +133,6 @@ def seen(ingest: dict[str, IngestStandIn]) -> dict[str, list[Seen]]:
 
 def reached(seen: dict[str, list[Seen]]) -> list[tuple[str, str, str]]:
     return [(name, s.method, s.path) for name, requests in seen.items() for s in requests]
-
-
-@dataclass
-class Answer:
-    status: int
-    headers: list[tuple[str, str]]
-    body: bytes
-
-    def values(self, name: str) -> list[str]:
-        return [v for k, v in self.headers if k.lower() == name]
-
-    def json(self) -> dict[str, object]:
-        parsed: dict[str, object] = json.loads(self.body)
-        return parsed
-
-
-def call(
-    service: ServiceProcess,
-    method: str,
-    path: str,
-    headers: dict[str, str] | None = None,
-    body: bytes | Iterable[bytes] | None = None,
-) -> Answer:
-    """One request with its path sent exactly as given."""
-    host, port = service.url.removeprefix("http://").split(":")
-    conn = http.client.HTTPConnection(host, int(port), timeout=30)
-    try:
-        chunked = body is not None and not isinstance(body, bytes)
-        conn.request(method, path, body=body, headers=headers or {}, encode_chunked=chunked)
-        response = conn.getresponse()
-        return Answer(response.status, response.getheaders(), response.read())
-    finally:
-        conn.close()
 
 
 def assert_secure_headers(answer: Answer, what: str) -> None:
@@ -251,7 +168,7 @@ def test_a_connect_route_reaches_its_own_service_with_its_body(
 
 
 def test_only_the_headers_the_routes_read_go_along(
-    dashboard: ServiceProcess, ingest: dict[str, IngestStandIn], seen: dict[str, list[Seen]]
+    dashboard: ServiceProcess, ingest: dict[str, RecordingServer], seen: dict[str, list[Seen]]
 ) -> None:
     answer = call(
         dashboard,
@@ -378,7 +295,7 @@ def test_a_body_over_8_kib_is_refused_with_413_before_the_service(
 
 
 def test_a_service_without_a_url_answers_404_and_one_down_502(
-    ingest: dict[str, IngestStandIn],
+    ingest: dict[str, RecordingServer],
     seen: dict[str, list[Seen]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
@@ -401,7 +318,7 @@ def test_a_service_without_a_url_answers_404_and_one_down_502(
 
 
 def test_no_cookie_an_upstream_sets_goes_along_with_a_later_request(
-    ingest: dict[str, IngestStandIn],
+    ingest: dict[str, RecordingServer],
     seen: dict[str, list[Seen]],
     tmp_path_factory: pytest.TempPathFactory,
 ) -> None:
