@@ -9,9 +9,12 @@ import pytest
 
 from pulse_ingest_linkedin.api import (
     network_size_request,
+    parse_deleted_posts,
     parse_network_size,
     parse_share_statistics,
     post_kind,
+    post_request,
+    posts_batch_request,
     restli_list,
     share_statistics_request,
 )
@@ -207,3 +210,87 @@ def test_followers_are_the_first_degree_size() -> None:
     assert parse_network_size({"firstDegreeSize": 219145}) == 219145
     with pytest.raises(ValueError, match="firstDegreeSize"):
         parse_network_size({"firstDegreeSize": "219145"})
+
+
+# --- the Posts API: do the posts the statistics left out still exist? -------------------
+
+
+def test_post_request_is_the_documented_get() -> None:
+    request = post_request("urn:li:ugcPost:7", api_version="202611")
+    assert request.path == "/rest/posts/urn%3Ali%3AugcPost%3A7"
+    assert request.params is None
+    assert request.endpoint == "/rest/posts/{urn}"
+    assert request.headers == {
+        "LinkedIn-Version": "202611",
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+
+
+async def test_posts_batch_request_is_the_documented_batch_get() -> None:
+    request = posts_batch_request(
+        ["urn:li:share:1", "urn:li:ugcPost:2", "urn:li:share:1"], api_version="202611"
+    )
+    assert request.path == "/rest/posts?ids=List(urn%3Ali%3Ashare%3A1,urn%3Ali%3AugcPost%3A2)"
+    assert request.params is None
+    # Its own budget name, apart from the listing's /rest/posts.
+    assert request.endpoint == "/rest/posts?ids=List(...)"
+    assert request.headers == {
+        "LinkedIn-Version": "202611",
+        "X-Restli-Protocol-Version": "2.0.0",
+        "X-RestLi-Method": "BATCH_GET",
+    }
+    async with httpx.AsyncClient(base_url="https://api.linkedin.com") as client:
+        sent = client.build_request("GET", request.path, params=request.params)
+    assert str(sent.url) == (
+        "https://api.linkedin.com/rest/posts?ids=List(urn%3Ali%3Ashare%3A1,urn%3Ali%3AugcPost%3A2)"
+    )
+
+
+def test_post_requests_check_their_inputs() -> None:
+    with pytest.raises(ValueError, match="not share or ugcPost"):
+        post_request("urn:li:activity:1", api_version="202611")
+    with pytest.raises(ValueError, match="at least one"):
+        posts_batch_request([], api_version="202611")
+    with pytest.raises(ValueError, match="at most 10"):
+        posts_batch_request([f"urn:li:share:{n}" for n in range(11)], api_version="202611")
+
+
+# A Rest.li BATCH_GET answer as LinkedIn's docs show them: maps keyed by id.
+BATCH_ANSWER: dict[str, Any] = {
+    "results": {"urn:li:share:1": {"id": "urn:li:share:1", "lifecycleState": "PUBLISHED"}},
+    "statuses": {"urn:li:share:1": 200, "urn:li:share:2": 404, "urn:li:ugcPost:3": 403},
+    "errors": {
+        "urn:li:share:2": {"status": 404, "code": "NOT_FOUND", "message": "Not Found"},
+        "urn:li:ugcPost:3": {"status": 403, "code": "ACCESS_DENIED", "message": "Denied"},
+    },
+}
+
+
+def test_only_posts_answered_not_found_are_deleted() -> None:
+    requested = ["urn:li:share:1", "urn:li:share:2", "urn:li:ugcPost:3", "urn:li:share:4"]
+    # Found, refused, or not mentioned: not known to be gone.
+    assert parse_deleted_posts(BATCH_ANSWER, requested) == ["urn:li:share:2"]
+
+
+def test_a_404_in_errors_alone_or_in_statuses_alone_is_enough() -> None:
+    errors_only = {"results": {}, "errors": {"urn:li:share:2": {"status": 404}}}
+    assert parse_deleted_posts(errors_only, ["urn:li:share:2"]) == ["urn:li:share:2"]
+    statuses_only = {"results": {}, "statuses": {"urn:li:share:2": 404}}
+    assert parse_deleted_posts(statuses_only, ["urn:li:share:2"]) == ["urn:li:share:2"]
+
+
+def test_batch_keys_are_read_encoded_or_not() -> None:
+    encoded = {
+        "results": {"urn%3Ali%3Ashare%3A1": {"id": "urn:li:share:1"}},
+        "errors": {"urn%3Ali%3Ashare%3A2": {"status": 404}},
+    }
+    assert parse_deleted_posts(encoded, ["urn:li:share:1", "urn:li:share:2"]) == ["urn:li:share:2"]
+
+
+@pytest.mark.parametrize(
+    "body",
+    [[], {"elements": []}, {"results": []}, {"results": {}, "errors": "none"}],
+)
+def test_malformed_batch_answers_are_refused(body: object) -> None:
+    with pytest.raises(ValueError, match="posts batch"):
+        parse_deleted_posts(body, ["urn:li:share:1"])

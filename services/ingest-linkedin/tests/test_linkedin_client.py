@@ -1,5 +1,5 @@
-"""LinkedInClient logic (URN kinds, batching, refused posts, zero activity, followers)
-driven through an in-test ApiCaller."""
+"""LinkedInClient logic (URN kinds, batching, refused posts, zero activity, deleted
+posts, followers) driven through an in-test ApiCaller."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from pulse_ingest_linkedin.client import LinkedInClient
 from pulse_ingest_linkedin.rules import LinkedInRules
-from pulse_shared.ingest.contracts import Account, PermanentError, RateLimited
+from pulse_shared.ingest.contracts import Account, PermanentError, RateLimited, TokenInvalid
 
 ORGANIZATION = "urn:li:organization:2414183"
 # The rules' now (a daily throttle lasts until midnight UTC): 5 h 30 min before it.
@@ -26,8 +26,9 @@ Answer = Callable[[str], httpx.Response]
 
 class DocumentedLinkedInApi:
     """A test double of the HTTP boundary only (the shared ApiCaller): it answers each
-    path with documentation-shaped responses and raises what the real LinkedInRules find
-    in them, as the shared caller does. None of our own code is replaced."""
+    path (or, for a path naming one entity, its endpoint) with documentation-shaped
+    responses and raises what the real LinkedInRules find in them, as the shared caller
+    does. None of our own code is replaced."""
 
     def __init__(self, answers: Mapping[str, Answer]) -> None:
         self.answers = answers
@@ -44,7 +45,8 @@ class DocumentedLinkedInApi:
         headers: Mapping[str, str] | None = None,
     ) -> httpx.Response:
         self.calls.append((path, endpoint, params, headers))
-        response = self.answers[path.split("?", 1)[0]](path)
+        answer = self.answers.get(path.split("?", 1)[0]) or self.answers[endpoint]
+        response = answer(path)
         error = self.rules.error_of(response)
         if error is not None:
             raise error
@@ -101,7 +103,39 @@ def share_statistics_answer(
     return answer
 
 
+def posts_answer(deleted: frozenset[str] = frozenset()) -> Answer:
+    """The Posts API as LinkedIn answers it: one post by GET (404 once deleted), several
+    by BATCH_GET (``results``, ``statuses`` and ``errors`` keyed by URN)."""
+
+    def answer(path: str) -> httpx.Response:
+        gone = {"status": 404, "serviceErrorCode": 100, "code": "NOT_FOUND", "message": "Gone"}
+        if path.startswith("/rest/posts/"):
+            urn = unquote(path.removeprefix("/rest/posts/"))
+            if urn in deleted:
+                return httpx.Response(404, json=gone)
+            return httpx.Response(200, json={"id": urn, "lifecycleState": "PUBLISHED"})
+        match = re.fullmatch(r"/rest/posts\?ids=List\(([^)]*)\)", path)
+        assert match is not None, path
+        urns = [unquote(urn) for urn in match.group(1).split(",")]
+        return httpx.Response(
+            200,
+            json={
+                "results": {u: {"id": u} for u in urns if u not in deleted},
+                "statuses": {u: 404 if u in deleted else 200 for u in urns},
+                "errors": {u: gone for u in urns if u in deleted},
+            },
+        )
+
+    return answer
+
+
+def failing(status: int) -> Answer:
+    return lambda _: httpx.Response(status, json={"status": status, "message": "no"})
+
+
 STATISTICS_PATH = "/rest/organizationalEntityShareStatistics"
+POST_ENDPOINT = "/rest/posts/{urn}"
+POSTS_PATH = "/rest/posts"
 
 
 async def test_shares_and_ugc_posts_are_asked_for_in_their_own_calls() -> None:
@@ -138,7 +172,10 @@ async def test_more_posts_than_one_call_takes_are_split() -> None:
 
 async def test_quiet_posts_read_as_zero_activity() -> None:
     api = DocumentedLinkedInApi(
-        {STATISTICS_PATH: share_statistics_answer(quiet=frozenset({"urn:li:share:2"}))}
+        {
+            STATISTICS_PATH: share_statistics_answer(quiet=frozenset({"urn:li:share:2"})),
+            POST_ENDPOINT: posts_answer(),
+        }
     )
     result = await LinkedInClient(api_version="202611").post_metrics(
         api, ACCOUNT, ["urn:li:share:1", "urn:li:share:2"]
@@ -148,6 +185,85 @@ async def test_quiet_posts_read_as_zero_activity() -> None:
     assert readings["urn:li:share:2"].likes == 0
     assert readings["urn:li:share:2"].impressions == 0
     assert result.missing == []
+    # Only the post left out is asked about, by the documented GET with the usual headers.
+    assert api.calls[1] == (
+        "/rest/posts/urn%3Ali%3Ashare%3A2",
+        POST_ENDPOINT,
+        None,
+        {"LinkedIn-Version": "202611", "X-Restli-Protocol-Version": "2.0.0"},
+    )
+    assert len(api.calls) == 2
+
+
+async def test_a_deleted_post_is_missing_and_gets_no_reading() -> None:
+    api = DocumentedLinkedInApi(
+        {
+            STATISTICS_PATH: share_statistics_answer(quiet=frozenset({"urn:li:ugcPost:2"})),
+            POST_ENDPOINT: posts_answer(deleted=frozenset({"urn:li:ugcPost:2"})),
+        }
+    )
+    result = await LinkedInClient(api_version="202611").post_metrics(
+        api, ACCOUNT, ["urn:li:ugcPost:1", "urn:li:ugcPost:2"]
+    )
+    assert result.missing == ["urn:li:ugcPost:2"]
+    assert [r.platform_post_id for r in result.readings] == ["urn:li:ugcPost:1"]
+
+
+async def test_posts_left_out_of_one_call_are_asked_about_in_one_batch_get() -> None:
+    quiet = frozenset({"urn:li:share:2", "urn:li:share:3", "urn:li:share:4"})
+    api = DocumentedLinkedInApi(
+        {
+            STATISTICS_PATH: share_statistics_answer(quiet=quiet),
+            POSTS_PATH: posts_answer(deleted=frozenset({"urn:li:share:3"})),
+        }
+    )
+    urns = [f"urn:li:share:{n}" for n in range(1, 6)]
+    result = await LinkedInClient(api_version="202611").post_metrics(api, ACCOUNT, urns)
+    assert [(path, endpoint) for path, endpoint, _, _ in api.calls[1:]] == [
+        (
+            "/rest/posts?ids=List(urn%3Ali%3Ashare%3A2,urn%3Ali%3Ashare%3A3,urn%3Ali%3Ashare%3A4)",
+            "/rest/posts?ids=List(...)",
+        )
+    ]
+    assert result.missing == ["urn:li:share:3"]
+    readings = {r.platform_post_id: r.metrics for r in result.readings}
+    assert sorted(readings) == [
+        "urn:li:share:1",
+        "urn:li:share:2",
+        "urn:li:share:4",
+        "urn:li:share:5",
+    ]
+    assert readings["urn:li:share:2"].impressions == 0
+    assert readings["urn:li:share:4"].impressions == 0
+
+
+@pytest.mark.parametrize("status", [429, 500, 403])
+async def test_a_failed_existence_check_keeps_the_zero_reading(status: int) -> None:
+    api = DocumentedLinkedInApi(
+        {
+            STATISTICS_PATH: share_statistics_answer(quiet=frozenset({"urn:li:share:2"})),
+            POST_ENDPOINT: failing(status),
+        }
+    )
+    result = await LinkedInClient(api_version="202611").post_metrics(
+        api, ACCOUNT, ["urn:li:share:1", "urn:li:share:2"]
+    )
+    assert result.missing == []
+    assert sorted(r.platform_post_id for r in result.readings) == [
+        "urn:li:share:1",
+        "urn:li:share:2",
+    ]
+
+
+async def test_a_dead_token_on_the_existence_check_reaches_the_runtime() -> None:
+    api = DocumentedLinkedInApi(
+        {
+            STATISTICS_PATH: share_statistics_answer(quiet=frozenset({"urn:li:share:2"})),
+            POST_ENDPOINT: failing(401),
+        }
+    )
+    with pytest.raises(TokenInvalid):
+        await LinkedInClient(api_version="202611").post_metrics(api, ACCOUNT, ["urn:li:share:2"])
 
 
 async def test_another_organisations_post_is_dropped_and_the_rest_kept() -> None:

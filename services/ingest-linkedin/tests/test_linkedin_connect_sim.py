@@ -207,3 +207,33 @@ async def test_the_follower_history_is_each_days_closing_count(
     assert [(c.observed_at, c.followers) for c in history] == [
         (end, organization.followers_at(end)) for end in day_ends
     ]
+
+
+async def test_a_poll_reports_deleted_posts_missing_and_reads_quiet_ones_as_zero(
+    sim: Sim, caller: HttpApiCaller
+) -> None:
+    grant = await consented(sim, admin_of_first_business(sim))
+    organization = sim.account("linkedin", 0)
+    account = Account(1, "linkedin", organization.account_id, grant.access_token)
+    newest = max(sim.posts("linkedin"), key=lambda p: p.published_at)
+    kind = newest.post_id.rsplit(":", 1)[0] + ":"
+    older = [p for p in sim.posts("linkedin") if p.post_id.startswith(kind) and p is not newest]
+    busy, deleted = older[0], older[-2:]
+    sim.state.clock.set(newest.published_at)  # just published: nothing happened yet
+    for post in deleted:
+        assert sim.state.population.delete_post("linkedin", post.post_id, newest.published_at)
+    client = LinkedInClient(api_version=LINKEDIN_VERSION)
+
+    # Three left out of the statistics: one BATCH_GET tells the deleted two apart.
+    asked = [newest.post_id, busy.post_id, *(p.post_id for p in deleted)]
+    result = await client.post_metrics(caller, account, asked)
+    assert sorted(result.missing) == sorted(p.post_id for p in deleted)
+    readings = {r.platform_post_id: r.metrics for r in result.readings}
+    assert sorted(readings) == sorted([newest.post_id, busy.post_id])
+    assert readings[newest.post_id].impressions == 0
+    assert (readings[busy.post_id].impressions or 0) > 0
+
+    # One left out, deleted: one GET, answered 404.
+    assert sim.state.population.delete_post("linkedin", newest.post_id, newest.published_at)
+    result = await client.post_metrics(caller, account, [newest.post_id])
+    assert (result.missing, result.readings) == ([newest.post_id], [])

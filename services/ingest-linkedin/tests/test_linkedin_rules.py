@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from pulse_ingest_linkedin.rules import LinkedInRules, PostsNotPermitted
+from pulse_ingest_linkedin.rules import EntityNotFound, LinkedInRules, PostsNotPermitted
 from pulse_shared.ingest.contracts import (
     PermanentError,
     RateLimited,
@@ -120,6 +120,15 @@ def test_other_403_is_permanent() -> None:
     }
     error = RULES.error_of(httpx.Response(403, json=body))
     assert type(error) is PermanentError
+
+
+def test_404_is_told_apart_from_other_permanent_errors() -> None:
+    body = {"status": 404, "serviceErrorCode": 100, "code": "NOT_FOUND", "message": "Not Found"}
+    error = RULES.error_of(httpx.Response(404, json=body))
+    assert isinstance(error, EntityNotFound)
+    assert isinstance(error, PermanentError)  # still never retried
+    assert "NOT_FOUND" in str(error)
+    assert isinstance(RULES.error_of(httpx.Response(404, text="")), EntityNotFound)
 
 
 @pytest.mark.parametrize("status", [500, 502, 503, 504])

@@ -97,6 +97,32 @@ async def test_posts_without_activity_are_left_out(sim: Sim) -> None:
     assert newest.post_id not in returned
 
 
+async def test_posts_batch_get_answers_each_id_with_its_post_or_its_error(sim: Sim) -> None:
+    kept, deleted = sim.posts("linkedin")[:2]
+    foreign = sim.posts("linkedin", business=1)[0]
+    assert sim.state.population.delete_post("linkedin", deleted.post_id, NOW)
+    urns = [kept.post_id, deleted.post_id, foreign.post_id]
+    response = await sim.client.get(
+        f"/rest/posts?ids=List({','.join(quote(u, safe='') for u in urns)})",
+        headers=headers(sim, overrides={"X-RestLi-Method": "BATCH_GET"}),
+    )
+    assert response.status_code == 200
+    body = response.json()
+    assert list(body["results"]) == [kept.post_id]
+    assert body["results"][kept.post_id]["id"] == kept.post_id
+    assert body["statuses"] == {kept.post_id: 200, deleted.post_id: 404, foreign.post_id: 403}
+    assert body["errors"][deleted.post_id]["status"] == 404
+    assert body["errors"][deleted.post_id]["code"] == "NOT_FOUND"
+    assert body["errors"][foreign.post_id]["status"] == 403
+    # The same post one at a time: 404 once deleted.
+    one = await sim.client.get(
+        f"/rest/posts/{quote(deleted.post_id, safe='')}", headers=headers(sim)
+    )
+    assert one.status_code == 404
+    empty = await sim.client.get("/rest/posts?ids=List()", headers=headers(sim))
+    assert empty.status_code == 400
+
+
 async def test_time_bound_statistics_give_one_element_per_day(sim: Sim) -> None:
     organization = sim.account("linkedin").account_id
     start = NOW - timedelta(days=3)

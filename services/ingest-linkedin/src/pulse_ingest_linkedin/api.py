@@ -12,7 +12,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, unquote
 
 from pulse_ingest_linkedin.normalise import (
     anything_reported,
@@ -26,6 +26,11 @@ API_BASE_URL = "https://api.linkedin.com"
 SHARE_STATISTICS_PATH = "/rest/organizationalEntityShareStatistics"
 SHARE_STATISTICS_ENDPOINT = "/rest/organizationalEntityShareStatistics"
 NETWORK_SIZES_ENDPOINT = "/rest/networkSizes"
+# The Posts API, asked whether posts still exist. Budget names of their own, apart from
+# the listing's FINDER on /rest/posts: a throttled check must not hold up the listing.
+POSTS_PATH = "/rest/posts"
+POST_ENDPOINT = "/rest/posts/{urn}"
+POSTS_BATCH_ENDPOINT = "/rest/posts?ids=List(...)"
 RESTLI_PROTOCOL_VERSION = "2.0.0"
 # The versioned (/rest) docs spell the edge type like this; the older v2 docs wrote
 # CompanyFollowedByMember.
@@ -119,6 +124,38 @@ def network_size_request(organization_urn: str, *, api_version: str) -> ApiReque
         endpoint=NETWORK_SIZES_ENDPOINT,
         params={"edgeType": FOLLOWER_EDGE_TYPE},
         headers=linkedin_headers(api_version),
+    )
+
+
+def _check_post_urns(post_urns: Sequence[str]) -> None:
+    if not post_urns:
+        raise ValueError("a post lookup needs at least one post URN")
+    if any(post_kind(urn) is None for urn in post_urns):
+        raise ValueError(f"not share or ugcPost URNs: {list(post_urns)}")
+    if len(post_urns) > MAX_POSTS_PER_CALL:
+        raise ValueError(f"at most {MAX_POSTS_PER_CALL} posts per call, got {len(post_urns)}")
+
+
+def post_request(post_urn: str, *, api_version: str) -> ApiRequest:
+    """``GET /rest/posts/{encoded urn}``: one post (404 once deleted)."""
+    _check_post_urns([post_urn])
+    return ApiRequest(
+        path=f"{POSTS_PATH}/{encode_urn(post_urn)}",
+        endpoint=POST_ENDPOINT,
+        params=None,
+        headers=linkedin_headers(api_version),
+    )
+
+
+def posts_batch_request(post_urns: Sequence[str], *, api_version: str) -> ApiRequest:
+    """``GET /rest/posts?ids=List(...)`` (BATCH_GET): several posts in one call, shares
+    and ugcPosts alike; the answer maps each id to its post or its error."""
+    _check_post_urns(post_urns)
+    return ApiRequest(
+        path=f"{POSTS_PATH}?ids={restli_list(list(dict.fromkeys(post_urns)))}",
+        endpoint=POSTS_BATCH_ENDPOINT,
+        params=None,
+        headers={**linkedin_headers(api_version), "X-RestLi-Method": "BATCH_GET"},
     )
 
 
@@ -218,6 +255,42 @@ def parse_share_statistics(
             for urn in statistics.omitted
         )
     return statistics
+
+
+def _keyed_by_urn(answer: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """A Rest.li batch map (``results``, ``statuses`` or ``errors``), keyed by URN whether
+    the answer writes its keys encoded or not; absent = empty."""
+    entries = answer.get(name, {})
+    if not isinstance(entries, Mapping):
+        raise ValueError(f"posts batch: {name} must be an object")
+    return {unquote(str(key)): value for key, value in entries.items()}
+
+
+def _status_of(status: object, error: object) -> int | None:
+    if isinstance(status, int) and not isinstance(status, bool):
+        return status
+    if isinstance(error, Mapping):
+        return _whole_number(error.get("status"))
+    return None
+
+
+def parse_deleted_posts(body: object, requested: Sequence[str]) -> list[str]:
+    """Of the ``requested`` posts, those a BATCH_GET of the Posts API answers as not
+    found (404 in ``statuses``, or an ``errors`` entry with status 404): deleted.
+
+    A post in ``results`` exists; one with another error (403, 5xx) or not mentioned at
+    all is not known to be gone, and is not listed."""
+    answer = _object(body, "posts batch")
+    if not any(name in answer for name in ("results", "statuses", "errors")):
+        raise ValueError("posts batch: no results, statuses or errors")
+    results = _keyed_by_urn(answer, "results")
+    statuses = _keyed_by_urn(answer, "statuses")
+    errors = _keyed_by_urn(answer, "errors")
+    return [
+        urn
+        for urn in dict.fromkeys(requested)
+        if urn not in results and _status_of(statuses.get(urn), errors.get(urn)) == 404
+    ]
 
 
 def parse_network_size(body: object) -> int:

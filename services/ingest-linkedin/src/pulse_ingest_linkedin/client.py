@@ -1,5 +1,9 @@
 """The LinkedIn :class:`~pulse_shared.ingest.contracts.PlatformClient`: lifetime share
-statistics of the organisation's posts, followers from networkSizes."""
+statistics of the organisation's posts, followers from networkSizes.
+
+The statistics leave out a post without activity and a deleted post alike; the posts
+they leave out are asked about again through the Posts API, so a deleted one is
+reported ``missing`` rather than read as zeros forever."""
 
 from __future__ import annotations
 
@@ -11,20 +15,28 @@ from pulse_ingest_linkedin.api import (
     check_api_version,
     is_organization_urn,
     network_size_request,
+    parse_deleted_posts,
     parse_network_size,
     parse_share_statistics,
     post_kind,
+    post_request,
+    posts_batch_request,
     share_statistics_request,
 )
-from pulse_ingest_linkedin.rules import PostsNotPermitted
+from pulse_ingest_linkedin.rules import EntityNotFound, PostsNotPermitted
 from pulse_shared.ingest.contracts import (
     Account,
     ApiCaller,
     ApiRequest,
     PermanentError,
     PollResult,
+    RateLimited,
+    TransientError,
     get_json,
 )
+from pulse_shared.logs import get_logger
+
+log = get_logger(__name__)
 
 
 class LinkedInClient:
@@ -101,8 +113,45 @@ class LinkedInClient:
                 )
             except ValueError as exc:
                 raise PermanentError(f"LinkedIn share statistics not understood: {exc}") from exc
-            result.readings.extend(statistics.readings)
+            deleted = await self._deleted(caller, account, statistics.omitted)
+            result.missing.extend(deleted)
+            # Only omitted posts can be deleted ones, and their readings are the zeros.
+            result.readings.extend(
+                r for r in statistics.readings if r.platform_post_id not in deleted
+            )
             return
+
+    async def _deleted(self, caller: ApiCaller, account: Account, urns: list[str]) -> list[str]:
+        """Of posts the statistics left out, those LinkedIn no longer has.
+
+        The statistics are already in hand, so a check that fails (throttled, failing,
+        refused, not understood) only postpones finding a deletion to a later poll: the
+        posts keep the zero reading the docs give them. A dead token still reaches the
+        runtime."""
+        if not urns:
+            return []
+        try:
+            return await self._ask_deleted(caller, account, urns)
+        except (RateLimited, TransientError, PermanentError, ValueError) as exc:
+            log.warning(
+                "linkedin post existence check failed", posts=len(urns), error=str(exc)[:300]
+            )
+            return []
+
+    async def _ask_deleted(self, caller: ApiCaller, account: Account, urns: list[str]) -> list[str]:
+        """One GET for a single post (404 once deleted), else one BATCH_GET for them all."""
+        if len(urns) == 1:
+            try:
+                await self._get(
+                    caller, account, post_request(urns[0], api_version=self._api_version)
+                )
+            except EntityNotFound:
+                return list(urns)
+            return []
+        body = await self._get(
+            caller, account, posts_batch_request(urns, api_version=self._api_version)
+        )
+        return parse_deleted_posts(body, urns)
 
     async def followers(self, caller: ApiCaller, account: Account) -> int:
         organization = self._organization_of(account)

@@ -1,4 +1,5 @@
-"""How LinkedIn says "slow down", "token dead", "version sunset" or "not your post".
+"""How LinkedIn says "slow down", "token dead", "version sunset", "not your post" or "no
+such post".
 
 LinkedIn publishes no rate-limit headers: its limits are daily (per app, and per member
 per app) and reset at midnight UTC, so a 429 waits until then unless ``Retry-After``
@@ -37,6 +38,11 @@ class PostsNotPermitted(PermanentError):
         super().__init__(f"LinkedIn refused {list_name} {indexes}: {detail}")
         self.list_name = list_name
         self.indexes = indexes
+
+
+class EntityNotFound(PermanentError):
+    """404: what the call names does not exist (any more). On ``GET /rest/posts/{urn}``,
+    the post was deleted: the client stops polling it."""
 
 
 _REFUSED_LIST_ENTRY = re.compile(r"/(shares|ugcPosts)\[(\d+)\]")
@@ -108,6 +114,8 @@ class LinkedInRules:
                 return PostsNotPermitted(
                     list_names.pop(), sorted({int(index) for _, index in refused}), detail
                 )
+        if status == 404:
+            return EntityNotFound(f"LinkedIn answered 404: {detail}")
         if status >= 500:
             return TransientError(f"LinkedIn answered {status}: {detail}")
         return PermanentError(f"LinkedIn answered {status}: {detail}")

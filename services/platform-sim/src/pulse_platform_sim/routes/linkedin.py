@@ -158,7 +158,7 @@ def organization_of(sim: SimState, principal: Principal, raw: str | None, resour
     raise forbidden(resource)
 
 
-def _restli_list(value: str | None) -> list[str]:
+def restli_list(value: str | None) -> list[str]:
     """``List(urn%3Ali%3Ashare%3A1,...)`` -> the URNs (decoded once more if still encoded)."""
     if not value:
         return []
@@ -235,8 +235,8 @@ async def share_statistics(request: Request) -> JSONResponse:
     account = organization_of(sim, principal, params.get("organizationalEntity"), SHARE_STATISTICS)
     organization = account.account_id
     now = sim.clock.now()
-    shares = _restli_list(params.get("shares"))
-    ugc_posts = _restli_list(params.get("ugcPosts"))
+    shares = restli_list(params.get("shares"))
+    ugc_posts = restli_list(params.get("ugcPosts"))
     wanted: list[tuple[str, Post]] = []
     for key, urns, prefix in (
         ("share", shares, "urn:li:share:"),

@@ -5,7 +5,8 @@
 - ``GET /rest/organizations/{id}`` and ``GET /rest/organizations?ids=List(…)``: names.
 - ``GET /rest/posts?q=author&author={org-urn}&count&start&sortBy``: an organization's
   posts, newest first, offset paging; ``GET /rest/posts/{urn}``: one post (404 once
-  deleted).
+  deleted); ``GET /rest/posts?ids=List({urn},…)`` (BATCH_GET): several, each id in the
+  Rest.li batch answer's ``results`` or, deleted, its ``errors`` (404).
 - ``GET /rest/organizationalEntityFollowerStatistics?q=organizationalEntity&…&timeIntervals=…``:
   follower gains per day (or month).
 
@@ -31,10 +32,12 @@ from pulse_platform_sim.routes.linkedin import (
     ms,
     organization_of,
     require_scope,
+    restli_list,
     time_periods,
     whole,
 )
 from pulse_platform_sim.state import SimState
+from pulse_platform_sim.tokens import Principal
 
 router = APIRouter(tags=["LinkedIn REST"])
 
@@ -206,11 +209,44 @@ def post_element(post: Post) -> dict[str, Any]:
     return element
 
 
-@router.get(f"/rest/{POSTS}", summary="An organization's posts (FINDER author)")
+def _entity_error(status: int, code: str, message: str) -> dict[str, Any]:
+    return {"status": status, "serviceErrorCode": 100, "code": code, "message": message}
+
+
+def _posts_batch(sim: SimState, principal: Principal, urns: list[str]) -> JSONResponse:
+    """BATCH_GET: every id answered in ``statuses``; a post in ``results``, a deleted (or
+    never existing) one a 404 in ``errors``, another organization's a 403."""
+    if not urns:
+        raise error(400, "ILLEGAL_ARGUMENT", "ids must name at least one post")
+    if len(urns) > MAX_COUNT:
+        raise error(400, "ILLEGAL_ARGUMENT", f"at most {MAX_COUNT} ids")
+    ours = {a.account_id for a in administered(sim, principal)}
+    results: dict[str, Any] = {}
+    statuses: dict[str, int] = {}
+    errors: dict[str, Any] = {}
+    for urn in dict.fromkeys(urns):
+        post = sim.population.post("linkedin", urn, sim.clock.now())
+        if post is None:
+            statuses[urn] = 404
+            errors[urn] = _entity_error(404, "NOT_FOUND", f"Post {quote(urn, safe='')} not found")
+        elif post.account_id not in ours:
+            statuses[urn] = 403
+            errors[urn] = _entity_error(403, "ACCESS_DENIED", f"Not enough permissions: {urn}")
+        else:
+            statuses[urn] = 200
+            results[urn] = post_element(post)
+    return JSONResponse({"results": results, "statuses": statuses, "errors": errors})
+
+
+@router.get(
+    f"/rest/{POSTS}", summary="An organization's posts (FINDER author), or posts by id (BATCH_GET)"
+)
 async def posts_by_author(request: Request) -> JSONResponse:
     sim, principal = await gate(request, POSTS)
     require_scope(principal, POSTS, "r_organization_social")
     params = request.query_params
+    if "ids" in params:
+        return _posts_batch(sim, principal, restli_list(params.get("ids")))
     if params.get("q") != "author":
         raise error(400, "ILLEGAL_ARGUMENT", "q must be author")
     account = organization_of(sim, principal, params.get("author"), POSTS)
