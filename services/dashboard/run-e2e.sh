@@ -9,7 +9,11 @@
 # (default /usr/bin/chromium), PYTHON (default the workspace venv's),
 # PULSE_E2E_STACK_DASHBOARD_URL (default http://127.0.0.1:$PULSE_DASHBOARD_PORT/, 8080: the stack's own dashboard,
 # serving the dist/ built here, where a platform's consent may come back to; "" skips the
-# consent round trip).
+# consent round trips), PULSE_E2E_FRESH_BUSINESS_ID (default: one made for this run, from
+# the clock in ms; the simulator is asked to simulate it too, and a LinkedIn account is
+# connected to it and disconnected again), PULSE_E2E_SIM_URL (default
+# http://127.0.0.1:$PULSE_PLATFORM_SIM_PORT, 8200: the simulator's control API, which adds
+# that business and is read to know its people and posts).
 set -euo pipefail
 
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -17,6 +21,7 @@ ROOT="$(cd "$HERE/../.." && pwd)"
 cd "$HERE"
 
 QUERY_API="${PULSE_QUERY_API_URL:-http://127.0.0.1:8000}"
+SIM_URL="${PULSE_E2E_SIM_URL:-http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}}"
 BUSINESS="${PULSE_E2E_BUSINESS_ID:-1}"
 PYTHON="${PYTHON:-$ROOT/.venv/bin/python}"
 export PATH="$HOME/.local/bin:$PATH"
@@ -40,12 +45,30 @@ if [[ -z "${PULSE_TOKEN:-}" ]]; then
 fi
 export PULSE_TOKEN
 
+# 3b. a business that exists only for this run, far above the demo's (1, 2, 3 ...): the
+# e2e connects an account to it, which must change no one else's numbers. `token` creates
+# it and makes the e2e user its member.
+FRESH_BUSINESS="${PULSE_E2E_FRESH_BUSINESS_ID:-$(date +%s%3N)}"
+FRESH_TOKEN="$(bash "$ROOT/deploy/local/pulse.sh" token --business-id "$FRESH_BUSINESS" --user e2e@pulse.local 2>/dev/null | tail -1)" \
+  || { echo "could not make business $FRESH_BUSINESS and its member's token (deploy/local/pulse.sh token)" >&2; exit 2; }
+export FRESH_TOKEN
+# The simulator simulates it too: its LinkedIn organization (and X, Facebook, Instagram
+# accounts) with past posts never announced to Pulse, and the person who administers them.
+curl -fsS -X POST "$SIM_URL/_sim/businesses" -H 'content-type: application/json' \
+  -d "{\"business_id\": $FRESH_BUSINESS}" > /dev/null \
+  || { echo "the simulator at $SIM_URL could not add business $FRESH_BUSINESS (POST /_sim/businesses; make up runs it)" >&2; exit 2; }
+
 curl -fsS "$QUERY_API/healthz" > /dev/null || { echo "query-api is not answering at $QUERY_API (run make up)" >&2; exit 2; }
 
-# 4. the dashboard server on a free port
+# 4. the dashboard server on a free port, in front of the stack's query-api and ingest
+# services; its address is not one they may send a consent back to (a real refusal).
 PORT="$("$PYTHON" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')"
 LOG="$(mktemp -t dashboard-e2e.XXXXXX.log)"
-PULSE_QUERY_API_URL="$QUERY_API" "$PYTHON" -m uvicorn server.app:app --host 127.0.0.1 --port "$PORT" --no-proxy-headers > "$LOG" 2>&1 &
+PULSE_QUERY_API_URL="$QUERY_API" \
+  PULSE_INGEST_LINKEDIN_URL="http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}" \
+  PULSE_INGEST_TWITTER_URL="http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}" \
+  PULSE_INGEST_META_URL="http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}" \
+  "$PYTHON" -m uvicorn server.app:app --host 127.0.0.1 --port "$PORT" --no-proxy-headers > "$LOG" 2>&1 &
 SERVER=$!
 trap 'kill "$SERVER" 2>/dev/null || true; wait "$SERVER" 2>/dev/null || true' EXIT
 for _ in $(seq 1 50); do
@@ -57,6 +80,7 @@ done
 # 5. the tests
 set +e
 DASHBOARD_URL="http://127.0.0.1:$PORT/" QUERY_API_URL="$QUERY_API" BUSINESS_ID="$BUSINESS" \
+  FRESH_BUSINESS_ID="$FRESH_BUSINESS" SIM_URL="$SIM_URL" \
   STACK_DASHBOARD_URL="${PULSE_E2E_STACK_DASHBOARD_URL-http://127.0.0.1:${PULSE_DASHBOARD_PORT:-8080}/}" \
   SCREENSHOTS="$HERE/screenshots" node e2e/dist/dashboard.e2e.js
 STATUS=$?

@@ -79,7 +79,7 @@ export function PlatformComparison({ client, scope, version, onUnauthorized }: V
                       <td>{int(p.total_engagement)}</td>
                       <td data-testid="platform-rate">{pct(p.engagement_rate)}</td>
                       <td>{pct(p.share_of_engagement)}</td>
-                      <td>{int(p.follower_growth)}</td>
+                      <td data-testid="platform-follower-growth">{int(p.follower_growth)}</td>
                     </tr>
                   ))}
                 </tbody>

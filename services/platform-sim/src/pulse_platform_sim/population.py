@@ -9,7 +9,9 @@ numbers at any instant are computed from its lifetime totals by :mod:`.truth`.
 Simulated people (:class:`SimUser`) sign in on the consent pages: ``sim-user-<i>``
 administers business *i*'s accounts, ``sim-user-none`` administers nothing. The control
 API can add "native" posts (made on the platform, never announced to Pulse) and delete
-posts; :meth:`Population.reset_changes` undoes both.
+posts; :meth:`Population.reset_changes` undoes both. It can also add a business while the
+simulator runs (:func:`build_runtime_business`), built as the starting ones are but laid out
+backwards from the moment it is added; its history is never announced either.
 """
 
 from __future__ import annotations
@@ -197,12 +199,22 @@ class Population:
     _accounts: dict[tuple[Platform, str], Account] = field(default_factory=dict)
     _deleted: dict[tuple[Platform, str], datetime] = field(default_factory=dict)
 
+    # Businesses added while the simulator runs (:meth:`add_business`), in that order.
+    runtime_business_ids: list[int] = field(default_factory=list)
+
     def __post_init__(self) -> None:
         for business in self.businesses:
-            for account in business.accounts.values():
-                self._accounts[(account.platform, account.account_id)] = account
-                self._posts_by_account[(account.platform, account.account_id)] = []
-        for post in self.posts:
+            self._register_accounts(business)
+        self._register_posts(self.posts)
+
+    def _register_accounts(self, business: Business) -> None:
+        for account in business.accounts.values():
+            self._accounts[(account.platform, account.account_id)] = account
+            self._posts_by_account[(account.platform, account.account_id)] = []
+
+    def _register_posts(self, posts: Iterable[Post]) -> None:
+        """Posts of registered accounts, oldest first."""
+        for post in posts:
             self._posts_by_id[(post.platform, post.post_id)] = post
             self._posts_by_account[(post.platform, post.account_id)].append(post)
 
@@ -285,6 +297,38 @@ class Population:
         self.native_posts.clear()
         self._deleted.clear()
 
+    # --- businesses added while running ---------------------------------------------------
+
+    def taken_account(self, business: Business) -> Account | None:
+        """An account of ``business`` whose id another business's account already has."""
+        return next(
+            (
+                self._accounts[(a.platform, a.account_id)]
+                for a in business.accounts.values()
+                if (a.platform, a.account_id) in self._accounts
+            ),
+            None,
+        )
+
+    def add_business(self, business: Business, admin: SimUser, history: list[Post]) -> None:
+        """A business with its administrator and its past posts (oldest first), which,
+        like native posts, :mod:`.publisher` never announces. Its accounts must be new."""
+        assert self.taken_account(business) is None
+        self.businesses.append(business)
+        self.runtime_business_ids.append(business.business_id)
+        self._register_accounts(business)
+        self._register_posts(history)
+        # Administrators in business order, then the people who administer nothing.
+        self.users.insert(sum(1 for u in self.users if u.business_ids), admin)
+
+    def is_runtime(self, business_id: int) -> bool:
+        return business_id in self.runtime_business_ids
+
+    def is_native(self, post: Post) -> bool:
+        """Never announced to Pulse: made through the control API, or the history of a
+        business added while running."""
+        return self.is_runtime(post.business_id) or post in self.native_posts
+
     # --- simulated users --------------------------------------------------------------
 
     def user(self, user_id: str) -> SimUser | None:
@@ -337,22 +381,23 @@ def build_apps(settings: Settings) -> Apps:
     )
 
 
+def build_user(settings: Settings, index: int | str, business_ids: tuple[int, ...]) -> SimUser:
+    """``sim-user-<index>``, who administers ``business_ids``."""
+    alphabet = string.ascii_letters + string.digits
+    r = random.Random(f"{settings.seed}:user:{index}")
+    return SimUser(
+        user_id=f"sim-user-{index}",
+        name=f"Sim User {index}".title(),
+        business_ids=business_ids,
+        linkedin_person_id="".join(r.choice(alphabet) for _ in range(10)),
+        meta_user_id=str(10_000_000_000_000_000 + r.randrange(10**16)),
+    )
+
+
 def build_users(settings: Settings, businesses: list[Business]) -> list[SimUser]:
     """One administrator per business, and one person who administers nothing."""
-    alphabet = string.ascii_letters + string.digits
-
-    def user(index: int | str, business_ids: tuple[int, ...]) -> SimUser:
-        r = random.Random(f"{settings.seed}:user:{index}")
-        return SimUser(
-            user_id=f"sim-user-{index}",
-            name=f"Sim User {index}".title(),
-            business_ids=business_ids,
-            linkedin_person_id="".join(r.choice(alphabet) for _ in range(10)),
-            meta_user_id=str(10_000_000_000_000_000 + r.randrange(10**16)),
-        )
-
-    users = [user(b.index, (b.business_id,)) for b in businesses]
-    return [*users, user("none", ())]
+    users = [build_user(settings, b.index, (b.business_id,)) for b in businesses]
+    return [*users, build_user(settings, "none", ())]
 
 
 def _token(seed: int, platform: Platform, account_id: str) -> str:
@@ -566,28 +611,53 @@ def _build_posts(
         yield post
 
 
+def build_business(settings: Settings, index: int, start: datetime) -> Business:
+    """Simulator business ``index`` (Pulse business ``business_id_offset + index``) and its
+    four accounts, whose followers grow from ``start``."""
+    business_id = settings.business_id_offset + index
+    name = NAMES[(index - 1) % len(NAMES)]
+    return Business(
+        business_id=business_id,
+        index=index,
+        name=f"{name} {index}",
+        timezone=TIMEZONES[(index - 1) % len(TIMEZONES)],
+        accounts={
+            platform: _build_account(settings, business_id, index, name, platform, start)
+            for platform in PLATFORMS
+        },
+    )
+
+
+def build_history(
+    settings: Settings, business: Business, start: datetime, anchor: datetime
+) -> list[Post]:
+    """The business's posts between ``start`` and ``anchor``, oldest first."""
+    posts = [
+        post
+        for account in business.accounts.values()
+        for post in _build_posts(settings, business, account, start, anchor)
+    ]
+    return sorted(posts, key=lambda p: p.published_at)
+
+
+def build_runtime_business(
+    settings: Settings, business_id: int, now: datetime
+) -> tuple[Business, SimUser, list[Post]]:
+    """Pulse business ``business_id`` built as the starting ones are, with ``now`` (floored
+    to the hour) as its anchor: its accounts, its administrator ``sim-user-<index>`` and
+    its history. The same seed, offset, id and hour give the same business."""
+    anchor = default_anchor(now)
+    start = anchor - timedelta(days=settings.days)
+    business = build_business(settings, business_id - settings.business_id_offset, start)
+    admin = build_user(settings, business.index, (business.business_id,))
+    return business, admin, build_history(settings, business, start, anchor)
+
+
 def build_population(settings: Settings, now: datetime | None = None) -> Population:
     anchor = (settings.anchor or default_anchor(now)).astimezone(UTC)
     start = anchor - timedelta(days=settings.days)
-    businesses: list[Business] = []
-    posts: list[Post] = []
-    for index in range(1, settings.businesses + 1):
-        business_id = settings.business_id_offset + index
-        name = NAMES[(index - 1) % len(NAMES)]
-        accounts = {
-            platform: _build_account(settings, business_id, index, name, platform, start)
-            for platform in PLATFORMS
-        }
-        business = Business(
-            business_id=business_id,
-            index=index,
-            name=f"{name} {index}",
-            timezone=TIMEZONES[(index - 1) % len(TIMEZONES)],
-            accounts=accounts,
-        )
-        businesses.append(business)
-        for account in accounts.values():
-            posts.extend(_build_posts(settings, business, account, start, anchor))
+    businesses = [build_business(settings, i, start) for i in range(1, settings.businesses + 1)]
+    posts = [p for b in businesses for p in build_history(settings, b, start, anchor)]
     posts.sort(key=lambda p: p.published_at)
     return Population(
         anchor=anchor,

@@ -6,13 +6,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Query, Request
-from pydantic import AwareDatetime, BaseModel, Field
+from fastapi import APIRouter, HTTPException, Query, Request, Response
+from fastapi.exceptions import RequestValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from pulse_platform_sim.faults import Fault
-from pulse_platform_sim.population import Account, Api, Post, SimUser
+from pulse_platform_sim.population import Account, Api, Business, Post, SimUser
 from pulse_platform_sim.publisher import publish_population
-from pulse_platform_sim.state import SimState, sim_of
+from pulse_platform_sim.state import BusinessConflict, SimState, sim_of
 from pulse_platform_sim.tokens import TokenStatus
 from pulse_platform_sim.truth import (
     facebook_fan_count,
@@ -259,6 +260,62 @@ async def delete_post(request: Request, platform: PlatformName, post_id: str) ->
     return {"deleted": True, "platform": _platform(platform), "post_id": post_id}
 
 
+# --- businesses added while running ---------------------------------------------------
+
+
+class NewBusinessRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+    business_id: int = Field(
+        gt=0, le=2**63 - 1, description="a Pulse business id above PULSE_SIM_BUSINESS_ID_OFFSET"
+    )
+
+
+def _check_above_offset(business_id: int, offset: int) -> None:
+    """Simulator business ``business_id - offset`` must be 1 or more: a 422 shaped as the
+    body model's own."""
+    if business_id > offset:
+        return
+    message = f"Input should be greater than {offset} (PULSE_SIM_BUSINESS_ID_OFFSET)"
+    error = {"type": "greater_than", "loc": ("body", "business_id"), "msg": message}
+    raise RequestValidationError([{**error, "input": business_id, "ctx": {"gt": offset}}])
+
+
+@router.post(
+    "/businesses",
+    status_code=201,
+    summary="Simulate one more Pulse business: accounts, past posts and its administrator",
+    responses={
+        200: {"description": "added before: the same business"},
+        409: {"description": "a business the simulator started with (or its accounts taken)"},
+    },
+)
+async def add_business(
+    request: Request, response: Response, body: NewBusinessRequest
+) -> dict[str, Any]:
+    sim = sim_of(request)
+    _check_above_offset(body.business_id, sim.settings.business_id_offset)
+    try:
+        business, created = sim.add_business(body.business_id)
+    except BusinessConflict as exc:
+        raise HTTPException(409, str(exc)) from None
+    if not created:
+        response.status_code = 200
+    admin = sim.population.admin_of(business.business_id)
+    assert admin is not None
+    posts = [p for a in business.accounts.values() for p in sim.population.posts_of(a)]
+    return {
+        **_business_view(sim, business, include_posts=False),
+        "created": created,
+        "administrator": _user_view(sim, admin),
+        "history": {
+            "start": business.accounts["linkedin"].growth_start.isoformat(),
+            "posts": len(posts),
+            "last_published_at": _iso(max((p.published_at for p in posts), default=None)),
+        },
+    }
+
+
 # --- reset, clock, requests -----------------------------------------------------------
 
 
@@ -437,9 +494,26 @@ def _post_view(sim: SimState, post: Post) -> dict[str, Any]:
         "video_duration_s": post.video_duration_s,
         "local_weekday": post.local_weekday,
         "local_hour": post.local_hour,
-        "native": post in sim.population.native_posts,
+        "native": sim.population.is_native(post),
         "deleted_at": _iso(deleted),
     }
+
+
+def _business_view(sim: SimState, business: Business, include_posts: bool) -> dict[str, Any]:
+    pop = sim.population
+    item: dict[str, Any] = {
+        "business_id": business.business_id,
+        "name": business.name,
+        "timezone": business.timezone,
+        "added_at_runtime": pop.is_runtime(business.business_id),
+        "accounts": [_account_view(sim, a) for a in business.accounts.values()],
+    }
+    if include_posts:
+        now = sim.clock.now()
+        item["posts"] = [
+            _post_view(sim, p) for a in business.accounts.values() for p in pop.posts_of(a, now)
+        ]
+    return item
 
 
 @router.get("/population", summary="Businesses, accounts (with tokens) and posts")
@@ -450,21 +524,11 @@ async def population(
     pop = sim.population
     now = sim.clock.now()
     apps = pop.apps
-    businesses = []
-    for business in pop.businesses:
-        if business_id is not None and business.business_id != business_id:
-            continue
-        item: dict[str, Any] = {
-            "business_id": business.business_id,
-            "name": business.name,
-            "timezone": business.timezone,
-            "accounts": [_account_view(sim, a) for a in business.accounts.values()],
-        }
-        if include_posts:
-            item["posts"] = [
-                _post_view(sim, p) for a in business.accounts.values() for p in pop.posts_of(a, now)
-            ]
-        businesses.append(item)
+    businesses = [
+        _business_view(sim, b, include_posts)
+        for b in pop.businesses
+        if business_id is None or b.business_id == business_id
+    ]
     return {
         "anchor": pop.anchor.isoformat(),
         "start": pop.start.isoformat(),
