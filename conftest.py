@@ -16,10 +16,12 @@ import http.client
 import json
 import os
 import secrets
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
@@ -50,6 +52,8 @@ from pulse_shared.permissions import (
     INGEST_ROLE,
     READER_ROLE,
     REDIS_USERS,
+    SUPERUSER,
+    SUPERUSER_PASSWORD_VAR,
     credentials_file,
     kafka_password_var,
     read_credentials,
@@ -229,6 +233,67 @@ def infra() -> Iterator[Infra]:
     finally:
         asyncio.run(drop_database())
         asyncio.run(delete_topics(kafka, prefix))
+
+
+@dataclass
+class ThrowawayPostgres:
+    """A PostgreSQL server of one test's own, on another port, set up by deploy/local's
+    own script (its roles, generated passwords and database) and migrated to head: a test
+    may stop and start it (a real shutdown: in-flight queries get the server's FATAL
+    57P01) without touching the session's or `make up`'s server."""
+
+    run_dir: str
+    port: int
+    app_url: str = field(repr=False)
+    reader_url: str = field(repr=False)
+    superuser_url: str = field(repr=False, default="")
+
+    def _script(self, action: str) -> None:
+        env = {**os.environ, "PULSE_RUN_DIR": self.run_dir, "PULSE_PG_PORT": str(self.port)}
+        script = os.path.join(ROOT, "deploy", "local", "postgres.sh")
+        done = subprocess.run(
+            ["bash", script, action],  # noqa: S607 - bash from PATH, as make runs it
+            env=env, capture_output=True, text=True, timeout=120, check=False,
+        )  # fmt: skip
+        if done.returncode != 0:
+            raise RuntimeError(f"postgres.sh {action} failed: {done.stderr[-2000:]}")
+
+    def start(self) -> None:
+        self._script("start")
+
+    def stop(self) -> None:
+        """A fast shutdown (``pg_ctl -m fast``): sessions are ended, in-flight queries told."""
+        self._script("stop")
+
+
+@contextlib.contextmanager
+def throwaway_postgres() -> Iterator[ThrowawayPostgres]:
+    # Under /tmp itself: the server runs as the postgres user, which must reach its data
+    # directory (pytest's own temporary directories are the test user's alone).
+    run_dir = tempfile.mkdtemp(prefix="pulse-pg-")
+    os.chmod(run_dir, 0o755)  # noqa: S103 - the postgres user enters; the data dir is 0700
+    port = free_port()
+    server = ThrowawayPostgres(run_dir, port, "", "")
+    try:
+        server.start()
+        secret = read_credentials(credentials_file(run_dir))
+        app_user, reader = APP_ROLE, READER_ROLE
+        app_pw = secret[DATABASE_ROLES[APP_ROLE].password_var]
+        reader_pw = secret[DATABASE_ROLES[READER_ROLE].password_var]
+        server.app_url = _url(app_user, app_pw, str(port), "pulse")
+        server.reader_url = _url(reader, reader_pw, str(port), "pulse")
+        superuser_pw = secret[SUPERUSER_PASSWORD_VAR]
+        server.superuser_url = _url(SUPERUSER, superuser_pw, str(port), "pulse")
+        config = Config(os.path.join(ROOT, "shared", "alembic.ini"))
+        config.attributes["database_url"] = server.app_url
+        config.attributes["reader_role"] = reader
+        config.attributes["ingest_role"] = INGEST_ROLE
+        command.upgrade(config, "head")
+        yield server
+    finally:
+        with contextlib.suppress(RuntimeError):
+            server.stop()
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 async def delete_topics(kafka: KafkaConnection, prefix: str) -> None:

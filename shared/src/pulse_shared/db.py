@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncpg
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 # asyncpg prepares every statement; after five runs PostgreSQL may switch to a generic
@@ -38,3 +40,45 @@ def create_engine(
 def asyncpg_dsn(database_url: str) -> str:
     """The SQLAlchemy URL (postgresql+asyncpg://...) as a DSN asyncpg itself accepts."""
     return make_url(database_url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+# What PostgreSQL going away looks like from asyncpg: a connection refused or broken, the
+# server shutting down or crashed (57P01-57P03: "terminating connection due to
+# administrator command", "the database system is shutting down"), and asyncpg's own
+# confusion over a connection the server ended in the middle of an operation.
+_UNREACHABLE: tuple[type[BaseException], ...] = (
+    OSError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.exceptions.AdminShutdownError,
+    asyncpg.exceptions.CrashShutdownError,
+    asyncpg.exceptions.CannotConnectNowError,
+    asyncpg.exceptions.InterfaceError,
+    asyncpg.exceptions.InternalClientError,
+)
+
+
+def _chain(exc: BaseException) -> list[BaseException]:
+    """``exc`` and what it wraps: SQLAlchemy's ``orig``, then the cause chain."""
+    chain: list[BaseException] = []
+    current: BaseException | None = exc
+    while current is not None and all(current is not c for c in chain):
+        chain.append(current)
+        orig = getattr(current, "orig", None)
+        current = (
+            orig if isinstance(orig, BaseException) else (current.__cause__ or current.__context__)
+        )
+    return chain
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` says the database cannot be reached right now (as opposed to a
+    query it refused)."""
+    return any(
+        isinstance(e, _UNREACHABLE) or (isinstance(e, DBAPIError) and e.connection_invalidated)
+        for e in _chain(exc)
+    )
+
+
+def database_timed_out(exc: BaseException) -> bool:
+    """Whether ``exc`` is a statement cancelled by its timeout (or by the server)."""
+    return any(isinstance(e, asyncpg.exceptions.QueryCanceledError) for e in _chain(exc))

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from pulse_query_api.cache import AnswerCache
 from pulse_query_api.refresh import RefreshPublisher
@@ -27,7 +27,13 @@ from pulse_query_api.routes import (
 )
 from pulse_query_api.scope import fixed_clock, wall_clock
 from pulse_query_api.settings import Settings
-from pulse_shared.db import READER_SERVER_SETTINGS, asyncpg_dsn, create_engine
+from pulse_shared.db import (
+    READER_SERVER_SETTINGS,
+    asyncpg_dsn,
+    create_engine,
+    database_timed_out,
+    database_unreachable,
+)
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_body import openapi_as_declared
@@ -35,7 +41,9 @@ from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits, key_prefix
-from pulse_shared.logs import configure_logging
+from pulse_shared.logs import configure_logging, get_logger
+
+log = get_logger(__name__)
 
 
 async def _keep_session(connection: asyncpg.Connection) -> None:
@@ -109,18 +117,23 @@ app = FastAPI(
 )
 
 
-async def database_unavailable(request: Request, exc: Exception) -> JSONResponse:
-    """The database is unreachable: say so and when to try again, rather than a bare 500."""
-    return JSONResponse(
-        {"detail": "the analytics database is unavailable right now; try again shortly"},
-        status_code=503,
-        headers={"Retry-After": "5"},
-    )
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """The database unreachable (refused, broken, shutting down) or the query timed out:
+    say so and when to try again. Anything else it raised is a fault of ours: 500."""
+    if database_unreachable(exc) or database_timed_out(exc) or isinstance(exc, OperationalError):
+        return JSONResponse(
+            {"detail": "the analytics database is unavailable right now; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    log.error("database error", error=repr(exc)[:500], path=request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
 
 
-for unavailable in (ConnectionError, asyncpg.PostgresConnectionError, OperationalError,
-                    InterfaceError):  # fmt: skip
-    app.add_exception_handler(unavailable, database_unavailable)
+# Everything the database and its drivers raise; database_error tells an outage from a bug.
+for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
+                           asyncpg.exceptions.InternalClientError, DBAPIError):  # fmt: skip
+    app.add_exception_handler(database_exception, database_error)
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)

@@ -101,13 +101,25 @@ class AnswerCache:
         except (RedisError, OSError) as exc:
             log.warning("cache unavailable", error=repr(exc))
             return _json(await self._compute(business_id, compute))
-        body = (await self._compute(business_id, compute)).model_dump_json().encode()
+        try:
+            body = (await self._compute(business_id, compute)).model_dump_json().encode()
+        except BaseException:
+            # The others stop waiting at once and compute it themselves (or fail alike).
+            await self._unlock(key)
+            raise
         try:
             await self._redis.set(key, body, ex=TTL_S)
-            await self._redis.delete(f"{key}:lock")
         except (RedisError, OSError) as exc:
             log.warning("cache write failed", error=repr(exc))
+        await self._unlock(key)
         return _raw(body, "miss")
+
+    async def _unlock(self, key: str) -> None:
+        assert self._redis is not None
+        try:
+            await self._redis.delete(f"{key}:lock")
+        except (RedisError, OSError) as exc:
+            log.warning("cache unlock failed", error=repr(exc))
 
 
 def _raw(body: bytes | str, status: str) -> Response:

@@ -1,0 +1,184 @@
+"""query-api at the edge of a database outage, against a PostgreSQL server of this module's
+own (conftest.throwaway_postgres), stopped and started for real: the requests in flight at
+a shutdown and those during the outage are answered 503 with Retry-After, never 500 or a
+dropped connection; a computation that failed leaves no lock behind in Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import Iterator
+
+import asyncpg
+import httpx
+import pytest
+from redis.asyncio import Redis
+
+from conftest import (
+    QUERY_API_NOW,
+    Infra,
+    ServiceProcess,
+    ThrowawayPostgres,
+    eventually,
+    start_service,
+    throwaway_postgres,
+)
+from pulse_shared.auth import mint_dev_token
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.permissions import READER_ROLE
+
+pytestmark = pytest.mark.integration
+
+OVERVIEW = "/api/v1/analytics/overview"
+
+
+# The reader role's statement timeout on this server: short, so a query held behind a
+# lock fails within the test (the reader's connections take it when they open).
+STATEMENT_TIMEOUT = "1s"
+
+
+@pytest.fixture(scope="module")
+def pg() -> Iterator[ThrowawayPostgres]:
+    with throwaway_postgres() as server:
+        asyncio.run(_set_reader_timeout(server))
+        yield server
+
+
+async def _set_reader_timeout(server: ThrowawayPostgres) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(server.superuser_url))
+    try:
+        await conn.execute(
+            f"ALTER ROLE {READER_ROLE} SET statement_timeout = '{STATEMENT_TIMEOUT}'"
+        )
+    finally:
+        await conn.close()
+
+
+def _query_api(
+    infra: Infra, pg: ThrowawayPostgres, logs: str, name: str, **env: str
+) -> ServiceProcess:
+    return start_service(
+        name, "pulse_query_api.app:app",
+        infra.env(PULSE_DATABASE_URL=pg.reader_url, PULSE_CLOCK_AT=QUERY_API_NOW.isoformat(),
+                  **env),
+        logs,
+    )  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def uncached(
+    infra: Infra, pg: ThrowawayPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """Every request a computation: each one reaches the database."""
+    logs = str(tmp_path_factory.mktemp("logs"))
+    service = _query_api(infra, pg, logs, "query-api-uncached", PULSE_CACHE_ENABLED="false")
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture(scope="module")
+def cached(
+    infra: Infra, pg: ThrowawayPostgres, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    service = _query_api(infra, pg, str(tmp_path_factory.mktemp("logs")), "query-api-cached")
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+async def member_token(infra: Infra, pg: ThrowawayPostgres) -> tuple[int, str]:
+    business, user = secrets.randbelow(2**40) + 1, f"faults-{secrets.token_hex(4)}@test"
+    conn = await asyncpg.connect(asyncpg_dsn(pg.app_url))
+    try:
+        await conn.execute("INSERT INTO businesses (id) VALUES ($1)", business)
+        await conn.execute(
+            "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2)", business, user
+        )
+    finally:
+        await conn.close()
+    return business, mint_dev_token(infra.jwt_secret, user)
+
+
+async def answered(pg: ThrowawayPostgres, service: ServiceProcess, params: dict[str, str],
+                   token: str) -> bool:  # fmt: skip
+    async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
+        response = await client.get(
+            OVERVIEW, params=params, headers={"Authorization": f"Bearer {token}"}
+        )
+    return response.status_code == 200
+
+
+async def test_requests_at_a_shutdown_and_during_the_outage_get_503_never_500(
+    infra: Infra, pg: ThrowawayPostgres, uncached: ServiceProcess
+) -> None:
+    business, token = await member_token(infra, pg)
+    headers = {"Authorization": f"Bearer {token}"}
+    outcomes: list[str] = []
+    stop = asyncio.Event()
+
+    async def client_loop(index: int) -> None:
+        async with httpx.AsyncClient(base_url=uncached.url, timeout=30) as client:
+            day = 0
+            while not stop.is_set():
+                day = (day + 1) % 28
+                params = {"business_id": str(business), "start_date": f"2026-10-{day + 1:02d}",
+                          "end_date": "2026-11-19"}  # fmt: skip
+                try:
+                    r = await client.get(OVERVIEW, params=params, headers=headers)
+                except httpx.TransportError as exc:
+                    outcomes.append(f"dropped: {exc!r}")
+                    continue
+                if r.status_code == 200:
+                    outcomes.append("200")
+                elif r.status_code == 503 and r.headers.get("retry-after"):
+                    outcomes.append("503")
+                else:
+                    outcomes.append(f"{r.status_code}: {r.text[:200]}")
+
+    loops = [asyncio.create_task(client_loop(i)) for i in range(8)]
+    try:
+        await eventually(lambda: asyncio.sleep(0, outcomes.count("200") or None), timeout=30)
+        started = len(outcomes)
+        await eventually(lambda: asyncio.sleep(0, len(outcomes) > started + 40), timeout=60)
+        await asyncio.to_thread(pg.stop)  # a fast shutdown, the requests still coming
+        stopped = len(outcomes)
+        await eventually(lambda: asyncio.sleep(0, len(outcomes) > stopped + 40), timeout=60)
+    finally:
+        stop.set()
+        await asyncio.gather(*loops)
+        await asyncio.to_thread(pg.start)
+    wrong = [o for o in outcomes if o not in ("200", "503")]
+    assert not wrong, wrong[:5]
+    assert set(outcomes) == {"200", "503"}
+    params = {"business_id": str(business)}
+    await eventually(lambda: answered(pg, uncached, params, token), timeout=60)
+
+
+async def test_a_computation_that_failed_leaves_no_lock_behind(
+    infra: Infra, pg: ThrowawayPostgres, cached: ServiceProcess
+) -> None:
+    """The summaries held behind a lock: the membership lookup answers, the computation
+    runs into the statement timeout (503, as a database that cannot answer now), and the
+    Redis lock it took is gone with it, so the next identical question computes at once."""
+    business, token = await member_token(infra, pg)
+    params = {"business_id": str(business), "start_date": "2026-11-01", "end_date": "2026-11-19"}
+    redis = Redis.from_url(infra.redis_url)
+    holder = await asyncpg.connect(asyncpg_dsn(pg.app_url))
+    try:
+        async with holder.transaction():
+            await holder.execute("LOCK TABLE analytics_summaries IN ACCESS EXCLUSIVE MODE")
+            async with httpx.AsyncClient(base_url=cached.url, timeout=30) as client:
+                failed = await client.get(
+                    OVERVIEW, params=params, headers={"Authorization": f"Bearer {token}"}
+                )
+            assert failed.status_code == 503, failed.text
+            assert failed.headers["retry-after"]
+            locks = [k async for k in redis.scan_iter(match=f"pulse:answer:{business}:*:lock")]
+            assert locks == []
+    finally:
+        await holder.close()
+        await redis.aclose()
+    assert await answered(pg, cached, params, token)
