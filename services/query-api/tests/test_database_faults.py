@@ -1,7 +1,9 @@
 """query-api at the edge of a database outage, against a PostgreSQL server of this module's
 own (conftest.throwaway_postgres), stopped and started for real: the requests in flight at
 a shutdown and those during the outage are answered 503 with Retry-After, never 500 or a
-dropped connection; a computation that failed leaves no lock behind in Redis."""
+dropped connection; a computation that failed leaves no lock behind in Redis; while the
+server is away a member still reads the answers already cached, told so and how old they
+are, and a removed member reads nothing."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from collections.abc import Iterator
 
 import asyncpg
 import httpx
+import jwt
 import pytest
 from redis.asyncio import Redis
 
@@ -23,6 +26,7 @@ from conftest import (
     start_service,
     throwaway_postgres,
 )
+from pulse_query_api.membership import forget_membership, membership_key
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.permissions import READER_ROLE
@@ -182,3 +186,78 @@ async def test_a_computation_that_failed_leaves_no_lock_behind(
         await holder.close()
         await redis.aclose()
     assert await answered(pg, cached, params, token)
+
+
+async def test_during_an_outage_members_read_cached_answers_saying_so_removed_ones_nothing(
+    infra: Infra, pg: ThrowawayPostgres, cached: ServiceProcess
+) -> None:
+    business, token = await member_token(infra, pg)
+    others = [f"faults-{secrets.token_hex(4)}@test" for _ in range(2)]
+    conn = await asyncpg.connect(asyncpg_dsn(pg.app_url))
+    try:
+        for user in others:
+            await conn.execute(
+                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2)",
+                business, user,
+            )  # fmt: skip
+    finally:
+        await conn.close()
+    noticed, told = (mint_dev_token(infra.jwt_secret, user) for user in others)
+    params = {"business_id": str(business), "start_date": "2026-11-01", "end_date": "2026-11-19"}
+    redis = Redis.from_url(infra.redis_url)
+
+    async def get(token: str, **extra: str) -> httpx.Response:
+        async with httpx.AsyncClient(base_url=cached.url, timeout=30) as client:
+            return await client.get(
+                OVERVIEW, params={**params, **extra}, headers={"Authorization": f"Bearer {token}"}
+            )
+
+    try:
+        for t in (token, noticed, told):
+            assert (await get(t)).status_code == 200
+        hit = await get(token)
+        assert hit.headers["x-cache"] == "hit"
+        assert 0 <= int(hit.headers["age"]) <= 60
+        for user in [*others, "owner"]:
+            key = membership_key(business, user if user != "owner" else _user_of(token))
+            await eventually(lambda key=key: redis.exists(key), timeout=30)
+        # Two members removed: one asks once more while PostgreSQL answers (404, and
+        # query-api forgets it), the other's removal forgets it itself.
+        conn = await asyncpg.connect(asyncpg_dsn(pg.app_url))
+        try:
+            await conn.execute("DELETE FROM business_members WHERE user_id = ANY($1)", others)
+        finally:
+            await conn.close()
+        assert (await get(noticed)).status_code == 404
+        await forget_membership(redis, business, others[1])
+        await eventually(lambda: _gone(redis, membership_key(business, others[0])), timeout=30)
+
+        await asyncio.to_thread(pg.stop)
+        try:
+            during = await get(token)
+            assert during.status_code == 200, during.text
+            assert during.json() == hit.json()
+            assert during.headers["x-pulse-database"] == "unreachable"
+            assert int(during.headers["age"]) >= int(hit.headers["age"])
+            uncached = await get(token, platform="linkedin")  # never computed: not served
+            assert uncached.status_code == 503
+            for removed in (noticed, told):
+                refused = await get(removed)
+                assert refused.status_code == 503, refused.text
+                assert "x-pulse-database" not in refused.headers
+        finally:
+            await asyncio.to_thread(pg.start)
+    finally:
+        await redis.aclose()
+    after = await get(token)
+    assert after.status_code == 200
+    assert "x-pulse-database" not in after.headers
+
+
+def _user_of(token: str) -> str:
+    claims: dict[str, object] = jwt.decode(token, options={"verify_signature": False})
+    return str(claims["sub"])
+
+
+async def _gone(redis: Redis, key: str) -> bool:
+    return not await redis.exists(key)

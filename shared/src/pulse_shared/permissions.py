@@ -219,8 +219,10 @@ REDIS_USERS: dict[str, RedisUser] = {
         # Its cached answers and locks; the versions it only reads (pulse_query_api.cache).
         RedisUser(
             "query-api",
-            commands=("get", "set", "del", *_HTTP_LIMIT_COMMANDS),
-            keys=("pulse:answer:*", _HTTP_LIMITS),
+            commands=("get", "set", "del", "pttl", *_HTTP_LIMIT_COMMANDS),
+            # Answers, and the memberships that vouch for a member while PostgreSQL is
+            # unreachable (pulse_query_api.membership).
+            keys=("pulse:answer:*", "pulse:member:*", _HTTP_LIMITS),
             read_keys=("pulse:cache-version:*",),
             scripts=True,
         ),

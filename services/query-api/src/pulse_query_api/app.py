@@ -12,8 +12,10 @@ from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse_query_api.cache import AnswerCache
+from pulse_query_api.membership import Memberships
 from pulse_query_api.refresh import RefreshPublisher
 from pulse_query_api.routes import (
     accounts,
@@ -73,6 +75,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     )
     redis = Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
     app.state.cache = AnswerCache(redis if settings.cache_enabled else None, app.state.engine)
+    app.state.memberships = Memberships(
+        app.state.lookups, redis if settings.cache_enabled else None
+    )
     app.state.limiter = RateLimiter(redis, key_prefix(settings.topic_prefix))
     if settings.rate_limits_enabled:
         app.state.rate_limits = (app.state.limiter, http_limits(settings))
@@ -106,6 +111,31 @@ def _checks() -> Mapping[str, Check]:
     return {"database": database}
 
 
+class DatabaseAwayNotice:
+    """An answer served while PostgreSQL is unreachable (a cached one, its member vouched
+    for from memory: pulse_query_api.membership) says so."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def noticed(message: Message) -> None:
+            if message["type"] == "http.response.start" and scope.get("state", {}).get(
+                "database_away"
+            ):
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-pulse-database", b"unreachable"),
+                ]
+            await send(message)
+
+        await self.app(scope, receive, noticed)
+
+
 # The one body query-api takes, a refresh request, is under 200 bytes.
 MAX_BODY_BYTES = 4096
 
@@ -136,6 +166,7 @@ for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceErro
     app.add_exception_handler(database_exception, database_error)
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
+app.add_middleware(DatabaseAwayNotice)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 app.add_middleware(RateLimits)
 app.add_middleware(RequestMetrics, service="query-api")

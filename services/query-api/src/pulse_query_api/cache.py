@@ -39,7 +39,10 @@ WAIT_FOR_OTHER_S = 5.0
 # refuse; Pulse runs one Redis.)
 LOOKUP_SCRIPT = """
 local version = redis.call('GET', KEYS[1]) or '0'
-return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
+local key = ARGV[1] .. version .. ARGV[2]
+local answer = redis.call('GET', key)
+if not answer then return {version} end
+return {version, answer, redis.call('PTTL', key)}
 """
 
 
@@ -68,8 +71,10 @@ class AnswerCache:
         except (RedisError, OSError) as exc:
             log.warning("cache unavailable", error=repr(exc))
             return _json(await self._compute(business_id, compute))
-        if len(found) > 1 and found[1] is not None:  # a missing answer comes back as nil
-            return _raw(found[1], "hit")
+        if len(found) > 2:
+            # Age (RFC 9111): how long ago the answer was computed, from its TTL left.
+            age = max(0, TTL_S - int(found[2]) // 1000)
+            return _raw(found[1], "hit", age=age)
         key = f"{prefix}{int(found[0])}{suffix}"
         lock = self._local.setdefault(key, asyncio.Lock())
         async with lock:
@@ -122,8 +127,11 @@ class AnswerCache:
             log.warning("cache unlock failed", error=repr(exc))
 
 
-def _raw(body: bytes | str, status: str) -> Response:
-    return Response(body, media_type="application/json", headers={"X-Cache": status})
+def _raw(body: bytes | str, status: str, age: int | None = None) -> Response:
+    headers = {"X-Cache": status}
+    if age is not None:
+        headers["Age"] = str(age)
+    return Response(body, media_type="application/json", headers=headers)
 
 
 def _json(model: BaseModel) -> Response:

@@ -10,11 +10,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
 
-import asyncpg
 from fastapi import Depends, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BeforeValidator, WithJsonSchema
 
+from pulse_query_api.membership import Memberships
 from pulse_shared.http_auth import UserDep
 
 PlatformParam = Literal["all", "linkedin", "twitter", "facebook", "instagram"]
@@ -138,26 +138,20 @@ def _invalid(field: str, message: str) -> RequestValidationError:
     )
 
 
-# The caller's business and its time zone; no row for a business the caller is not a
-# member of, exactly as for one that does not exist.
-MEMBER_TIMEZONE = """
-SELECT b.timezone FROM businesses b
-JOIN business_members m ON m.business_id = b.id
-WHERE b.id = $1 AND m.user_id = $2
-"""
-
-
 def local_today(now: datetime, timezone: str) -> date:
     return now.astimezone(ZoneInfo(timezone)).date()
 
 
 async def member_business(request: Request, user: str, business_id: int) -> CallerBusiness:
     """The business, when ``user`` is one of its members; 404 otherwise."""
-    lookups: asyncpg.Pool = request.app.state.lookups
-    timezone: str | None = await lookups.fetchval(MEMBER_TIMEZONE, business_id, user)
-    if timezone is None:
+    memberships: Memberships = request.app.state.memberships
+    found = await memberships.timezone(business_id, user)
+    if found is None:
         # Another business is as absent as one that does not exist.
         raise HTTPException(404, f"business {business_id} not found")
+    timezone, vouched = found
+    if vouched:  # PostgreSQL unreachable: cached answers only, said so (app.py)
+        request.state.database_away = True
     clock: Clock = request.app.state.clock
     return CallerBusiness(business_id, timezone, local_today(clock(), timezone))
 

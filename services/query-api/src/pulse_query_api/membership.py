@@ -1,0 +1,121 @@
+"""Who may read a business: ``business_members``, asked on every request, and what may
+vouch for a member while PostgreSQL cannot be asked.
+
+Each membership PostgreSQL confirms is remembered in Redis for ``VOUCH_S`` (written at most
+once a minute per member and process, off the request's path). While, and only while,
+PostgreSQL is unreachable, that memory lets a member read answers already cached (the
+answer cache serves hits only: computing needs the database); each such answer says so
+(``X-Pulse-Database: unreachable``) and how old it is (``Age``). A membership PostgreSQL
+denies is forgotten at once, and whatever removes a member must forget it too
+(:func:`forget_membership`), so a removed member is never served.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import time
+from collections.abc import Callable, Coroutine
+from typing import Any
+
+import asyncpg
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+from pulse_shared.db import database_unreachable
+from pulse_shared.logs import get_logger
+
+log = get_logger(__name__)
+
+# How long a confirmed membership may vouch for its member during an outage.
+VOUCH_S = 300
+# How often one process writes a member's confirmation again.
+REWRITE_EVERY_S = 60.0
+
+# The caller's business and its time zone; no row for a business the caller is not a
+# member of, exactly as for one that does not exist.
+MEMBER_TIMEZONE = """
+SELECT b.timezone FROM businesses b
+JOIN business_members m ON m.business_id = b.id
+WHERE b.id = $1 AND m.user_id = $2
+"""
+
+
+def membership_key(business_id: int, user: str) -> str:
+    digest = hashlib.sha256(user.encode()).hexdigest()[:32]
+    return f"pulse:member:{business_id}:{digest}"
+
+
+async def forget_membership(redis: Redis, business_id: int, user: str) -> None:
+    """What removing a member must do besides deleting its row."""
+    await redis.delete(membership_key(business_id, user))
+
+
+class Memberships:
+    def __init__(
+        self,
+        lookups: asyncpg.Pool,
+        redis: Redis | None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._lookups = lookups
+        self._redis = redis
+        self._clock = clock
+        self._written: dict[str, float] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    async def timezone(self, business_id: int, user: str) -> tuple[str, bool] | None:
+        """The business's time zone when ``user`` is a member (None otherwise), and whether
+        it was vouched for from memory because PostgreSQL is unreachable."""
+        key = membership_key(business_id, user)
+        try:
+            timezone: str | None = await self._lookups.fetchval(MEMBER_TIMEZONE, business_id, user)
+        except Exception as exc:
+            if not database_unreachable(exc):
+                raise
+            vouched = await self._vouched(key)
+            if vouched is None:
+                raise
+            return vouched, True
+        if self._redis is None:
+            return (timezone, False) if timezone is not None else None
+        if timezone is None:
+            self._in_background(self._forget(key))
+            return None
+        if self._clock() - self._written.get(key, float("-inf")) >= REWRITE_EVERY_S:
+            self._written[key] = self._clock()
+            self._in_background(self._remember(key, timezone))
+        return timezone, False
+
+    async def _vouched(self, key: str) -> str | None:
+        if self._redis is None:
+            return None
+        try:
+            value = await self._redis.get(key)
+        except (RedisError, OSError):
+            return None
+        if value is None:
+            return None
+        return value.decode() if isinstance(value, bytes) else str(value)
+
+    async def _remember(self, key: str, timezone: str) -> None:
+        assert self._redis is not None
+        try:
+            await self._redis.set(key, timezone, ex=VOUCH_S)
+        except (RedisError, OSError) as exc:
+            self._written.pop(key, None)
+            log.warning("membership not remembered", error=repr(exc))
+
+    async def _forget(self, key: str) -> None:
+        assert self._redis is not None
+        self._written.pop(key, None)
+        try:
+            await self._redis.delete(key)
+        except (RedisError, OSError) as exc:
+            log.warning("membership not forgotten", error=repr(exc))
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        """Off the request's path; kept referenced until done."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
