@@ -25,6 +25,11 @@ READER_SERVER_SETTINGS = {
 }
 
 
+# How long opening a connection may take: a server that does not answer (a partition,
+# not a refusal) fails the request in seconds, not after asyncpg's default minute.
+CONNECT_TIMEOUT_S = 5.0
+
+
 def create_engine(
     database_url: str, pool_size: int = 10, server_settings: dict[str, str] | None = None
 ) -> AsyncEngine:
@@ -33,7 +38,10 @@ def create_engine(
         pool_size=pool_size,
         max_overflow=pool_size,
         pool_pre_ping=True,
-        connect_args={"server_settings": server_settings or SERVER_SETTINGS},
+        connect_args={
+            "server_settings": server_settings or SERVER_SETTINGS,
+            "timeout": CONNECT_TIMEOUT_S,
+        },
     )
 
 

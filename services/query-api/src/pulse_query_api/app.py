@@ -30,6 +30,7 @@ from pulse_query_api.routes import (
 from pulse_query_api.scope import fixed_clock, wall_clock
 from pulse_query_api.settings import Settings
 from pulse_shared.db import (
+    CONNECT_TIMEOUT_S,
     READER_SERVER_SETTINGS,
     asyncpg_dsn,
     create_engine,
@@ -72,6 +73,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         max_size=settings.lookup_pool_size,
         server_settings=READER_SERVER_SETTINGS,
         reset=_keep_session,
+        timeout=CONNECT_TIMEOUT_S,
     )
     redis = Redis.from_url(settings.redis_url, socket_timeout=0.5, socket_connect_timeout=0.5)
     app.state.cache = AnswerCache(redis if settings.cache_enabled else None, app.state.engine)
