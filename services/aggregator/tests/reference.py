@@ -1,9 +1,10 @@
 """A reference implementation of what the aggregator must write, in plain Python.
 
 It reads the same events, in the order they were produced, and computes every row of
-published_posts, post_metric_snapshots, post_analytics, account_snapshots and
-analytics_summaries from DESIGN.md and the issue's rules directly, without SQL and
-without the roll-up tricks the aggregator uses. Tests compare the database with it.
+published_posts, post_metric_snapshots, post_analytics, account_snapshots,
+analytics_summaries and activity_daily from DESIGN.md and the issues' rules directly,
+without SQL and without the roll-up tricks the aggregator uses. Tests compare the database
+with it.
 """
 
 from __future__ import annotations
@@ -136,6 +137,14 @@ class Reference:
                     ("total_clicks", "clicks"),
                 )
             }
+            reported = {
+                f"reported_{name}": sum(1 for s in stats if s is not None and s[col] is not None)
+                for name, col in REPORTED.items()
+            }
+            with_clicks = [s for s in stats if s is not None and s["clicks"] is not None]
+            ctr_rated = [
+                s["click_through_rate"] for s in with_clicks if (s["impressions"] or 0) > 0
+            ]
             rated = [
                 (s["engagement_rate"], post_ids[key])
                 for key, s in zip(keys, stats, strict=True)
@@ -156,37 +165,59 @@ class Reference:
                 "follower_growth": growth.get(k),
                 "best_post_id": best[1] if best else None,
                 "best_post_engagement_rate": best[0] if best else None,
+                **reported,
+                "ctr_impressions": sum(s["impressions"] or 0 for s in with_clicks),
+                "ctr_rated_posts": len(ctr_rated),
+                "click_through_rate_sum": sum(ctr_rated),
             }
         return rows
 
     def activity(self, timezones: dict[int, str]) -> dict[tuple[int, str, date], dict[str, int]]:
         """activity_daily rows, keyed by (business, platform, local day): per post, the last
-        snapshot of the day minus the last one before it (zero before the first)."""
+        snapshot of each day minus the last one before it (zero before the first); the
+        first snapshot also counts on the post's publish day when that is earlier (the
+        attribution rule: its numbers were gathered before Pulse first saw the post)."""
         rows: dict[tuple[int, str, date], dict[str, int]] = {}
-        for (business, platform, _), by_time in self.snapshots.items():
+        for key, by_time in self.snapshots.items():
+            business, platform, _ = key
             tz = ZoneInfo(timezones[business])
             day_end: dict[date, MetricsObserved] = {}
             for at in sorted(by_time):
                 day_end[at.astimezone(tz).date()] = by_time[at]
+            entries = [(day, day_end[day].metrics, 0) for day in sorted(day_end)]
+            post = self.posts.get(key)
+            if post is not None and post.published_at.astimezone(tz).date() < entries[0][0]:
+                first = by_time[min(by_time)].metrics
+                entries.insert(0, (post.published_at.astimezone(tz).date(), first, 1))
             previous = dict.fromkeys(ACTIVITY_GAINS, 0)
-            for day in sorted(day_end):
-                m = day_end[day].metrics
+            for day, m, attributed in entries:
                 now = {name: getattr(m, attr) or 0 for name, attr in ACTIVITY_GAINS.items()}
-                row = rows.setdefault(
-                    (business, platform, day),
-                    {"active_posts": 0, **dict.fromkeys(ACTIVITY_GAINS, 0)},
-                )
-                row["active_posts"] += 1
-                for name in ACTIVITY_GAINS:
+                row = rows.setdefault((business, platform, day), empty_activity())
+                row["active_posts"] += 1 - attributed
+                row["attributed_posts"] += attributed
+                for name, attr in ACTIVITY_GAINS.items():
                     row[name] += now[name] - previous[name]
+                    row[f"reported_{name}"] += getattr(m, attr) is not None
                 previous = now
         return rows
+
+
+def empty_activity() -> dict[str, int]:
+    return {
+        "active_posts": 0, "attributed_posts": 0, **dict.fromkeys(ACTIVITY_GAINS, 0),
+        **{f"reported_{name}": 0 for name in ACTIVITY_GAINS},
+    }  # fmt: skip
 
 
 # activity_daily column -> PostMetrics field
 ACTIVITY_GAINS = {
     "likes": "likes", "comments": "comments", "shares": "shares",
-    "impressions": "impressions", "clicks": "clicks",
+    "impressions": "impressions", "reach": "reach", "clicks": "clicks",
+}  # fmt: skip
+# analytics_summaries.reported_<name> -> the post_analytics column it counts
+REPORTED = {
+    "likes": "likes_count", "comments": "comments_count", "shares": "shares_count",
+    "impressions": "impressions", "reach": "reach", "clicks": "clicks",
 }  # fmt: skip
 
 

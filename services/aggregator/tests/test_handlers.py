@@ -28,8 +28,8 @@ class FakeWriter:
         self.batches.append(batch)
         return WriteResult(len(batch.posts), len(batch.metrics), 0, len(batch.accounts))
 
-    async def refresh_summaries(self) -> int:
-        return 0
+    async def refresh_summaries(self) -> frozenset[int]:
+        return frozenset()
 
 
 def metrics_event(**changes: object) -> bytes:

@@ -47,11 +47,6 @@ export function hourLabel(h: number): string {
   return `${String(h).padStart(2, "0")}:00`;
 }
 
-export function dateTime(isoString: string | null): string {
-  if (!isoString) return "—";
-  return new Date(isoString).toLocaleString("en-GB", { dateStyle: "medium", timeStyle: "short" });
-}
-
 const MONTHS_SHORT = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
 /**

@@ -36,15 +36,33 @@ platform):
 - ``follower_growth``: per account, its last observation in the period minus its last
   observation before the period (or, with none before, its first in the period), summed
   over the accounts observed in the period; null when none was;
+- ``reported_<metric>``: the posts whose latest snapshot reports the metric (not null), so
+  a reader tells a total of 0 from a total no post reported (``total_<metric>`` adds the
+  reported values only);
+- ``ctr_impressions``: the impressions of the posts that report clicks (a click-through
+  rate over all impressions would count, as 0 clicks, the posts of a platform that does
+  not report clicks); ``click_through_rate_sum`` / ``ctr_rated_posts``: the mean per-post
+  click-through rate of the posts that report clicks and have impressions;
 - a row exists when the period has a post or a follower observation.
+
+``activity_daily`` (see ``REBUILD_ACTIVITY``): per post, each local day on which it was
+observed gains its last snapshot of the day minus its last one of the previous observed
+day. What a post gathered before its first snapshot cannot be placed in time; it is put on
+the post's local publish day when that is earlier than the day of its first snapshot (the
+attribution rule: the first snapshot's numbers count on the publish day, the first
+observed day gains only what came after them), and ``attributed_posts`` counts the posts
+so placed on a day, whose numbers are therefore an estimate. A post not yet announced
+(metrics before the post) keeps them on its first observed day until it is.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import asyncpg
 
 from pulse_shared import formulas
-from pulse_shared.tables import PLATFORM_ALL
+from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
 
 # Per-connection scratch tables, emptied at every commit.
 SETUP_SQL = """
@@ -86,9 +104,18 @@ _weighted = formulas.sql_weighted_engagement_rate(
 )
 _avg_impressions = formulas.sql_mean("total_impressions", "total_posts")
 
-COLUMNS = """business_id, platform, period_type, period_start, period_end, total_posts,
-    total_likes, total_comments, total_shares, total_impressions, total_reach, total_clicks,
-    rated_posts, engagement_rate_sum, follower_growth, best_post_id, best_post_engagement_rate,
+# The columns that add up across the days of a period and the platforms of 'all' (the
+# float ones are sums of per-post rates).
+_REPORTED = tuple(f"reported_{name}" for name in SUMMARY_REPORTED)
+ADDITIVE = (
+    "total_posts", "total_likes", "total_comments", "total_shares", "total_impressions",
+    "total_reach", "total_clicks", "rated_posts", "engagement_rate_sum", *_REPORTED,
+    "ctr_impressions", "ctr_rated_posts", "click_through_rate_sum",
+)  # fmt: skip
+FLOAT_SUMS = ("engagement_rate_sum", "click_through_rate_sum")
+
+COLUMNS = f"""business_id, platform, period_type, period_start, period_end,
+    {", ".join(ADDITIVE)}, follower_growth, best_post_id, best_post_engagement_rate,
     avg_engagement_rate, engagement_rate, avg_impressions"""
 
 # The derived columns, computed from the additive ones of a subquery ``t``.
@@ -101,6 +128,10 @@ WHERE s.business_id = d.business_id AND s.platform = d.platform
 """
 
 _has_impressions = "COALESCE(a.impressions, 0) > 0"
+_has_ctr = f"a.clicks IS NOT NULL AND {_has_impressions}"
+_reported_counts = ",\n           ".join(
+    f"count(a.{METRIC_COLUMNS[name]}) AS reported_{name}" for name in SUMMARY_REPORTED
+)
 
 # Follower growth of one day per account (see the module docstring). Summing these over
 # the days of a month gives the month's growth exactly: each day's baseline is the
@@ -122,7 +153,13 @@ WITH totals AS (
            max(a.engagement_rate) FILTER (WHERE {_has_impressions})
                AS best_post_engagement_rate,
            (array_agg(p.id ORDER BY a.engagement_rate DESC, p.id)
-               FILTER (WHERE {_has_impressions}))[1] AS best_post_id
+               FILTER (WHERE {_has_impressions}))[1] AS best_post_id,
+           {_reported_counts},
+           COALESCE(sum(a.impressions) FILTER (WHERE a.clicks IS NOT NULL), 0)
+               AS ctr_impressions,
+           count(*) FILTER (WHERE {_has_ctr}) AS ctr_rated_posts,
+           COALESCE(sum(a.click_through_rate) FILTER (WHERE {_has_ctr}), 0)
+               AS click_through_rate_sum
     FROM published_posts p
     JOIN businesses b ON b.id = p.business_id
     -- The equality on the post's local day lets a large refresh hash-join every post of
@@ -163,20 +200,12 @@ growth AS (
     ) base
     GROUP BY d.business_id, d.platform, d.day
 )
-SELECT t.business_id, t.platform, 'daily', t.day, t.day, t.total_posts, t.total_likes,
-       t.total_comments, t.total_shares, t.total_impressions, t.total_reach, t.total_clicks,
-       t.rated_posts, t.engagement_rate_sum, t.growth, t.best_post_id,
-       t.best_post_engagement_rate, {_DERIVED}
+SELECT t.business_id, t.platform, 'daily', t.day, t.day,
+       {", ".join(f"t.{c}" for c in ADDITIVE)},
+       t.growth, t.best_post_id, t.best_post_engagement_rate, {_DERIVED}
 FROM (
-    SELECT d.business_id, d.platform, d.day, COALESCE(x.total_posts, 0) AS total_posts,
-           COALESCE(x.total_likes, 0) AS total_likes,
-           COALESCE(x.total_comments, 0) AS total_comments,
-           COALESCE(x.total_shares, 0) AS total_shares,
-           COALESCE(x.total_impressions, 0) AS total_impressions,
-           COALESCE(x.total_reach, 0) AS total_reach,
-           COALESCE(x.total_clicks, 0) AS total_clicks,
-           COALESCE(x.rated_posts, 0) AS rated_posts,
-           COALESCE(x.engagement_rate_sum, 0) AS engagement_rate_sum,
+    SELECT d.business_id, d.platform, d.day,
+           {", ".join(f"COALESCE(x.{c}, 0) AS {c}" for c in ADDITIVE)},
            g.growth, x.best_post_id, x.best_post_engagement_rate
     FROM touched_days d
     LEFT JOIN totals x USING (business_id, platform, day)
@@ -185,39 +214,85 @@ FROM (
 WHERE t.total_posts > 0 OR t.growth IS NOT NULL
 """
 
+# --- activity_daily -----------------------------------------------------------------
+# Its gain columns, by the snapshot column each is measured on; a metric the platform did
+# not report counts as zero on both sides of a gain, and reported_<gain> counts the day's
+# posts (day-ends) that reported it.
+ACTIVITY_GAINS = {METRIC_COLUMNS[name]: name for name in SUMMARY_REPORTED}
+ACTIVITY_REPORTED = tuple(f"reported_{name}" for name in ACTIVITY_GAINS.values())
+# What one post adds to a day: its gains, and whether it reported each metric.
+ACTIVITY_VALUES = (*ACTIVITY_GAINS.values(), *ACTIVITY_REPORTED)
+# Every column a batch adds to (and a rebuild sums into).
+ACTIVITY_COUNTS = ("active_posts", "attributed_posts", *ACTIVITY_VALUES)
+
+
+def activity_values(alias: str) -> str:
+    """A snapshot's (or post_analytics') numbers as activity values, from table ``alias``."""
+    gains = [f"COALESCE({alias}.{c}, 0) AS {name}" for c, name in ACTIVITY_GAINS.items()]
+    reported = [
+        f"({alias}.{c} IS NOT NULL)::int AS reported_{name}" for c, name in ACTIVITY_GAINS.items()
+    ]
+    return ", ".join(gains + reported)
+
+
+def activity_gains(alias: str, before: str) -> str:
+    """Each gain of the day-ends in ``alias`` over ``before`` (an expression with ``{c}``
+    for the column), and the day's reported counts as they are."""
+    gains = [f"{alias}.{c} - {before.format(c=c)} AS {c}" for c in ACTIVITY_GAINS.values()]
+    return ",\n           ".join(gains + [f"{alias}.{c}" for c in ACTIVITY_REPORTED])
+
+
+# The attribution rule (module docstring): where a post's first snapshot is counted a
+# second time, as a day-end on the post's local publish day, that day being earlier.
+def origin_day(published_at: str, timezone: str) -> str:
+    return f"({published_at} AT TIME ZONE {timezone})::date"
+
+
+_values_of_s = activity_values("s")
+_rebuild_sums = ", ".join(f"sum(g.{c})::bigint" for c in ACTIVITY_VALUES)
 # Local-day activity, rebuilt from every snapshot of the businesses ``$1`` (an array): per
-# post, the last snapshot of each local day minus the last one of the post's previous
-# observed day (zero before its first), summed per platform and day. One ordered pass
-# over the primary key; a metric the platform did not report counts as zero on both sides.
-# activity_daily's gain columns, by the snapshot column they are measured on.
-ACTIVITY_GAINS = {
-    "likes_count": "likes", "comments_count": "comments", "shares_count": "shares",
-    "impressions": "impressions", "clicks": "clicks",
-}  # fmt: skip
-_gain_columns = tuple(ACTIVITY_GAINS)
-_day_end = ", ".join(f"COALESCE(s.{c}, 0) AS {c}" for c in _gain_columns)
-_gains_of_day_ends = ",\n               ".join(
-    f"e.{c} - COALESCE(lag(e.{c}) OVER w, 0) AS {c}" for c in _gain_columns
-)
-_sums = ", ".join(f"sum(g.{c})::bigint" for c in _gain_columns)
+# post, the day-ends (the last snapshot of each local day) and, when the post was published
+# on an earlier local day than its first snapshot's, that snapshot as a day-end of the
+# publish day (``attributed``); each day gains its day-end minus the previous one (zero
+# before the first), summed per platform and day. Two ordered passes over the primary key.
 REBUILD_ACTIVITY = f"""
-INSERT INTO activity_daily (business_id, platform, day, active_posts, likes, comments, shares,
-                            impressions, clicks)
-SELECT g.business_id, g.platform, g.day, count(*), {_sums}
+INSERT INTO activity_daily (business_id, platform, day, {", ".join(ACTIVITY_COUNTS)})
+SELECT g.business_id, g.platform, g.day, count(*) - sum(g.attributed),
+       sum(g.attributed), {_rebuild_sums}
 FROM (
-    SELECT e.business_id, e.platform, e.day,
-           {_gains_of_day_ends}
+    SELECT e.business_id, e.platform, e.day, e.attributed,
+           {activity_gains("e", "COALESCE(lag(e.{c}) OVER w, 0)")}
     FROM (
-        SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id, day)
-               s.business_id, s.platform, s.platform_post_id,
-               (s.observed_at AT TIME ZONE b.timezone)::date AS day, {_day_end}
-        FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
-        WHERE b.id = ANY($1::bigint[])
-        ORDER BY s.business_id, s.platform, s.platform_post_id, day, s.observed_at DESC
+        (SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id, day)
+                s.business_id, s.platform, s.platform_post_id,
+                (s.observed_at AT TIME ZONE b.timezone)::date AS day, 0 AS attributed,
+                {_values_of_s}
+         FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
+         WHERE b.id = ANY($1::bigint[])
+         ORDER BY s.business_id, s.platform, s.platform_post_id, day, s.observed_at DESC)
+        UNION ALL
+        SELECT f.business_id, f.platform, f.platform_post_id,
+               {origin_day("p.published_at", "f.timezone")}, 1, {activity_values("f")}
+        FROM (
+            SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id) s.*, b.timezone
+            FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
+            WHERE b.id = ANY($1::bigint[])
+            ORDER BY s.business_id, s.platform, s.platform_post_id, s.observed_at
+        ) f
+        JOIN published_posts p USING (business_id, platform, platform_post_id)
+        WHERE {origin_day("p.published_at", "f.timezone")}
+              < (f.observed_at AT TIME ZONE f.timezone)::date
     ) e
     WINDOW w AS (PARTITION BY e.business_id, e.platform, e.platform_post_id ORDER BY e.day)
 ) g
 GROUP BY g.business_id, g.platform, g.day
+"""
+
+# A batch's moves can leave a day that no post contributes to any more (an attribution
+# that moved away): such rows are deleted, as a rebuild would not make them.
+DELETE_EMPTY_ACTIVITY = """
+DELETE FROM activity_daily
+WHERE business_id = ANY($1::bigint[]) AND active_posts = 0 AND attributed_posts = 0
 """
 
 
@@ -251,6 +326,10 @@ WHERE NOT (p.platform <> '{PLATFORM_ALL}' AND k.period_type = 'daily')
 """
 
 
+_ADDITIVE_SUMS = ",\n           ".join(
+    f"sum(s.{c}) AS {c}" if c in FLOAT_SUMS else f"sum(s.{c})::bigint AS {c}" for c in ADDITIVE
+)
+
 _TRUNC = {
     "daily": "s.period_start",
     "weekly": "date_trunc('week', s.period_start)::date",
@@ -278,16 +357,8 @@ WHERE {keys} AND s.business_id = t.business_id AND s.platform = t.platform
 INSERT INTO analytics_summaries ({COLUMNS})
 SELECT t.*, {_DERIVED}
 FROM (
-    SELECT t.business_id, t.platform, t.period_type, t.period_start,
-           t.period_end, sum(s.total_posts)::bigint AS total_posts,
-           sum(s.total_likes)::bigint AS total_likes,
-           sum(s.total_comments)::bigint AS total_comments,
-           sum(s.total_shares)::bigint AS total_shares,
-           sum(s.total_impressions)::bigint AS total_impressions,
-           sum(s.total_reach)::bigint AS total_reach,
-           sum(s.total_clicks)::bigint AS total_clicks,
-           sum(s.rated_posts)::bigint AS rated_posts,
-           sum(s.engagement_rate_sum) AS engagement_rate_sum,
+    SELECT t.business_id, t.platform, t.period_type, t.period_start, t.period_end,
+           {_ADDITIVE_SUMS},
            sum(s.follower_growth)::bigint AS follower_growth,
            (array_agg(s.best_post_id ORDER BY s.best_post_engagement_rate DESC, s.best_post_id)
                FILTER (WHERE s.best_post_id IS NOT NULL))[1] AS best_post_id,
@@ -327,14 +398,30 @@ SELECT DISTINCT business_id, platform, at FROM taken
 """
 
 
-async def refresh_pending_summaries(conn: asyncpg.Connection) -> int:
+@dataclass(frozen=True)
+class Refreshed:
+    """What a refresh recomputed: local days, and the businesses they belong to (whose
+    readers' cached answers it retires, pulse_shared.cache)."""
+
+    days: int = 0
+    businesses: frozenset[int] = frozenset()
+
+
+async def refresh_pending(conn: asyncpg.Connection) -> Refreshed:
     """Take every pending moment (that no other refresh holds) and recompute its periods,
-    in one transaction; returns the number of local days recomputed."""
+    in one transaction."""
     async with conn.transaction():
         status = await conn.execute(TAKE_PENDING)
         if status.endswith(" 0"):
-            return 0
-        return await refresh_summaries(conn)
+            return Refreshed()
+        businesses = await conn.fetch("SELECT DISTINCT business_id FROM touched_moments")
+        days = await refresh_summaries(conn)
+        return Refreshed(days, frozenset(r["business_id"] for r in businesses))
+
+
+async def refresh_pending_summaries(conn: asyncpg.Connection) -> int:
+    """:func:`refresh_pending`, answering the number of local days recomputed."""
+    return (await refresh_pending(conn)).days
 
 
 async def refresh_summaries(conn: asyncpg.Connection) -> int:

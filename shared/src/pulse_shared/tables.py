@@ -67,6 +67,10 @@ METRIC_COLUMNS: dict[str, str] = {
 }
 
 PLATFORM_ALL = "all"
+# The metrics a summary adds up, which a platform may not report (a null in the snapshot):
+# analytics_summaries.reported_<name> and activity_daily.reported_<name> count the posts
+# that reported each (migration 0011).
+SUMMARY_REPORTED = ("likes", "comments", "shares", "impressions", "reach", "clicks")
 PERIOD_TYPES = ("daily", "weekly", "monthly", "yearly")
 # syncing: connected, its past posts being discovered; active: polled; needs_reconnection:
 # the platform refused its token for good (polling stops, history stays); disconnected: its
@@ -248,6 +252,18 @@ analytics_summaries = Table(
     # What exact roll-ups need: avg_engagement_rate = engagement_rate_sum / rated_posts.
     Column("rated_posts", BigInteger, nullable=False, server_default=text("0")),
     Column("engagement_rate_sum", Double, nullable=False, server_default=text("0")),
+    # Null means not reported (migration 0011): how many of the period's posts report each
+    # metric, so that a total no post reported reads as null, not 0.
+    *(
+        Column(f"reported_{name}", BigInteger, nullable=False, server_default=text("0"))
+        for name in SUMMARY_REPORTED
+    ),
+    # The click-through rate over the posts that report clicks: their impressions (the
+    # weighted rate's denominator), and the mean per-post rate of those with impressions
+    # (click_through_rate_sum / ctr_rated_posts).
+    Column("ctr_impressions", BigInteger, nullable=False, server_default=text("0")),
+    Column("ctr_rated_posts", BigInteger, nullable=False, server_default=text("0")),
+    Column("click_through_rate_sum", Double, nullable=False, server_default=text("0")),
     PrimaryKeyConstraint("business_id", "platform", "period_type", "period_start"),
     CheckConstraint(_in("platform", (*PLATFORMS, PLATFORM_ALL)), name="platform"),
     CheckConstraint(_in("period_type", PERIOD_TYPES), name="period_type"),
@@ -255,8 +271,10 @@ analytics_summaries = Table(
 
 # What the business's posts *gained* on each local day (activity-day trends), whatever day
 # they were published: per post, its last snapshot of the day minus its last one before
-# the day (none before counts from zero), summed. Kept by the aggregator batch by batch, so
-# a trend reads at most 366 rows per platform.
+# the day (none before counts from zero), summed. What a post had gathered before its first
+# snapshot counts on its publish day when that is earlier (``attributed_posts``: an
+# estimate, see pulse_shared.summaries). Kept by the aggregator batch by batch, so a trend
+# reads at most 366 rows per platform.
 activity_daily = Table(
     "activity_daily",
     metadata,
@@ -269,6 +287,14 @@ activity_daily = Table(
     Column("shares", BigInteger, nullable=False),
     Column("impressions", BigInteger, nullable=False),
     Column("clicks", BigInteger, nullable=False),
+    # Migration 0011: reach gained; posts whose gains before their first snapshot were
+    # put on this day (their publish day); per metric, the day's posts reporting it.
+    Column("reach", BigInteger, nullable=False, server_default=text("0")),
+    Column("attributed_posts", BigInteger, nullable=False, server_default=text("0")),
+    *(
+        Column(f"reported_{name}", BigInteger, nullable=False, server_default=text("0"))
+        for name in SUMMARY_REPORTED
+    ),
     PrimaryKeyConstraint("business_id", "platform", "day"),
     CheckConstraint(_in("platform", PLATFORMS), name="platform"),
 )

@@ -94,7 +94,7 @@ class BatchConsumer:
         # Summaries may be pending from before a restart: refresh once at start.
         self._summaries_due = True
         self._pacing = RefreshPacing(settings.summary_interval_s, settings.summary_max_share)
-        self._refresh: asyncio.Task[int] | None = None
+        self._refresh: asyncio.Task[frozenset[int]] | None = None
         # Counts rebalances: a batch polled in an earlier generation is not written.
         self._generation = 0
 
@@ -163,11 +163,16 @@ class BatchConsumer:
             self._pacing.started = now
             self._refresh = asyncio.create_task(self._timed_refresh(), name="summary-refresh")
 
-    async def _timed_refresh(self) -> int:
+    async def _timed_refresh(self) -> frozenset[int]:
         try:
-            return await self._retrying("refresh summaries", self._writer.refresh_summaries)
+            refreshed = await self._retrying("refresh summaries", self._writer.refresh_summaries)
         finally:
             self._pacing.ended = time.monotonic()
+        # The refresh changed totals that readers see, after the batches' own bumps: their
+        # cached answers are retired now, not when they expire.
+        self._unbumped |= refreshed
+        await self._bump_cache_versions()
+        return refreshed
 
     def rebalance_listener(self) -> ConsumerRebalanceListener:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new
@@ -239,13 +244,16 @@ class BatchConsumer:
                 metrics.CONSUMER_LAG.labels(tp.topic, str(tp.partition)).set(lag)
 
     async def _bump_cache_versions(self) -> None:
-        """After the commit: a failure here must not fail the batch, so the businesses are
-        kept and bumped with a later batch (query-api's cache entries also expire)."""
+        """After the commit (of a batch, or of a summary refresh): a failure here must not
+        fail the batch, so the businesses are kept and bumped with a later batch (query-api's
+        cache entries also expire). A batch and a refresh may bump at once: each removes
+        only what it bumped."""
         if self._redis is None or not self._unbumped:
             return
+        bumping = frozenset(self._unbumped)
         try:
-            await asyncio.wait_for(bump_cache_versions(self._redis, self._unbumped), 1.0)
-            self._unbumped.clear()
+            await asyncio.wait_for(bump_cache_versions(self._redis, bumping), 1.0)
+            self._unbumped -= bumping
         except Exception as exc:
             self._bump_retry_at = time.monotonic() + BUMP_RETRY_S
             metrics.CACHE_BUMP_FAILURES.inc()

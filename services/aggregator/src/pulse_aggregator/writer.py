@@ -7,9 +7,11 @@ cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapsh
 (the first one wins); ``post_analytics`` only ever moves to a *newer* snapshot, and a
 post that arrives after its snapshots takes the newest stored one. Every change records
 the moments it touched in ``summary_pending_moments``, in the same transaction; the
-summaries and daily activity of those periods are recomputed from the source rows by
+summaries of those periods are recomputed from the source rows by
 ``refresh_pending_summaries``, which the consumer runs every few seconds and whenever it
-is idle (``pulse_shared.summaries``).
+is idle (``pulse_shared.summaries``). ``activity_daily`` is moved in the batch's own
+transaction, by what the batch changes to each post's day-ends and to where its first
+snapshot counts (the attribution rule of ``pulse_shared.summaries``).
 """
 
 from __future__ import annotations
@@ -60,7 +62,7 @@ class EventsRefused(Exception):
 class AnalyticsWriter(Protocol):
     async def write(self, batch: EventBatch) -> WriteResult: ...
 
-    async def refresh_summaries(self) -> int: ...
+    async def refresh_summaries(self) -> frozenset[int]: ...
 
 
 UPSERT_BUSINESSES = """
@@ -116,7 +118,9 @@ moments AS (
     FROM old o JOIN up u USING (business_id, platform, platform_post_id)
     WHERE o.published_at <> u.published_at
 )
-SELECT business_id, platform, platform_post_id FROM up
+SELECT u.business_id, u.platform, u.platform_post_id, u.published_at,
+       o.published_at AS old_published_at
+FROM up u LEFT JOIN old o USING (business_id, platform, platform_post_id)
 """
 
 # A post gone from the platform keeps its history; the earliest removal seen wins, so a
@@ -181,70 +185,87 @@ SELECT count(*) FROM up
 """
 
 # activity_daily (pulse_shared.summaries) moves by what the stored snapshots (``ins``)
-# change to each post's day-end values, summed per platform and local day: directly from
-# the new snapshots when they all follow the newest stored one (polls in order, the usual
-# case), otherwise as the difference of the post's gains after and before the batch.
-_g = tuple(summaries.ACTIVITY_GAINS)
-_activity_columns = ("active_posts", *summaries.ACTIVITY_GAINS.values())
-
-
-def _coalesced(alias: str) -> str:
-    return ", ".join(f"COALESCE({alias}.{c}, 0) AS {c}" for c in _g)
-
-
-_gain = ",\n               ".join(f"d.{c} - COALESCE(lag(d.{c}) OVER w, 0) AS {c}" for c in _g)
-_known_gain = ",\n           ".join(
-    f"d.{c} - COALESCE(lag(d.{c}) OVER w, t.{c}) AS {c}" for c in _g
+# change to each post's day-ends, summed per platform and local day: directly from the new
+# snapshots when they all follow the newest stored one (polls in order, the usual case),
+# otherwise as the difference of the post's contributions after and before the batch.
+_values = summaries.ACTIVITY_VALUES
+_gains = tuple(summaries.ACTIVITY_GAINS.values())
+_reported = summaries.ACTIVITY_REPORTED
+_activity_sums = ", ".join(f"sum({c})::bigint" for c in summaries.ACTIVITY_COUNTS)
+_activity_add = ", ".join(f"{c} = a.{c} + EXCLUDED.{c}" for c in summaries.ACTIVITY_COUNTS)
+_signed = ",\n           ".join(f"CASE WHEN after THEN {c} ELSE -{c} END" for c in _values)
+_key = "business_id, platform, platform_post_id"
+_known_gains = ",\n           ".join(
+    [f"d.{c} - COALESCE(lag(d.{c}) OVER w, t.{c}) AS {c}" for c in _gains]
+    + [f"d.{c} - CASE WHEN d.day = t.stored_day THEN t.{c} ELSE 0 END AS {c}" for c in _reported]
 )
-_sign = ",\n           ".join(f"CASE WHEN after THEN {c} ELSE -{c} END" for c in _g)
-_sums = ", ".join(f"sum({c})::bigint" for c in _g)
-_add = ", ".join(f"{n} = a.{n} + EXCLUDED.{n}" for n in _activity_columns)
+_day_gains = summaries.activity_gains("d", "COALESCE(lag(d.{c}) OVER w, 0)")
+
+# Adds the rows of ``moves`` (business_id, platform, day, then ACTIVITY_COUNTS) to
+# activity_daily, in one order for every writer so that two never wait on each other's rows
+# in a cycle; the rows it leaves empty are counted (DELETE_EMPTY_ACTIVITY).
+_ADD_MOVES = f"""activity AS (
+    INSERT INTO activity_daily AS a (business_id, platform, day,
+                                     {", ".join(summaries.ACTIVITY_COUNTS)})
+    SELECT business_id, platform, day, {_activity_sums}
+    FROM moves
+    GROUP BY business_id, platform, day
+    ORDER BY business_id, platform, day
+    ON CONFLICT (business_id, platform, day) DO UPDATE SET {_activity_add}
+    RETURNING a.active_posts = 0 AND a.attributed_posts = 0 AS emptied
+)"""
+
 _ACTIVITY_CTES = f"""local AS (
     SELECT i.business_id, i.platform, i.platform_post_id, i.observed_at, b.timezone,
-           (i.observed_at AT TIME ZONE b.timezone)::date AS day, {_coalesced("i")}
+           (i.observed_at AT TIME ZONE b.timezone)::date AS day,
+           {summaries.activity_values("i")}
     FROM ins i JOIN businesses b ON b.id = i.business_id
 ),
 -- The common case needs no snapshot read (``known``): the batch's snapshots of the post
 -- are all newer than the newest stored one, which post_analytics shows (``fetched_at``
 -- and its numbers). Each new day then gains its day-end minus the day-end before it, the
--- first one minus post_analytics' numbers, whatever the stored snapshots before were; and
--- the post becomes active on every new day but the stored newest one's (it already is).
+-- first one minus post_analytics' numbers, whatever the stored snapshots before were; the
+-- post becomes active on every new day but the stored newest one's (it already is), whose
+-- reported counts move from the old day-end's to the new one's. The first snapshot, and
+-- so what it counts on the publish day, is stored already and does not change.
 -- So a post polled every 15 minutes costs no re-read of the day's snapshots at each poll.
 window_of AS (
     SELECT w.*, COALESCE(a.fetched_at < w.first_new, false) AS known,
-           (a.fetched_at AT TIME ZONE w.timezone)::date AS stored_day, {_coalesced("a")}
+           (a.fetched_at AT TIME ZONE w.timezone)::date AS stored_day,
+           {summaries.activity_values("a")}
     FROM (
-        SELECT business_id, platform, platform_post_id, timezone,
-               min(day)::timestamp AT TIME ZONE timezone AS starts,
+        SELECT {_key}, timezone, min(day)::timestamp AT TIME ZONE timezone AS starts,
                min(observed_at) AS first_new
-        FROM local GROUP BY business_id, platform, platform_post_id, timezone
+        FROM local GROUP BY {_key}, timezone
     ) w
     LEFT JOIN post_analytics a
       ON a.business_id = w.business_id AND a.platform = w.platform
      AND a.platform_post_id = w.platform_post_id
 ),
 new_day_ends AS (
-    SELECT DISTINCT ON (business_id, platform, platform_post_id, day) *
+    SELECT DISTINCT ON ({_key}, day) *
     FROM local
-    ORDER BY business_id, platform, platform_post_id, day, observed_at DESC
+    ORDER BY {_key}, day, observed_at DESC
 ),
 known_gains AS (
     SELECT d.business_id, d.platform, d.day,
            CASE WHEN d.day = t.stored_day THEN 0 ELSE 1 END AS active_posts,
-           {_known_gain}
+           0 AS attributed_posts,
+           {_known_gains}
     FROM new_day_ends d
-    JOIN window_of t USING (business_id, platform, platform_post_id)
+    JOIN window_of t USING ({_key})
     WHERE t.known
     WINDOW w AS (PARTITION BY d.business_id, d.platform, d.platform_post_id ORDER BY d.day)
 ),
 -- Otherwise (snapshots older than a stored one, or a post without post_analytics yet):
--- per post, from the local day of its earliest new snapshot on, its day-end values and
--- gains *before* the batch (the stored snapshots, which every CTE of the statement sees
--- without this batch's rows) and *after* it (those plus the new ones), each day's gain
--- measured from the previous observed day or from the last snapshot before the window.
+-- per post, from the local day of its earliest new snapshot on, its day-ends and gains
+-- *before* the batch (the stored snapshots, which every CTE of the statement sees without
+-- this batch's rows) and *after* it (those plus the new ones), each day's gain measured
+-- from the previous day-end or from the last snapshot before the window.
 stored AS (
     SELECT s.business_id, s.platform, s.platform_post_id,
-           (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at, {_coalesced("s")}
+           (s.observed_at AT TIME ZONE t.timezone)::date AS day, s.observed_at,
+           {summaries.activity_values("s")}
     FROM window_of t
     JOIN post_metric_snapshots s
       ON s.business_id = t.business_id AND s.platform = t.platform
@@ -258,36 +279,59 @@ baseline AS (
            '-infinity'::timestamptz AS observed_at, b.*
     FROM window_of t
     CROSS JOIN LATERAL (
-        SELECT {_coalesced("s")} FROM post_metric_snapshots s
+        SELECT {summaries.activity_values("s")} FROM post_metric_snapshots s
         WHERE s.business_id = t.business_id AND s.platform = t.platform
           AND s.platform_post_id = t.platform_post_id AND s.observed_at < t.starts
         ORDER BY s.observed_at DESC LIMIT 1
     ) b
     WHERE NOT t.known
 ),
-versions AS (
+observed AS (
     SELECT false AS after, * FROM stored
     UNION ALL
     SELECT true, * FROM stored
     UNION ALL
-    SELECT false, * FROM baseline
-    UNION ALL
-    SELECT true, * FROM baseline
-    UNION ALL
     SELECT true, l.business_id, l.platform, l.platform_post_id, l.day, l.observed_at,
-           {", ".join(f"l.{c}" for c in _g)}
-    FROM local l JOIN window_of t USING (business_id, platform, platform_post_id)
+           {", ".join(f"l.{c}" for c in _values)}
+    FROM local l JOIN window_of t USING ({_key})
     WHERE NOT t.known
 ),
+-- Without a baseline the window holds the post's first snapshot (of each version): it
+-- also counts as a day-end of the post's publish day when that is earlier (the
+-- attribution rule, pulse_shared.summaries). With one, the first snapshot is older than
+-- the window and stays as it was.
+origins AS (
+    SELECT f.after, f.business_id, f.platform, f.platform_post_id,
+           {summaries.origin_day("p.published_at", "t.timezone")} AS day,
+           '-infinity'::timestamptz AS observed_at, {", ".join(f"f.{c}" for c in _values)}
+    FROM (
+        SELECT DISTINCT ON (after, {_key}) * FROM observed
+        ORDER BY after, {_key}, observed_at
+    ) f
+    JOIN window_of t USING ({_key})
+    JOIN published_posts p USING ({_key})
+    WHERE {summaries.origin_day("p.published_at", "t.timezone")} < f.day
+      AND NOT EXISTS (SELECT 1 FROM baseline b WHERE (b.business_id, b.platform,
+                      b.platform_post_id) = (f.business_id, f.platform, f.platform_post_id))
+),
+versions AS (
+    SELECT *, 0 AS attributed FROM observed
+    UNION ALL
+    SELECT *, 1 FROM origins
+    UNION ALL
+    SELECT false, *, 0 FROM baseline
+    UNION ALL
+    SELECT true, *, 0 FROM baseline
+),
 day_ends AS (
-    SELECT DISTINCT ON (after, business_id, platform, platform_post_id, day) *
+    SELECT DISTINCT ON (after, {_key}, day) *
     FROM versions
-    ORDER BY after, business_id, platform, platform_post_id, day, observed_at DESC
+    ORDER BY after, {_key}, day, observed_at DESC
 ),
 gains AS (
     SELECT * FROM (
-        SELECT d.after, d.business_id, d.platform, d.day,
-               {_gain}
+        SELECT d.after, d.business_id, d.platform, d.day, d.attributed,
+               {_day_gains}
         FROM day_ends d
         WINDOW w AS (PARTITION BY d.after, d.business_id, d.platform, d.platform_post_id
                      ORDER BY d.day)
@@ -299,19 +343,54 @@ gains AS (
 moves AS (
     SELECT * FROM known_gains
     UNION ALL
-    SELECT business_id, platform, day, CASE WHEN after THEN 1 ELSE -1 END,
-           {_sign}
+    SELECT business_id, platform, day,
+           CASE WHEN after THEN 1 - attributed ELSE attributed - 1 END,
+           CASE WHEN after THEN attributed ELSE -attributed END,
+           {_signed}
     FROM gains
 ),
-activity AS (
-    INSERT INTO activity_daily AS a (business_id, platform, day, {", ".join(_activity_columns)})
-    SELECT business_id, platform, day, sum(active_posts)::bigint, {_sums}
-    FROM moves
-    GROUP BY business_id, platform, day
-    -- One order for every writer, so two never wait on each other's rows in a cycle.
-    ORDER BY business_id, platform, day
-    ON CONFLICT (business_id, platform, day) DO UPDATE SET {_add}
-)"""
+{_ADD_MOVES}"""
+
+# A post stored, or moved to another publish time, moves what its first stored snapshot
+# counts on its publish day (the attribution rule): off the old publish day (-1) and onto
+# the new one (+1), the day of that first snapshot then gaining the difference. Runs after
+# the posts are written and before the batch's snapshots are (which see the new times).
+_moved_values = ", ".join(f"sign * {c} AS {c}" for c in _values)
+_first_day_back = ", ".join([f"-sign * {c}" for c in _gains] + ["0" for _ in _reported])
+MOVE_ATTRIBUTION_OF_POSTS = f"""
+WITH moved AS (
+    SELECT c.business_id, c.platform, c.platform_post_id, v.sign, b.timezone,
+           {summaries.origin_day("v.published_at", "b.timezone")} AS origin
+    FROM unnest($1::bigint[], $2::text[], $3::text[], $4::timestamptz[], $5::timestamptz[])
+         AS c(business_id, platform, platform_post_id, old_at, new_at)
+    JOIN businesses b ON b.id = c.business_id
+    CROSS JOIN LATERAL (VALUES (-1, c.old_at), (1, c.new_at)) v(sign, published_at)
+    WHERE v.published_at IS NOT NULL AND c.old_at IS DISTINCT FROM c.new_at
+),
+firsts AS (
+    SELECT m.business_id, m.platform, m.origin, m.sign, f.*
+    FROM moved m
+    CROSS JOIN LATERAL (
+        SELECT (s.observed_at AT TIME ZONE m.timezone)::date AS first_day,
+               {summaries.activity_values("s")}
+        FROM post_metric_snapshots s
+        WHERE s.business_id = m.business_id AND s.platform = m.platform
+          AND s.platform_post_id = m.platform_post_id
+        ORDER BY s.observed_at LIMIT 1
+    ) f
+    WHERE m.origin < f.first_day
+),
+moves AS (
+    SELECT business_id, platform, origin AS day, 0 AS active_posts, sign AS attributed_posts,
+           {_moved_values}
+    FROM firsts
+    UNION ALL
+    SELECT business_id, platform, first_day, 0, 0, {_first_day_back}
+    FROM firsts
+),
+{_ADD_MOVES}
+SELECT count(*) FILTER (WHERE emptied) FROM activity
+"""
 
 # Snapshots are appended; of two events for one post and instant the first (lowest
 # position in the batch, or already stored) wins. post_analytics of known posts then moves
@@ -346,7 +425,8 @@ moments AS (
     FROM up u JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
 ),
 {_ACTIVITY_CTES}
-SELECT (SELECT count(*) FROM ins) AS snapshots, (SELECT count(*) FROM up) AS analytics
+SELECT (SELECT count(*) FROM ins) AS snapshots, (SELECT count(*) FROM up) AS analytics,
+       (SELECT count(*) FILTER (WHERE emptied) FROM activity) AS emptied
 """
 
 # Posts that are new or changed take their newest stored snapshot (which may have come
@@ -466,6 +546,23 @@ class PostgresAnalyticsWriter:
                     ),
                 )
 
+        emptied = 0
+        if changed_posts:
+            with _Stage("attribution"):
+                emptied += await conn.fetchval(
+                    MOVE_ATTRIBUTION_OF_POSTS,
+                    *(
+                        [r[c] for r in changed_posts]
+                        for c in (
+                            "business_id",
+                            "platform",
+                            "platform_post_id",
+                            "old_published_at",
+                            "published_at",
+                        )
+                    ),
+                )
+
         if batch.removals:
             with _Stage("removals"):
                 await conn.execute(
@@ -499,6 +596,9 @@ class PostgresAnalyticsWriter:
                 await conn.execute("SELECT pulse_ensure_snapshot_partitions($1, $2)", first, last)
                 counts = await conn.fetchrow(INSERT_SNAPSHOTS_AND_UPSERT_ANALYTICS, *arrays)
                 snapshots_inserted, analytics_upserted = counts["snapshots"], counts["analytics"]
+                emptied += counts["emptied"]
+        if emptied:  # rare: an attribution moved off a day nothing else counts on
+            await conn.execute(summaries.DELETE_EMPTY_ACTIVITY, business_ids)
 
         if changed_posts:
             with _Stage("analytics"):
@@ -529,8 +629,9 @@ class PostgresAnalyticsWriter:
             len(changed_posts), snapshots_inserted, analytics_upserted, accounts_inserted
         )
 
-    async def refresh_summaries(self) -> int:
-        """Recompute the summaries of every pending moment; returns the days recomputed."""
+    async def refresh_summaries(self) -> frozenset[int]:
+        """Recompute the summaries of every pending moment; returns the businesses whose
+        summaries were recomputed."""
         with _Stage("summaries"):
             async with self._pool.acquire() as conn:
-                return await summaries.refresh_pending_summaries(conn)
+                return (await summaries.refresh_pending(conn)).businesses

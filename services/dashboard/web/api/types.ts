@@ -5,7 +5,10 @@ export type Platform = "linkedin" | "twitter" | "facebook" | "instagram";
 export type PlatformFilter = "all" | Platform;
 export type TrendPeriod = "daily" | "weekly" | "monthly";
 export type TrendBasis = "publish" | "activity";
-export type TopPostMetric = "engagement_rate" | "likes_count" | "impressions" | "total_engagement";
+export type TopPostMetric =
+  | "likes" | "comments" | "shares" | "reactions" | "retweets" | "quote_tweets" | "saves"
+  | "clicks" | "reach" | "impressions" | "video_views" | "engagement" | "engagement_rate"
+  | "click_through_rate";
 export type ExportFormat = "csv" | "json";
 
 export interface PostMetrics {
@@ -42,12 +45,14 @@ export interface MetricSnapshot extends PostMetrics {
 }
 
 export interface TopPost extends PostMetrics, PostIdentity {
-  engagement_rate: number;
-  click_through_rate: number;
+  engagement: number | null; // null when none of likes, comments, shares is reported
+  engagement_rate: number | null; // null without impressions
+  click_through_rate: number | null; // null without impressions or reported clicks
   fetched_at: string | null;
 }
 
 export interface PostDetail extends PostMetrics, PostIdentity {
+  timezone: string;
   engagement: number;
   engagement_rate: number;
   click_through_rate: number;
@@ -57,19 +62,34 @@ export interface PostDetail extends PostMetrics, PostIdentity {
   history: MetricSnapshot[];
 }
 
+/** A total's coverage: the posts that reported it, the platforms it adds up, and those
+ * with posts in the period that do not report it. */
+export interface Coverage {
+  posts: number;
+  platforms: string[];
+  not_reported_by: string[];
+}
+
+/** A period's totals and rates; null: no post of the period reported it (not zero). */
 export interface Summary {
   total_posts: number;
-  total_likes: number;
-  total_comments: number;
-  total_shares: number;
-  total_impressions: number;
-  total_reach: number;
-  total_clicks: number;
+  total_likes: number | null;
+  total_comments: number | null;
+  total_shares: number | null;
+  total_impressions: number | null;
+  total_reach: number | null;
+  total_clicks: number | null;
   total_engagement: number;
-  avg_engagement_rate: number;
-  engagement_rate: number;
-  avg_impressions: number;
+  avg_engagement_rate: number | null;
+  engagement_rate: number | null;
+  avg_impressions: number | null;
+  avg_reach: number | null;
+  click_through_rate: number | null;
+  avg_click_through_rate: number | null;
   follower_growth: number | null;
+  followers: number | null;
+  follower_growth_pct: number | null;
+  coverage: Record<string, Coverage>;
 }
 
 export interface PlatformSummary extends Summary {
@@ -78,44 +98,59 @@ export interface PlatformSummary extends Summary {
   share_of_engagement: number;
 }
 
+/** A bucket of a trend, clipped to the range (`partial` when the range cuts it). */
 export interface TrendItem {
   period_start: string;
+  period_end: string;
+  days: number;
+  partial: boolean;
   posts: number;
-  likes: number;
-  comments: number;
-  shares: number;
-  impressions: number;
+  likes: number | null;
+  comments: number | null;
+  shares: number | null;
+  impressions: number | null;
+  reach: number | null;
+  clicks: number | null;
   engagement: number;
-  engagement_rate: number;
+  engagement_rate: number | null;
+  follower_growth: number | null;
+  followers: number | null;
+  follower_growth_pct: number | null;
+  /** Activity trends: the bucket holds gains made before Pulse first saw a post. */
+  estimated?: boolean;
 }
 
 export interface DaySlot {
   day: number;
   posts: number;
-  avg_engagement_rate: number;
+  avg_engagement_rate: number | null;
   score: number;
 }
 
 export interface HourSlot {
   hour: number;
   posts: number;
-  avg_engagement_rate: number;
+  avg_engagement_rate: number | null;
   score: number;
 }
 
+/** A recommended window: `start_hour`..`end_hour` (included) of one day, `hour` its best. */
 export interface Recommendation {
   day: number;
   hour: number;
+  start_hour: number;
+  end_hour: number;
   posts: number;
   score: number;
+  label: string;
 }
 
-/** One (day, hour) with posts: a cell of the heatmap. */
+/** One of the 168 (day, hour) cells of the heatmap; no raw mean without posts. */
 export interface Slot {
   day: number;
   hour: number;
   posts: number;
-  avg_engagement_rate: number;
+  avg_engagement_rate: number | null;
   score: number;
 }
 
@@ -128,6 +163,10 @@ export interface BestTimes {
   best_hour: number | null;
   confidence_score: number;
   posts_considered: number;
+  baseline_score: number;
+  min_window_posts: number;
+  posts_needed: number;
+  message: string;
 }
 
 /** The business's calendar: its time zone and its local date now (every range starts here). */
@@ -175,13 +214,13 @@ export interface BestTimesAnswer extends BestTimes, Freshness {
 export interface ContentType {
   content_type: string;
   posts: number;
-  avg_likes: number;
-  avg_comments: number;
-  avg_shares: number;
-  avg_impressions: number;
-  avg_clicks: number;
-  avg_engagement_rate: number;
-  engagement_rate: number;
+  avg_likes: number | null;
+  avg_comments: number | null;
+  avg_shares: number | null;
+  avg_impressions: number | null;
+  avg_clicks: number | null;
+  avg_engagement_rate: number | null;
+  engagement_rate: number | null;
 }
 
 export interface ContentPerformanceAnswer extends Freshness {
@@ -237,6 +276,7 @@ export interface Account {
 
 export interface AccountsAnswer {
   business_id: number;
+  timezone: string;
   accounts: Account[];
 }
 

@@ -2,6 +2,7 @@ import { useState } from "react";
 import { ApiError, type PulseClient, type Scope } from "../api/client";
 import type { ExportFormat } from "../api/types";
 import { presetRange } from "../dates";
+import { zonedDateTime } from "../format";
 
 interface Props {
   client: PulseClient;
@@ -42,9 +43,11 @@ export function Actions({ client, scope, today, onUnauthorized, onRefreshed }: P
         const seconds = Math.round((Date.now() - started) / 1000);
         setStatus(`Refreshing from the platforms… ${seconds}s`);
         await sleep(POLL_MS);
-        const now = (await client.overview(watch)).data_as_of;
+        const answer = await client.overview(watch);
+        const now = answer.data_as_of;
         if (now !== before) {
-          setStatus(`Fresh numbers in (data as of ${now ? new Date(now).toLocaleString() : "—"}).`);
+          const asOf = zonedDateTime(now, answer.period.timezone);
+          setStatus(`Fresh numbers in (data as of ${asOf}, ${answer.period.timezone}).`);
           onRefreshed();
           break;
         }

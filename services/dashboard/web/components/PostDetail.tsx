@@ -1,6 +1,6 @@
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
 import type { PostDetail as Post } from "../api/types";
-import { dateTime, dec, int, pct, platformName } from "../format";
+import { dec, int, pct, platformName, zonedDateTime } from "../format";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
 import type { ViewProps } from "./props";
@@ -41,8 +41,8 @@ export function PostDetail({ client, version, onUnauthorized, postId }: ViewProp
                 {post.content_preview}
               </p>
               <p className="muted">
-                {platformName(post.platform)} · {post.content_type} · published {dateTime(post.published_at)} ·
-                numbers as of {dateTime(post.fetched_at)}
+                {platformName(post.platform)} · {post.content_type} · published {zonedDateTime(post.published_at, post.timezone)} ·
+                numbers as of {zonedDateTime(post.fetched_at, post.timezone)} ({post.timezone})
                 {post.platform_post_url && (
                   <>
                     {" · "}
@@ -95,12 +95,12 @@ export function PostDetail({ client, version, onUnauthorized, postId }: ViewProp
                       type="number"
                       scale="time"
                       domain={["dataMin", "dataMax"]}
-                      tickFormatter={(t: number) => dateTime(new Date(t).toISOString())}
+                      tickFormatter={(t: number) => zonedDateTime(new Date(t).toISOString(), post.timezone)}
                       minTickGap={40}
                     />
                     <YAxis yAxisId="imp" width={56} domain={["auto", "auto"]} />
                     <YAxis yAxisId="eng" orientation="right" width={48} domain={["auto", "auto"]} />
-                    <Tooltip labelFormatter={(t) => dateTime(new Date(Number(t)).toISOString())} />
+                    <Tooltip labelFormatter={(t) => zonedDateTime(new Date(Number(t)).toISOString(), post.timezone)} />
                     <Legend />
                     <Line yAxisId="imp" dataKey="impressions" name="Impressions" stroke="#6366f1" dot={history.length < 40} isAnimationActive={false} />
                     <Line yAxisId="eng" dataKey="engagement" name="Engagement" stroke="#f59e0b" dot={history.length < 40} isAnimationActive={false} />

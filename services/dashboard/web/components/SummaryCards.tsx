@@ -1,5 +1,5 @@
 import type { Overview, Summary } from "../api/types";
-import { change, int, pct } from "../format";
+import { change, int, pct, zonedDateTime } from "../format";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 import { useApi } from "../useApi";
@@ -84,7 +84,8 @@ export function SummaryCards({ client, scope, version, onUnauthorized }: ViewPro
         result.state === "ready" ? (
           <span className="muted">
             {result.data.period.start_date} – {result.data.period.end_date} ({result.data.period.timezone})
-            {result.data.data_as_of && ` · data as of ${new Date(result.data.data_as_of).toLocaleString()}`}
+            {result.data.data_as_of &&
+              ` · data as of ${zonedDateTime(result.data.data_as_of, result.data.period.timezone)}`}
           </span>
         ) : null
       }

@@ -1,16 +1,26 @@
 import { useState } from "react";
 import type { TopPostMetric } from "../api/types";
 import { hrefOf } from "../route";
-import { dateTime, int, pct, platformName } from "../format";
+import { int, pct, platformName, zonedDateTime } from "../format";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 
 const METRICS: { id: TopPostMetric; label: string }[] = [
   { id: "engagement_rate", label: "Engagement rate" },
-  { id: "total_engagement", label: "Engagement" },
-  { id: "likes_count", label: "Likes" },
+  { id: "engagement", label: "Engagement" },
+  { id: "likes", label: "Likes" },
+  { id: "comments", label: "Comments" },
+  { id: "shares", label: "Shares" },
+  { id: "reactions", label: "Reactions" },
+  { id: "retweets", label: "Retweets" },
+  { id: "quote_tweets", label: "Quote tweets" },
+  { id: "saves", label: "Saves" },
+  { id: "clicks", label: "Clicks" },
+  { id: "reach", label: "Reach" },
   { id: "impressions", label: "Impressions" },
+  { id: "video_views", label: "Video views" },
+  { id: "click_through_rate", label: "Click-through rate" },
 ];
 
 /** The period's best posts; the column headers choose what they are ranked by. */
@@ -40,7 +50,7 @@ export function TopPosts({ client, scope, version, onUnauthorized }: ViewProps) 
       result={result}
       onRetry={reload}
       isEmpty={(d) => d.top_posts.length === 0}
-      emptyHint="Only posts with impressions are ranked; pick a longer range or another platform."
+      emptyHint="No post to rank here (a rate ranks only the posts that have it); pick a longer range, another platform or a count."
       actions={
         <label className="inline">
           Rank by
@@ -63,9 +73,9 @@ export function TopPosts({ client, scope, version, onUnauthorized }: ViewProps) 
                 <th>Post</th>
                 <th>Platform</th>
                 <th>Published</th>
-                <th>{sortButton("likes_count", "Likes")}</th>
+                <th>{sortButton("likes", "Likes")}</th>
                 <th>{sortButton("impressions", "Impressions")}</th>
-                <th>{sortButton("total_engagement", "Engagement")}</th>
+                <th>{sortButton("engagement", "Engagement")}</th>
                 <th>{sortButton("engagement_rate", "Eng. rate")}</th>
               </tr>
             </thead>
@@ -78,10 +88,10 @@ export function TopPosts({ client, scope, version, onUnauthorized }: ViewProps) 
                     <div className="muted">{p.content_type}</div>
                   </td>
                   <td>{platformName(p.platform)}</td>
-                  <td>{dateTime(p.published_at)}</td>
+                  <td>{zonedDateTime(p.published_at, data.period.timezone)}</td>
                   <td data-col="likes">{int(p.likes)}</td>
                   <td data-col="impressions">{int(p.impressions)}</td>
-                  <td data-col="engagement">{int((p.likes ?? 0) + (p.comments ?? 0) + (p.shares ?? 0))}</td>
+                  <td data-col="engagement">{int(p.engagement)}</td>
                   <td data-col="engagement_rate">{pct(p.engagement_rate)}</td>
                 </tr>
               ))}

@@ -39,7 +39,7 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
     >
       {(data) => {
         const total = data.trends.reduce((a, t) => a + t.engagement, 0);
-        const impressions = data.trends.reduce((a, t) => a + t.impressions, 0);
+        const impressions = data.trends.reduce((a, t) => a + (t.impressions ?? 0), 0);
         return (
           <>
             <p className="muted" data-testid="trends-caption">

@@ -4,89 +4,163 @@ or from indexed post tables; Python only shapes and rounds the answer."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal, get_args
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from pulse_query_api import best_times as best_times_model
 from pulse_query_api.scope import Scope
-from pulse_shared import formulas
+from pulse_shared import formulas, summaries
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.schedule import GRACE, sql_poll_interval
 
-SUMMARY_SUMS = """
-    COALESCE(sum(total_posts), 0)::bigint AS total_posts,
-    COALESCE(sum(total_likes), 0)::bigint AS total_likes,
-    COALESCE(sum(total_comments), 0)::bigint AS total_comments,
-    COALESCE(sum(total_shares), 0)::bigint AS total_shares,
-    COALESCE(sum(total_impressions), 0)::bigint AS total_impressions,
-    COALESCE(sum(total_reach), 0)::bigint AS total_reach,
-    COALESCE(sum(total_clicks), 0)::bigint AS total_clicks,
-    COALESCE(sum(rated_posts), 0)::bigint AS rated_posts,
-    COALESCE(sum(engagement_rate_sum), 0) AS engagement_rate_sum,
-    sum(follower_growth)::bigint AS follower_growth
-"""
+# The additive columns of the summary rows (pulse_shared.summaries), summed, and follower
+# growth (null when no account was observed).
+SUMMARY_SUMS = ",\n    ".join(
+    [
+        f"COALESCE(sum({c}), 0) AS {c}"
+        if c in summaries.FLOAT_SUMS
+        else f"COALESCE(sum({c}), 0)::bigint AS {c}"
+        for c in summaries.ADDITIVE
+    ]
+    + ["sum(follower_growth)::bigint AS follower_growth"]
+)
 
-PERIOD_SUMMARY = text(f"""
-SELECT {SUMMARY_SUMS}
-FROM analytics_summaries
-WHERE business_id = :business_id AND platform = :platform AND period_type = 'daily'
-  AND period_start BETWEEN :start AND :end
-""")
-
+# Per platform of the scope, the period's daily rows added up, and (``previous``) those of
+# the days from :first_day before :start: the one read behind a summary, its platforms and
+# the period before it.
 BY_PLATFORM = text(f"""
-SELECT platform, {SUMMARY_SUMS}
+SELECT platform, period_start < :start AS previous, {SUMMARY_SUMS}
 FROM analytics_summaries
 WHERE business_id = :business_id AND platform <> 'all' AND period_type = 'daily'
-  AND period_start BETWEEN :start AND :end
-GROUP BY platform
+  AND (:platform = 'all' OR platform = :platform)
+  AND period_start BETWEEN :first_day AND :end
+GROUP BY 1, 2
+""")
+
+# Followers at the end of each period [since, until) (arrays, numbered from 1), per
+# platform: of each account observed in the period, its last count in it (the accounts
+# whose growth the summaries add up). The business's accounts are found by skipping along
+# the primary key (a handful of probes), then one probe per account and period.
+FOLLOWERS = text("""
+WITH RECURSIVE accounts AS (
+    (SELECT platform, account_id FROM account_snapshots
+     WHERE business_id = :business_id ORDER BY platform, account_id LIMIT 1)
+    UNION ALL
+    SELECT n.platform, n.account_id FROM accounts a
+    CROSS JOIN LATERAL (
+        SELECT s.platform, s.account_id FROM account_snapshots s
+        WHERE s.business_id = :business_id
+          AND (s.platform, s.account_id) > (a.platform, a.account_id)
+        ORDER BY s.platform, s.account_id LIMIT 1
+    ) n
+)
+SELECT p.n, a.platform, sum(last.followers)::bigint AS followers
+FROM unnest(CAST(:since AS timestamptz[]), CAST(:until AS timestamptz[]))
+     WITH ORDINALITY AS p(since, until, n)
+CROSS JOIN accounts a
+CROSS JOIN LATERAL (
+    SELECT s.followers, s.observed_at FROM account_snapshots s
+    WHERE s.business_id = :business_id AND s.platform = a.platform
+      AND s.account_id = a.account_id AND s.observed_at < p.until
+    ORDER BY s.observed_at DESC LIMIT 1
+) last
+WHERE last.observed_at >= p.since AND (:platform = 'all' OR a.platform = :platform)
+GROUP BY p.n, a.platform
 """)
 
 _platform_filter = "(:platform = 'all' OR p.platform = :platform)"
 
-TOP_POSTS_SQL = """
+# A post's metrics: API name (the metrics event's) -> post_analytics column.
+POST_METRIC_COLUMNS = {
+    "likes": "likes_count", "comments": "comments_count", "shares": "shares_count",
+    "reactions": "reactions_count", "retweets": "retweets_count",
+    "quote_tweets": "quote_tweets_count", "saves": "saves_count",
+    "impressions": "impressions", "reach": "reach", "clicks": "clicks",
+    "video_views": "video_views", "video_watch_time_s": "video_watch_time_s",
+}  # fmt: skip
+# likes + comments + shares (a null counting as 0), null when none of the three is reported.
+POST_ENGAGEMENT = (
+    "CASE WHEN num_nonnulls(a.likes_count, a.comments_count, a.shares_count) > 0 THEN "
+    f"{formulas.sql_engagement('a.likes_count', 'a.comments_count', 'a.shares_count')} END"
+)
+# When a post has each rate (stored as 0 without one): it exists over impressions only,
+# and the click-through rate over reported clicks only.
+POST_RATE_EXISTS = {
+    "engagement_rate": "a.impressions > 0",
+    "click_through_rate": "a.impressions > 0 AND a.clicks IS NOT NULL",
+}
+
+# A post's metrics and rates over ``a`` (post_analytics), in API names.
+POST_METRICS_SQL = ", ".join(
+    f"a.{column} AS {name}" for name, column in POST_METRIC_COLUMNS.items()
+)
+POST_RATES_SQL = ", ".join(
+    f"CASE WHEN {exists} THEN a.{rate} END AS {rate}" for rate, exists in POST_RATE_EXISTS.items()
+)
+TOP_POSTS_SQL = f"""
 SELECT p.id AS post_id, p.business_id, p.platform, p.platform_post_id, p.platform_post_url,
        p.published_at, p.content_type, p.content_preview, p.thumbnail_url, p.removed_at,
-       a.likes_count, a.comments_count,
-       a.shares_count,
-       a.reactions_count, a.retweets_count, a.quote_tweets_count, a.saves_count,
-       a.impressions, a.reach, a.clicks, a.video_views, a.video_watch_time_s,
-       a.engagement_rate, a.click_through_rate, a.fetched_at
+       {POST_METRICS_SQL}, {POST_ENGAGEMENT} AS engagement, {POST_RATES_SQL}, a.fetched_at
 FROM published_posts p
-JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
 WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND {platform_filter} AND COALESCE(a.impressions, 0) > 0
-ORDER BY {order} DESC, p.id
+  AND {_platform_filter} AND {{ranked}}
+ORDER BY {{order}} DESC NULLS LAST, p.id
 LIMIT :limit
 """
 
-# The orders top posts may be ranked by: API name -> SQL (never user text in SQL).
-TOP_POST_ORDERS = {
-    "engagement_rate": "a.engagement_rate",
-    "likes_count": "COALESCE(a.likes_count, 0)",
-    "impressions": "COALESCE(a.impressions, 0)",
-    "total_engagement": (
-        "(COALESCE(a.likes_count, 0) + COALESCE(a.comments_count, 0) + COALESCE(a.shares_count, 0))"
-    ),
-}
+TopPostMetric = Literal[
+    "likes", "comments", "shares", "reactions", "retweets", "quote_tweets", "saves", "clicks",
+    "reach", "impressions", "video_views", "engagement", "engagement_rate",
+    "click_through_rate",
+]  # fmt: skip
+# What top posts may be ranked by: API name -> (SQL value, which posts are ranked). A count
+# ranks every post of the period, an unreported value after every reported one (never as
+# 0); a rate ranks only the posts that have it; ties go to the lower post id.
+TOP_POST_ORDERS: dict[str, tuple[str, str]] = {
+    **{name: (f"a.{POST_METRIC_COLUMNS[name]}", "TRUE")
+       for name in get_args(TopPostMetric) if name in POST_METRIC_COLUMNS},
+    "engagement": (POST_ENGAGEMENT, "TRUE"),
+    **{rate: (f"a.{rate}", exists) for rate, exists in POST_RATE_EXISTS.items()},
+}  # fmt: skip
+assert set(TOP_POST_ORDERS) == set(get_args(TopPostMetric))
+# Built from our own constants only: the values are bind parameters.
 TOP_POSTS = {
-    metric: text(TOP_POSTS_SQL.format(platform_filter=_platform_filter, order=order))
-    for metric, order in TOP_POST_ORDERS.items()
+    metric: text(TOP_POSTS_SQL.format(ranked=ranked, order=order))
+    for metric, (order, ranked) in TOP_POST_ORDERS.items()
 }
 
-# Per local (day of week, hour) of publication: the posts with impressions, and the mean
-# and variance of their engagement rates.
+# Per local (day of week, hour) of publication, the posts with impressions: how many, the
+# sum of their engagement rates, and the sums the best-times model uses, of each rate
+# capped at the period's outlier fence, Q3 + :fence x IQR (best_times.py).
 SLOTS = text(f"""
-SELECT (extract(isodow FROM p.published_at AT TIME ZONE :tz) - 1)::int AS day,
-       extract(hour FROM p.published_at AT TIME ZONE :tz)::int AS hour,
-       count(*) AS posts, sum(a.engagement_rate) AS rate_sum,
-       sum(a.engagement_rate * a.engagement_rate) AS rate_sq_sum
-FROM published_posts p
-JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND {_platform_filter} AND COALESCE(a.impressions, 0) > 0
-GROUP BY 1, 2
+WITH rated AS (
+    SELECT (extract(isodow FROM p.published_at AT TIME ZONE :tz) - 1)::int AS day,
+           extract(hour FROM p.published_at AT TIME ZONE :tz)::int AS hour,
+           a.engagement_rate AS rate
+    FROM published_posts p
+    JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+    WHERE p.business_id = :business_id AND p.published_at >= :since
+      AND p.published_at < :until AND {_platform_filter} AND COALESCE(a.impressions, 0) > 0
+),
+quartiles AS (
+    SELECT percentile_cont(ARRAY[0.25, 0.75]::float8[]) WITHIN GROUP (ORDER BY rate) AS q
+    FROM rated
+),
+capped AS (
+    SELECT day, hour, rate, least(rate, q[2] + CAST(:fence AS float8) * (q[2] - q[1])) AS y
+    FROM rated, quartiles
+)
+SELECT day, hour, count(*) AS posts, sum(rate) AS rate_sum, sum(y) AS capped_sum,
+       sum(y * y) AS capped_sq_sum
+FROM capped
+GROUP BY day, hour
 """)
 
 FRESHNESS = text(f"""
@@ -117,41 +191,144 @@ def _params(scope: Scope) -> dict[str, Any]:
     }
 
 
-def shape_summary(row: Any) -> dict[str, Any]:
-    """The design's summary fields from the additive sums, rates rounded at the edge."""
-    engagement = row.total_likes + row.total_comments + row.total_shares
+# A summary's nullable totals, by the metric whose reported_<metric> count tells them apart.
+SUMMARY_TOTALS = {
+    "total_likes": "likes", "total_comments": "comments", "total_shares": "shares",
+    "total_impressions": "impressions", "total_reach": "reach", "total_clicks": "clicks",
+}  # fmt: skip
+_ENGAGEMENT_TOTALS = ("total_likes", "total_comments", "total_shares")
+
+
+def added(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Summary rows (additive sums and follower growth) added up; follower growth stays
+    null when no part observed an account."""
+    total: dict[str, Any] = dict.fromkeys(summaries.ADDITIVE, 0)
+    growth: int | None = None
+    for part in parts:
+        for column in summaries.ADDITIVE:
+            total[column] += part[column]
+        if part["follower_growth"] is not None:
+            growth = (growth or 0) + int(part["follower_growth"])
+    total["follower_growth"] = growth
+    return total
+
+
+def mean(total: float, count: int) -> float | None:
+    """total / count rounded at the edge; null when there is nothing to average."""
+    return formulas.round2(total / count) if count else None
+
+
+def follower_fields(growth: int | None, followers: int | None) -> dict[str, Any]:
+    """``followers`` at the end of the period (of the accounts observed in it) and the growth
+    relative to their count at its start (followers - growth), null when that is 0."""
+    if growth is None or followers is None:
+        return {"follower_growth": growth, "followers": None, "follower_growth_pct": None}
     return {
-        "total_posts": row.total_posts,
-        "total_likes": row.total_likes,
-        "total_comments": row.total_comments,
-        "total_shares": row.total_shares,
-        "total_impressions": row.total_impressions,
-        "total_reach": row.total_reach,
-        "total_clicks": row.total_clicks,
-        "total_engagement": engagement,
-        "avg_engagement_rate": formulas.round2(
-            row.engagement_rate_sum / row.rated_posts if row.rated_posts else 0.0
-        ),
-        "engagement_rate": formulas.round2(
-            formulas.weighted_engagement_rate(engagement, row.total_impressions)
-        ),
-        "avg_impressions": formulas.round2(
-            row.total_impressions / row.total_posts if row.total_posts else 0.0
-        ),
-        "follower_growth": None if row.follower_growth is None else int(row.follower_growth),
+        "follower_growth": growth,
+        "followers": followers,
+        "follower_growth_pct": formulas.round2(formulas.growth_pct(followers, followers - growth)),
     }
 
 
-async def period_summary(session: AsyncSession, scope: Scope) -> dict[str, Any]:
-    row = (await session.execute(PERIOD_SUMMARY, _params(scope))).one()
-    return shape_summary(row)
+def _totals(t: Mapping[str, Any]) -> dict[str, Any]:
+    """The totals of added rows ``t``, their engagement and its weighted rate."""
+    posts = t["total_posts"]
+    totals = {
+        name: t[name] if t[f"reported_{metric}"] or not posts else None
+        for name, metric in SUMMARY_TOTALS.items()
+    }
+    engagement = (
+        None
+        if all(totals[n] is None for n in _ENGAGEMENT_TOTALS)
+        else sum(totals[n] or 0 for n in _ENGAGEMENT_TOTALS)
+    )
+    return {
+        "total_posts": posts,
+        **totals,
+        "total_engagement": engagement,
+        "engagement_rate": formulas.round2(
+            formulas.weighted_engagement_rate(engagement or 0, t["total_impressions"])
+            if t["reported_impressions"]
+            else None
+        ),
+    }
 
 
-async def by_platform(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
-    rows = {r.platform: r for r in (await session.execute(BY_PLATFORM, _params(scope))).all()}
-    shaped = [{"platform": p, **shape_summary(rows[p])} for p in PLATFORMS if p in rows]
+def shape_summary(
+    parts: Mapping[str, Mapping[str, Any]], followers: Mapping[str, int]
+) -> dict[str, Any]:
+    """The summary fields of the platforms' summed rows ``parts`` (platform -> row), with
+    ``followers`` (platform -> its followers at the period's end), rates rounded at the edge.
+
+    Null means not reported: a total over posts none of which reported the metric is null
+    (over no posts it is 0); a rate or mean whose denominator no post reported is null;
+    ``coverage`` says, per total, how many posts and which platforms it adds up, and which
+    platforms had posts that did not report it (left out)."""
+    t = added(parts.values())
+    seen = [p for p in PLATFORMS if p in followers]
+    return {
+        **_totals(t),
+        "avg_engagement_rate": mean(t["engagement_rate_sum"], t["rated_posts"]),
+        "avg_impressions": mean(t["total_impressions"], t["reported_impressions"]),
+        "avg_reach": mean(t["total_reach"], t["reported_reach"]),
+        "click_through_rate": formulas.round2(
+            formulas.ratio_pct(t["total_clicks"], t["ctr_impressions"])
+            if t["reported_clicks"]
+            else None
+        ),
+        "avg_click_through_rate": mean(t["click_through_rate_sum"], t["ctr_rated_posts"]),
+        **follower_fields(t["follower_growth"], sum(followers[p] for p in seen) if seen else None),
+        "coverage": {
+            name: {
+                "posts": t[f"reported_{metric}"],
+                "platforms": [
+                    p for p in PLATFORMS if p in parts and parts[p][f"reported_{metric}"] > 0
+                ],
+                "not_reported_by": [
+                    p
+                    for p in PLATFORMS
+                    if p in parts
+                    and parts[p]["total_posts"] > 0
+                    and parts[p][f"reported_{metric}"] == 0
+                ],
+            }
+            for name, metric in SUMMARY_TOTALS.items()
+        },
+    }
+
+
+def _local_midnight(day: date, timezone: str) -> datetime:
+    return datetime(day.year, day.month, day.day, tzinfo=ZoneInfo(timezone)).astimezone(UTC)
+
+
+async def followers_at_ends(
+    session: AsyncSession, scope: Scope, periods: Sequence[tuple[date, date]]
+) -> list[dict[str, int]]:
+    """Per period (its first and last local day), per platform of the scope: the followers
+    at its end of the accounts observed in it (FOLLOWERS)."""
+    if not periods:
+        return []
+    params = {
+        **_params(scope),
+        "since": [_local_midnight(first, scope.timezone) for first, _ in periods],
+        "until": [_local_midnight(last + timedelta(days=1), scope.timezone) for _, last in periods],
+    }
+    out: list[dict[str, int]] = [{} for _ in periods]
+    for r in (await session.execute(FOLLOWERS, params)).all():
+        out[r.n - 1][r.platform] = r.followers
+    return out
+
+
+def _platform_items(
+    parts: Mapping[str, Mapping[str, Any]], followers: Mapping[str, int]
+) -> list[dict[str, Any]]:
+    shaped = [
+        {"platform": p, **shape_summary({p: parts[p]}, {p: followers[p]} if p in followers else {})}
+        for p in PLATFORMS
+        if p in parts
+    ]
     posts = sum(s["total_posts"] for s in shaped)
-    engagement = sum(s["total_engagement"] for s in shaped)
+    engagement = sum(s["total_engagement"] or 0 for s in shaped)
     for s in shaped:
         s["share_of_posts"] = formulas.round2(formulas.ratio_pct(s["total_posts"], posts))
         s["share_of_engagement"] = formulas.round2(
@@ -160,132 +337,62 @@ async def by_platform(session: AsyncSession, scope: Scope) -> list[dict[str, Any
     return shaped
 
 
+async def period_summaries(
+    session: AsyncSession, scope: Scope, with_previous: bool = False
+) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
+    """The scope's summary, its platforms' (those with a row in the period), and with
+    ``with_previous`` the summary of the period of the same length just before."""
+    previous = scope.previous()
+    params = {**_params(scope), "first_day": previous.start if with_previous else scope.start}
+    rows = (await session.execute(BY_PLATFORM, params)).all()
+    current = {r.platform: dict(r._mapping) for r in rows if not r.previous}
+    before = {r.platform: dict(r._mapping) for r in rows if r.previous}
+    periods = [(scope.start, scope.end)] + (
+        [(previous.start, previous.end)] if with_previous else []
+    )
+    followers = await followers_at_ends(session, scope, periods)
+    return (
+        shape_summary(current, followers[0]),
+        _platform_items(current, followers[0]),
+        shape_summary(before, followers[1]) if with_previous else None,
+    )
+
+
+async def period_summary(session: AsyncSession, scope: Scope) -> dict[str, Any]:
+    return (await period_summaries(session, scope))[0]
+
+
+async def by_platform(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
+    """The summary of each platform of the scope that has a row in the period."""
+    return (await period_summaries(session, scope))[1]
+
+
 async def top_posts(
     session: AsyncSession, scope: Scope, limit: int = 10, metric: str = "engagement_rate"
 ) -> list[dict[str, Any]]:
-    """The period's posts with impressions, best first by ``metric``."""
+    """The period's posts best first by ``metric`` (TOP_POST_ORDERS says which are ranked),
+    in API names, rates rounded (null where a post has none)."""
     rows = (await session.execute(TOP_POSTS[metric], {**_params(scope), "limit": limit})).all()
-    return [
-        {
-            "post_id": r.post_id,
-            "business_id": r.business_id,
-            "platform": r.platform,
-            "platform_post_id": r.platform_post_id,
-            "platform_post_url": r.platform_post_url,
-            "published_at": r.published_at,
-            "content_type": r.content_type,
-            "content_preview": r.content_preview,
-            "thumbnail_url": r.thumbnail_url,
-            "removed_at": r.removed_at,
-            "likes": r.likes_count,
-            "comments": r.comments_count,
-            "shares": r.shares_count,
-            "reactions": r.reactions_count,
-            "retweets": r.retweets_count,
-            "quote_tweets": r.quote_tweets_count,
-            "saves": r.saves_count,
-            "impressions": r.impressions,
-            "reach": r.reach,
-            "clicks": r.clicks,
-            "video_views": r.video_views,
-            "video_watch_time_s": r.video_watch_time_s,
-            "engagement_rate": formulas.round2(r.engagement_rate),
-            "click_through_rate": formulas.round2(r.click_through_rate),
-            "fetched_at": r.fetched_at,
-        }
-        for r in rows
-    ]
-
-
-# How many posts' worth of the overall mean a slot's estimate starts from: a slot with a
-# handful of posts stays near the mean, one with many is judged on its own.
-PRIOR_POSTS = 5.0
-# Posts at which the sample-size part of the confidence reaches one half.
-CONFIDENCE_HALF_AT = 30.0
-
-
-def _shrunk(rate_sum: float, posts: float, mean: float) -> float:
-    return (rate_sum + PRIOR_POSTS * mean) / (posts + PRIOR_POSTS)
+    posts = [dict(r._mapping) for r in rows]
+    for post in posts:
+        for rate in POST_RATE_EXISTS:
+            post[rate] = formulas.round2(post[rate])
+    return posts
 
 
 async def best_times(session: AsyncSession, scope: Scope) -> dict[str, Any]:
-    """By day of week and by hour (local), each slot's raw mean engagement rate and its
-    score: the mean shrunk toward the overall mean as if PRIOR_POSTS more posts at the
-    overall mean had been published there. Recommendations rank (day, hour) slots by
-    score. The confidence (0-100) is n / (n + 30) for n rated posts, times how clearly
-    the best slot stands out: its score's distance above the overall mean in standard
-    errors (sd / sqrt(posts in the slot)), capped at 1."""
-    slots = (await session.execute(SLOTS, _params(scope))).all()
-    n = sum(s.posts for s in slots)
-    total = sum(s.rate_sum for s in slots)
-    mean = total / n if n else 0.0
-    variance = (sum(s.rate_sq_sum for s in slots) / n - mean * mean) if n else 0.0
-    sd = max(variance, 0.0) ** 0.5
-
-    def axis(key: str, size: int) -> list[dict[str, Any]]:
-        groups: dict[int, list[float]] = {i: [0.0, 0.0] for i in range(size)}
-        for s in slots:
-            g = groups[getattr(s, key)]
-            g[0] += s.posts
-            g[1] += s.rate_sum
-        return [
-            {
-                key: i,
-                "posts": int(posts),
-                "avg_engagement_rate": formulas.round2(rate_sum / posts if posts else 0.0),
-                "score": formulas.round2(_shrunk(rate_sum, posts, mean)),
-                "_score": _shrunk(rate_sum, posts, mean),
-                "_posts": posts,
-            }
-            for i, (posts, rate_sum) in groups.items()
+    """When to post, over the scope's posts with impressions: the evidence per local (day,
+    hour) from SLOTS, through the pooled model of best_times.py."""
+    params = {**_params(scope), "fence": best_times_model.OUTLIER_FENCE_IQR}
+    rows = (await session.execute(SLOTS, params)).all()
+    return best_times_model.estimate(
+        [
+            best_times_model.SlotEvidence(
+                r.day, r.hour, r.posts, r.rate_sum, r.capped_sum, r.capped_sq_sum
+            )
+            for r in rows
         ]
-
-    by_day, by_hour = axis("day", 7), axis("hour", 24)
-    ranked = sorted(
-        (s for s in slots if s.posts),
-        key=lambda s: (-_shrunk(s.rate_sum, s.posts, mean), -s.posts, s.day, s.hour),
     )
-    recommendations = [
-        {
-            "day": s.day,
-            "hour": s.hour,
-            "posts": s.posts,
-            "score": formulas.round2(_shrunk(s.rate_sum, s.posts, mean)),
-        }
-        for s in ranked[:3]
-    ]
-    best_day = max((d for d in by_day if d["_posts"]), key=lambda d: d["_score"], default=None)
-    best_hour = max((h for h in by_hour if h["_posts"]), key=lambda h: h["_score"], default=None)
-    confidence = 0
-    if ranked:
-        top = ranked[0]
-        gap = _shrunk(top.rate_sum, top.posts, mean) - mean
-        se = sd / top.posts**0.5 if top.posts else 0.0
-        separation = 1.0 if gap > 0 and se == 0 else min(1.0, max(gap, 0.0) / se if se else 0.0)
-        confidence = round(100 * n / (n + CONFIDENCE_HALF_AT) * separation)
-    for d in (*by_day, *by_hour):
-        del d["_score"], d["_posts"]
-    by_slot = [
-        {
-            "day": s.day,
-            "hour": s.hour,
-            "posts": s.posts,
-            "avg_engagement_rate": formulas.round2(s.rate_sum / s.posts),
-            "score": formulas.round2(_shrunk(s.rate_sum, s.posts, mean)),
-        }
-        for s in sorted(slots, key=lambda s: (s.day, s.hour))
-        if s.posts
-    ]
-    return {
-        "by_day": by_day,
-        "by_hour": by_hour,
-        "by_slot": by_slot,
-        "recommendations": recommendations,
-        "best_day": best_day["day"] if best_day else None,
-        "best_hour": best_hour["hour"] if best_hour else None,
-        "confidence_score": confidence,
-        "posts_considered": n,
-    }
 
 
 async def freshness(session: AsyncSession, scope: Scope) -> tuple[datetime | None, int]:
@@ -301,13 +408,15 @@ def change_pct(current: dict[str, Any], previous: dict[str, Any]) -> dict[str, f
     }
 
 
-STORED_SUMMARIES = text("""
-SELECT platform, period_type, period_start, period_end, total_posts, total_likes,
-       total_comments, total_shares, total_impressions, total_reach, total_clicks,
-       rated_posts, engagement_rate_sum, follower_growth, best_post_id,
+# The stored rows of one period type starting in the range: the scope's own (its best post)
+# and, for 'all', each platform's (what its totals cover).
+STORED_SUMMARIES = text(f"""
+SELECT platform, period_type, period_start, period_end,
+       {", ".join(summaries.ADDITIVE)}, follower_growth, best_post_id,
        best_post_engagement_rate
 FROM analytics_summaries
-WHERE business_id = :business_id AND platform = :platform AND period_type = :period_type
+WHERE business_id = :business_id AND period_type = :period_type
+  AND (platform = :platform OR (:platform = 'all' AND platform <> 'all'))
   AND period_start BETWEEN :start AND :end
 ORDER BY period_start
 """)
@@ -316,32 +425,52 @@ ORDER BY period_start
 async def stored_summaries(
     session: AsyncSession, scope: Scope, period_type: str
 ) -> list[dict[str, Any]]:
-    """The aggregator's rows of ``period_type`` that start inside the scope's dates."""
+    """The aggregator's rows of ``period_type`` that start inside the scope's dates, each
+    with the summary fields of its platforms' rows."""
     params = {**_params(scope), "period_type": period_type}
+    rows = (await session.execute(STORED_SUMMARIES, params)).all()
+    own = [r for r in rows if r.platform == scope.platform]
+    parts: dict[date, dict[str, Mapping[str, Any]]] = {}
+    for r in rows:
+        if scope.platform != "all" or r.platform != "all":
+            parts.setdefault(r.period_start, {})[r.platform] = dict(r._mapping)
+    followers = await followers_at_ends(
+        session, scope, [(r.period_start, r.period_end) for r in own]
+    )
     return [
         {
             "platform": r.platform,
             "period_type": r.period_type,
             "period_start": r.period_start,
             "period_end": r.period_end,
-            **shape_summary(r),
+            **shape_summary(parts.get(r.period_start, {}), seen),
             "best_post_id": r.best_post_id,
             "best_post_engagement_rate": formulas.round2(r.best_post_engagement_rate),
         }
-        for r in (await session.execute(STORED_SUMMARIES, params)).all()
+        for r, seen in zip(own, followers, strict=True)
     ]
 
 
+_cp_reported = ",\n       ".join(
+    f"count(a.{POST_METRIC_COLUMNS[m]}) AS reported_{m}" for m in SUMMARY_TOTALS.values()
+)
+_has_ctr = "a.clicks IS NOT NULL AND COALESCE(a.impressions, 0) > 0"
+CONTENT_AVERAGES = ("likes", "comments", "shares", "impressions", "reach", "clicks")
 CONTENT_PERFORMANCE = text(f"""
 SELECT p.content_type, count(*) AS posts,
        COALESCE(sum(a.likes_count), 0)::bigint AS likes,
        COALESCE(sum(a.comments_count), 0)::bigint AS comments,
        COALESCE(sum(a.shares_count), 0)::bigint AS shares,
        COALESCE(sum(a.impressions), 0)::bigint AS impressions,
+       COALESCE(sum(a.reach), 0)::bigint AS reach,
        COALESCE(sum(a.clicks), 0)::bigint AS clicks,
+       {_cp_reported},
        count(*) FILTER (WHERE COALESCE(a.impressions, 0) > 0) AS rated_posts,
        COALESCE(sum(a.engagement_rate) FILTER (WHERE COALESCE(a.impressions, 0) > 0), 0)
-           AS engagement_rate_sum
+           AS engagement_rate_sum,
+       count(*) FILTER (WHERE {_has_ctr}) AS ctr_rated_posts,
+       COALESCE(sum(a.click_through_rate) FILTER (WHERE {_has_ctr}), 0)
+           AS click_through_rate_sum
 FROM published_posts p
 LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
 WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
@@ -351,109 +480,187 @@ GROUP BY p.content_type
 
 
 async def content_performance(session: AsyncSession, scope: Scope) -> list[dict[str, Any]]:
-    """Each content type (all five, zeros included): posts and average metrics per post."""
+    """Each content type (all five): posts, and per metric its mean over the posts that
+    reported it (null when none did, or there are no posts of the type)."""
     rows = {
-        r.content_type: r
+        r.content_type: r._mapping
         for r in (await session.execute(CONTENT_PERFORMANCE, _params(scope))).all()
     }
     out = []
     for content_type in CONTENT_TYPES:
         r = rows.get(content_type)
-        posts = r.posts if r else 0
-        engagement = (r.likes + r.comments + r.shares) if r else 0
-
-        def per_post(total: int, posts: int = posts) -> float | None:
-            return formulas.round2(total / posts if posts else 0.0)
-
+        if r is None:
+            out.append({"content_type": content_type, "posts": 0, **dict.fromkeys(
+                (*(f"avg_{m}" for m in CONTENT_AVERAGES), "avg_engagement_rate",
+                 "engagement_rate", "avg_click_through_rate"))})  # fmt: skip
+            continue
+        engagement = r["likes"] + r["comments"] + r["shares"]
         out.append({
-            "content_type": content_type, "posts": posts,
-            "avg_likes": per_post(r.likes if r else 0),
-            "avg_comments": per_post(r.comments if r else 0),
-            "avg_shares": per_post(r.shares if r else 0),
-            "avg_impressions": per_post(r.impressions if r else 0),
-            "avg_clicks": per_post(r.clicks if r else 0),
-            "avg_engagement_rate": formulas.round2(
-                r.engagement_rate_sum / r.rated_posts if r and r.rated_posts else 0.0),
-            "engagement_rate": formulas.round2(formulas.weighted_engagement_rate(
-                engagement, r.impressions if r else 0)),
-        })  # fmt: skip
-    return out
-
-
-_BUCKETS = """
-buckets AS (
-    SELECT g::date AS period_start,
-           (g + CAST(CAST(:step AS text) AS interval))::date AS next_start
-    FROM generate_series(
-        date_trunc(:unit, CAST(:start AS date)), CAST(:end AS date),
-        CAST(CAST(:step AS text) AS interval)
-    ) AS g
-),
-published AS (
-    SELECT b.period_start,
-           COALESCE(sum(x.total_posts), 0)::bigint AS posts,
-           COALESCE(sum(x.total_likes), 0)::bigint AS likes,
-           COALESCE(sum(x.total_comments), 0)::bigint AS comments,
-           COALESCE(sum(x.total_shares), 0)::bigint AS shares,
-           COALESCE(sum(x.total_impressions), 0)::bigint AS impressions
-    FROM buckets b
-    LEFT JOIN analytics_summaries x
-      ON x.business_id = :business_id AND x.platform = :platform AND x.period_type = 'daily'
-     AND x.period_start >= b.period_start AND x.period_start < b.next_start
-     AND x.period_start BETWEEN :start AND :end
-    GROUP BY b.period_start
-)"""
-
-# Publish-day trends: the daily summary rows inside the range, summed per period (a week
-# or month cut by the range counts only its days inside it), gaps filled with zeros.
-PUBLISH_TRENDS = text(f"""
-WITH {_BUCKETS}
-SELECT * FROM published ORDER BY period_start
-""")
-
-# Activity-day trends: what the posts gained on each local day (``activity_daily``, kept
-# by the aggregator), summed per period; ``posts`` stays the number published in it.
-ACTIVITY_TRENDS = text(f"""
-WITH {_BUCKETS},
-gained AS (
-    SELECT b.period_start,
-           COALESCE(sum(a.likes), 0)::bigint AS likes,
-           COALESCE(sum(a.comments), 0)::bigint AS comments,
-           COALESCE(sum(a.shares), 0)::bigint AS shares,
-           COALESCE(sum(a.impressions), 0)::bigint AS impressions
-    FROM buckets b
-    LEFT JOIN activity_daily a
-      ON a.business_id = :business_id AND (:platform = 'all' OR a.platform = :platform)
-     AND a.day >= b.period_start AND a.day < b.next_start
-     AND a.day BETWEEN :start AND :end
-    GROUP BY b.period_start
-)
-SELECT p.period_start, p.posts, g.likes, g.comments, g.shares, g.impressions
-FROM published p JOIN gained g USING (period_start)
-ORDER BY p.period_start
-""")
-
-TREND_UNITS = {
-    "daily": ("day", "1 day"),
-    "weekly": ("week", "1 week"),
-    "monthly": ("month", "1 month"),
-}
-
-
-async def trends(
-    session: AsyncSession, scope: Scope, period: str, basis: str
-) -> list[dict[str, Any]]:
-    unit, step = TREND_UNITS[period]
-    params = {**_params(scope), "unit": unit, "step": step, "period_type": period}
-    query = PUBLISH_TRENDS if basis == "publish" else ACTIVITY_TRENDS
-    out = []
-    for r in (await session.execute(query, params)).all():
-        engagement = r.likes + r.comments + r.shares
-        out.append({
-            "period_start": r.period_start, "posts": r.posts, "likes": r.likes,
-            "comments": r.comments, "shares": r.shares, "impressions": r.impressions,
-            "engagement": engagement,
+            "content_type": content_type, "posts": r["posts"],
+            **{f"avg_{m}": mean(r[m], r[f"reported_{m}"]) for m in CONTENT_AVERAGES},
+            "avg_engagement_rate": mean(r["engagement_rate_sum"], r["rated_posts"]),
             "engagement_rate": formulas.round2(
-                formulas.weighted_engagement_rate(engagement, r.impressions)),
+                formulas.weighted_engagement_rate(engagement, r["impressions"])
+                if r["reported_impressions"] else None),
+            "avg_click_through_rate": mean(r["click_through_rate_sum"], r["ctr_rated_posts"]),
         })  # fmt: skip
     return out
+
+
+# Trends: the range cut into local days, weeks (from Monday) or months. A week or month the
+# range cuts is clipped to the range (``partial``, with the ``days`` it covers), never
+# labelled from outside it. Each bucket's numbers are read per calendar period (its
+# ``date_trunc``) and platform, so one read gives the total and the per-platform series.
+TREND_UNITS = {"daily": "day", "weekly": "week", "monthly": "month"}
+
+
+@dataclass(frozen=True)
+class Bucket:
+    key: date  # the calendar period's first day, as date_trunc gives it
+    start: date  # its first day inside the range
+    end: date  # its last day inside the range
+    partial: bool
+
+    @property
+    def days(self) -> int:
+        return (self.end - self.start).days + 1
+
+
+def _period_after(first: date, period: str) -> date:
+    if period == "daily":
+        return first + timedelta(days=1)
+    if period == "weekly":
+        return first + timedelta(days=7)
+    return (first.replace(day=28) + timedelta(days=4)).replace(day=1)
+
+
+def trend_buckets(start: date, end: date, period: str) -> list[Bucket]:
+    """The periods from the one holding ``start`` to the one holding ``end``, clipped."""
+    if period == "weekly":
+        key = start - timedelta(days=start.weekday())
+    elif period == "monthly":
+        key = start.replace(day=1)
+    else:
+        key = start
+    out = []
+    while key <= end:
+        after = _period_after(key, period)
+        first, last = max(key, start), min(after - timedelta(days=1), end)
+        out.append(Bucket(key, first, last, first != key or last != after - timedelta(days=1)))
+        key = after
+    return out
+
+
+PUBLISHED_BY_BUCKET = text(f"""
+SELECT date_trunc(:unit, period_start::timestamp)::date AS bucket, platform, {SUMMARY_SUMS}
+FROM analytics_summaries
+WHERE business_id = :business_id AND platform <> 'all' AND period_type = 'daily'
+  AND (:platform = 'all' OR platform = :platform)
+  AND period_start BETWEEN :start AND :end
+GROUP BY 1, 2
+""")
+
+# What the posts gained on each local day (``activity_daily``, kept by the aggregator).
+GAINED_BY_BUCKET = text(f"""
+SELECT date_trunc(:unit, day::timestamp)::date AS bucket, platform,
+       {", ".join(f"sum({c})::bigint AS {c}" for c in summaries.ACTIVITY_COUNTS)}
+FROM activity_daily
+WHERE business_id = :business_id AND (:platform = 'all' OR platform = :platform)
+  AND day BETWEEN :start AND :end
+GROUP BY 1, 2
+""")
+
+_GAINS = ("likes", "comments", "shares", "impressions", "reach", "clicks")
+
+
+def _gained(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """Activity rows added up, as trend fields: a gain no contributing post reported is
+    null; the bucket is ``estimated`` when it holds gains made before some post's first
+    snapshot (put on its publish day)."""
+    t = dict.fromkeys(summaries.ACTIVITY_COUNTS, 0)
+    for part in parts:
+        for column in summaries.ACTIVITY_COUNTS:
+            t[column] += part[column]
+    posts = t["active_posts"] + t["attributed_posts"]
+    gains = {m: t[m] if t[f"reported_{m}"] or not posts else None for m in _GAINS}
+    engagement = (
+        None
+        if all(gains[m] is None for m in ("likes", "comments", "shares"))
+        else sum(gains[m] or 0 for m in ("likes", "comments", "shares"))
+    )
+    return {
+        **gains,
+        "engagement": engagement,
+        "engagement_rate": formulas.round2(
+            formulas.weighted_engagement_rate(engagement or 0, t["impressions"])
+            if t["reported_impressions"]
+            else None
+        ),
+        "estimated": t["attributed_posts"] > 0,
+    }
+
+
+def _trend_item(
+    bucket: Bucket,
+    published: Mapping[str, Mapping[str, Any]],
+    gained: Mapping[str, Mapping[str, Any]] | None,
+    followers: Mapping[str, int],
+) -> dict[str, Any]:
+    t = added(published.values())
+    s = _totals(t)
+    seen = [f for p, f in followers.items() if p in PLATFORMS]
+    numbers = {
+        "likes": s["total_likes"], "comments": s["total_comments"], "shares": s["total_shares"],
+        "impressions": s["total_impressions"], "reach": s["total_reach"],
+        "clicks": s["total_clicks"], "engagement": s["total_engagement"],
+        "engagement_rate": s["engagement_rate"], "estimated": False,
+    }  # fmt: skip
+    return {
+        "period_start": bucket.start,
+        "period_end": bucket.end,
+        "days": bucket.days,
+        "partial": bucket.partial,
+        "posts": s["total_posts"],
+        **(numbers if gained is None else _gained(gained.values())),
+        **follower_fields(t["follower_growth"], sum(seen) if seen else None),
+    }
+
+
+async def trends(session: AsyncSession, scope: Scope, period: str, basis: str) -> dict[str, Any]:
+    """The series of the scope (``trends``) and of each of its platforms with anything in
+    the range (``by_platform``). Publish basis: the metrics of the posts published in each
+    bucket; activity basis: what every post gained during it. ``posts`` and the followers
+    are the same on both."""
+    buckets = trend_buckets(scope.start, scope.end, period)
+    params = {**_params(scope), "unit": TREND_UNITS[period]}
+    published: dict[tuple[date, str], Mapping[str, Any]] = {
+        (r.bucket, r.platform): dict(r._mapping)
+        for r in (await session.execute(PUBLISHED_BY_BUCKET, params)).all()
+    }
+    gained: dict[tuple[date, str], Mapping[str, Any]] | None = None
+    if basis == "activity":
+        gained = {
+            (r.bucket, r.platform): dict(r._mapping)
+            for r in (await session.execute(GAINED_BY_BUCKET, params)).all()
+        }
+    followers = await followers_at_ends(session, scope, [(b.start, b.end) for b in buckets])
+    present = {p for _, p in published} | {p for _, p in gained or {}}
+    present |= {p for f in followers for p in f}
+
+    def series(platforms: Sequence[str]) -> list[dict[str, Any]]:
+        return [
+            _trend_item(
+                b,
+                {p: published[(b.key, p)] for p in platforms if (b.key, p) in published},
+                None
+                if gained is None
+                else {p: gained[(b.key, p)] for p in platforms if (b.key, p) in gained},
+                {p: f[p] for p in platforms if p in f},
+            )
+            for b, f in zip(buckets, followers, strict=True)
+        ]
+
+    return {
+        "trends": series(PLATFORMS),
+        "by_platform": [{"platform": p, "trends": series([p])} for p in PLATFORMS if p in present],
+    }

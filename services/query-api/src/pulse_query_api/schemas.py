@@ -63,37 +63,102 @@ class PostOut(PostMetricsOut, PostIdentityOut):
 
 
 class PostDetailOut(PostOut):
+    timezone: str = Field(description="The business's IANA time zone (instants stay UTC)")
     history: list[MetricSnapshotOut] = Field(description="Every stored snapshot, oldest first")
 
 
+def _covers(platforms: list[JsonValue], posts: int, left_out: list[JsonValue]) -> JsonValue:
+    return {"posts": posts, "platforms": platforms, "not_reported_by": left_out}
+
+
+# (FastAPI leaves null values out of the OpenAPI document, so the examples show none.)
 SUMMARY_EXAMPLE: dict[str, JsonValue] = {
     "total_posts": 3, "total_likes": 51, "total_comments": 7, "total_shares": 8,
-    "total_impressions": 2000, "total_reach": 0, "total_clicks": 20, "total_engagement": 66,
+    "total_impressions": 2000, "total_reach": 700, "total_clicks": 20, "total_engagement": 66,
     "avg_engagement_rate": 3.25, "engagement_rate": 3.3, "avg_impressions": 666.67,
-    "follower_growth": 25,
+    "avg_reach": 700.0, "click_through_rate": 2.0, "avg_click_through_rate": 2.0,
+    "follower_growth": 25, "followers": 1025, "follower_growth_pct": 2.5,
+    "coverage": {
+        "total_likes": _covers(["twitter", "facebook"], 3, []),
+        "total_comments": _covers(["twitter", "facebook"], 3, []),
+        "total_shares": _covers(["twitter", "facebook"], 3, []),
+        "total_impressions": _covers(["twitter", "facebook"], 3, []),
+        "total_reach": _covers(["facebook"], 1, ["twitter"]),
+        "total_clicks": _covers(["facebook"], 1, ["twitter"]),
+    },
 }  # fmt: skip
+
+NOT_REPORTED = "; null when the period has posts and none of them reported it (0 over no posts)"
+
+
+class CoverageOut(BaseModel):
+    posts: int = Field(description="The posts whose numbers report the metric")
+    platforms: list[str] = Field(
+        description="The platforms the total adds up: those with a post reporting it"
+    )
+    not_reported_by: list[str] = Field(
+        description="Platforms with posts in the period none of which reported it: not in the total"
+    )
 
 
 class SummaryOut(BaseModel):
+    """A period's numbers. Null means not reported: a platform that does not report a metric
+    adds nothing to its total (see ``coverage``), and a rate or mean whose denominator no
+    post reported is null."""
+
     model_config = ConfigDict(json_schema_extra={"examples": [SUMMARY_EXAMPLE]})
 
     total_posts: int
-    total_likes: int
-    total_comments: int
-    total_shares: int
-    total_impressions: int
-    total_reach: int
-    total_clicks: int
-    total_engagement: int = Field(description="likes + comments + shares")
-    avg_engagement_rate: float = Field(
-        description="Mean per-post engagement rate of the posts with impressions (percent)"
+    total_likes: int | None = Field(
+        description="Sum over the posts that reported it" + NOT_REPORTED
     )
-    engagement_rate: float = Field(
-        description="Total engagement / total impressions x 100 (weighted)"
+    total_comments: int | None = Field(description="As total_likes")
+    total_shares: int | None = Field(description="As total_likes")
+    total_impressions: int | None = Field(description="As total_likes")
+    total_reach: int | None = Field(description="As total_likes")
+    total_clicks: int | None = Field(description="As total_likes")
+    total_engagement: int | None = Field(
+        description="likes + comments + shares (an unreported one as 0); null when none of "
+        "the three was reported"
     )
-    avg_impressions: float
+    avg_engagement_rate: float | None = Field(
+        description="Mean per-post engagement rate of the posts with impressions (percent); "
+        "null when none has"
+    )
+    engagement_rate: float | None = Field(
+        description="Total engagement / total impressions x 100 (weighted); null when no post "
+        "reported impressions"
+    )
+    avg_impressions: float | None = Field(
+        description="Impressions per post, over the posts that reported them; null when none"
+    )
+    avg_reach: float | None = Field(
+        description="Reach per post, over the posts that reported it; null when none did"
+    )
+    click_through_rate: float | None = Field(
+        description="Clicks / impressions x 100 over the posts that reported clicks (weighted); "
+        "null when none did"
+    )
+    avg_click_through_rate: float | None = Field(
+        description="Mean per-post click-through rate of the posts that reported clicks and "
+        "have impressions (percent); null when none"
+    )
     follower_growth: int | None = Field(
-        description="Followers gained over the period; null when no count was observed"
+        description="Followers gained over the period: per account observed in it, its last "
+        "count in the period minus its last count before it (or its first in it); null when "
+        "no count was observed"
+    )
+    followers: int | None = Field(
+        description="The followers at the period's end of those accounts (their last count "
+        "in it); null when none was observed"
+    )
+    follower_growth_pct: float | None = Field(
+        description="follower_growth / (followers - follower_growth) x 100: growth relative "
+        "to the accounts' followers at the period's start; null when that is 0 or unknown"
+    )
+    coverage: dict[str, CoverageOut] = Field(
+        description="Per total (total_likes .. total_clicks): which posts and platforms it adds "
+        "up, and which platforms with posts it leaves out because they did not report it"
     )
 
 
@@ -101,8 +166,14 @@ class PlatformSummaryOut(SummaryOut):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"platform": "twitter", **SUMMARY_EXAMPLE, "share_of_posts": 66.67,
-                 "share_of_engagement": 77.27}
+                {"platform": "facebook", **SUMMARY_EXAMPLE, "total_posts": 1,
+                 "total_likes": 30, "total_comments": 5, "total_shares": 5,
+                 "total_impressions": 1000, "total_engagement": 40,
+                 "avg_engagement_rate": 4.0, "engagement_rate": 4.0, "avg_impressions": 1000.0,
+                 "coverage": {total: _covers(["facebook"], 1, []) for total in (
+                     "total_likes", "total_comments", "total_shares", "total_impressions",
+                     "total_reach", "total_clicks")},
+                 "share_of_posts": 33.33, "share_of_engagement": 60.61}
             ]
         }
     )  # fmt: skip
@@ -115,51 +186,107 @@ class TrendItemOut(BaseModel):
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
-                {"period_start": "2026-10-02", "posts": 1, "likes": 10, "comments": 2,
-                 "shares": 3, "impressions": 1000, "engagement": 15, "engagement_rate": 1.5}
+                {"period_start": "2026-10-01", "period_end": "2026-10-04", "days": 4,
+                 "partial": True, "posts": 2, "likes": 50, "comments": 7, "shares": 8,
+                 "impressions": 2000, "reach": 700, "clicks": 20, "engagement": 65,
+                 "engagement_rate": 3.25, "follower_growth": 10, "followers": 1010,
+                 "follower_growth_pct": 1.0, "estimated": False}
             ]
         }
     )  # fmt: skip
 
-    period_start: date = Field(description="A local date of the business")
-    posts: int
-    likes: int
-    comments: int
-    shares: int
-    impressions: int
-    engagement: int
-    engagement_rate: float
+    period_start: date = Field(
+        description="The bucket's first local day inside the range (a week or month the "
+        "range cuts starts at the range's start, not before it)"
+    )
+    period_end: date = Field(description="Its last local day inside the range, included")
+    days: int = Field(description="The local days it covers")
+    partial: bool = Field(
+        description="A week or month the range cuts: fewer days than the calendar period, "
+        "so its totals are not comparable with a whole one"
+    )
+    posts: int = Field(description="Posts published in it")
+    likes: int | None = Field(
+        description="Publish basis: the total of its posts; activity basis: what every post "
+        "gained in it. Null when none of the posts it adds up reported the metric"
+    )
+    comments: int | None = Field(description="As likes")
+    shares: int | None = Field(description="As likes")
+    impressions: int | None = Field(description="As likes")
+    reach: int | None = Field(description="As likes")
+    clicks: int | None = Field(description="As likes")
+    engagement: int | None = Field(description="likes + comments + shares")
+    engagement_rate: float | None = Field(
+        description="engagement / impressions x 100; null when no impressions were reported"
+    )
+    follower_growth: int | None = Field(description="As the summary's, over the bucket")
+    followers: int | None = Field(description="As the summary's, at the bucket's end")
+    follower_growth_pct: float | None = Field(description="As the summary's, over the bucket")
+    estimated: bool = Field(
+        description="Activity basis: it holds what some post gathered before Pulse first "
+        "observed it, counted on the post's publish day (when that is earlier), an estimate "
+        "of when it happened"
+    )
+
+
+class PlatformTrendsOut(BaseModel):
+    platform: str
+    trends: list[TrendItemOut]
 
 
 class TopPostOut(PostMetricsOut, PostIdentityOut):
-    engagement_rate: float
-    click_through_rate: float
-    fetched_at: datetime | None
+    """A post as a ranking lists it; a metric the platform did not report is null."""
+
+    engagement: int | None = Field(
+        description="likes + comments + shares (a null counts as 0); null when none is reported"
+    )
+    engagement_rate: float | None = Field(
+        description="engagement / impressions x 100, 2 decimals; null without impressions"
+    )
+    click_through_rate: float | None = Field(
+        description="clicks / impressions x 100, 2 decimals; null without impressions or "
+        "reported clicks"
+    )
+    fetched_at: datetime | None = Field(description="When the newest snapshot was observed")
+
+
+SCORE_DESCRIPTION = (
+    "The model's estimate of a post's engagement rate here (percent): pooled and shrunk "
+    "toward the overall mean (best-times description). Recommendations rank by it."
+)
 
 
 class DaySlotOut(BaseModel):
-    day: int = Field(ge=0, le=6, description="0 = Monday")
-    posts: int
-    avg_engagement_rate: float = Field(description="Raw mean of the slot")
-    score: float = Field(description="The mean shrunk toward the overall mean (ranking)")
+    day: int = Field(ge=0, le=6, description="0 = Monday, local time")
+    posts: int = Field(description="Posts with impressions published on this day of week")
+    avg_engagement_rate: float | None = Field(description="Their raw mean; null without posts")
+    score: float = Field(description="The overall mean plus this day's (shrunk) effect")
 
 
 class HourSlotOut(BaseModel):
-    hour: int = Field(ge=0, le=23)
-    posts: int
-    avg_engagement_rate: float
-    score: float
+    hour: int = Field(ge=0, le=23, description="Local hour")
+    posts: int = Field(description="Posts with impressions published in this hour")
+    avg_engagement_rate: float | None = Field(description="Their raw mean; null without posts")
+    score: float = Field(description="The overall mean plus this hour's (shrunk, smoothed) effect")
 
 
 class RecommendationOut(BaseModel):
     model_config = ConfigDict(
-        json_schema_extra={"examples": [{"day": 5, "hour": 12, "posts": 14, "score": 4.2}]}
-    )
+        json_schema_extra={
+            "examples": [
+                {"day": 1, "hour": 9, "start_hour": 9, "end_hour": 10, "posts": 14,
+                 "score": 4.2, "label": "Tuesday 09:00–11:00"}  # noqa: RUF001
+            ]
+        }
+    )  # fmt: skip
 
-    day: int
-    hour: int
-    posts: int
-    score: float
+    day: int = Field(ge=0, le=6, description="0 = Monday, local time")
+    hour: int = Field(ge=0, le=23, description="The window's best hour (of its hours with posts)")
+    start_hour: int = Field(ge=0, le=23, description="The window's first hour")
+    end_hour: int = Field(ge=0, le=23, description="The window's last hour, included")
+    posts: int = Field(description="Posts with impressions published in the window")
+    score: float = Field(description="The mean score of the window's posts; the ranking")
+    label: str = Field(description="The window in words, e.g. 'Tuesday 09:00–11:00'")  # noqa: RUF001
 
 
 class SlotOut(BaseModel):
@@ -174,21 +301,40 @@ class SlotOut(BaseModel):
     day: int = Field(ge=0, le=6, description="0 = Monday, local time")
     hour: int = Field(ge=0, le=23)
     posts: int = Field(description="Posts with impressions published in this slot")
-    avg_engagement_rate: float = Field(description="Their raw mean engagement rate")
-    score: float = Field(description="The mean shrunk toward the overall mean")
+    avg_engagement_rate: float | None = Field(description="Their raw mean; null without posts")
+    score: float = Field(description=SCORE_DESCRIPTION)
 
 
 class BestTimesOut(BaseModel):
-    by_day: list[DaySlotOut]
-    by_hour: list[HourSlotOut]
+    by_day: list[DaySlotOut] = Field(description="7 items, Monday first")
+    by_hour: list[HourSlotOut] = Field(description="24 items, 00:00 first")
     by_slot: list[SlotOut] = Field(
-        description="Every (day, hour) with posts, day-major: the heatmap's cells"
+        description="All 168 (day, hour), day-major: the heatmap's cells, shaded by score"
     )
-    recommendations: list[RecommendationOut]
-    best_day: int | None
-    best_hour: int | None
-    confidence_score: int = Field(ge=0, le=100)
-    posts_considered: int
+    recommendations: list[RecommendationOut] = Field(
+        description="Up to 3 windows of 2-3 hours with enough posts scoring above "
+        "baseline_score, best first, none overlapping; empty when none (see message)"
+    )
+    best_day: int | None = Field(description="The first recommendation's day; null without one")
+    best_hour: int | None = Field(
+        description="The first recommendation's best hour; null without one"
+    )
+    confidence_score: int = Field(
+        ge=0, le=100, description="How far the evidence backs the first recommendation"
+    )
+    posts_considered: int = Field(description="Posts with impressions in the period")
+    baseline_score: float = Field(
+        description="The overall mean every score is shrunk toward (rates capped at the "
+        "outlier fence)"
+    )
+    min_window_posts: int = Field(description="Fewest posts a recommended window holds")
+    posts_needed: int = Field(
+        description="How many more posts the busiest window needs before one can be "
+        "recommended; 0 once one has enough"
+    )
+    message: str = Field(
+        description="The answer in a sentence, or 'Not enough posts yet (N more needed) ...'"
+    )
 
 
 class AccountOut(BaseModel):
@@ -205,6 +351,7 @@ class AccountOut(BaseModel):
 
 class AccountsOut(BaseModel):
     business_id: int
+    timezone: str = Field(description="The business's IANA time zone (instants stay UTC)")
     accounts: list[AccountOut]
 
 
@@ -280,15 +427,27 @@ class BestTimesAnswerOut(BestTimesOut):
 
 
 class ContentTypeOut(BaseModel):
+    """Means per post over the posts that reported the metric; null when none did."""
+
     content_type: str
     posts: int
-    avg_likes: float
-    avg_comments: float
-    avg_shares: float
-    avg_impressions: float
-    avg_clicks: float
-    avg_engagement_rate: float = Field(description="Mean per-post rate (posts with impressions)")
-    engagement_rate: float = Field(description="Weighted: engagement / impressions x 100")
+    avg_likes: float | None
+    avg_comments: float | None
+    avg_shares: float | None
+    avg_impressions: float | None
+    avg_reach: float | None
+    avg_clicks: float | None
+    avg_engagement_rate: float | None = Field(
+        description="Mean per-post rate (posts with impressions)"
+    )
+    engagement_rate: float | None = Field(
+        description="Weighted: engagement / impressions x 100; null when no post reported "
+        "impressions"
+    )
+    avg_click_through_rate: float | None = Field(
+        description="Mean per-post click-through rate (posts that reported clicks and have "
+        "impressions)"
+    )
 
 
 class ContentPerformanceOut(BaseModel):
@@ -308,6 +467,9 @@ class TrendsOut(BaseModel):
         "all posts gained during each period"
     )
     trends: list[TrendItemOut]
+    by_platform: list[PlatformTrendsOut] = Field(
+        description="The same series for each platform of the scope with anything in the range"
+    )
     data_as_of: datetime | None
     stale_posts: int
 
@@ -333,7 +495,10 @@ class InsightOut(BaseModel):
 
 class PlatformComparisonOut(BaseModel):
     period: PeriodOut
-    platforms: list[PlatformSummaryOut] = Field(description="Ranked by engagement rate")
+    platform: str = Field(description="The platform asked for (its row alone), or all")
+    platforms: list[PlatformSummaryOut] = Field(
+        description="Ranked by engagement rate (a platform without one last)"
+    )
     best: str | None
     worst: str | None
     insights: list[InsightOut]

@@ -52,4 +52,4 @@ async def accounts(business: CallerBusinessDep, engine: EngineDep) -> AccountsOu
             await session.execute(ACCOUNTS_WITH_PROGRESS, {"business_id": business.business_id})
         ).mappings()
         found = [AccountOut(**row) for row in rows]
-    return AccountsOut(business_id=business.business_id, accounts=found)
+    return AccountsOut(business_id=business.business_id, timezone=business.timezone, accounts=found)

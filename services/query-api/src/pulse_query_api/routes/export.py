@@ -1,20 +1,25 @@
-"""GET /api/v1/analytics/export: every post of the period as CSV or JSON, streamed, so a
-million rows go out in bounded memory.
+"""GET /api/v1/analytics/export: the period as CSV or JSON, in one of two shapes.
 
-CSV is written by PostgreSQL itself (``COPY (SELECT ...) TO STDOUT``), spreadsheet-formula
-neutralisation and rounding included, and relayed chunk by chunk through small queues:
-formatting the rows in Python took ten times as long (330 ms for 10,000 rows). JSON comes
-from a server-side cursor.
+``rows=post`` (the default): every post of the period, one row each, streamed, so a million
+rows go out in bounded memory. CSV is written by PostgreSQL itself (``COPY (SELECT ...) TO
+STDOUT``), spreadsheet-formula neutralisation and rounding included, and relayed chunk by
+chunk through small queues: formatting the rows in Python took ten times as long (330 ms
+for 10,000 rows). JSON comes from a server-side cursor, in the API's names and instants.
+
+``rows=day``: one row per local day and platform with posts, from the daily summaries (the
+rows overview and trends add up, so the numbers agree): at most 366 x 4 rows.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import csv
+import io
 import itertools
 import json
-from collections.abc import AsyncIterator, Sequence
-from datetime import datetime
+from collections.abc import AsyncIterator, Iterator, Sequence
+from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
 import asyncpg
@@ -23,6 +28,7 @@ from fastapi.responses import StreamingResponse
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from pulse_query_api import queries
 from pulse_query_api.deps import EngineDep
 from pulse_query_api.routes.overview import ERRORS, build_overview
 from pulse_query_api.scope import Scope, ScopeDep
@@ -33,37 +39,37 @@ from pulse_query_api.tenancy import (
     set_business,
 )
 from pulse_shared import formulas
+from pulse_shared.tables import SUMMARY_REPORTED
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["export"])
 
+# One row per post, in API names; a rate is null where the post has none.
 EXPORT_ROWS_SQL = """
-SELECT (p.published_at AT TIME ZONE {tz})::date AS day, p.platform, p.id AS post_id,
-       p.platform_post_id, p.platform_post_url, p.published_at, p.content_type,
-       p.content_preview, a.likes_count, a.comments_count, a.shares_count, a.reactions_count,
-       a.retweets_count, a.quote_tweets_count, a.saves_count, a.impressions, a.reach,
-       a.clicks, a.video_views, a.video_watch_time_s, a.engagement_rate,
-       a.click_through_rate, a.fetched_at
+SELECT (p.published_at AT TIME ZONE {tz})::date AS date, p.platform, 1 AS posts,
+       p.id AS post_id, p.platform_post_id, p.platform_post_url, p.published_at,
+       p.content_type, p.content_preview, {metrics}, {rates}, a.fetched_at
 FROM published_posts p
 LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
 WHERE p.business_id = {business_id} AND p.published_at >= {since} AND p.published_at < {until}
   AND ({platform} = 'all' OR p.platform = {platform})
 ORDER BY p.published_at, p.id
 """
+_POST_PARTS = {"metrics": queries.POST_METRICS_SQL, "rates": queries.POST_RATES_SQL}
 EXPORT_ROWS = text(
     EXPORT_ROWS_SQL.format(
         tz=":tz", business_id=":business_id", since=":since", until=":until",
-        platform=":platform",
+        platform=":platform", **_POST_PARTS,
     )
 )  # fmt: skip
 
-# (CSV header, row key): the columns the issue names first, then the rest of the post.
+# (CSV header, API name): the columns the issue names first, then the rest of the post.
 COLUMNS: Sequence[tuple[str, str]] = (
-    ("Date", "day"), ("Platform", "platform"), ("Posts", "posts"), ("Likes", "likes_count"),
-    ("Comments", "comments_count"), ("Shares", "shares_count"), ("Impressions", "impressions"),
+    ("Date", "date"), ("Platform", "platform"), ("Posts", "posts"), ("Likes", "likes"),
+    ("Comments", "comments"), ("Shares", "shares"), ("Impressions", "impressions"),
     ("Reach", "reach"), ("Clicks", "clicks"), ("Engagement Rate", "engagement_rate"),
-    ("Click-Through Rate", "click_through_rate"), ("Reactions", "reactions_count"),
-    ("Retweets", "retweets_count"), ("Quote Tweets", "quote_tweets_count"),
-    ("Saves", "saves_count"), ("Video Views", "video_views"),
+    ("Click-Through Rate", "click_through_rate"), ("Reactions", "reactions"),
+    ("Retweets", "retweets"), ("Quote Tweets", "quote_tweets"),
+    ("Saves", "saves"), ("Video Views", "video_views"),
     ("Video Watch Time (s)", "video_watch_time_s"), ("Post ID", "post_id"),
     ("Platform Post ID", "platform_post_id"), ("URL", "platform_post_url"),
     ("Published At", "published_at"), ("Content Type", "content_type"),
@@ -96,7 +102,7 @@ def _round2(column: str) -> str:
 # UTC (``2026-10-01 23:30:00+00``: the reader connections run in UTC), which spreadsheets
 # read as dates; printing them as JSON does cost an eighth of the export's time.
 _CSV_CELLS = {
-    "posts": "1", "platform": neutralised("r.platform"),
+    "platform": neutralised("r.platform"),
     "engagement_rate": _round2("r.engagement_rate"),
     "click_through_rate": _round2("r.click_through_rate"),
     "platform_post_id": neutralised("r.platform_post_id"),
@@ -108,15 +114,22 @@ _CSV_CELLS = {
 EXPORT_CSV = "SELECT {cells} FROM ({rows}) r ORDER BY r.published_at, r.post_id".format(  # noqa: S608
     cells=", ".join(f'{_CSV_CELLS.get(key, "r." + key)} AS "{header}"' for header, key in COLUMNS),
     rows=EXPORT_ROWS_SQL.format(
-        business_id="$1", since="$2", until="$3", platform="$4", tz="$5"
+        business_id="$1", since="$2", until="$3", platform="$4", tz="$5", **_POST_PARTS
     ),
 )  # fmt: skip
 
 
+def instant(value: datetime | None) -> str | None:
+    """An instant as the API writes it: ISO 8601 in UTC with Z (2026-11-06T18:30:00Z)."""
+    return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _row(r: Any) -> dict[str, Any]:
     row = dict(r._mapping)
-    row["posts"] = 1
-    for rate in ("engagement_rate", "click_through_rate"):
+    row["date"] = row["date"].isoformat()
+    row["published_at"] = instant(row["published_at"])
+    row["fetched_at"] = instant(row["fetched_at"])
+    for rate in queries.POST_RATE_EXISTS:
         row[rate] = formulas.round2(row[rate])
     return row
 
@@ -129,16 +142,22 @@ SELECT set_config('statement_timeout', '300s', true),
 """
 
 
-async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[str, Any]]]:
+def _params(scope: Scope) -> dict[str, Any]:
     since, until = scope.bounds()
-    params = {
+    return {
         "business_id": scope.business_id, "since": since, "until": until,
-        "platform": scope.platform, "tz": scope.timezone,
+        "platform": scope.platform, "tz": scope.timezone, "start": scope.start,
+        "end": scope.end,
     }  # fmt: skip
+
+
+async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[str, Any]]]:
     # Its own connection: the response streams after the request's session has closed.
     async with business_connection(engine, scope.business_id) as conn:
         await conn.execute(text(EXPORT_LIMITS))
-        result = await conn.stream(EXPORT_ROWS.execution_options(yield_per=CHUNK_ROWS), params)
+        result = await conn.stream(
+            EXPORT_ROWS.execution_options(yield_per=CHUNK_ROWS), _params(scope)
+        )
         async for chunk in result.partitions(CHUNK_ROWS):
             yield [_row(r) for r in chunk]
 
@@ -206,24 +225,104 @@ async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
                     await task
 
 
-async def _json(engine: AsyncEngine, scope: Scope, overview: bytes) -> AsyncIterator[bytes]:
-    yield b'{"overview": ' + overview + b', "posts": ['
+# The per-day export: the daily summary rows of each platform, the numbers every other
+# answer adds up. A metric no post of the day reported (reported_<metric> = 0) is empty
+# (null), not the 0 its total reads.
+_day_cells = ", ".join(
+    f"CASE WHEN s.reported_{name} > 0 THEN s.total_{name} END AS {name}"
+    for name in SUMMARY_REPORTED
+)
+_day_rate = formulas.sql_weighted_engagement_rate(
+    "s.total_likes + s.total_comments + s.total_shares", "s.total_impressions"
+)
+DAY_ROWS = text(f"""
+SELECT s.period_start AS date, s.platform, s.total_posts AS posts, {_day_cells},
+       CASE WHEN s.total_impressions > 0 THEN {_day_rate} END AS engagement_rate
+FROM analytics_summaries s
+WHERE s.business_id = :business_id AND s.platform <> 'all' AND s.period_type = 'daily'
+  AND (:platform = 'all' OR s.platform = :platform)
+  AND s.period_start BETWEEN :start AND :end AND s.total_posts > 0
+ORDER BY s.period_start, s.platform
+""")  # noqa: S608
+DAY_COLUMNS: Sequence[tuple[str, str]] = (
+    ("Date", "date"), ("Platform", "platform"), ("Posts", "posts"), ("Likes", "likes"),
+    ("Comments", "comments"), ("Shares", "shares"), ("Impressions", "impressions"),
+    ("Reach", "reach"), ("Clicks", "clicks"), ("Engagement Rate", "engagement_rate"),
+)  # fmt: skip
+
+
+async def day_rows(engine: AsyncEngine, scope: Scope) -> list[dict[str, Any]]:
+    """The per-day rows, in API names (``date`` a local date, rates rounded)."""
+    async with business_connection(engine, scope.business_id) as conn:
+        rows = [dict(r._mapping) for r in await conn.execute(DAY_ROWS, _params(scope))]
+    for row in rows:
+        row["date"] = row["date"].isoformat()
+        row["engagement_rate"] = formulas.round2(row["engagement_rate"])
+    return rows
+
+
+def _cell(value: object) -> object:
+    """A number as the per-post CSV (PostgreSQL) prints it: 5, not 5.0."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+def _day_csv(rows: list[dict[str, Any]]) -> Iterator[bytes]:
+    """No free text in these rows (dates, platform names, numbers): nothing to neutralise."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(header for header, _ in DAY_COLUMNS)
+    for row in rows:
+        writer.writerow(_cell(row[name]) for _, name in DAY_COLUMNS)
+    yield out.getvalue().encode()
+
+
+async def _json(
+    overview: bytes, key: str, chunks: AsyncIterator[list[dict[str, Any]]]
+) -> AsyncIterator[bytes]:
+    yield b'{"overview": ' + overview + b', "' + key.encode() + b'": ['
     first = True
-    async for rows in _rows(engine, scope):
+    async for rows in chunks:
         for row in rows:
-            yield (b"" if first else b",") + json.dumps(row, default=str).encode()
+            yield (b"" if first else b",") + json.dumps(row).encode()
             first = False
     yield b"]}"
 
 
+async def _once(rows: list[dict[str, Any]]) -> AsyncIterator[list[dict[str, Any]]]:
+    yield rows
+
+
+_POST_HEADERS = ", ".join(header for header, _ in COLUMNS)
+_POST_NAMES = ", ".join(name for _, name in COLUMNS)
+_DAY_HEADERS = ", ".join(header for header, _ in DAY_COLUMNS)
+_DAY_NAMES = ", ".join(name for _, name in DAY_COLUMNS)
+EXPORT_DESCRIPTION = f"""`rows=post` (the default): one row per post published in the period, \
+oldest first. CSV columns: {_POST_HEADERS}. Date is the local day of publication, Posts 1, \
+the rates the post's own (percent), instants in UTC. JSON: `{{"overview": <the overview \
+answer>, "posts": [...]}}`, each post with the same fields in the API's names ({_POST_NAMES}), \
+instants ISO 8601 in UTC with Z (2026-11-06T18:30:00Z).
+
+`rows=day`: one row per local day and platform on which that platform published, from the \
+daily summaries, by date then platform name. CSV columns: {_DAY_HEADERS}; Engagement Rate is \
+the day's engagement / impressions x 100. JSON: `{{"overview": ..., "days": [...]}}`, each \
+day with {_DAY_NAMES}.
+
+A metric that no post of a row reported (the platform does not give it) is an empty cell or \
+null, never 0; so is a rate without impressions (and the click-through rate without reported \
+clicks). A CSV text cell that a spreadsheet would run as a formula starts with a quote."""
+
+
 @router.get(
     "/export",
-    summary="Every post of the period, as CSV (one row per post) or JSON (with the overview)",
+    summary="The period as CSV or JSON: one row per post, or per local day and platform",
+    description=EXPORT_DESCRIPTION,
     response_class=StreamingResponse,
     responses={
         **ERRORS,  # type: ignore[dict-item]
         200: {
-            "description": "A download named analytics_{business_id}_{date}.{format}",
+            "description": "A download named analytics_{business_id}_{date}.{format}, or "
+            "analytics_{business_id}_{date}_daily.{format} for rows=day ({date}: the "
+            "business's local today)",
             "content": {"text/csv": {}, "application/json": {}},
         },
     },
@@ -232,13 +331,23 @@ async def export(
     engine: EngineDep,
     scope: ScopeDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
+    rows: Annotated[
+        Literal["post", "day"],
+        Query(description="post: one row per post; day: one row per local day and platform"),
+    ] = "post",
 ) -> StreamingResponse:
-    filename = f"analytics_{scope.business_id}_{scope.today.isoformat()}.{format}"
+    suffix = "_daily" if rows == "day" else ""
+    filename = f"analytics_{scope.business_id}_{scope.today.isoformat()}{suffix}.{format}"
     headers = {"Content-Disposition": f'attachment; filename="{filename}"'}
+    days = await day_rows(engine, scope) if rows == "day" else None
     if format == "csv":
-        return StreamingResponse(_csv(engine, scope), media_type="text/csv", headers=headers)
+        body = _day_csv(days) if days is not None else _csv(engine, scope)
+        return StreamingResponse(body, media_type="text/csv", headers=headers)
     async with business_session(engine, scope.business_id) as session:
         overview = (await build_overview(session, scope)).model_dump_json().encode()
+    chunks = _once(days) if days is not None else _rows(engine, scope)
     return StreamingResponse(
-        _json(engine, scope, overview), media_type="application/json", headers=headers
+        _json(overview, "days" if days is not None else "posts", chunks),
+        media_type="application/json",
+        headers=headers,
     )

@@ -31,6 +31,13 @@ ERRORS = {
     "/overview",
     response_model=OverviewOut,
     summary="The period at a glance, against the period before it",
+    description=(
+        "The summary of the period (of `platform`, or all) and of the period of the same "
+        "length before it, the change between them, each platform's summary (only "
+        "`platform`'s when one is named), the daily trend, the top posts and the best "
+        "times. Null means not reported: a total that no post of the period reported is "
+        "null, and `coverage` says which platforms each total adds up."
+    ),
     responses=ERRORS,  # type: ignore[arg-type]
 )
 async def overview(scope: ScopeDep, cache: CacheDep) -> Response:
@@ -53,14 +60,16 @@ async def build_overview(session: AsyncSession, scope: Scope) -> OverviewOut:
             return await query(own)
 
     async def from_summaries() -> dict[str, Any]:
-        summary = await queries.period_summary(session, scope)
-        previous = await queries.period_summary(session, scope.previous())
+        summary, platforms, previous = await queries.period_summaries(
+            session, scope, with_previous=True
+        )
+        assert previous is not None
         return {
             "summary": summary,
             "previous_summary": previous,
             "change_pct": queries.change_pct(summary, previous),
-            "by_platform": await queries.by_platform(session, scope),
-            "trends": await queries.trends(session, scope, "daily", "publish"),
+            "by_platform": platforms,
+            "trends": (await queries.trends(session, scope, "daily", "publish"))["trends"],
         }
 
     summaries, (data_as_of, stale), top_posts, best_times = await asyncio.gather(

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Path
+from fastapi import APIRouter, HTTPException, Path, Request
 from sqlalchemy import and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api.deps import EngineDep, LookupsDep
 from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
-from pulse_query_api.scope import IdDigits
+from pulse_query_api.scope import IdDigits, member_business
 from pulse_query_api.tenancy import business_session
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES
@@ -82,6 +82,7 @@ async def get_post(
     engine: EngineDep,
     lookups: LookupsDep,
     user: UserDep,
+    request: Request,
     post_id: Annotated[int, Path(gt=0, le=2**63 - 1, description="Pulse's post id"), IdDigits],
 ) -> PostDetailOut:
     # Another business's post is as absent as a post that does not exist.
@@ -89,6 +90,7 @@ async def get_post(
     business_id = await lookups.fetchval(MEMBER_POST_BUSINESS, post_id, user)
     if business_id is None:
         raise not_found
+    business = await member_business(request, user, business_id)
     async with business_session(engine, business_id) as session:
         row, history_rows = await _post_and_history(session, business_id, post_id)
     if row is None:
@@ -115,6 +117,7 @@ async def get_post(
             )
         )
     return PostDetailOut(
+        timezone=business.timezone,
         post_id=row["id"],
         business_id=row["business_id"],
         platform=row["platform"],

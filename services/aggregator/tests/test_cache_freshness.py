@@ -1,0 +1,206 @@
+"""Issue 15, item 11: every change a reader can see retires the answers it affects.
+
+A batch's commit bumps its businesses' cache versions (pulse_shared.cache); the summary
+refresh that follows it changes the totals again, later. The refresh must bump too, or an
+overview asked in between is served from the cache after the data has settled (until the
+answer expires). Unit tests of the consumer's bump rules with fakes, then the whole path:
+the real writer, the real query-api and Redis."""
+
+from __future__ import annotations
+
+import asyncio
+import secrets
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+from typing import Any, cast
+
+import asyncpg
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
+from redis.asyncio import Redis
+
+from conftest import Infra, ServiceProcess
+from pulse_aggregator.consumer import BatchConsumer
+from pulse_aggregator.records import EventBatch
+from pulse_aggregator.settings import Settings
+from pulse_aggregator.writer import (
+    AnalyticsWriter,
+    PostgresAnalyticsWriter,
+    WriteResult,
+    prepare_connection,
+)
+from pulse_shared.cache import cache_version_key
+from pulse_shared.db import asyncpg_dsn
+from pulse_shared.events import MetricsObserved, PostMetrics, PostPublished
+
+
+class FakePipeline:
+    def __init__(self, redis: FakeRedis) -> None:
+        self._redis = redis
+        self._keys: list[str] = []
+
+    async def __aenter__(self) -> FakePipeline:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+    def incr(self, key: str) -> None:
+        self._keys.append(key)
+
+    async def execute(self) -> list[int]:
+        await self._redis.gate.wait()
+        self._redis.bumped.extend(self._keys)
+        return [1] * len(self._keys)
+
+
+class FakeRedis:
+    """Records the cache versions bumped; ``gate`` holds a bump until it is set."""
+
+    def __init__(self) -> None:
+        self.bumped: list[str] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    def pipeline(self, transaction: bool = False) -> FakePipeline:
+        return FakePipeline(self)
+
+
+class RefreshingWriter:
+    """A writer whose summary refresh recomputes the given businesses."""
+
+    def __init__(self, refreshed: frozenset[int]) -> None:
+        self.refreshed = refreshed
+
+    async def write(self, batch: EventBatch) -> WriteResult:
+        return WriteResult(0, 0, 0, 0)
+
+    async def refresh_summaries(self) -> frozenset[int]:
+        return self.refreshed
+
+
+def consumer_with(writer: AnalyticsWriter, redis: Redis | FakeRedis) -> BatchConsumer:
+    # The refresh and bump steps touch neither Kafka client.
+    return BatchConsumer(
+        Settings(),
+        cast(AIOKafkaConsumer, None),
+        cast(AIOKafkaProducer, None),
+        writer,
+        cast(Redis, redis),
+    )
+
+
+async def refresh_now(consumer: BatchConsumer) -> None:
+    """What the loop does when the stream pauses with summaries due: the refresh, to its
+    end."""
+    consumer._summaries_due = True
+    consumer._maybe_refresh_summaries(idle=True)
+    assert consumer._refresh is not None
+    assert not consumer._summaries_due  # started
+    await consumer._refresh
+
+
+async def test_a_summary_refresh_bumps_the_businesses_it_recomputed() -> None:
+    redis = FakeRedis()
+    consumer = consumer_with(RefreshingWriter(frozenset({7, 9})), redis)
+    await refresh_now(consumer)
+    assert sorted(redis.bumped) == [cache_version_key(7), cache_version_key(9)]
+
+
+async def test_a_refresh_that_recomputed_nothing_bumps_nothing() -> None:
+    redis = FakeRedis()
+    consumer = consumer_with(RefreshingWriter(frozenset()), redis)
+    await refresh_now(consumer)
+    assert redis.bumped == []
+
+
+async def test_a_business_added_while_a_bump_is_under_way_is_bumped_next_time() -> None:
+    """A batch and a refresh may bump at once: the one that finishes first must not drop
+    what the other added meanwhile."""
+    redis = FakeRedis()
+    consumer = consumer_with(RefreshingWriter(frozenset()), redis)
+    consumer._unbumped |= {1}
+    redis.gate.clear()
+    first = asyncio.create_task(consumer._bump_cache_versions())
+    await asyncio.sleep(0)  # the first bump is now waiting on Redis
+    consumer._unbumped |= {2}
+    redis.gate.set()
+    await first
+    assert redis.bumped == [cache_version_key(1)]
+    assert consumer._unbumped == {2}
+    await consumer._bump_cache_versions()
+    assert redis.bumped == [cache_version_key(1), cache_version_key(2)]
+
+
+# --- the whole path ----------------------------------------------------------------------
+
+PUBLISHED = datetime(2026, 11, 3, 9, 0, tzinfo=UTC)
+PERIOD = {"start_date": "2026-11-01", "end_date": "2026-11-07"}
+
+
+@pytest.fixture
+async def writer(infra: Infra) -> AsyncIterator[PostgresAnalyticsWriter]:
+    pool = await asyncpg.create_pool(
+        asyncpg_dsn(infra.database_url), min_size=1, max_size=2, init=prepare_connection
+    )
+    try:
+        yield PostgresAnalyticsWriter(pool)
+    finally:
+        await pool.close()
+
+
+def observed(business: int, hour: int, likes: int) -> MetricsObserved:
+    return MetricsObserved(
+        business_id=business, platform="linkedin", platform_post_id="p", source="poll",
+        observed_at=PUBLISHED.replace(hour=hour), metrics=PostMetrics(likes=likes, impressions=500),
+    )  # fmt: skip
+
+
+@pytest.mark.integration
+async def test_an_overview_asked_between_a_batch_and_its_refresh_is_not_served_after_it(
+    infra: Infra, query_api: ServiceProcess, writer: PostgresAnalyticsWriter
+) -> None:
+    business = secrets.randbelow(2**62) + 10**12
+    _, token = await infra.token_for(business)
+    redis = Redis.from_url(infra.redis_url)
+    consumer = consumer_with(writer, redis)
+
+    async def overview(client: httpx.AsyncClient) -> tuple[str, Any]:
+        response = await client.get(
+            "/api/v1/analytics/overview", params={"business_id": business, **PERIOD}
+        )
+        assert response.status_code == 200, response.text
+        return response.headers["x-cache"], response.json()["summary"]["total_likes"]
+
+    async def batch(*events: PostPublished | MetricsObserved) -> None:
+        """A batch as the consumer writes it (``_process``): the transaction, then the bump,
+        the summaries now due."""
+        await writer.write(EventBatch.of(list(events)))
+        consumer._summaries_due = True
+        consumer._unbumped |= {business}
+        await consumer._bump_cache_versions()
+
+    post = PostPublished(
+        business_id=business, platform="linkedin", platform_post_id="p", account_id="a",
+        published_at=PUBLISHED, content="launch", content_type="text",
+    )  # fmt: skip
+    try:
+        async with httpx.AsyncClient(
+            base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+        ) as client:
+            await batch(post, observed(business, 10, likes=10))
+            await refresh_now(consumer)
+            assert await overview(client) == ("miss", 10)
+
+            # A poll is written; its summaries are not refreshed yet: the answer asked now
+            # shows the summaries as they are, and is cached.
+            await batch(observed(business, 11, likes=25))
+            assert await overview(client) == ("miss", 10)
+            assert await overview(client) == ("hit", 10)
+
+            # The refresh settles the totals: the next answer shows them.
+            await refresh_now(consumer)
+            assert await overview(client) == ("miss", 25)
+    finally:
+        await redis.aclose()
