@@ -91,9 +91,9 @@ interface Calendar {
 }
 interface Summary {
   total_posts: number;
-  total_impressions: number;
-  total_reach: number;
-  avg_engagement_rate: number;
+  total_impressions: number | null;
+  total_reach: number | null;
+  avg_engagement_rate: number | null;
   follower_growth: number | null;
 }
 interface Overview {
@@ -395,8 +395,8 @@ async function test(name: string, page: Page, body: () => Promise<void>): Promis
 function checkCards(page: Page, answers: Answers, s: Scope, business = BUSINESS): Promise<Overview> {
   return showsAnswer<Overview>(page, answers, ["/overview", scoped(s, business)], (o) => [
     ['[data-testid="card-posts-value"]', int(o.summary.total_posts)],
-    ['[data-testid="card-impressions-value"]', int(o.summary.total_impressions)],
-    ['[data-testid="card-reach-value"]', int(o.summary.total_reach)],
+    ['[data-testid="card-impressions-value"]', o.summary.total_impressions === null ? "not reported" : int(o.summary.total_impressions)],
+    ['[data-testid="card-reach-value"]', o.summary.total_reach === null ? "not reported" : int(o.summary.total_reach)],
     ['[data-testid="card-engagement-rate-value"]', pct(o.summary.avg_engagement_rate)],
     ['[data-testid="card-follower-growth-value"]', int(o.summary.follower_growth)],
   ]);

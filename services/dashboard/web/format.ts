@@ -26,6 +26,11 @@ export function int(n: number | null | undefined): string {
   return n === null || n === undefined ? "—" : Math.round(n).toLocaleString("en-US");
 }
 
+/** A total no post of the period reported (a platform that does not give it): said so. */
+export function reportedInt(n: number | null | undefined): string {
+  return n === null || n === undefined ? "not reported" : int(n);
+}
+
 export function dec(n: number | null | undefined, digits = 2): string {
   return n === null || n === undefined
     ? "—"

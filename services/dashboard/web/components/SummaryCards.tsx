@@ -1,5 +1,5 @@
 import type { Overview, Summary } from "../api/types";
-import { change, int, pct, zonedDateTime } from "../format";
+import { change, int, pct, platformName, reportedInt, zonedDateTime } from "../format";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 import { useApi } from "../useApi";
@@ -17,10 +17,17 @@ const CARDS: Card[] = [
   {
     id: "impressions",
     label: "Impressions",
-    value: (s) => int(s.total_impressions),
+    value: (s) => reportedInt(s.total_impressions),
     changeOf: "total_impressions",
+    sub: (s) => leftOut(s, "total_impressions"),
   },
-  { id: "reach", label: "Reach", value: (s) => int(s.total_reach), changeOf: "total_reach" },
+  {
+    id: "reach",
+    label: "Reach",
+    value: (s) => reportedInt(s.total_reach),
+    changeOf: "total_reach",
+    sub: (s) => leftOut(s, "total_reach"),
+  },
   {
     id: "engagement-rate",
     label: "Avg. engagement rate",
@@ -35,6 +42,12 @@ const CARDS: Card[] = [
     changeOf: "follower_growth",
   },
 ];
+
+/** The platforms a total leaves out because they do not report it ("" when none). */
+function leftOut(s: Summary, total: string): string {
+  const missing = s.coverage?.[total]?.not_reported_by ?? [];
+  return missing.length ? `not reported by ${missing.map(platformName).join(", ")}` : "";
+}
 
 function tone(n: number | null | undefined): string {
   if (n === null || n === undefined || n === 0) return "flat";
@@ -59,7 +72,7 @@ export function SummaryCardsView({ data }: { data: Overview }) {
               <div className="card-value" data-testid={`card-${c.id}-value`}>
                 {c.value(data.summary)}
               </div>
-              {c.sub && <div className="card-sub">{c.sub(data.summary)}</div>}
+              {c.sub && c.sub(data.summary) && <div className="card-sub">{c.sub(data.summary)}</div>}
               <div className={`card-change ${tone(delta)}`} data-testid={`card-${c.id}-change`}>
                 {change(delta)} <span className="muted">vs previous period</span>
               </div>
