@@ -15,12 +15,14 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.structs import ConsumerRecord
+from redis.asyncio import Redis
 from typer.testing import CliRunner, Result
 
 from conftest import Infra, free_port, ingest_services_on, start_service
 from pulse_cli.app import app
 from pulse_cli.connections import topic_partitions
 from pulse_cli.dead_letters import REPLAYED_FROM_HEADER
+from pulse_shared.cache import cache_version
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import MetricsObserved, PostMetrics
 from pulse_shared.ingest.contracts import TrackedPost
@@ -242,6 +244,8 @@ async def test_summaries_rebuild_restores_deleted_rows(
     # 23:30 UTC on the 2nd is the 3rd in Berlin.
     assert ("twitter", "daily", date(2026, 3, 3), 1, 5, 100) in [row[:6] for row in before]
 
+    redis = Redis.from_url(infra.redis_url)
+    versions = [await cache_version(redis, business)]
     await db.execute(
         "DELETE FROM analytics_summaries WHERE business_id = $1 AND period_start >= '2026-03-03'",
         business,
@@ -262,6 +266,14 @@ async def test_summaries_rebuild_restores_deleted_rows(
     assert await db.fetchval("SELECT timezone FROM businesses WHERE id = $1", business) == (
         "Europe/Berlin"
     )
+    versions.append(await cache_version(redis, business))
+    moved = await pulse(infra, "business", "set-timezone", str(business), "Asia/Tokyo")
+    assert moved.exit_code == 0, moved.output
+    versions.append(await cache_version(redis, business))
+    await redis.aclose()
+    # Each change a reader could see retired the answers computed before it: the range
+    # rebuild, the whole rebuild, the zone change.
+    assert versions == [versions[0], versions[0] + 2, versions[0] + 3]
 
 
 # --- backfill --------------------------------------------------------------------------

@@ -146,6 +146,7 @@ def set_timezone(
             raise typer.Exit(1) from exc
         finally:
             await conn.close()
+        await rebuild.retire_answers(PulseSettings(), business_id)
         err.print(f"business {business_id} is now in {timezone}; {rows} summary rows rebuilt")
 
     asyncio.run(run())
@@ -311,10 +312,12 @@ def summaries_rebuild(
     settings = load_settings(PulseSettings)
     if since is None or until is None:
         rows = run(rebuild.rebuild_business(settings, business_id))
+        run(rebuild.retire_answers(settings, business_id))
         err.print(f"business {business_id}: every summary rebuilt, {rows} rows")
         return
     check_range(since.date(), until.date())
     days = run(rebuild.rebuild_range(settings, business_id, since.date(), until.date()))
+    run(rebuild.retire_answers(settings, business_id))
     err.print(
         f"business {business_id}: {days} local days recomputed, {since.date()}..{until.date()}"
     )

@@ -17,6 +17,9 @@ The moments go straight into the refresh's own transaction (not into
 command also do, or wait for, other businesses' pending work). The range is done a month
 per transaction, so a long range shows progress and never holds the locks for long.
 ``activity_daily`` is not touched by a range rebuild (its rebuild is per business).
+
+Either way the business's cache version is bumped afterwards, so no answer computed from
+the summaries before is served after (:func:`retire_answers`).
 """
 
 from __future__ import annotations
@@ -25,7 +28,8 @@ from datetime import date, timedelta
 
 import asyncpg
 
-from pulse_cli.connections import connect_database, progress_bar, require_business
+from pulse_cli.connections import connect_database, connect_redis, progress_bar, require_business
+from pulse_shared.cache import bump_cache_versions
 from pulse_shared.events import PLATFORMS
 from pulse_shared.settings import PulseSettings
 from pulse_shared.summaries import (
@@ -103,3 +107,13 @@ async def rebuild_range(settings: PulseSettings, business_id: int, since: date, 
         return days
     finally:
         await conn.close()
+
+
+async def retire_answers(settings: PulseSettings, business_id: int) -> None:
+    """Bump the business's cache version: query-api's answers computed before the change
+    are not served again (``pulse_shared.cache``)."""
+    redis = await connect_redis(settings)
+    try:
+        await bump_cache_versions(redis, [business_id])
+    finally:
+        await redis.aclose()

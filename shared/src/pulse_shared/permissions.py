@@ -229,8 +229,14 @@ REDIS_USERS: dict[str, RedisUser] = {
         _ingest_user("ingest-linkedin", ["linkedin"], "linkedin"),
         _ingest_user("ingest-twitter", ["twitter"], "twitter"),
         _ingest_user("ingest-meta", ["facebook", "instagram"], "meta"),
-        # The `pulse` command's backfill: every platform's poll schedule.
-        RedisUser("operator", commands=_SCHEDULE_COMMANDS, keys=("pulse:track:*",), scripts=True),
+        # The `pulse` command's backfill: every platform's poll schedule; its summary
+        # rebuilds and time-zone changes bump the business's cache version.
+        RedisUser(
+            "operator",
+            commands=(*_SCHEDULE_COMMANDS, "incr"),
+            keys=("pulse:track:*", "pulse:cache-version:*"),
+            scripts=True,
+        ),
         # The test suite: its sessions' keys (db 15), nothing that spans the server.
         RedisUser("tests", categories=("+@all", "-@dangerous"), keys=("pulse:*", "test-*")),
     )
