@@ -72,7 +72,7 @@ export function TopPosts({ client, scope, version, onUnauthorized }: ViewProps) 
                 <th>#</th>
                 <th>Post</th>
                 <th>Platform</th>
-                <th>Published</th>
+                <th>Published ({data.period.timezone})</th>
                 <th>{sortButton("likes", "Likes")}</th>
                 <th>{sortButton("impressions", "Impressions")}</th>
                 <th>{sortButton("engagement", "Engagement")}</th>

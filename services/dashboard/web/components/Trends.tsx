@@ -1,12 +1,21 @@
 import { useState } from "react";
 import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import type { TrendBasis, TrendPeriod } from "../api/types";
+import type { TrendBasis, TrendItem, TrendPeriod } from "../api/types";
 import { int, pct } from "../format";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 
 /** Engagement over time: daily/weekly/monthly, by publish day or activity day. */
+/** A period the range cuts is drawn as a hollow point: its total is of fewer days. */
+function partialDot(props: { cx?: number; cy?: number; index?: number; payload?: TrendItem }) {
+  const { cx, cy, index, payload } = props;
+  if (!payload?.partial || cx === undefined || cy === undefined) return <g key={`dot-${index}`} />;
+  return (
+    <circle key={`dot-${index}`} cx={cx} cy={cy} r={4} fill="#fff" stroke="#6366f1" strokeDasharray="2 2" />
+  );
+}
+
 export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
   const [period, setPeriod] = useState<TrendPeriod>("daily");
   const [basis, setBasis] = useState<TrendBasis>("publish");
@@ -49,6 +58,7 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
               <span data-testid="trends-count">{data.trends.length}</span> periods ·{" "}
               <span data-testid="trends-total-engagement">{int(total)}</span> engagements ·{" "}
               <span data-testid="trends-total-impressions">{int(impressions)}</span> impressions
+              {data.trends.some((t) => t.partial) && " · hollow points: periods the range cuts (partial)"}
             </p>
             <div className="chart" data-testid="trends-chart">
               <ResponsiveContainer width="100%" height={300}>
@@ -59,7 +69,7 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
                   <YAxis yAxisId="rate" orientation="right" unit="%" width={48} />
                   <Tooltip />
                   <Legend />
-                  <Line yAxisId="count" type="monotone" dataKey="engagement" name="Engagement" stroke="#6366f1" dot={false} isAnimationActive={false} />
+                  <Line yAxisId="count" type="monotone" dataKey="engagement" name="Engagement" stroke="#6366f1" dot={partialDot} isAnimationActive={false} />
                   <Line yAxisId="rate" type="monotone" dataKey="engagement_rate" name="Engagement rate (%)" stroke="#f59e0b" dot={false} isAnimationActive={false} />
                 </LineChart>
               </ResponsiveContainer>
@@ -70,7 +80,7 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
                 <table data-testid="trends-table">
                   <thead>
                     <tr>
-                      <th>Period start</th>
+                      <th>Period</th>
                       <th>Posts</th>
                       <th>Impressions</th>
                       <th>Engagement</th>
@@ -79,8 +89,12 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
                   </thead>
                   <tbody>
                     {data.trends.map((t) => (
-                      <tr key={t.period_start}>
-                        <td>{t.period_start}</td>
+                      <tr key={t.period_start} data-partial={t.partial ? "true" : undefined}>
+                        <td>
+                          {t.period_start === t.period_end ? t.period_start : `${t.period_start} – ${t.period_end}`}
+                          {t.partial && <span className="muted"> · partial ({t.days} {t.days === 1 ? "day" : "days"})</span>}
+                          {t.estimated && <span className="muted"> · estimated</span>}
+                        </td>
                         <td>{int(t.posts)}</td>
                         <td>{int(t.impressions)}</td>
                         <td>{int(t.engagement)}</td>
