@@ -20,7 +20,13 @@ from conftest import QUERY_API_NOW, Infra, ServiceProcess
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.db import asyncpg_dsn
-from pulse_shared.events import AccountObserved, MetricsObserved, PostMetrics, PostPublished
+from pulse_shared.events import (
+    PLATFORMS,
+    AccountObserved,
+    MetricsObserved,
+    PostMetrics,
+    PostPublished,
+)
 from pulse_shared.summaries import set_business_timezone
 
 pytestmark = pytest.mark.integration
@@ -61,7 +67,7 @@ async def business(infra: Infra) -> dict[str, Any]:
         PostPublished(business_id=b, platform=p, platform_post_id=f"{p}-{b}",
                       account_id=f"account-{p}", published_at=published + timedelta(hours=i),
                       content="a post", content_type="text")
-        for i, p in enumerate(("linkedin", "twitter"))
+        for i, p in enumerate(PLATFORMS[:2])
     ]  # fmt: skip
     readings = [
         MetricsObserved(business_id=b, platform=p.platform, platform_post_id=p.platform_post_id,
