@@ -10,7 +10,7 @@ import jwt
 import pytest
 from typer.testing import CliRunner, Result
 
-from conftest import Infra
+from conftest import Infra, free_port
 from pulse_cli.app import app
 from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET
 
@@ -22,6 +22,7 @@ runner = CliRunner()
 def env(infra: Infra) -> dict[str, str]:
     return {
         "PULSE_DATABASE_URL": infra.database_url,
+        "PULSE_REDIS_URL": infra.redis_url,
         "PULSE_JWT_SECRET": infra.jwt_secret,
         "PULSE_ENVIRONMENT": "dev",
     }
@@ -105,3 +106,19 @@ def test_bad_input_gets_a_clear_error(infra: Infra) -> None:
     )
     assert too_long.exit_code == 1
     assert "may last at most 86400 s" in too_long.output
+
+
+async def test_a_zone_change_with_redis_away_is_done_and_says_what_it_could_not_retire(
+    infra: Infra, db: asyncpg.Connection
+) -> None:
+    business = new_business()
+    await pulse(infra, "token", "--business-id", str(business))
+    result = await pulse(
+        infra, "business", "set-timezone", str(business), "Asia/Tokyo",
+        PULSE_REDIS_URL=f"redis://127.0.0.1:{free_port()}/0",
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert "may be served for up to a minute" in " ".join(result.output.split())
+    assert await db.fetchval("SELECT timezone FROM businesses WHERE id = $1", business) == (
+        "Asia/Tokyo"
+    )

@@ -27,8 +27,16 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 import asyncpg
+from redis.exceptions import RedisError
 
-from pulse_cli.connections import connect_database, connect_redis, progress_bar, require_business
+from pulse_cli.connections import (
+    CommandFailed,
+    connect_database,
+    connect_redis,
+    err,
+    progress_bar,
+    require_business,
+)
 from pulse_shared.cache import bump_cache_versions
 from pulse_shared.events import PLATFORMS
 from pulse_shared.settings import PulseSettings
@@ -111,9 +119,17 @@ async def rebuild_range(settings: PulseSettings, business_id: int, since: date, 
 
 async def retire_answers(settings: PulseSettings, business_id: int) -> None:
     """Bump the business's cache version: query-api's answers computed before the change
-    are not served again (``pulse_shared.cache``)."""
-    redis = await connect_redis(settings)
+    are not served again (``pulse_shared.cache``). The change itself is done: Redis out of
+    reach is said, not a failure (cached answers then expire within a minute)."""
+    try:
+        redis = await connect_redis(settings)
+    except CommandFailed as exc:
+        err.print(f"[yellow]{exc}: answers cached before may be served for up to a minute[/]")
+        return
     try:
         await bump_cache_versions(redis, [business_id])
+    except (RedisError, OSError) as exc:
+        err.print(f"[yellow]cache not retired ({exc}): answers cached before may be served "
+                  "for up to a minute[/]")  # fmt: skip
     finally:
         await redis.aclose()
