@@ -104,7 +104,12 @@ async def test_post_without_metrics_yet(
     async with httpx.AsyncClient(base_url=query_api.url, headers=auth(token)) as client:
         body = (await client.get(f"/api/v1/analytics/posts/{post_id}")).json()
     assert body["likes"] is None
-    assert body["engagement_rate"] == 0.0
+    # Nothing observed yet: no rate, rather than 0.00 %.
+    assert (body["engagement_rate"], body["click_through_rate"], body["virality"]) == (
+        None,
+        None,
+        None,
+    )
     assert body["video_completion"] is None
     assert body["fetched_at"] is None
     assert body["history"] == []

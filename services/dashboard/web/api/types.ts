@@ -41,7 +41,7 @@ export interface MetricSnapshot extends PostMetrics {
   observed_at: string;
   source: string;
   engagement: number;
-  engagement_rate: number;
+  engagement_rate: number | null; // null without impressions
 }
 
 export interface TopPost extends PostMetrics, PostIdentity {
@@ -54,9 +54,9 @@ export interface TopPost extends PostMetrics, PostIdentity {
 export interface PostDetail extends PostMetrics, PostIdentity {
   timezone: string;
   engagement: number;
-  engagement_rate: number;
-  click_through_rate: number;
-  virality: number;
+  engagement_rate: number | null; // null without impressions
+  click_through_rate: number | null; // null without impressions or reported clicks
+  virality: number | null; // null without impressions or reported shares
   video_completion: number | null;
   fetched_at: string | null;
   history: MetricSnapshot[];

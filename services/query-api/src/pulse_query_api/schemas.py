@@ -27,7 +27,9 @@ class MetricSnapshotOut(PostMetricsOut):
     observed_at: datetime
     source: str
     engagement: int
-    engagement_rate: float = Field(description="Percent, rounded to 2 decimals")
+    engagement_rate: float | None = Field(
+        description="Percent, rounded to 2 decimals; null without impressions"
+    )
 
 
 class PostIdentityOut(BaseModel):
@@ -50,12 +52,20 @@ class PostIdentityOut(BaseModel):
 
 
 class PostOut(PostMetricsOut, PostIdentityOut):
-    """A post as every listing shows it: identity first, then metrics and rates."""
+    """A post with its metrics and rates; a rate over something not reported is null."""
 
     engagement: int = Field(description="likes + comments + shares (null counts as 0)")
-    engagement_rate: float = Field(description="engagement / impressions x 100, 2 decimals")
-    click_through_rate: float = Field(description="clicks / impressions x 100, 2 decimals")
-    virality: float = Field(description="shares / impressions x 100, 2 decimals")
+    engagement_rate: float | None = Field(
+        description="engagement / impressions x 100, 2 decimals; null without impressions"
+    )
+    click_through_rate: float | None = Field(
+        description="clicks / impressions x 100, 2 decimals; null without impressions or "
+        "reported clicks"
+    )
+    virality: float | None = Field(
+        description="shares / impressions x 100, 2 decimals; null without impressions or "
+        "reported shares"
+    )
     video_completion: float | None = Field(
         description="watch time / (views x duration) x 100; null unless a video with views"
     )

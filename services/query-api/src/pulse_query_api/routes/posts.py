@@ -34,6 +34,13 @@ HISTORY_LIMIT = 2000
 MEMBER_POST_BUSINESS = "SELECT pulse_member_post_business($1, $2)"
 
 
+def _rate(impressions: int | None, rate: float | None, *over: int | None) -> float | None:
+    """A rate, rounded; null without impressions or when what it counts is not reported."""
+    if not impressions or rate is None or any(value is None for value in over):
+        return None
+    return formulas.round2(rate)
+
+
 def _metrics(row: Any) -> dict[str, Any]:
     return {name: row[METRIC_COLUMNS[name]] for name in METRIC_NAMES}
 
@@ -107,12 +114,12 @@ async def get_post(
                 observed_at=h["observed_at"],
                 source=h["source"],
                 engagement=formulas.engagement(m["likes"], m["comments"], m["shares"]),
-                engagement_rate=formulas.round2(
+                engagement_rate=_rate(
+                    m["impressions"],
                     formulas.engagement_rate(
                         m["likes"], m["comments"], m["shares"], m["impressions"]
-                    )
-                )
-                or 0.0,
+                    ),
+                ),
                 **m,
             )
         )
@@ -129,9 +136,9 @@ async def get_post(
         thumbnail_url=row["thumbnail_url"],
         removed_at=row["removed_at"],
         engagement=formulas.engagement(likes, comments, shares),
-        engagement_rate=formulas.round2(row["engagement_rate"] or 0.0) or 0.0,
-        click_through_rate=formulas.round2(row["click_through_rate"] or 0.0) or 0.0,
-        virality=formulas.round2(formulas.virality(shares, impressions)) or 0.0,
+        engagement_rate=_rate(impressions, row["engagement_rate"]),
+        click_through_rate=_rate(impressions, row["click_through_rate"], metrics["clicks"]),
+        virality=_rate(impressions, formulas.virality(shares, impressions), shares),
         video_completion=formulas.round2(
             formulas.video_completion(
                 metrics["video_watch_time_s"], metrics["video_views"], row["video_duration_s"]
