@@ -14,10 +14,10 @@ down: ## stop services and infrastructure (data stays in .run/)
 status:
 	@bash deploy/local/infra.sh status; bash deploy/local/services.sh status
 
-install: ## Debian packages, Kafka jars, uv and the Python workspace (idempotent)
+install: ## Debian packages, Kafka jars, Keycloak, Mailpit, uv and the Python workspace (idempotent)
 	@bash deploy/local/install.sh
 
-infra: ## install, then start PostgreSQL, Redis and Kafka (idempotent)
+infra: ## install, then start PostgreSQL, Redis, Kafka, Mailpit and Keycloak (idempotent)
 	@bash deploy/local/infra.sh up
 
 test: infra lint typecheck pytest e2e ## everything CI runs

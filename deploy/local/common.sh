@@ -21,6 +21,13 @@ PG_READER_TEMP_FILE_LIMIT="${PULSE_PG_READER_TEMP_FILE_LIMIT:-512MB}"
 PG_INGEST_USER="${PULSE_PG_INGEST_USER:-pulse_ingest}"
 PG_DATABASE="${PULSE_PG_DATABASE:-pulse}"
 REDIS_PORT="${PULSE_REDIS_PORT:-6379}"
+# Keycloak, the local OpenID provider (realm pulse); Mailpit, the local SMTP server and its
+# web inbox (web page and REST API on one port).
+KEYCLOAK_PORT="${PULSE_KEYCLOAK_PORT:-8300}"
+KEYCLOAK_ISSUER="http://127.0.0.1:$KEYCLOAK_PORT/realms/pulse"
+SMTP_PORT="${PULSE_SMTP_PORT:-1025}"
+MAILPIT_PORT="${PULSE_MAILPIT_PORT:-8025}"
+DASHBOARD_URL="http://127.0.0.1:${PULSE_DASHBOARD_PORT:-8080}"
 
 # The local stack is the development environment, said explicitly: unset means production,
 # which refuses the development secrets published in this repository.
@@ -49,6 +56,26 @@ port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 pid_alive() { [[ -s "$1" ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
 
 as_root() { if [[ $(id -u) -eq 0 ]]; then "$@"; else sudo "$@"; fi; }
+
+# A JDK of major version >= $1: PULSE_JAVA_HOME when set, else the newest of JAVA_HOME and the
+# JDKs under /usr/lib/jvm (Debian 12 packages only Java 17; Keycloak 26 needs 21 or newer,
+# which the machine's Temurin JDK is).
+jdk_home() {
+  local need=$1 best="" best_major=0 d major candidates=("${PULSE_JAVA_HOME:-}")
+  [[ -n "${PULSE_JAVA_HOME:-}" ]] || candidates=("${JAVA_HOME:-}" /usr/lib/jvm/*)
+  for d in "${candidates[@]}"; do
+    [[ -n "$d" && -x "$d/bin/java" ]] || continue
+    major=$(sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$d/release" 2>/dev/null || true)
+    [[ -n "$major" ]] || major=$("$d/bin/java" -version 2>&1 | sed -n '1s/.*version "\([0-9]*\).*/\1/p' || true)
+    if (( ${major:-0} > best_major )); then best=$d best_major=$major; fi
+  done
+  if (( best_major < need )); then
+    local found="no JDK was found"
+    [[ -z "$best" ]] || found="the newest JDK here, $best, is Java $best_major"
+    die "Java $need or newer is needed and $found: install a JDK $need+ (e.g. Temurin) under /usr/lib/jvm, or set PULSE_JAVA_HOME to one"
+  fi
+  echo "$best"
+}
 
 pg_bin() {
   local d

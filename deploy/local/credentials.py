@@ -2,17 +2,22 @@
 
     credentials.py ensure FILE           create FILE (mode 0600) or add what it lacks: one
                                          random password per principal of
-                                         pulse_shared.permissions; existing ones are kept
+                                         pulse_shared.permissions and per secret of the
+                                         local Keycloak and Mailpit; existing ones are kept
     credentials.py redis-acl FILE OUT    write the Redis ACL file (passwords as SHA-256)
     credentials.py pg-verifiers FILE     print shell assignments of each PostgreSQL role's
                                          SCRAM-SHA-256 verifier, for ALTER ROLE ... PASSWORD
+    credentials.py mailpit-auth FILE DIR write Mailpit's password files (salted SHA-1):
+                                         DIR/smtp.passwd (who may send), DIR/ui.passwd
+                                         (who may read the inbox, web page and API)
     credentials.py docker-redis-acl      print deploy/docker/redis-acl.sh, the compose Redis's
                                          entrypoint (tests/test_compose.py holds it equal)
 
 A value set in the environment under the same name overrides the file's. Nothing here
-prints a password: PostgreSQL gets verifiers and Redis hashes, so neither server nor any
-log sees one. Standard library only (with shared/src on the path): it runs before
-``uv sync`` has installed the workspace.
+prints a password: PostgreSQL gets verifiers, Redis and Mailpit hashes, so neither server
+nor any log sees one (Keycloak gets its own through its admin API: keycloak_admin.py).
+Standard library only (with shared/src on the path): it runs before ``uv sync`` has
+installed the workspace.
 """
 
 from __future__ import annotations
@@ -44,6 +49,20 @@ HEADER = (
     "# every deploy/local script and the tests. Secret: never commit, copy or print it.\n"
 )
 SCRAM_ITERATIONS = 4096
+# The local servers' secrets beside the permissions table's principals: Keycloak's bootstrap
+# admin, the dashboard's OpenID client secret and the realm's two demo users (keycloak.sh,
+# keycloak_admin.py), and Mailpit's two users, `pulse` sending over SMTP and `pulse` reading
+# the inbox (mailpit.sh). A user ``name@pulse.local`` of the realm file has
+# PULSE_KEYCLOAK_<NAME>_PASSWORD.
+LOCAL_SERVER_SECRETS = (
+    "PULSE_KEYCLOAK_ADMIN_PASSWORD",
+    "PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET",
+    "PULSE_KEYCLOAK_DEMO_PASSWORD",
+    "PULSE_KEYCLOAK_COLLEAGUE_PASSWORD",
+    "PULSE_MAILPIT_SMTP_PASSWORD",
+    "PULSE_MAILPIT_UI_PASSWORD",
+)
+MAILPIT_USER = "pulse"
 
 
 def write_private(path: Path, text: str) -> None:
@@ -57,7 +76,7 @@ def write_private(path: Path, text: str) -> None:
 
 def ensure(path: Path) -> None:
     known = read_credentials(path) if path.exists() else {}
-    missing = [name for name in password_vars() if name not in known]
+    missing = [name for name in (*password_vars(), *LOCAL_SERVER_SECRETS) if name not in known]
     if missing or path.stat().st_mode & 0o077:
         lines = [f"{name}={value}" for name, value in _file_values(path).items()]
         lines += [f"{name}={secrets.token_hex(24)}" for name in missing]
@@ -92,6 +111,20 @@ def scram_verifier(password: str, salt: bytes | None = None) -> str:
     return f"SCRAM-SHA-256${SCRAM_ITERATIONS}:{b64(salt)}${b64(stored_key)}:{b64(server_key)}"
 
 
+def ssha(password: str, salt: bytes | None = None) -> str:
+    """An htpasswd ``{SSHA}`` hash, which Mailpit's password files take: enough for random
+    192-bit passwords, and made with the standard library."""
+    salt = salt or secrets.token_bytes(8)
+    digest = hashlib.sha1(password.encode() + salt, usedforsecurity=False).digest()
+    return "{SSHA}" + base64.b64encode(digest + salt).decode()
+
+
+def mailpit_auth(values: dict[str, str], out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    for name, var in (("smtp", "PULSE_MAILPIT_SMTP_PASSWORD"), ("ui", "PULSE_MAILPIT_UI_PASSWORD")):
+        write_private(out / f"{name}.passwd", f"{MAILPIT_USER}:{ssha(values[var])}\n")
+
+
 def docker_redis_acl() -> str:
     """The compose Redis's entrypoint: the ACL file from the table's rules and the
     passwords in its environment (as SHA-256; a user without one is left out)."""
@@ -122,7 +155,7 @@ def main(argv: list[str]) -> int:
     if argv == ["docker-redis-acl"]:
         print(docker_redis_acl(), end="")
         return 0
-    if len(argv) < 2 or argv[0] not in {"ensure", "redis-acl", "pg-verifiers"}:
+    if len(argv) < 2 or argv[0] not in {"ensure", "redis-acl", "pg-verifiers", "mailpit-auth"}:
         print(__doc__, file=sys.stderr)
         return 2
     command, path = argv[0], Path(argv[1])
@@ -132,6 +165,9 @@ def main(argv: list[str]) -> int:
     values = read_credentials(path)
     if command == "redis-acl":
         write_private(Path(argv[2]), redis_acl(lambda user: sha256_hex(values[user.password_var])))
+        return 0
+    if command == "mailpit-auth":
+        mailpit_auth(values, Path(argv[2]))
         return 0
     # Shell assignments; a verifier holds no quote, so single quotes keep it literal.
     print(f"PG_SUPERUSER_VERIFIER='{scram_verifier(values[SUPERUSER_PASSWORD_VAR])}'")

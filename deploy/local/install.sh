@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what Pulse needs on this machine, skipping whatever is already there:
-# PostgreSQL and Redis (Debian packages), Java + Maven, the Kafka jars (Maven Central),
-# uv and the Python workspace. A second run finishes in a few seconds.
+# PostgreSQL and Redis (Debian packages), Java + Maven, the Kafka jars and Keycloak (Maven
+# Central), Mailpit (Go module proxy, its web page with npm), uv and the Python workspace.
+# A second run finishes in a few seconds.
 source "$(dirname "${BASH_SOURCE[0]}")/common.sh"
 # What is installed (the venv, the dashboard's build, Kafka's jars) is read by the
 # unprivileged users the servers and services run as.
@@ -23,10 +24,11 @@ if (( ${#apt_packages[@]} )); then
     "${apt_packages[@]}" >/dev/null
 fi
 
-# Run by root, the servers and services do not run as root: Kafka as pulse-kafka, the
-# services as pulse (PostgreSQL and Redis as their packages' postgres and redis).
+# Run by root, the servers and services do not run as root: Kafka as pulse-kafka, Keycloak
+# as pulse-keycloak, Mailpit as pulse-mailpit, the services as pulse (PostgreSQL and Redis as
+# their packages' postgres and redis).
 if [[ $(id -u) -eq 0 ]]; then
-  for user in pulse pulse-kafka redis; do
+  for user in pulse pulse-kafka pulse-keycloak pulse-mailpit redis; do
     id -u "$user" > /dev/null 2>&1 || useradd --system --user-group --no-create-home \
       --home-dir /nonexistent --shell /usr/sbin/nologin "$user"
   done
@@ -42,6 +44,63 @@ if [[ "$(cat "$libs/.stamp" 2>/dev/null)" != "$stamp" ]]; then
     -DincludeScope=runtime -DoutputDirectory="$libs" \
     || die "Maven could not resolve the Kafka jars (see output above)"
   echo "$stamp" > "$libs/.stamp"
+fi
+
+# Keycloak (the local OpenID provider, keycloak.sh): its server distribution from Maven
+# Central, unpacked into .run/keycloak/dist and built once for how keycloak.sh runs it (its
+# H2 file database), so that each start skips the build. Its data stays beside it, in
+# .run/keycloak/data, across versions. Keycloak 26 needs Java 21+ (jdk_home).
+KEYCLOAK_VERSION=26.5.6
+KEYCLOAK_BUILD=(--db=dev-file)
+kc_dist="$RUN/keycloak/dist"
+kc_stamp="keycloak=$KEYCLOAK_VERSION ${KEYCLOAK_BUILD[*]}"
+if [[ "$(cat "$kc_dist/.stamp" 2>/dev/null)" != "$kc_stamp" ]]; then
+  kc_java="$(jdk_home 21)"
+  log "installing Keycloak $KEYCLOAK_VERSION (Maven Central) and building it"
+  rm -rf "$kc_dist" "$kc_dist.unpacked" && mkdir -p "$kc_dist.unpacked"
+  mvn -q -B -Dstyle.color=never dependency:unpack \
+    -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$kc_dist.unpacked" \
+    || die "Maven could not fetch Keycloak $KEYCLOAK_VERSION (see output above)"
+  mv "$kc_dist.unpacked/keycloak-$KEYCLOAK_VERSION" "$kc_dist" && rm -rf "$kc_dist.unpacked"
+  ln -s ../data "$kc_dist/data"
+  JAVA_HOME="$kc_java" "$kc_dist/bin/kc.sh" build "${KEYCLOAK_BUILD[@]}" > "$LOGS/keycloak-build.log" 2>&1 \
+    || { tail -20 "$LOGS/keycloak-build.log" >&2; die "Keycloak's build failed"; }
+  echo "$kc_stamp" > "$kc_dist/.stamp"
+fi
+
+# Mailpit (the local SMTP server and web inbox, mailpit.sh), built from its Go module into
+# .run/mailpit/bin, as its own release is: the module holds the web page's sources only, so
+# its page is built with npm first (`npm run package`), in a copy of the module. Two of the
+# page's npm pins are not served here, and are changed in that copy: rapidoc 12.1.0 (the API
+# docs viewer) to 9.3.8, and the optional peer sass-embedded left out (the plain `sass`
+# compiles the styles). Rebuilt only when the pinned version changes.
+MAILPIT_VERSION=v1.33.1
+MAILPIT_RAPIDOC=9.3.8
+mp_bin="$RUN/mailpit/bin"
+mp_stamp="mailpit=$MAILPIT_VERSION rapidoc=$MAILPIT_RAPIDOC"
+if [[ "$(cat "$mp_bin/.stamp" 2>/dev/null)" != "$mp_stamp" || ! -x "$mp_bin/mailpit" ]]; then
+  command -v go >/dev/null || die "Go (>= 1.26) is needed to build Mailpit"
+  command -v npm >/dev/null || die "Node.js with npm is needed to build Mailpit's web page"
+  log "building Mailpit $MAILPIT_VERSION (Go module proxy) and its web page (npm)"
+  mp_src="$(go mod download -json "github.com/axllent/mailpit@$MAILPIT_VERSION" \
+    | python3 -c 'import json, sys; print(json.load(sys.stdin)["Dir"])')" \
+    || die "Go could not download Mailpit $MAILPIT_VERSION"
+  mp_build="$(mktemp -d)"
+  cp -r "$mp_src/." "$mp_build" && chmod -R u+w "$mp_build"
+  (
+    cd "$mp_build"
+    npm pkg set "dependencies.rapidoc=$MAILPIT_RAPIDOC"
+    npm install --omit=peer --no-audit --no-fund --loglevel=error > npm.log 2>&1 \
+      || { tail -20 npm.log >&2; exit 1; }
+    npm run --silent package > package.log 2>&1 || { tail -20 package.log >&2; exit 1; }
+    mkdir -p "$mp_bin"
+    CGO_ENABLED=0 go build -trimpath -o "$mp_bin/mailpit.new" \
+      -ldflags "-s -w -X github.com/axllent/mailpit/config.Version=$MAILPIT_VERSION" .
+  ) || { rm -rf "$mp_build"; die "could not build Mailpit $MAILPIT_VERSION (above)"; }
+  rm -rf "$mp_build"
+  # Renamed into place: a running Mailpit keeps its old file (mailpit.sh restarts it).
+  mv "$mp_bin/mailpit.new" "$mp_bin/mailpit"
+  echo "$mp_stamp" > "$mp_bin/.stamp"
 fi
 
 if ! command -v uv >/dev/null || [[ "$(uv --version | cut -d' ' -f2)" != "$UV_VERSION" ]]; then
@@ -105,4 +164,4 @@ command -v npm >/dev/null || die "Node.js >= 20.19 with npm is needed to build t
   [[ -f dist/index.html && -z "$(find web index.html vite.config.ts package-lock.json -newer dist/index.html -print -quit)" ]] \
     || npx vite build --logLevel warn
 )
-log "installed: PostgreSQL $(basename "$(dirname "$(pg_bin)")"), Redis $(redis-server --version | sed -n "s/.*v=\([^ ]*\).*/\1/p"), Kafka $(ls "$libs" | sed -n "s/^kafka_2.13-\(.*\)\.jar$/\1/p"), $(uv --version | cut -d" " -f1-2)"
+log "installed: PostgreSQL $(basename "$(dirname "$(pg_bin)")"), Redis $(redis-server --version | sed -n "s/.*v=\([^ ]*\).*/\1/p"), Kafka $(ls "$libs" | sed -n "s/^kafka_2.13-\(.*\)\.jar$/\1/p"), Keycloak $KEYCLOAK_VERSION, Mailpit $MAILPIT_VERSION, $(uv --version | cut -d" " -f1-2)"

@@ -35,9 +35,12 @@ cat <<TXT
   aggregator       http://127.0.0.1:${PULSE_AGGREGATOR_PORT:-8100}/metrics
   ingest           http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/readyz (linkedin)  :${PULSE_INGEST_TWITTER_PORT:-8102} (twitter)  :${PULSE_INGEST_META_PORT:-8103} (meta)
   platform sim     http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}/_sim/population  (the APIs the ingest services poll)
+  sign-in          $KEYCLOAK_ISSUER/account   (Keycloak, realm pulse; admin console: http://127.0.0.1:$KEYCLOAK_PORT/admin)
+                   demo@pulse.local  password $PULSE_KEYCLOAK_DEMO_PASSWORD   (also colleague@pulse.local: PULSE_KEYCLOAK_COLLEAGUE_PASSWORD)
+  mail             http://127.0.0.1:$MAILPIT_PORT   (Mailpit's inbox, user pulse: PULSE_MAILPIT_UI_PASSWORD)   SMTP 127.0.0.1:$SMTP_PORT (user pulse: PULSE_MAILPIT_SMTP_PASSWORD)
   Kafka            127.0.0.1:$KAFKA_PORT    PostgreSQL 127.0.0.1:$PG_PORT (db $PG_DATABASE)    Redis 127.0.0.1:$REDIS_PORT
   logs             $LOGS/
-  credentials      $CREDENTIALS   (generated; each service has its own)
+  credentials      $CREDENTIALS   (generated; each service and server has its own; the names above are in it)
 
   make down        stops it all
 
