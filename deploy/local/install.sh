@@ -58,8 +58,10 @@ if [[ "$(cat "$kc_dist/.stamp" 2>/dev/null)" != "$kc_stamp" ]]; then
   kc_java="$(jdk_home 21)"
   log "installing Keycloak $KEYCLOAK_VERSION (Maven Central) and building it"
   rm -rf "$kc_dist" "$kc_dist.unpacked" && mkdir -p "$kc_dist.unpacked"
-  mvn -q -B -Dstyle.color=never dependency:unpack \
-    -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory="$kc_dist.unpacked" \
+  # Run inside the scratch directory: without a project, the plugin writes its markers to
+  # a literal `${project.basedir}/target` under the working directory.
+  (cd "$kc_dist.unpacked" && mvn -q -B -Dstyle.color=never dependency:unpack \
+    -Dartifact="org.keycloak:keycloak-quarkus-dist:$KEYCLOAK_VERSION:zip" -DoutputDirectory=.) \
     || die "Maven could not fetch Keycloak $KEYCLOAK_VERSION (see output above)"
   mv "$kc_dist.unpacked/keycloak-$KEYCLOAK_VERSION" "$kc_dist" && rm -rf "$kc_dist.unpacked"
   ln -s ../data "$kc_dist/data"
