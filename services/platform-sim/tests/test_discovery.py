@@ -8,35 +8,10 @@ from itertools import pairwise
 from typing import Any
 from urllib.parse import quote
 
-from pulse_platform_sim.testing import LINKEDIN_VERSION, NOW, Sim, authorize
+from pulse_platform_sim.testing import NOW, Sim, authorize, linkedin_headers, linkedin_token
 
 V = "/v21.0"
 DAY_MS = 86_400_000
-
-
-def rest(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "LinkedIn-Version": LINKEDIN_VERSION,
-        "X-Restli-Protocol-Version": "2.0.0",
-    }
-
-
-async def linkedin_token(sim: Sim, user: str) -> str:
-    code = await authorize(sim, "linkedin", user)
-    provider = sim.provider("linkedin")
-    response = await sim.client.post(
-        "/oauth/v2/accessToken",
-        data={
-            "grant_type": "authorization_code",
-            "code": code.code,
-            "redirect_uri": code.redirect_uri,
-            "client_id": provider.client_id,
-            "client_secret": provider.client_secret,
-        },
-    )
-    token: str = response.json()["access_token"]
-    return token
 
 
 ACLS = "/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED"
@@ -46,7 +21,7 @@ async def test_organization_acls_list_what_the_member_administers(sim: Sim) -> N
     user = sim.state.population.user("sim-user-2")
     assert user is not None
     token = await linkedin_token(sim, "sim-user-2")
-    body = (await sim.client.get(ACLS, headers=rest(token))).json()
+    body = (await sim.client.get(ACLS, headers=linkedin_headers(token))).json()
     assert body["elements"] == [
         {
             "organization": sim.account("linkedin", 1).account_id,
@@ -57,10 +32,12 @@ async def test_organization_acls_list_what_the_member_administers(sim: Sim) -> N
     ]
     assert body["paging"] == {"start": 0, "count": 10, "links": [], "total": 1}
     nobody = await linkedin_token(sim, "sim-user-none")
-    empty = (await sim.client.get(ACLS, headers=rest(nobody))).json()
+    empty = (await sim.client.get(ACLS, headers=linkedin_headers(nobody))).json()
     assert empty["elements"] == []
     assert empty["paging"]["total"] == 0
-    other_role = await sim.client.get(ACLS.replace("ADMINISTRATOR", "ANALYST"), headers=rest(token))
+    other_role = await sim.client.get(
+        ACLS.replace("ADMINISTRATOR", "ANALYST"), headers=linkedin_headers(token)
+    )
     assert other_role.json()["elements"] == []
     no_header = await sim.client.get(ACLS, headers={"Authorization": f"Bearer {token}"})
     assert no_header.status_code == 400
@@ -69,7 +46,7 @@ async def test_organization_acls_list_what_the_member_administers(sim: Sim) -> N
 async def test_the_standing_token_stands_for_the_business_administrator(sim: Sim) -> None:
     user = sim.state.population.user("sim-user-1")
     assert user is not None
-    body = (await sim.client.get(ACLS, headers=rest(sim.token("linkedin")))).json()
+    body = (await sim.client.get(ACLS, headers=linkedin_headers(sim.token("linkedin")))).json()
     assert [(e["organization"], e["roleAssignee"]) for e in body["elements"]] == [
         (sim.account("linkedin").account_id, user.linkedin_urn)
     ]
@@ -79,16 +56,20 @@ async def test_organization_names(sim: Sim) -> None:
     account = sim.account("linkedin")
     number = account.account_id.rsplit(":", 1)[1]
     token = await linkedin_token(sim, "sim-user-1")
-    one = (await sim.client.get(f"/rest/organizations/{number}", headers=rest(token))).json()
+    one = (
+        await sim.client.get(f"/rest/organizations/{number}", headers=linkedin_headers(token))
+    ).json()
     assert one["id"] == int(number)
     assert one["localizedName"] == account.name
     assert one["vanityName"] == account.handle
     batch = (
-        await sim.client.get(f"/rest/organizations?ids=List({number},999)", headers=rest(token))
+        await sim.client.get(
+            f"/rest/organizations?ids=List({number},999)", headers=linkedin_headers(token)
+        )
     ).json()
     assert batch["results"][number]["localizedName"] == account.name
     assert batch["statuses"] == {number: 200, "999": 404}
-    missing = await sim.client.get("/rest/organizations/999", headers=rest(token))
+    missing = await sim.client.get("/rest/organizations/999", headers=linkedin_headers(token))
     assert missing.status_code == 404
 
 
@@ -132,7 +113,7 @@ def follower_url(organization: str, start: datetime, end: datetime) -> str:
 
 async def test_linkedin_follower_gains_add_up_to_todays_total(sim: Sim) -> None:
     account = sim.account("linkedin")
-    headers = rest(sim.token("linkedin"))
+    headers = linkedin_headers(sim.token("linkedin"))
     start = datetime.combine(NOW.date() - timedelta(days=30), datetime.min.time(), UTC)
     elements = (
         await sim.client.get(follower_url(account.account_id, start, NOW), headers=headers)
@@ -163,7 +144,9 @@ async def test_linkedin_follower_statistics_of_another_organization_are_forbidde
 ) -> None:
     other = sim.account("linkedin", 1)
     url = follower_url(other.account_id, NOW - timedelta(days=2), NOW)
-    assert (await sim.client.get(url, headers=rest(sim.token("linkedin")))).status_code == 403
+    assert (
+        await sim.client.get(url, headers=linkedin_headers(sim.token("linkedin")))
+    ).status_code == 403
 
 
 async def test_linkedin_lifetime_follower_statistics_have_facets(sim: Sim) -> None:
@@ -172,7 +155,9 @@ async def test_linkedin_lifetime_follower_statistics_have_facets(sim: Sim) -> No
         "/rest/organizationalEntityFollowerStatistics?q=organizationalEntity"
         f"&organizationalEntity={quote(account.account_id, safe='')}"
     )
-    [element] = (await sim.client.get(url, headers=rest(sim.token("linkedin")))).json()["elements"]
+    [element] = (await sim.client.get(url, headers=linkedin_headers(sim.token("linkedin")))).json()[
+        "elements"
+    ]
     assert element["followerCountsBySeniority"] == []
 
 

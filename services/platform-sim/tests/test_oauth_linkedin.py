@@ -8,7 +8,7 @@ from urllib.parse import quote
 
 import httpx
 
-from pulse_platform_sim.testing import LINKEDIN_VERSION, Authorized, Sim, authorize
+from pulse_platform_sim.testing import Authorized, Sim, authorize, linkedin_headers
 
 TOKEN = "/oauth/v2/accessToken"
 DAY_S = 86_400
@@ -47,14 +47,6 @@ async def tokens(sim: Sim, user: str = "sim-user-1", scope: str | None = None) -
     return body
 
 
-def rest(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "LinkedIn-Version": LINKEDIN_VERSION,
-        "X-Restli-Protocol-Version": "2.0.0",
-    }
-
-
 def stats_url(organization: str) -> str:
     return (
         "/rest/organizationalEntityShareStatistics?q=organizationalEntity"
@@ -81,8 +73,10 @@ async def test_the_token_reads_what_its_member_administers_and_nothing_else(sim:
     token = (await tokens(sim, "sim-user-1"))["access_token"]
     own = sim.account("linkedin", 0).account_id
     other = sim.account("linkedin", 1).account_id
-    assert (await sim.client.get(stats_url(own), headers=rest(token))).status_code == 200
-    refused = await sim.client.get(stats_url(other), headers=rest(token))
+    assert (
+        await sim.client.get(stats_url(own), headers=linkedin_headers(token))
+    ).status_code == 200
+    refused = await sim.client.get(stats_url(other), headers=linkedin_headers(token))
     assert refused.status_code == 403
     assert refused.json()["serviceErrorCode"] == 100
     # Counted per member (the person's URN), never by token.
@@ -97,7 +91,9 @@ async def test_the_token_reads_what_its_member_administers_and_nothing_else(sim:
 async def test_a_missing_scope_is_forbidden(sim: Sim) -> None:
     token = (await tokens(sim, scope="r_organization_social"))["access_token"]
     own = sim.account("linkedin").account_id
-    assert (await sim.client.get(stats_url(own), headers=rest(token))).status_code == 403
+    assert (
+        await sim.client.get(stats_url(own), headers=linkedin_headers(token))
+    ).status_code == 403
 
 
 async def test_a_code_works_once_and_its_reuse_revokes_what_it_gave(sim: Sim) -> None:
@@ -109,7 +105,7 @@ async def test_a_code_works_once_and_its_reuse_revokes_what_it_gave(sim: Sim) ->
     assert again.status_code == 400
     assert again.json() == INVALID_GRANT
     revoked = await sim.client.get(
-        stats_url(sim.account("linkedin").account_id), headers=rest(token)
+        stats_url(sim.account("linkedin").account_id), headers=linkedin_headers(token)
     )
     assert revoked.status_code == 401
     assert revoked.json()["serviceErrorCode"] == 65602
@@ -177,14 +173,18 @@ async def test_an_expired_access_token_answers_65601_until_refreshed(
     async with sim_with(linkedin_access_token_ttl_s=3600) as sim:
         body = await tokens(sim)
         url = stats_url(sim.account("linkedin").account_id)
-        assert (await sim.client.get(url, headers=rest(body["access_token"]))).status_code == 200
+        assert (
+            await sim.client.get(url, headers=linkedin_headers(body["access_token"]))
+        ).status_code == 200
         sim.state.clock.advance(3600)
-        expired = await sim.client.get(url, headers=rest(body["access_token"]))
+        expired = await sim.client.get(url, headers=linkedin_headers(body["access_token"]))
         assert expired.status_code == 401
         assert expired.json()["serviceErrorCode"] == 65601
         renewed = (await refresh(sim, body["refresh_token"])).json()
         assert renewed["expires_in"] == 3600
-        assert (await sim.client.get(url, headers=rest(renewed["access_token"]))).status_code == 200
+        assert (
+            await sim.client.get(url, headers=linkedin_headers(renewed["access_token"]))
+        ).status_code == 200
 
 
 async def test_without_programmatic_refresh_there_is_no_refresh_token(sim_with: Any) -> None:

@@ -23,10 +23,11 @@ from pulse_platform_sim.publisher import posts_to_publish
 from pulse_platform_sim.testing import (
     AUTHORIZE_PATHS,
     DEFAULT_SCOPES,
-    LINKEDIN_VERSION,
     NOW,
     Sim,
     authorize,
+    linkedin_headers,
+    linkedin_token,
     make_settings,
     parse_consent,
     pkce_pair,
@@ -58,14 +59,6 @@ def posts(sim: Sim, platform: Platform, business_id: int = N) -> list[Post]:
 def newest_first(history: list[Post]) -> list[str]:
     ordered = sorted(history, key=lambda p: (p.published_at, p.post_id), reverse=True)
     return [p.post_id for p in ordered]
-
-
-def li_headers(token: str) -> dict[str, str]:
-    return {
-        "Authorization": f"Bearer {token}",
-        "LinkedIn-Version": LINKEDIN_VERSION,
-        "X-Restli-Protocol-Version": "2.0.0",
-    }
 
 
 # --- the business and its administrator -------------------------------------------------
@@ -232,24 +225,6 @@ async def consent_users(sim: Sim, api: Api) -> list[str]:
     return parse_consent(page.text).users
 
 
-async def linkedin_token(sim: Sim) -> str:
-    code = await authorize(sim, "linkedin", ADMIN)
-    provider = sim.provider("linkedin")
-    response = await sim.client.post(
-        "/oauth/v2/accessToken",
-        data={
-            "grant_type": "authorization_code",
-            "code": code.code,
-            "redirect_uri": code.redirect_uri,
-            "client_id": provider.client_id,
-            "client_secret": provider.client_secret,
-        },
-    )
-    assert response.status_code == 200, response.text
-    token: str = response.json()["access_token"]
-    return token
-
-
 async def x_token(sim: Sim) -> str:
     code = await authorize(sim, "twitter", ADMIN)
     provider = sim.provider("twitter")
@@ -306,7 +281,7 @@ async def test_its_administrator_finds_its_accounts_and_only_them(sim: Sim) -> N
     assert admin is not None
     acls = await sim.client.get(
         "/rest/organizationAcls?q=roleAssignee&role=ADMINISTRATOR&state=APPROVED",
-        headers=li_headers(await linkedin_token(sim)),
+        headers=linkedin_headers(await linkedin_token(sim, ADMIN)),
     )
     assert [(e["organization"], e["roleAssignee"]) for e in acls.json()["elements"]] == [
         (accounts["linkedin"].account_id, admin.linkedin_urn)
@@ -325,12 +300,12 @@ async def test_its_administrator_finds_its_accounts_and_only_them(sim: Sim) -> N
 
 async def test_its_linkedin_posts_page_to_the_end(sim: Sim) -> None:
     await add(sim)
-    token = await linkedin_token(sim)
+    token = await linkedin_token(sim, ADMIN)
     author = quote(posts(sim, "linkedin")[0].account_id, safe="")
     url: str | None = f"/rest/posts?author={author}&q=author&count=7&sortBy=LAST_MODIFIED"
     listed: list[str] = []
     while url is not None:
-        body = (await sim.client.get(url, headers=li_headers(token))).json()
+        body = (await sim.client.get(url, headers=linkedin_headers(token))).json()
         assert len(body["elements"]) <= 7
         listed += [e["id"] for e in body["elements"]]
         url = next((x["href"] for x in body["paging"]["links"] if x["rel"] == "next"), None)
@@ -397,7 +372,7 @@ async def test_its_linkedin_follower_gains_add_up(sim: Sim) -> None:
         f"&organizationalEntity={quote(account.account_id, safe='')}"
         f"&timeIntervals={quote(span, safe='(),:')}"
     )
-    response = await sim.client.get(url, headers=li_headers(await linkedin_token(sim)))
+    response = await sim.client.get(url, headers=linkedin_headers(await linkedin_token(sim, ADMIN)))
     elements = response.json()["elements"]
     assert len(elements) == 31
     gains = [sum(e["followerGains"].values()) for e in elements]

@@ -216,3 +216,31 @@ async def authorize(
     query = redirect_query(answer)
     assert query["state"] == params["state"]
     return Authorized(query["code"], params["redirect_uri"], verifier)
+
+
+def linkedin_headers(token: str) -> dict[str, str]:
+    """What every LinkedIn REST call carries: the token, the version, Rest.li 2.0."""
+    return {
+        "Authorization": f"Bearer {token}",
+        "LinkedIn-Version": LINKEDIN_VERSION,
+        "X-Restli-Protocol-Version": "2.0.0",
+    }
+
+
+async def linkedin_token(sim: Sim, user: str = "sim-user-1") -> str:
+    """A LinkedIn access token of ``user``, through the consent page and the code exchange."""
+    code = await authorize(sim, "linkedin", user)
+    provider = sim.provider("linkedin")
+    response = await sim.client.post(
+        "/oauth/v2/accessToken",
+        data={
+            "grant_type": "authorization_code",
+            "code": code.code,
+            "redirect_uri": code.redirect_uri,
+            "client_id": provider.client_id,
+            "client_secret": provider.client_secret,
+        },
+    )
+    assert response.status_code == 200, response.text
+    token: str = response.json()["access_token"]
+    return token
