@@ -86,8 +86,11 @@ class Infra:
         default_factory=lambda: Fernet.generate_key().decode(), repr=False
     )
 
-    async def token_for(self, business_id: int, user: str | None = None) -> tuple[str, str]:
-        """A user who is a member of ``business_id`` (created if needed), and their token."""
+    async def token_for(
+        self, business_id: int, user: str | None = None, role: str = "owner"
+    ) -> tuple[str, str]:
+        """A user who is a member of ``business_id`` with ``role`` (the business created if
+        needed), and their token."""
         user = user or f"user-{secrets.token_hex(4)}@test"
         conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
         try:
@@ -95,10 +98,11 @@ class Infra:
                 "INSERT INTO businesses (id) VALUES ($1) ON CONFLICT DO NOTHING", business_id
             )
             await conn.execute(
-                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2) "
+                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, $3) "
                 "ON CONFLICT DO NOTHING",
                 business_id,
                 user,
+                role,
             )
         finally:
             await conn.close()

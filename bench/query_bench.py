@@ -490,7 +490,7 @@ async def prepare_subject(infra: Infra, database: str, secret: str) -> Subject:
     try:
         user = f"bench-{secrets.token_hex(4)}@bench"
         await conn.execute(
-            "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2)",
+            "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner')",
             BIG_BUSINESS,
             user,
         )

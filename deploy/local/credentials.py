@@ -37,7 +37,9 @@ from pulse_shared.permissions import (
     DEFAULT_USER_OFF,
     REDIS_ADMIN,
     REDIS_USERS,
+    SEED_SECRETS,
     SUPERUSER_PASSWORD_VAR,
+    TOKEN_SECRETS,
     password_vars,
     read_credentials,
     redis_acl,
@@ -76,12 +78,21 @@ def write_private(path: Path, text: str) -> None:
 
 def ensure(path: Path) -> None:
     known = read_credentials(path) if path.exists() else {}
-    missing = [name for name in (*password_vars(), *LOCAL_SERVER_SECRETS) if name not in known]
+    every = (*password_vars(), *LOCAL_SERVER_SECRETS, *TOKEN_SECRETS, *SEED_SECRETS)
+    missing = [name for name in every if name not in known]
     if missing or path.stat().st_mode & 0o077:
         lines = [f"{name}={value}" for name, value in _file_values(path).items()]
-        lines += [f"{name}={secrets.token_hex(24)}" for name in missing]
+        lines += [f"{name}={generate(name)}" for name in missing]
         path.parent.mkdir(parents=True, exist_ok=True)
         write_private(path, HEADER + "\n".join(lines) + "\n")
+
+
+def generate(name: str) -> str:
+    """A new secret: 32 random bytes in base64url for a key (SEED_SECRETS: an Ed25519
+    private key, a Fernet key), 24 in hex for a password or a bearer secret."""
+    if name in SEED_SECRETS:
+        return base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    return secrets.token_hex(24)
 
 
 def _file_values(path: Path) -> dict[str, str]:

@@ -77,7 +77,7 @@ async def _add_member(settings: PulseSettings, business_id: int, user: str) -> b
                 business_id,
             )
             await conn.execute(
-                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2) "
+                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner') "
                 "ON CONFLICT DO NOTHING",
                 business_id,
                 user,

@@ -138,7 +138,7 @@ async def connect_accounts(settings: DemoSettings, population: dict[str, Any]) -
                 business["business_id"], business["name"], business["timezone"],
             )  # fmt: skip
             await conn.execute(
-                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2) "
+                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner') "
                 "ON CONFLICT DO NOTHING",
                 business["business_id"], DEMO_MEMBER,
             )  # fmt: skip

@@ -100,7 +100,7 @@ async def member_token(infra: Infra, pg: ThrowawayPostgres) -> tuple[int, str]:
     try:
         await conn.execute("INSERT INTO businesses (id) VALUES ($1)", business)
         await conn.execute(
-            "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2)", business, user
+            "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner')", business, user
         )
     finally:
         await conn.close()
@@ -198,7 +198,7 @@ async def test_during_an_outage_members_read_cached_answers_saying_so_removed_on
     try:
         for user in others:
             await conn.execute(
-                "INSERT INTO business_members (business_id, user_id) VALUES ($1, $2)",
+                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner')",
                 business, user,
             )  # fmt: skip
     finally:

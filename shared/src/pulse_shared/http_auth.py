@@ -1,17 +1,19 @@
-"""Who is calling a service's HTTP API: bearer JWTs, RS256 through the identity provider's
-JWKS URL in production, HS256 with a development secret locally (see pulse_shared.auth).
-The one token check of every service that takes a member's token (query-api, the ingest
-services' connect routes): the teams issue swaps its session in here.
+"""Who is calling a service's HTTP API: bearer JWTs checked against a JWKS (the workspace
+service's, whose tokens are EdDSA, or any identity provider's RS256/ES256), or HS256 with a
+development secret locally (see pulse_shared.auth). The one token check of every service
+that takes a member's token (query-api, the ingest services' connect routes, the workspace).
 
-A token only names the user; whether the user may read a business is looked up in
-business_members on every request, so revoking a membership takes effect at once.
+A token only names the user, and for a personal API token the one business it may read
+(``pulse_business``); whether the user may read a business, and with which role, is looked
+up in business_members on every request, so removing a member takes effect at once.
 """
 
 from __future__ import annotations
 
 import asyncio
 import time
-from typing import Annotated
+from dataclasses import dataclass
+from typing import Annotated, Any
 
 import jwt
 from fastapi import Depends, HTTPException, Request
@@ -31,17 +33,45 @@ VERIFIED_TOKENS_KEPT = 10_000
 LEEWAY_S = 30
 # PyJWT checks these are present (and exp and iat are numbers) before anything else.
 REQUIRED_CLAIMS: Options = {"require": ["exp", "iat", "sub", "iss", "aud"]}
+# What a key set may sign with; each key is only ever used with its own type's algorithm.
+ASYMMETRIC = ["EdDSA", "ES256", "RS256"]
+# The claims of a token exchanged for a personal API token (the workspace service mints them).
+TOKEN_BUSINESS_CLAIM = "pulse_business"  # noqa: S105 - a claim's name
+TOKEN_ID_CLAIM = "pulse_token"  # noqa: S105 - a claim's name
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: ``user`` (the token's subject); for a personal API token, the one
+    business it may read (``api_token_business``) and the token's id. Such a caller is
+    read-only (pulse_shared.roles.TOKEN_PERMISSIONS)."""
+
+    user: str
+    api_token_business: int | None = None
+    api_token_id: int | None = None
+
+    @property
+    def api_token(self) -> bool:
+        return self.api_token_business is not None
+
+    def may_see(self, business_id: int) -> bool:
+        """False for a business an API token is not for (answered as if it did not exist)."""
+        return self.api_token_business is None or self.api_token_business == business_id
 
 
 class Authenticator:
-    def __init__(self, settings: PulseSettings) -> None:
+    """Checks tokens against ``keys`` when given (the workspace checks its own), otherwise
+    the JWKS URL of the settings, otherwise their development secret."""
+
+    def __init__(self, settings: PulseSettings, keys: jwt.PyJWKSet | None = None) -> None:
+        self._keys = keys
         self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url) if settings.jwt_jwks_url else None
         self._secret = settings.jwt_secret
         self._issuer = settings.jwt_issuer
         self._audience = settings.jwt_audience
         # Outside dev, a token issued for longer than this is refused.
         self._max_lifetime_s = None if settings.is_dev else settings.jwt_max_lifetime_s
-        self._verified: dict[str, tuple[str, float]] = {}  # token -> (subject, expires at)
+        self._verified: dict[str, tuple[Caller, float]] = {}  # token -> (caller, expires at)
 
     @staticmethod
     def check_configuration(settings: PulseSettings) -> None:
@@ -56,30 +86,39 @@ class Authenticator:
                 "(an identity provider) or a secret of your own of 32 characters or more"
             )
 
-    async def user_of(self, token: str) -> str:
+    async def caller_of(self, token: str) -> Caller:
         known = self._verified.get(token)
         if known is not None and known[1] + LEEWAY_S > time.time():
             return known[0]
-        subject, expires = await self._verify(token)
+        caller, expires = await self._verify(token)
         if len(self._verified) >= VERIFIED_TOKENS_KEPT:
             self._verified.clear()  # simple and bounded; refills from live sessions
-        self._verified[token] = (subject, expires)
-        return subject
+        self._verified[token] = (caller, expires)
+        return caller
 
-    async def _verify(self, token: str) -> tuple[str, float]:
+    async def user_of(self, token: str) -> str:
+        return (await self.caller_of(token)).user
+
+    def _decode(self, token: str, key: Any, algorithms: list[str]) -> dict[str, Any]:
+        return jwt.decode(
+            token, key, algorithms=algorithms, audience=self._audience, issuer=self._issuer,
+            leeway=LEEWAY_S, options=REQUIRED_CLAIMS,
+        )  # fmt: skip
+
+    async def _verify(self, token: str) -> tuple[Caller, float]:
         try:
-            if self._jwks is not None:
+            if self._keys is not None:
+                kid = jwt.get_unverified_header(token).get("kid")
+                matching = [k for k in self._keys.keys if k.key_id == kid]
+                if not matching:
+                    raise jwt.InvalidTokenError("signed by no key of this service")
+                claims = self._decode(token, matching[0], ASYMMETRIC)
+            elif self._jwks is not None:
                 # The key set is fetched (and cached) by PyJWT with blocking I/O.
                 key = await asyncio.to_thread(self._jwks.get_signing_key_from_jwt, token)
-                claims = jwt.decode(
-                    token, key.key, algorithms=["RS256"], audience=self._audience,
-                    issuer=self._issuer, leeway=LEEWAY_S, options=REQUIRED_CLAIMS,
-                )  # fmt: skip
+                claims = self._decode(token, key, ASYMMETRIC)
             else:
-                claims = jwt.decode(
-                    token, self._secret, algorithms=["HS256"], audience=self._audience,
-                    issuer=self._issuer, leeway=LEEWAY_S, options=REQUIRED_CLAIMS,
-                )  # fmt: skip
+                claims = self._decode(token, self._secret, ["HS256"])
         except jwt.PyJWTError as exc:
             raise HTTPException(401, f"invalid token: {exc}", headers=UNAUTHORIZED) from exc
         subject = claims.get("sub")
@@ -92,7 +131,12 @@ class Authenticator:
                 f"invalid token: issued for longer than {self._max_lifetime_s} s",
                 headers=UNAUTHORIZED,
             )
-        return subject, float(expires)
+        business, token_id = claims.get(TOKEN_BUSINESS_CLAIM), claims.get(TOKEN_ID_CLAIM)
+        if business is not None and (type(business) is not int or type(token_id) is not int):
+            detail = "invalid token: malformed API token claims"
+            raise HTTPException(401, detail, headers=UNAUTHORIZED)
+        caller = Caller(subject, business, token_id if business is not None else None)
+        return caller, float(expires)
 
 
 class BearerUser(HTTPBearer):
@@ -105,12 +149,29 @@ class BearerUser(HTTPBearer):
         return await authenticate(request, credentials)
 
 
-UserDep = Annotated[str, Depends(BearerUser(auto_error=False, description="An access token (JWT)"))]
+class BearerCaller(HTTPBearer):
+    """:class:`BearerUser`, with what the token allows beyond naming its user."""
+
+    async def __call__(self, request: Request) -> Caller:  # type: ignore[override]
+        credentials = await super().__call__(request)
+        return await authenticate_caller(request, credentials)
+
+
+_DESCRIPTION = "An access token (JWT)"
+UserDep = Annotated[str, Depends(BearerUser(auto_error=False, description=_DESCRIPTION))]
+CallerDep = Annotated[Caller, Depends(BearerCaller(auto_error=False, description=_DESCRIPTION))]
+
+
+async def authenticate_caller(
+    request: Request, credentials: HTTPAuthorizationCredentials | None
+) -> Caller:
+    """The caller, or 401."""
+    if credentials is None:
+        raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED)
+    authenticator: Authenticator = request.app.state.authenticator
+    return await authenticator.caller_of(credentials.credentials)
 
 
 async def authenticate(request: Request, credentials: HTTPAuthorizationCredentials | None) -> str:
     """The caller's user id, or 401."""
-    if credentials is None:
-        raise HTTPException(401, "missing bearer token", headers=UNAUTHORIZED)
-    authenticator: Authenticator = request.app.state.authenticator
-    return await authenticator.user_of(credentials.credentials)
+    return (await authenticate_caller(request, credentials)).user

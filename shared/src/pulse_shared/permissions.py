@@ -43,13 +43,17 @@ SUPERUSER = "postgres"
 APP_ROLE = "pulse"
 READER_ROLE = "pulse_reader"
 INGEST_ROLE = "pulse_ingest"
+WORKSPACE_ROLE = "pulse_workspace"
 
 # Servers and what lies outside the cluster, with their ports.
 POSTGRES, REDIS, KAFKA = "postgres", "redis", "kafka"
-INTERNET = "internet"  # the platforms' APIs (HTTPS)
+INTERNET = "internet"  # the platforms' APIs, the identity provider (HTTPS)
+SMTP = "smtp"  # the mail server invites leave through (submission port)
 INGRESS = "ingress"  # the ingress controller: the public's way in
-SERVER_PORTS = {POSTGRES: 5432, REDIS: 6379, KAFKA: 9092, INTERNET: 443}
+SERVER_PORTS = {POSTGRES: 5432, REDIS: 6379, KAFKA: 9092, INTERNET: 443, SMTP: 587}
 
+
+INGEST_SERVICES = ("ingest-linkedin", "ingest-twitter", "ingest-meta")
 
 # --- the rows ------------------------------------------------------------------------------
 
@@ -165,21 +169,46 @@ DATABASE_ROLES: dict[str, DatabaseRole] = {
             READER_ROLE,
             "PULSE_PG_READER_PASSWORD",
             grants={"*": frozenset({"SELECT"})},
-            except_tables=("connected_accounts",),
+            except_tables=("connected_accounts", "users", "invites", "api_tokens", "audit_log"),
         ),
-        # The token vault, and who is a member of which business (the connect routes
-        # check it); nothing of the analytics.
+        # The token vault, who is a member of which business with which role (the connect
+        # routes check it), and the audit log's lines of connections; nothing of the
+        # analytics.
         DatabaseRole(
             INGEST_ROLE,
             "PULSE_PG_INGEST_PASSWORD",
             grants={
                 "connected_accounts": frozenset({"SELECT", "INSERT", "UPDATE"}),
                 "business_members": frozenset({"SELECT"}),
+                "audit_log": frozenset({"INSERT"}),
+            },
+        ),
+        # The teams (the workspace service): members and their roles, the people who
+        # signed in, invites, API tokens, the audit log; businesses it may create
+        # (onboarding) and read, never rename or delete; nothing of the analytics.
+        DatabaseRole(
+            WORKSPACE_ROLE,
+            "PULSE_PG_WORKSPACE_PASSWORD",
+            grants={
+                "businesses": frozenset({"SELECT", "INSERT"}),
+                "business_members": frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"}),
+                "users": frozenset({"SELECT", "INSERT", "UPDATE"}),
+                "invites": frozenset({"SELECT", "INSERT", "UPDATE"}),
+                "api_tokens": frozenset({"SELECT", "INSERT", "UPDATE"}),
+                "audit_log": frozenset({"SELECT", "INSERT"}),
             },
         ),
     )
 }
 SUPERUSER_PASSWORD_VAR = "PULSE_PG_SUPERUSER_PASSWORD"  # noqa: S105 - a variable's name
+
+# The services' own secrets, generated at install beside the principals' passwords: the
+# workspace's signing key (an Ed25519 private key's 32 bytes, base64url; a comma-separated
+# list when rotating, the first signs), the operator's key to the workspace's operator
+# routes (`pulse token`, `pulse business add-owner`), and the dashboard server's session
+# key (Fernet: what a session keeps of the identity provider's tokens is encrypted).
+SEED_SECRETS = ("PULSE_WORKSPACE_SIGNING_KEYS", "PULSE_DASHBOARD_SESSION_KEYS")
+TOKEN_SECRETS = ("PULSE_WORKSPACE_OPERATOR_TOKEN",)
 
 # What the poll schedule (pulse_shared.ingest.tracking), the rate-limit budgets
 # (ingest.ratelimit) and the webhook deduplication (ingest.dedupe) run, scripts included.
@@ -226,6 +255,19 @@ REDIS_USERS: dict[str, RedisUser] = {
             read_keys=("pulse:cache-version:*",),
             scripts=True,
         ),
+        # Forgets the membership a removed member's vouching rests on
+        # (pulse_query_api.membership), at once; its own request rate limits.
+        RedisUser(
+            "workspace",
+            commands=("del", *_HTTP_LIMIT_COMMANDS),
+            keys=("pulse:member:*", _HTTP_LIMITS),
+        ),
+        # The signed-in sessions (server-side; the cookie holds only their id).
+        RedisUser(
+            "dashboard",
+            commands=("get", "set", "del", *_HTTP_LIMIT_COMMANDS),
+            keys=("pulse:session:*", _HTTP_LIMITS),
+        ),
         _ingest_user("ingest-linkedin", ["linkedin"], "linkedin"),
         _ingest_user("ingest-twitter", ["twitter"], "twitter"),
         _ingest_user("ingest-meta", ["facebook", "instagram"], "meta"),
@@ -256,14 +298,33 @@ TESTS_KAFKA_PREFIX = "test-"
 SERVICES: dict[str, Service] = {
     service.name: service
     for service in (
-        Service("dashboard", 8080, calls=("query-api",), public=True),
+        # The backend-for-frontend: the OpenID client (its sessions in Redis), the one
+        # origin of the page, relaying to query-api, the workspace and the connect routes.
+        Service(
+            "dashboard",
+            8080,
+            redis_user="dashboard",
+            calls=(REDIS, "query-api", "workspace", INTERNET, *INGEST_SERVICES),
+            public=True,
+        ),
+        # Members, roles, invites, API tokens, the audit log; Pulse's access tokens (RS256,
+        # its JWKS read by query-api); invites sent over SMTP; the identity provider's
+        # keys fetched to check an ID token.
+        Service(
+            "workspace",
+            8400,
+            database_role=WORKSPACE_ROLE,
+            redis_user="workspace",
+            calls=(POSTGRES, REDIS, SMTP, INTERNET),
+        ),
         Service(
             "query-api",
             8000,
             database_role=READER_ROLE,
             redis_user="query-api",
             kafka=KafkaAccess(produces=(REFRESH_REQUESTED,)),
-            calls=(POSTGRES, REDIS, KAFKA),
+            # The workspace: its JWKS, the keys of the access tokens it verifies.
+            calls=(POSTGRES, REDIS, KAFKA, "workspace"),
         ),
         Service(
             "aggregator",
@@ -289,7 +350,7 @@ SERVICES: dict[str, Service] = {
                     produces=(POSTS_PUBLISHED, POSTS_REMOVED, METRICS_OBSERVED, ACCOUNTS_OBSERVED),
                     group=f"ingest-{platform}",
                 ),
-                calls=(POSTGRES, REDIS, KAFKA, INTERNET),
+                calls=(POSTGRES, REDIS, KAFKA, INTERNET, "workspace"),
                 public=True,  # the platforms' webhooks
             )
             for platform, port in (("linkedin", 8101), ("twitter", 8102), ("meta", 8103))

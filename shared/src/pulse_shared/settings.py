@@ -45,6 +45,8 @@ class PulseSettings(BaseSettings):
     database_reader_role: str = "pulse_reader"
     # The ingest services' role: connected accounts (their tokens) and nothing else.
     database_ingest_role: str = "pulse_ingest"
+    # The workspace service's role: the teams' tables and nothing of the analytics.
+    database_workspace_role: str = "pulse_workspace"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # Access tokens (see pulse_shared.auth): HS256 with this secret in dev, RS256 through

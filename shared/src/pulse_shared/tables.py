@@ -35,9 +35,10 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import UUID
+from sqlalchemy.dialects.postgresql import JSONB, UUID
 
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
+from pulse_shared.roles import ROLES
 
 metadata = MetaData(
     naming_convention={
@@ -119,10 +120,83 @@ business_members = Table(
     metadata,
     Column("business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE")),
     Column("user_id", Text, nullable=False),
-    Column("role", Text, nullable=False, server_default=text("'member'")),
+    Column("role", Text, nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     PrimaryKeyConstraint("business_id", "user_id"),
+    CheckConstraint(_in("role", ROLES), name="role"),
     Index(None, "user_id"),
+)
+
+# --- teams: written by the workspace service only (pulse_shared.permissions) ---------------
+
+# Who has signed in: the identity provider's subject, and what it said of the person.
+users = Table(
+    "users",
+    metadata,
+    Column("user_id", Text, primary_key=True),
+    Column("email", Text, nullable=True),
+    Column("name", Text, nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("last_seen_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Index("ix_users_email_lower", func.lower(text("email"))),
+)
+
+# A single-use invitation by email address; only a digest of its secret is kept.
+invites = Table(
+    "invites",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("email", Text, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("secret_sha256", LargeBinary, nullable=False, unique=True),
+    Column("invited_by", Text, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=False),
+    Column("accepted_at", DateTime(timezone=True), nullable=True),
+    Column("accepted_by", Text, nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    CheckConstraint(_in("role", ROLES), name="role"),
+    CheckConstraint("email = lower(email)", name="email_lower"),
+    Index(None, "business_id", "created_at"),
+)
+
+# Personal, read-only API tokens, each for one business; only a digest of each is kept.
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("user_id", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    # The token's first characters, to tell tokens apart in a listing.
+    Column("prefix", Text, nullable=False),
+    Column("secret_sha256", LargeBinary, nullable=False, unique=True),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True),
+    Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Index(None, "business_id", "user_id"),
+)
+
+# What changed in a business's team and connections, by whom (owners and admins read it).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    Column(
+        "business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE"), nullable=False
+    ),
+    Column("at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("actor", Text, nullable=False),
+    Column("action", Text, nullable=False),
+    Column("subject", Text, nullable=True),
+    Column("details", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Index(None, "business_id", "id"),
 )
 
 published_posts = Table(
@@ -364,5 +438,7 @@ connected_accounts = Table(
     ),
 )
 
-# Tables the SELECT-only reader role must not read (the migrations revoke its access).
-SECRET_TABLES = ("connected_accounts",)
+# Tables the SELECT-only reader role must not read (the migrations revoke its access): the
+# token vault, and the teams' tables (digests of secrets, people's addresses), which
+# query-api never needs.
+SECRET_TABLES = ("connected_accounts", "users", "invites", "api_tokens", "audit_log")

@@ -9,7 +9,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from pulse_shared.permissions import DATABASE_ROLES, INGEST_ROLE
+from pulse_shared.permissions import DATABASE_ROLES, INGEST_ROLE, WORKSPACE_ROLE
 from pulse_shared.settings import PulseSettings
 from pulse_shared.tables import SECRET_TABLES, metadata
 
@@ -51,20 +51,30 @@ def _grant_reader(connection: Connection) -> None:
             connection.execute(text(f"REVOKE ALL ON TABLE public.{table} FROM {quoted}"))
 
 
-def _grant_ingest(connection: Connection) -> None:
-    """Give the ingest services' role its row of pulse_shared.permissions (the token vault,
-    the members list), and nothing else: no analytics table, so a leaked ingest credential
-    reads no customer numbers."""
-    role = config.attributes.get("ingest_role") or PulseSettings().database_ingest_role
-    exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
-    if exists.first() is None:
-        return
-    quoted = connection.dialect.identifier_preparer.quote(role)
-    for table, privileges in sorted(DATABASE_ROLES[INGEST_ROLE].grants.items()):
-        found = connection.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"})
-        if found.scalar() is not None:
-            granted = ", ".join(sorted(privileges))
-            connection.execute(text(f"GRANT {granted} ON TABLE public.{table} TO {quoted}"))
+def _grant_rows(connection: Connection) -> None:
+    """Give each restricted role its row of pulse_shared.permissions and nothing else: the
+    ingest services' (the token vault, the members list), the workspace's (the teams'
+    tables); no analytics table, so a leaked credential reads no customer numbers."""
+    settings = PulseSettings()
+    configured = {
+        INGEST_ROLE: config.attributes.get("ingest_role") or settings.database_ingest_role,
+        WORKSPACE_ROLE: config.attributes.get("workspace_role") or settings.database_workspace_role,
+    }
+    for row, role in configured.items():
+        exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})
+        if exists.first() is None:
+            continue
+        quoted = connection.dialect.identifier_preparer.quote(role)
+        for table, privileges in sorted(DATABASE_ROLES[row].grants.items()):
+            found = connection.execute(text("SELECT to_regclass(:t)"), {"t": f"public.{table}"})
+            if found.scalar() is not None:
+                granted = ", ".join(sorted(privileges))
+                connection.execute(text(f"GRANT {granted} ON TABLE public.{table} TO {quoted}"))
+        if row == WORKSPACE_ROLE:
+            # Onboarding takes a new business's id from this sequence.
+            found = connection.execute(text("SELECT to_regclass('public.business_ids')"))
+            if found.scalar() is not None:
+                connection.execute(text(f"GRANT USAGE ON SEQUENCE public.business_ids TO {quoted}"))
 
 
 def _run(connection: Connection) -> None:
@@ -72,7 +82,7 @@ def _run(connection: Connection) -> None:
     with context.begin_transaction():
         context.run_migrations()
         _grant_reader(connection)
-        _grant_ingest(connection)
+        _grant_rows(connection)
 
 
 async def run_migrations_online() -> None:
