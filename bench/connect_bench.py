@@ -96,7 +96,8 @@ async def run(args: argparse.Namespace) -> None:
         try:
             await conn.execute("INSERT INTO businesses (id) VALUES ($1)", business)
             await conn.execute(
-                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, 'bench', 'owner')",
+                "INSERT INTO business_members (business_id, user_id, role) "
+                "VALUES ($1, 'bench', 'owner')",
                 business,
             )
         finally:

@@ -168,24 +168,43 @@ async def test_disconnecting_revokes_deletes_the_tokens_and_keeps_the_row(
     stack: ConnectStack, infra: Infra, db: asyncpg.Connection
 ) -> None:
     business = stack.offset + 3
-    _, token = await infra.token_for(business)
+    owner, token = await infra.token_for(business, role="owner")
     url = (await stack.authorize(token, business)).json()["authorization_url"]
     connect_outcome(await browse_to_pulse(await consent(url, "sim-user-3")))
     row = await account_row(db, business)
     assert row is not None
     _, stranger = await infra.token_for(business + 10**6)
+    _, analyst = await infra.token_for(business, role="analyst")
     async with httpx.AsyncClient(base_url=stack.ingest.url) as client:
         body = {"business_id": business, "platform": "twitter", "account_id": row["account_id"]}
         foreign = await client.post("/connect/disconnect", json=body,
                                     headers={"Authorization": f"Bearer {stranger}"})  # fmt: skip
         anonymous = await client.post("/connect/disconnect", json=body)
+        refused = await client.post("/connect/disconnect", json=body,
+                                    headers={"Authorization": f"Bearer {analyst}"})  # fmt: skip
         gone = await client.post("/connect/disconnect", json=body,
                                  headers={"Authorization": f"Bearer {token}"})  # fmt: skip
         again = await client.post("/connect/disconnect", json=body,
                                   headers={"Authorization": f"Bearer {token}"})  # fmt: skip
     assert foreign.status_code == 404
     assert anonymous.status_code == 401
+    assert refused.status_code == 403
+    assert refused.json()["detail"] == (
+        f"the role analyst may not connect or disconnect accounts of business {business}"
+    )
+    assert (await stack.authorize(analyst, business)).status_code == 403
     assert gone.status_code == 200, gone.text
+    audit = await db.fetch(
+        "SELECT actor, action, subject, details->>'name' AS name FROM audit_log "
+        "WHERE business_id = $1 ORDER BY id",
+        business,
+    )
+    subject = f"twitter:{row['account_id']}"
+    assert [(a["actor"], a["action"], a["subject"]) for a in audit] == [
+        (owner, "account.connected", subject),
+        (owner, "account.disconnected", subject),
+    ]
+    assert audit[0]["name"] == row["display_name"]
     assert gone.json() == {"disconnected": True}
     assert again.status_code == 404
     after = await account_row(db, business)

@@ -11,9 +11,11 @@ load_credentials
 
 # name  module  port (the simulator first: the ingest services poll it)
 SIM_PORT=${PULSE_PLATFORM_SIM_PORT:-8200}
+WORKSPACE_PORT=${PULSE_WORKSPACE_PORT:-8400}
 SERVICES=(
   "platform-sim pulse_platform_sim.app:app $SIM_PORT"
   "aggregator pulse_aggregator.app:app ${PULSE_AGGREGATOR_PORT:-8100}"
+  "workspace pulse_workspace.app:app $WORKSPACE_PORT"
   "query-api pulse_query_api.app:app ${PULSE_QUERY_API_PORT:-8000}"
   "dashboard server.app:app ${PULSE_DASHBOARD_PORT:-8080}"
   "ingest-linkedin pulse_ingest_linkedin.app:app ${PULSE_INGEST_LINKEDIN_PORT:-8101}"
@@ -22,6 +24,19 @@ SERVICES=(
 )
 
 export PULSE_DATABASE_READER_ROLE="$PG_READER_USER"
+# Every service that takes a member's token checks it against the workspace's keys: the
+# workspace issues Pulse's access tokens (to the dashboard's sessions, `pulse token`, and in
+# exchange for personal API tokens).
+export PULSE_WORKSPACE_ISSUER="pulse-workspace"
+export PULSE_JWT_ISSUER="$PULSE_WORKSPACE_ISSUER"
+export PULSE_JWT_JWKS_URL="http://127.0.0.1:$WORKSPACE_PORT/.well-known/jwks.json"
+export PULSE_WORKSPACE_URL="http://127.0.0.1:$WORKSPACE_PORT"
+# Sign-in: the local Keycloak's realm (deploy/local/keycloak.sh); the dashboard's server is
+# its OpenID client, the workspace checks the ID tokens the server hands it.
+export PULSE_OIDC_ISSUER="$KEYCLOAK_ISSUER"
+export PULSE_OIDC_CLIENT_ID="pulse-dashboard"
+export PULSE_DASHBOARD_URL="$DASHBOARD_URL"
+export PULSE_DASHBOARD_PUBLIC_URL="$DASHBOARD_URL"
 export PULSE_LOG_JSON="${PULSE_LOG_JSON:-true}"
 
 # The platform APIs are the simulator's; its apps' secrets are fixed dev values that the
@@ -85,12 +100,23 @@ oauth_env_for() {
   esac
 }
 
+# The secrets a service needs beyond its principals' (values without spaces).
+secrets_env_for() {
+  case "$1" in
+    workspace) echo "PULSE_WORKSPACE_SIGNING_KEYS=$PULSE_WORKSPACE_SIGNING_KEYS PULSE_WORKSPACE_OPERATOR_TOKEN=$PULSE_WORKSPACE_OPERATOR_TOKEN PULSE_SMTP_HOST=127.0.0.1 PULSE_SMTP_PORT=$SMTP_PORT PULSE_SMTP_USERNAME=pulse PULSE_SMTP_PASSWORD=$PULSE_MAILPIT_SMTP_PASSWORD PULSE_SMTP_TLS=none PULSE_MAIL_FROM=pulse@pulse.local" ;;
+    dashboard) echo "PULSE_OIDC_CLIENT_SECRET=$PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET PULSE_DASHBOARD_SESSION_KEYS=$PULSE_DASHBOARD_SESSION_KEYS" ;;
+  esac
+}
+
 database_url_for() {
   # query-api reads with the SELECT-only role, the ingest services reach only the connected
-  # accounts with theirs; the aggregator (the one writer) uses the application role.
+  # accounts with theirs, the workspace only the teams' tables; the aggregator (the one
+  # writer of analytics) uses the application role; the dashboard none.
   case "$1" in
     query-api) reader_database_url ;;
     ingest-*) ingest_database_url ;;
+    workspace) workspace_database_url ;;
+    dashboard) ;;
     *) app_database_url ;;
   esac
 }
@@ -98,7 +124,7 @@ database_url_for() {
 # Redis: each service that uses it as its own ACL user; the others not at all.
 redis_url_of() {
   case "$1" in
-    aggregator|query-api|ingest-*) redis_url_for "$1" ;;
+    aggregator|query-api|ingest-*|workspace|dashboard) redis_url_for "$1" ;;
   esac
 }
 
@@ -106,7 +132,7 @@ redis_url_of() {
 # made from a Python under /root, say pyenv's, it cannot: then they run as root, said so).
 service_user() {
   [[ $(id -u) -eq 0 ]] || return 0
-  local probe="import uvicorn, pulse_shared, pulse_aggregator, pulse_query_api, pulse_platform_sim"
+  local probe="import uvicorn, pulse_shared, pulse_aggregator, pulse_query_api, pulse_platform_sim, pulse_workspace, authlib"
   if (cd / && $(run_as pulse) "$ROOT/.venv/bin/python" -c "$probe" \
       && $(run_as pulse) test -r "$ROOT/services/dashboard/dist/index.html") > /dev/null 2>&1; then
     # Its own bytecode cache: the sources' folders are not its to write.
@@ -140,13 +166,16 @@ start_one() {
   # Secrets go through the environment (never a command line, which anyone may read).
   (
     cd "$ROOT"
-    PULSE_DATABASE_URL="$(database_url_for "$name")"
-    export PULSE_DATABASE_URL
+    database_url="$(database_url_for "$name")"
+    if [[ -n "$database_url" ]]; then export PULSE_DATABASE_URL="$database_url"; else unset PULSE_DATABASE_URL; fi
     redis_url="$(redis_url_of "$name")"
     if [[ -n "$redis_url" ]]; then export PULSE_REDIS_URL="$redis_url"; else unset PULSE_REDIS_URL; fi
-    for pair in $(webhook_env_for "$name") $(oauth_env_for "$name"); do export "${pair?}"; done
-    # Kafka: each service that uses it as its own SCRAM user (the dashboard does not).
-    [[ "$name" == dashboard ]] || export_kafka_user "$name"
+    for pair in $(webhook_env_for "$name") $(oauth_env_for "$name") $(secrets_env_for "$name"); do
+      export "${pair?}"
+    done
+    # Kafka: each service that uses it as its own SCRAM user (the dashboard and the
+    # workspace do not).
+    [[ "$name" == dashboard || "$name" == workspace ]] || export_kafka_user "$name"
     [[ -z "$SERVICE_USER" ]] || export PYTHONPYCACHEPREFIX="$RUN/pycache-$SERVICE_USER"
     # shellcheck disable=SC2046
     exec setsid nohup ${SERVICE_USER:+$(run_as "$SERVICE_USER")} "$ROOT/.venv/bin/uvicorn" "$module" \

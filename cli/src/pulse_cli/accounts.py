@@ -62,8 +62,9 @@ async def disconnect(
     try:
         vault = TokenVault(pool, settings.token_keys())
         grant = await vault.disconnect(
-            business_id, platform, account_id, "disconnected by an operator (`pulse accounts`)"
-        )
+            business_id, platform, account_id, "disconnected by an operator (`pulse accounts`)",
+            actor="operator",
+        )  # fmt: skip
     finally:
         await pool.close()
     if grant is None:

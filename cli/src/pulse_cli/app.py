@@ -2,7 +2,8 @@
 
 Connection settings come from the same ``PULSE_*`` environment as the services
 (``PULSE_DATABASE_URL`` with the application role, ``PULSE_KAFKA_BOOTSTRAP_SERVERS``,
-``PULSE_REDIS_URL``, ``PULSE_TOPIC_PREFIX``, ``PULSE_JWT_SECRET``). Each chore's logic is a
+``PULSE_REDIS_URL``, ``PULSE_TOPIC_PREFIX``; members and tokens through the workspace:
+``PULSE_WORKSPACE_URL``, ``PULSE_WORKSPACE_OPERATOR_TOKEN``). Each chore's logic is a
 module of its own (demo, backfill, dead_letters, rebuild); this module is the commands.
 """
 
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, datetime
-from typing import Annotated, Final
+from typing import Annotated, Any, Final
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError, available_timezones
 
 import asyncpg
@@ -22,10 +23,11 @@ from pulse_cli import backfill as backfill_module
 from pulse_cli import dead_letters, rebuild
 from pulse_cli import demo as demo_module
 from pulse_cli.connections import check_range, load_settings, run
-from pulse_shared.auth import mint_dev_token, weak_secret_reason
+from pulse_cli.workspace import Workspace
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import PLATFORMS
 from pulse_shared.ingest.settings import IngestSettings
+from pulse_shared.roles import Role
 from pulse_shared.settings import PulseSettings
 from pulse_shared.summaries import set_business_timezone
 from pulse_shared.topics import TOPICS
@@ -67,54 +69,59 @@ async def _connect(settings: PulseSettings) -> asyncpg.Connection:
         raise typer.Exit(1) from exc
 
 
-async def _add_member(settings: PulseSettings, business_id: int, user: str) -> bool:
-    conn = await _connect(settings)
-    try:
-        async with conn.transaction():
-            created = await conn.fetchval(
-                "INSERT INTO businesses (id) VALUES ($1) ON CONFLICT (id) DO NOTHING "
-                "RETURNING true",
-                business_id,
-            )
-            await conn.execute(
-                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner') "
-                "ON CONFLICT DO NOTHING",
-                business_id,
-                user,
-            )
-        return bool(created)
-    finally:
-        await conn.close()
-
-
 @app.command()
 def token(
     business_id: Annotated[
         int, typer.Option("--business-id", min=1, help="The business the user may read.")
     ],
     user: Annotated[str, typer.Option("--user", help="Who the token is for.")] = "dev@pulse.local",
+    role: Annotated[
+        Role, typer.Option("--role", help="The user's role in the business, if not a member yet.")
+    ] = Role.OWNER,
     days: Annotated[int, typer.Option(min=1, max=365, help="How long it stays valid.")] = 30,
 ) -> None:
     """Make USER a member of a business and print an access token on the last line.
 
-    The business is created if it does not exist yet. The token is a development token
-    (HS256 with PULSE_JWT_SECRET); production tokens come from the identity provider.
+    Through the workspace service (its operator routes): the business is created if it does
+    not exist yet; a member keeps the role it has. The token is the workspace's, as a
+    signed-in member's; outside dev it may last at most PULSE_JWT_MAX_LIFETIME_S.
     """
-    settings = PulseSettings()
-    weakness = None if settings.is_dev else weak_secret_reason(settings.jwt_secret)
-    if weakness is not None:
-        err.print(f"[red]refusing to mint a token outside dev: PULSE_JWT_SECRET {weakness}[/red]")
-        raise typer.Exit(1)
-    if not settings.is_dev and days * 24 * 3600 > settings.jwt_max_lifetime_s:
+
+    async def work() -> tuple[dict[str, Any], str]:
+        workspace = Workspace()
+        member = await workspace.add_member(business_id, user, role.value)
+        return member, await workspace.access_token(user, days * 24 * 3600)
+
+    member, access_token = run(work())
+    note = " (business created)" if member.get("business_created") else ""
+    err.print(
+        f"{user} is {member.get('role', role.value)} of business {business_id}{note}; "
+        f"token valid {days} days:"
+    )
+    print(access_token)
+
+
+@business.command("add-owner")
+def add_owner(
+    business_id: BusinessId,
+    email: Annotated[str, typer.Argument(help="The new owner's email address.")],
+) -> None:
+    """Name an owner of a business, e.g. one first named by an event, which has none.
+
+    A person who has signed in with that (verified) address becomes an owner at once;
+    anyone else gets an invite by mail, and becomes owner on accepting it.
+    """
+    answer = run(Workspace().add_owner(business_id, email))
+    if answer.get("invite") is not None:
+        invite = answer["invite"]
         err.print(
-            f"[red]outside dev a token may last at most {settings.jwt_max_lifetime_s} s "
-            "(PULSE_JWT_MAX_LIFETIME_S)[/red]"
+            f"{email} has not signed in yet: an owner invite was mailed to them "
+            f"(expires {invite.get('expires_at')})"
         )
-        raise typer.Exit(1)
-    created = asyncio.run(_add_member(settings, business_id, user))
-    note = " (business created)" if created else ""
-    err.print(f"{user} may read business {business_id}{note}; token valid {days} days:")
-    print(mint_dev_token(settings.jwt_secret, user, ttl_s=days * 24 * 3600))
+        if answer.get("link"):
+            print(answer["link"])
+    else:
+        err.print(f"{email} is now an owner of business {business_id}")
 
 
 @business.command("set-timezone")

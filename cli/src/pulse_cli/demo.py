@@ -27,10 +27,11 @@ import httpx
 import structlog
 
 from pulse_cli.connections import CommandFailed, connect_database, err, progress_bar
-from pulse_shared.auth import mint_dev_token
+from pulse_cli.workspace import Workspace
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.settings import IngestSettings
 from pulse_shared.logs import CurrentStderr
+from pulse_shared.roles import Role
 
 DEFAULT_SIM_URL = "http://127.0.0.1:8200"
 DEMO_MEMBER = "demo@pulse.local"
@@ -43,6 +44,9 @@ class DemoSettings(IngestSettings):
     ingest_twitter_url: str = "http://127.0.0.1:8102"
     ingest_meta_url: str = "http://127.0.0.1:8103"
     dashboard_url: str = "http://127.0.0.1:8080"
+    # Who the demo's businesses belong to: the identity provider's subject of the demo
+    # user (demo@pulse.local), which deploy/local reads from Keycloak.
+    demo_user_id: str = DEMO_MEMBER
 
     def ingest_urls(self) -> list[str]:
         return [self.ingest_linkedin_url, self.ingest_twitter_url, self.ingest_meta_url]
@@ -137,14 +141,15 @@ async def connect_accounts(settings: DemoSettings, population: dict[str, Any]) -
                 "ON CONFLICT (id) DO NOTHING",
                 business["business_id"], business["name"], business["timezone"],
             )  # fmt: skip
-            await conn.execute(
-                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner') "
-                "ON CONFLICT DO NOTHING",
-                business["business_id"], DEMO_MEMBER,
-            )  # fmt: skip
     finally:
         await conn.close()
-    token = mint_dev_token(settings.jwt_secret, DEMO_MEMBER, ttl_s=600)
+    # The demo user owns every simulated business, through the workspace as any member.
+    workspace = Workspace()
+    for business in population["businesses"]:
+        await workspace.add_member(
+            business["business_id"], settings.demo_user_id, Role.OWNER, DEMO_MEMBER
+        )
+    token = await workspace.access_token(settings.demo_user_id, ttl_s=600)
     user_of = {b: u["user_id"] for u in population["users"] for b in u["business_ids"]}
     return_to = f"{settings.dashboard_url}/connections"
     connected = 0

@@ -35,7 +35,11 @@ def weak_secret_reason(secret: str) -> str | None:
     return None
 
 
-def mint_dev_token(secret: str, user_id: str, ttl_s: int = 8 * 3600) -> str:
+def mint_dev_token(
+    secret: str, user_id: str, ttl_s: int = 8 * 3600, extra: dict[str, object] | None = None
+) -> str:
+    """A development token for ``user_id``; ``extra`` claims beside the standard ones (a
+    personal API token's ``pulse_business`` and ``pulse_token``, in tests)."""
     now = int(time.time())
     claims = {"sub": user_id, "iss": ISSUER, "aud": AUDIENCE, "iat": now, "exp": now + ttl_s}
-    return jwt.encode(claims, secret, algorithm="HS256")
+    return jwt.encode({**claims, **(extra or {})}, secret, algorithm="HS256")

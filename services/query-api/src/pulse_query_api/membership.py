@@ -13,9 +13,9 @@ denies is forgotten at once, and whatever removes a member must forget it too
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
 from typing import Any
 
 import asyncpg
@@ -25,6 +25,11 @@ from redis.exceptions import RedisError
 from pulse_shared.db import database_unreachable
 from pulse_shared.logs import get_logger
 
+# The key is the workspace service's too (it forgets a removed member): one definition, in
+# pulse_shared.memberships, named here as before.
+from pulse_shared.memberships import forget_membership as forget_membership
+from pulse_shared.memberships import membership_key as membership_key
+
 log = get_logger(__name__)
 
 # How long a confirmed membership may vouch for its member during an outage.
@@ -32,23 +37,34 @@ VOUCH_S = 300
 # How often one process writes a member's confirmation again.
 REWRITE_EVERY_S = 60.0
 
-# The caller's business and its time zone; no row for a business the caller is not a
-# member of, exactly as for one that does not exist.
-MEMBER_TIMEZONE = """
-SELECT b.timezone FROM businesses b
+# The caller's business, its time zone and the caller's role; no row for a business the
+# caller is not a member of, exactly as for one that does not exist.
+MEMBER_TIMEZONE_AND_ROLE = """
+SELECT b.timezone, m.role FROM businesses b
 JOIN business_members m ON m.business_id = b.id
 WHERE b.id = $1 AND m.user_id = $2
 """
 
 
-def membership_key(business_id: int, user: str) -> str:
-    digest = hashlib.sha256(user.encode()).hexdigest()[:32]
-    return f"pulse:member:{business_id}:{digest}"
+@dataclass(frozen=True)
+class Membership:
+    """A member's business (its time zone) and role; ``vouched`` when read from memory
+    while PostgreSQL is unreachable."""
 
+    timezone: str
+    role: str
+    vouched: bool
 
-async def forget_membership(redis: Redis, business_id: int, user: str) -> None:
-    """What removing a member must do besides deleting its row."""
-    await redis.delete(membership_key(business_id, user))
+    def remembered(self) -> str:
+        """As kept in Redis: the role, a space, the time zone (a zone name has no space)."""
+        return f"{self.role} {self.timezone}"
+
+    @staticmethod
+    def recalled(value: str) -> Membership | None:
+        role, _, timezone = value.partition(" ")
+        if not timezone:
+            return None  # written before roles were kept: vouches for nothing
+        return Membership(timezone, role, vouched=True)
 
 
 class Memberships:
@@ -64,30 +80,33 @@ class Memberships:
         self._written: dict[str, float] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
-    async def timezone(self, business_id: int, user: str) -> tuple[str, bool] | None:
-        """The business's time zone when ``user`` is a member (None otherwise), and whether
-        it was vouched for from memory because PostgreSQL is unreachable."""
+    async def membership(self, business_id: int, user: str) -> Membership | None:
+        """The business's time zone and ``user``'s role when ``user`` is a member (None
+        otherwise), and whether it was vouched for from memory because PostgreSQL is
+        unreachable."""
         key = membership_key(business_id, user)
         try:
-            timezone: str | None = await self._lookups.fetchval(MEMBER_TIMEZONE, business_id, user)
+            row = await self._lookups.fetchrow(MEMBER_TIMEZONE_AND_ROLE, business_id, user)
         except Exception as exc:
             if not database_unreachable(exc):
                 raise
             vouched = await self._vouched(key)
             if vouched is None:
                 raise
-            return vouched, True
-        if self._redis is None:
-            return (timezone, False) if timezone is not None else None
-        if timezone is None:
-            self._in_background(self._forget(key))
+            return vouched
+        if row is None:
+            if self._redis is not None:
+                self._in_background(self._forget(key))
             return None
+        found = Membership(row["timezone"], row["role"], vouched=False)
+        if self._redis is None:
+            return found
         if self._clock() - self._written.get(key, float("-inf")) >= REWRITE_EVERY_S:
             self._written[key] = self._clock()
-            self._in_background(self._remember(key, timezone))
-        return timezone, False
+            self._in_background(self._remember(key, found.remembered()))
+        return found
 
-    async def _vouched(self, key: str) -> str | None:
+    async def _vouched(self, key: str) -> Membership | None:
         if self._redis is None:
             return None
         try:
@@ -96,12 +115,12 @@ class Memberships:
             return None
         if value is None:
             return None
-        return value.decode() if isinstance(value, bytes) else str(value)
+        return Membership.recalled(value.decode() if isinstance(value, bytes) else str(value))
 
-    async def _remember(self, key: str, timezone: str) -> None:
+    async def _remember(self, key: str, remembered: str) -> None:
         assert self._redis is not None
         try:
-            await self._redis.set(key, timezone, ex=VOUCH_S)
+            await self._redis.set(key, remembered, ex=VOUCH_S)
         except (RedisError, OSError) as exc:
             self._written.pop(key, None)
             log.warning("membership not remembered", error=repr(exc))

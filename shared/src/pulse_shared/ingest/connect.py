@@ -1,11 +1,11 @@
 """Connecting a platform account, keeping its tokens alive, and finding its posts: the part
 of every ingest service that no platform differs in (DESIGN.md, "Accounts, teams, reports").
 
-The flow, before the teams issue brings cookie sessions:
+The flow:
 
-1. the dashboard, holding the member's bearer token, POSTs ``/connect/authorize`` with the
+1. the dashboard's server, holding the member's session, POSTs ``/connect/authorize`` with the
    business; the token is checked by the one token check (``pulse_shared.http_auth``) and
-   the membership by :func:`may_manage` (the one permission check roles will replace);
+   the member's role by pulse_shared.roles (admins and owners manage accounts);
    the answer is the platform's consent URL carrying a single-use ``state``;
 2. the platform sends the browser back to ``/connect/callback`` (this service's redirect
    URI, exactly as registered there); the ``state`` (taken once from Redis, 10 minutes at
@@ -85,13 +85,14 @@ def redis_prefix(service: str, topic_prefix: str) -> str:
 
 # --- who may connect -------------------------------------------------------------------
 
-MEMBER = "SELECT 1 FROM business_members WHERE business_id = $1 AND user_id = $2"
+MEMBER_ROLE = "SELECT role FROM business_members WHERE business_id = $1 AND user_id = $2"
 
 
-async def may_manage(pool: asyncpg.Pool, user: str, business_id: int) -> bool:
-    """Whether ``user`` may connect and disconnect the business's accounts: any member,
-    until the teams issue gives members roles (this is the one place that decides)."""
-    return await pool.fetchval(MEMBER, business_id, user) is not None
+async def role_in(pool: asyncpg.Pool, user: str, business_id: int) -> str | None:
+    """``user``'s role in the business, None when not a member (pulse_shared.roles decides
+    what the role may do)."""
+    role: str | None = await pool.fetchval(MEMBER_ROLE, business_id, user)
+    return role
 
 
 # --- the single-use states -------------------------------------------------------------
@@ -334,8 +335,12 @@ class ConnectFlow:
             )
         return Connected(pending.return_to, [a for a in accounts if a.name not in taken])
 
-    async def disconnect(self, business_id: int, platform: Platform, account_id: str) -> bool:
-        grant = await self.vault.disconnect(business_id, platform, account_id, "disconnected")
+    async def disconnect(
+        self, business_id: int, platform: Platform, account_id: str, by: str
+    ) -> bool:
+        grant = await self.vault.disconnect(
+            business_id, platform, account_id, "disconnected", actor=by
+        )
         if grant is None:
             return False
         await self.sync.stop(Account(business_id, platform, account_id, grant.access_token))

@@ -19,7 +19,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from pulse_shared.events import PLATFORMS
-from pulse_shared.http_auth import UserDep
+from pulse_shared.http_auth import Caller, CallerDep
 from pulse_shared.http_body import (
     WHOLE_NUMBER_NOTE,
     WholeNumber,
@@ -35,9 +35,10 @@ from pulse_shared.ingest.connect import (
     back_to,
     choice_page,
     choice_page_headers,
-    may_manage,
     page,
+    role_in,
 )
+from pulse_shared.roles import Permission, may
 
 router = APIRouter(prefix="/connect", tags=["connect"])
 
@@ -83,18 +84,28 @@ def connect_flow(request: Request) -> ConnectFlow:
 FlowDep = Annotated[ConnectFlow, Depends(connect_flow)]
 
 
-async def _require_manager(request: Request, user: str, business_id: int) -> None:
-    if not await may_manage(request.app.state.pool, user, business_id):
+async def _require_manager(request: Request, caller: Caller, business_id: int) -> None:
+    """404 for a business the caller is not a member of (or its API token is not for);
+    403 for a member whose role may not connect accounts."""
+    role = None
+    if caller.may_see(business_id):
+        role = await role_in(request.app.state.pool, caller.user, business_id)
+    if role is None:
         raise HTTPException(404, f"business {business_id} not found")
+    if not may(role, Permission.MANAGE_ACCOUNTS, api_token=caller.api_token):
+        held = "a read-only API token" if caller.api_token else f"the role {role}"
+        raise HTTPException(
+            403, f"{held} may not connect or disconnect accounts of business {business_id}"
+        )
 
 
 # The caller, then the body: nothing of a body is parsed for a caller without a valid token.
-async def authorize_body(request: Request, user: UserDep) -> tuple[str, AuthorizeIn]:
-    return user, parse_json_body(await request.body(), AuthorizeIn)
+async def authorize_body(request: Request, caller: CallerDep) -> tuple[Caller, AuthorizeIn]:
+    return caller, parse_json_body(await request.body(), AuthorizeIn)
 
 
-async def disconnect_body(request: Request, user: UserDep) -> tuple[str, DisconnectIn]:
-    return user, parse_json_body(await request.body(), DisconnectIn)
+async def disconnect_body(request: Request, caller: CallerDep) -> tuple[Caller, DisconnectIn]:
+    return caller, parse_json_body(await request.body(), DisconnectIn)
 
 
 # A single-use secret of the flow (state, choice) the service did not issue, or no longer
@@ -115,19 +126,20 @@ _JSON_ERRORS: dict[int | str, dict[str, Any]] = {
     summary="Start connecting an account: the platform's consent URL",
     responses={
         **_JSON_ERRORS,
+        403: {"description": "The caller's role may not connect accounts (admins, owners may)"},
         404: {"description": "No such business among the caller's, or connecting is off"},
     },
     openapi_extra=json_body_openapi(AuthorizeIn),
 )
 async def authorize(
-    caller_and_body: Annotated[tuple[str, AuthorizeIn], Depends(authorize_body)],
+    caller_and_body: Annotated[tuple[Caller, AuthorizeIn], Depends(authorize_body)],
     request: Request,
     flow: FlowDep,
 ) -> AuthorizeOut:
-    user, body = caller_and_body
-    await _require_manager(request, user, body.business_id)
+    caller, body = caller_and_body
+    await _require_manager(request, caller, body.business_id)
     try:
-        url = await flow.start(user, body.business_id, body.return_to)
+        url = await flow.start(caller.user, body.business_id, body.return_to)
     except ConnectError as exc:
         raise HTTPException(422, exc.message) from None
     return AuthorizeOut(authorization_url=url)
@@ -215,20 +227,21 @@ async def choose(request: Request, flow: FlowDep) -> Response:
     summary="Disconnect an account: tokens revoked and deleted, its numbers kept",
     responses={
         **_JSON_ERRORS,
+        403: {"description": "The caller's role may not disconnect accounts (admins, owners may)"},
         404: {"description": "No such business among the caller's, or no such account"},
     },
     openapi_extra=json_body_openapi(DisconnectIn),
 )
 async def disconnect(
-    caller_and_body: Annotated[tuple[str, DisconnectIn], Depends(disconnect_body)],
+    caller_and_body: Annotated[tuple[Caller, DisconnectIn], Depends(disconnect_body)],
     request: Request,
     flow: FlowDep,
 ) -> DisconnectOut:
-    user, body = caller_and_body
-    await _require_manager(request, user, body.business_id)
+    caller, body = caller_and_body
+    await _require_manager(request, caller, body.business_id)
     if body.platform not in flow.oauth.platforms or body.platform not in PLATFORMS:
         raise HTTPException(404, f"no {body.platform} account here")
-    if not await flow.disconnect(body.business_id, body.platform, body.account_id):
+    if not await flow.disconnect(body.business_id, body.platform, body.account_id, caller.user):
         raise HTTPException(404, f"no connected {body.platform} account {body.account_id!r}")
     return DisconnectOut(disconnected=True)
 

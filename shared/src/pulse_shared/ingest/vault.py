@@ -105,6 +105,12 @@ WHERE c.business_id = $1 AND c.platform = $2 AND c.account_id = $3
 RETURNING before.encrypted_token, before.encrypted_refresh_token, before.token_expires_at
 """
 
+# A line of the business's audit log (the workspace service reads it to owners and admins).
+AUDIT = """
+INSERT INTO audit_log (business_id, actor, action, subject, details)
+VALUES ($1, $2, $3, $4, jsonb_build_object('name', $5::text, 'reason', $6::text))
+"""
+
 SYNC_PROGRESS = """
 UPDATE connected_accounts
 SET posts_found = posts_found + $4, last_synced_at = COALESCE($5, last_synced_at),
@@ -233,6 +239,10 @@ class TokenVault:
                     self._encrypt(grant.access_token), refresh, grant.expires_at,
                     grant.refresh_expires_at, found.token_kind, found.name[:200], connected_by,
                 )  # fmt: skip
+                await conn.execute(
+                    AUDIT, business_id, connected_by, "account.connected",
+                    f"{found.platform}:{found.account_id}", found.name[:200], None,
+                )  # fmt: skip
         except asyncpg.UniqueViolationError:
             raise AccountTaken(f"{found.platform} account {found.name!r}") from None
         log.info(
@@ -282,13 +292,19 @@ class TokenVault:
         return status.endswith(" 1")
 
     async def disconnect(
-        self, business_id: int, platform: Platform, account_id: str, reason: str
+        self, business_id: int, platform: Platform, account_id: str, reason: str, actor: str
     ) -> Grant | None:
-        """Delete the account's tokens and stop its polling (its row and numbers stay);
-        the grant it had, for revoking at the platform, or None if it was not connected."""
-        row = await self._pool.fetchrow(DISCONNECT, business_id, platform, account_id, reason)
-        if row is None:
-            return None
+        """Delete the account's tokens and stop its polling (its row and numbers stay), in
+        the audit log as ``actor``'s doing; the grant it had, for revoking at the platform,
+        or None if it was not connected."""
+        async with self._pool.acquire() as conn, conn.transaction():
+            row = await conn.fetchrow(DISCONNECT, business_id, platform, account_id, reason)
+            if row is None:
+                return None
+            await conn.execute(
+                AUDIT, business_id, actor, "account.disconnected", f"{platform}:{account_id}",
+                None, reason,
+            )  # fmt: skip
         log.info("account disconnected", business_id=business_id, platform=platform,
                  account_id=account_id)  # fmt: skip
         try:

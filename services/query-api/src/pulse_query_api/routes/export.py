@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from pulse_query_api import queries
 from pulse_query_api.deps import EngineDep
 from pulse_query_api.routes.overview import ERRORS, build_overview
-from pulse_query_api.scope import Scope, ScopeDep
+from pulse_query_api.scope import ExportScopeDep, Scope
 from pulse_query_api.tenancy import (
     business_connection,
     business_session,
@@ -319,6 +319,7 @@ clicks). A CSV text cell that a spreadsheet would run as a formula starts with a
     response_class=StreamingResponse,
     responses={
         **ERRORS,  # type: ignore[dict-item]
+        403: {"description": "A viewer: exports are for analysts, admins and owners"},
         200: {
             "description": "A download named analytics_{business_id}_{date}.{format}, or "
             "analytics_{business_id}_{date}_daily.{format} for rows=day ({date}: the "
@@ -329,7 +330,7 @@ clicks). A CSV text cell that a spreadsheet would run as a formula starts with a
 )
 async def export(
     engine: EngineDep,
-    scope: ScopeDep,
+    scope: ExportScopeDep,
     format: Annotated[Literal["csv", "json"], Query(description="csv or json")] = "csv",
     rows: Annotated[
         Literal["post", "day"],

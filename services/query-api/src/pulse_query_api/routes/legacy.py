@@ -17,7 +17,7 @@ from pydantic import WithJsonSchema
 
 from pulse_query_api.routes.overview import ERRORS
 from pulse_query_api.scope import MAX_DAYS, CallerBusiness, IdDigits, member_business
-from pulse_shared.http_auth import UserDep
+from pulse_shared.http_auth import CallerDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["legacy"])
 
@@ -82,7 +82,7 @@ def _route(legacy: str, target: str) -> None:
     )
     async def redirect(
         request: Request,
-        user: UserDep,
+        caller: CallerDep,
         business_id: Annotated[int, Path(gt=0, le=2**63 - 1), IdDigits],
         days: Annotated[
             int | None,
@@ -91,7 +91,7 @@ def _route(legacy: str, target: str) -> None:
             DAYS_SCHEMA,
         ] = None,
     ) -> RedirectResponse:
-        business = await member_business(request, user, business_id)
+        business = await member_business(request, caller, business_id)
         query = _query(request, target, business, days)
         return RedirectResponse(f"/api/v1/analytics/{target}?{query}", status_code=307)
 

@@ -15,7 +15,7 @@ from pulse_query_api.scope import IdDigits, member_business
 from pulse_query_api.tenancy import business_session
 from pulse_shared import formulas
 from pulse_shared.events import METRIC_NAMES
-from pulse_shared.http_auth import UserDep
+from pulse_shared.http_auth import CallerDep
 from pulse_shared.tables import (
     METRIC_COLUMNS,
     post_analytics,
@@ -88,16 +88,16 @@ async def _post_and_history(
 async def get_post(
     engine: EngineDep,
     lookups: LookupsDep,
-    user: UserDep,
+    caller: CallerDep,
     request: Request,
     post_id: Annotated[int, Path(gt=0, le=2**63 - 1, description="Pulse's post id"), IdDigits],
 ) -> PostDetailOut:
     # Another business's post is as absent as a post that does not exist.
     not_found = HTTPException(status_code=404, detail=f"post {post_id} not found")
-    business_id = await lookups.fetchval(MEMBER_POST_BUSINESS, post_id, user)
-    if business_id is None:
+    business_id = await lookups.fetchval(MEMBER_POST_BUSINESS, post_id, caller.user)
+    if business_id is None or not caller.may_see(business_id):
         raise not_found
-    business = await member_business(request, user, business_id)
+    business = await member_business(request, caller, business_id)
     async with business_session(engine, business_id) as session:
         row, history_rows = await _post_and_history(session, business_id, post_id)
     if row is None:

@@ -13,7 +13,7 @@ from pulse_query_api.refresh import RefreshPublisher
 from pulse_query_api.scope import member_business
 from pulse_query_api.settings import Settings
 from pulse_shared.events import PLATFORMS, RefreshRequested
-from pulse_shared.http_auth import UserDep
+from pulse_shared.http_auth import Caller, CallerDep
 from pulse_shared.http_body import (
     WHOLE_NUMBER_NOTE,
     WholeNumber,
@@ -21,6 +21,7 @@ from pulse_shared.http_body import (
     parse_json_body,
 )
 from pulse_shared.http_ratelimit import RateLimiter
+from pulse_shared.roles import Permission
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["refresh"])
 
@@ -77,10 +78,10 @@ class RefreshOut(BaseModel):
     )
 
 
-async def refresh_body(request: Request, user: UserDep) -> tuple[str, RefreshIn]:
+async def refresh_body(request: Request, caller: CallerDep) -> tuple[Caller, RefreshIn]:
     """The caller, then the body: nothing of a body is parsed for a caller without a valid
     token (BodyLimit has already capped its size)."""
-    return user, parse_json_body(await request.body(), RefreshIn)
+    return caller, parse_json_body(await request.body(), RefreshIn)
 
 
 def get_publisher(request: Request) -> RefreshPublisher:
@@ -96,6 +97,7 @@ def get_publisher(request: Request) -> RefreshPublisher:
     responses={
         400: {"description": "The body is not JSON"},
         401: {"description": "No valid bearer token"},
+        403: {"description": "A viewer, or a read-only API token: may not ask for a refresh"},
         404: {"description": "No such business among the caller's"},
         422: {"description": "An invalid body; the message names the field"},
         413: {"description": "The body is larger than a refresh request can be"},
@@ -108,11 +110,12 @@ def get_publisher(request: Request) -> RefreshPublisher:
 )
 async def refresh(
     request: Request,
-    caller_and_body: Annotated[tuple[str, RefreshIn], Depends(refresh_body)],
+    caller_and_body: Annotated[tuple[Caller, RefreshIn], Depends(refresh_body)],
     publisher: Annotated[RefreshPublisher, Depends(get_publisher)],
 ) -> RefreshOut:
-    user, body = caller_and_body
-    await member_business(request, user, body.business_id)  # 404 unless a member
+    caller, body = caller_and_body
+    # 404 unless a member; 403 for a viewer or an API token.
+    await member_business(request, caller, body.business_id, Permission.REFRESH)
     platforms = list(dict.fromkeys(body.platforms))  # each once, in the order asked
     event = RefreshRequested(
         business_id=body.business_id, platforms=platforms, requested_at=datetime.now(UTC)

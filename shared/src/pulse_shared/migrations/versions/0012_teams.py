@@ -44,7 +44,9 @@ def _business() -> sa.Column[object]:
 def upgrade() -> None:
     op.execute("UPDATE business_members SET role = 'owner' WHERE role = 'member'")
     op.alter_column("business_members", "role", server_default=None)
-    op.create_check_constraint("ck_business_members_role", "business_members", f"role IN ({ROLES})")
+    op.create_check_constraint(
+        op.f("ck_business_members_role"), "business_members", f"role IN ({ROLES})"
+    )
 
     op.create_table(
         "users",
@@ -113,6 +115,6 @@ def downgrade() -> None:
     op.execute("DROP SEQUENCE business_ids")
     for table in ("audit_log", "api_tokens", "invites", "users"):
         op.drop_table(table)
-    op.drop_constraint("ck_business_members_role", "business_members")
+    op.drop_constraint(op.f("ck_business_members_role"), "business_members")
     op.alter_column("business_members", "role", server_default=sa.text("'member'"))
     op.execute("UPDATE business_members SET role = 'member'")
