@@ -153,3 +153,52 @@ async def test_ingest_role_reaches_the_connected_accounts_and_the_members_only(
             await conn.execute("DELETE FROM connected_accounts")
     finally:
         await conn.close()
+
+
+async def test_workspace_role_writes_the_teams_tables_only(infra: Infra) -> None:
+    conn = await asyncpg.connect(asyncpg_dsn(infra.workspace_database_url))
+    try:
+        business = await conn.fetchval("SELECT nextval('business_ids')")
+        await conn.execute("INSERT INTO businesses (id, name) VALUES ($1, 'Team test')", business)
+        await conn.execute(
+            "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, 'u', 'owner')",
+            business,
+        )
+        await conn.execute(
+            "UPDATE business_members SET role = 'admin' WHERE business_id = $1", business
+        )
+        await conn.execute(
+            "INSERT INTO audit_log (business_id, actor, action) VALUES ($1, 'u', 'test')", business
+        )
+        with pytest.raises(asyncpg.CheckViolationError):
+            await conn.execute(
+                "UPDATE business_members SET role = 'member' WHERE business_id = $1", business
+            )
+        await conn.execute("DELETE FROM business_members WHERE business_id = $1", business)
+        # Never renames, moves or deletes a business; never touches analytics or tokens.
+        for statement in (
+            "UPDATE businesses SET timezone = 'Europe/Berlin'",
+            "DELETE FROM businesses",
+            "DELETE FROM audit_log",
+            "SELECT count(*) FROM published_posts",
+            "SELECT count(*) FROM post_analytics",
+            "SELECT count(*) FROM analytics_summaries",
+            "SELECT count(*) FROM connected_accounts",
+            "SELECT count(*) FROM account_connections",
+            "CREATE TABLE intruder (id int)",
+        ):
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+async def test_neither_the_reader_nor_ingest_reads_the_teams_secrets(infra: Infra) -> None:
+    for url in (infra.reader_database_url, infra.ingest_database_url):
+        conn = await asyncpg.connect(asyncpg_dsn(url))
+        try:
+            for table in ("users", "invites", "api_tokens", "audit_log"):
+                with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                    await conn.fetchval(f"SELECT count(*) FROM {table}")
+        finally:
+            await conn.close()
