@@ -4,7 +4,13 @@ server), refused sign-ins per address, and a business's refresh once per window.
 live in Redis, so replicas share them; with Redis away reads fail open and refresh closed.
 
 Each test runs query-api processes of its own, with small limits and a key prefix of their
-own (a topic prefix), so no other test's requests count against them."""
+own (a topic prefix), so no other test's requests count against them.
+
+A window is fixed, aligned to the epoch and read on the service's wall clock
+(pulse_shared.http_ratelimit): a minute's window would turn under a test that runs across
+the minute's end and start its counts over. So the windows here are WINDOW_S long, the next
+of which begins in 2033: none turns while a test runs (how one turns is tested on a clock of
+the test's own, shared/tests/test_http_ratelimit.py), and the counts are deleted after."""
 
 from __future__ import annotations
 
@@ -14,14 +20,34 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
+from redis.asyncio import Redis
 
 from conftest import Infra, ServiceProcess, start_service
+from pulse_shared.http_ratelimit import key_prefix
 from pulse_shared.kafka import ensure_topics
 
 pytestmark = pytest.mark.integration
 
 OVERVIEW = "/api/v1/analytics/calendar"  # the cheapest authenticated read
 REFRESH = "/api/v1/analytics/refresh"
+WINDOW_S = 10**9
+
+
+def per_window(quota: int) -> str:
+    """A limit setting: ``quota`` requests per window."""
+    return f"{quota}/{WINDOW_S}"
+
+
+async def forget_counts(infra: Infra, prefix: str) -> None:
+    """Delete the counts and claims of the services using ``prefix`` (they would live for
+    two windows)."""
+    redis = Redis.from_url(infra.redis_url)
+    try:
+        keys = [key async for key in redis.scan_iter(match=f"{key_prefix(prefix)}:*")]
+        if keys:
+            await redis.delete(*keys)
+    finally:
+        await redis.aclose()
 
 
 @pytest.fixture
@@ -37,7 +63,7 @@ async def limited(
         defaults = {
             "PULSE_DATABASE_URL": infra.reader_database_url, "PULSE_TOPIC_PREFIX": prefix,
             "PULSE_RATE_LIMIT_ADDRESS": "1000/60", "PULSE_RATE_LIMIT_TOKEN": "1000/60",
-            "PULSE_RATE_LIMIT_AUTH_FAILURES": "1000/60",
+            "PULSE_RATE_LIMIT_AUTH_FAILURES": "1000/60", "PULSE_REFRESH_WINDOW_S": str(WINDOW_S),
         }  # fmt: skip
         env = infra.env(**{**defaults, **settings})
         service = start_service("query-api-limited", "pulse_query_api.app:app", env,
@@ -48,6 +74,7 @@ async def limited(
     yield start
     for service in started:
         service.stop()
+    await forget_counts(infra, prefix)
 
 
 async def member(infra: Infra) -> tuple[int, dict[str, str]]:
@@ -59,15 +86,15 @@ async def member(infra: Infra) -> tuple[int, dict[str, str]]:
 def assert_refused(response: httpx.Response, name: str, quota: int) -> None:
     assert response.status_code == 429, response.text
     assert int(response.headers["retry-after"]) >= 1
-    assert response.headers["ratelimit-policy"] == f'"{name}";q={quota};w=60'
+    assert response.headers["ratelimit-policy"] == f'"{name}";q={quota};w={WINDOW_S}'
     assert response.headers["ratelimit"].startswith(f'"{name}";r=0;t=')
 
 
 async def test_a_token_gets_its_quota_then_429_on_every_replica(
     infra: Infra, limited: Callable[..., ServiceProcess]
 ) -> None:
-    first = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_TOKEN="20/60")
-    second = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_TOKEN="20/60")
+    first = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_TOKEN=per_window(20))
+    second = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_TOKEN=per_window(20))
     business, headers = await member(infra)
     statuses = []
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
@@ -87,7 +114,7 @@ async def test_an_address_is_limited_and_forwarded_addresses_count_only_from_a_t
     infra: Infra, limited: Callable[..., ServiceProcess]
 ) -> None:
     trusting = await asyncio.to_thread(
-        limited, PULSE_RATE_LIMIT_ADDRESS="10/60", PULSE_TRUSTED_PROXIES='["127.0.0.1"]'
+        limited, PULSE_RATE_LIMIT_ADDRESS=per_window(10), PULSE_TRUSTED_PROXIES='["127.0.0.1"]'
     )
     business, headers = await member(infra)
     async with httpx.AsyncClient(base_url=trusting.url, headers=headers, timeout=30) as client:
@@ -100,7 +127,7 @@ async def test_an_address_is_limited_and_forwarded_addresses_count_only_from_a_t
 
         assert [await call("198.51.100.1") for _ in range(12)] == [200] * 10 + [429] * 2
         assert await call("198.51.100.2") == 200  # another client behind the proxy
-    untrusting = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_ADDRESS="10/60")
+    untrusting = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_ADDRESS=per_window(10))
     async with httpx.AsyncClient(base_url=untrusting.url, headers=headers, timeout=30) as client:
         responses = [
             await client.get(OVERVIEW, params={"business_id": business},
@@ -114,7 +141,7 @@ async def test_an_address_is_limited_and_forwarded_addresses_count_only_from_a_t
 async def test_bad_tokens_from_an_address_are_refused_after_a_few(
     infra: Infra, limited: Callable[..., ServiceProcess]
 ) -> None:
-    service = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_AUTH_FAILURES="5/60")
+    service = await asyncio.to_thread(limited, PULSE_RATE_LIMIT_AUTH_FAILURES=per_window(5))
     business, headers = await member(infra)
     async with httpx.AsyncClient(base_url=service.url, timeout=30) as client:
         guesses = [
@@ -148,7 +175,7 @@ async def test_with_redis_away_reads_pass_and_refresh_is_refused(
     infra: Infra, limited: Callable[..., ServiceProcess]
 ) -> None:
     service = await asyncio.to_thread(
-        limited, PULSE_REDIS_URL="redis://127.0.0.1:1/0", PULSE_RATE_LIMIT_TOKEN="3/60"
+        limited, PULSE_REDIS_URL="redis://127.0.0.1:1/0", PULSE_RATE_LIMIT_TOKEN=per_window(3)
     )
     business, headers = await member(infra)
     async with httpx.AsyncClient(base_url=service.url, headers=headers, timeout=30) as client:
@@ -170,7 +197,7 @@ async def test_webhooks_are_limited_per_source_address(
     env = infra.env(
         PULSE_TOPIC_PREFIX=prefix, PULSE_DATABASE_URL=infra.ingest_database_url,
         PULSE_API_BASE_URL="http://127.0.0.1:9", PULSE_WEBHOOK_SECRET="x-consumer-secret",
-        PULSE_RATE_LIMIT_WEBHOOKS="5/60",
+        PULSE_RATE_LIMIT_WEBHOOKS=per_window(5),
     )  # fmt: skip
     service = await asyncio.to_thread(
         start_service, "ingest-twitter-limited", "pulse_ingest_twitter.app:app", env,
@@ -193,3 +220,4 @@ async def test_webhooks_are_limited_per_source_address(
         assert health.status_code == 200  # the orchestrator's probes are not limited
     finally:
         service.stop()
+        await forget_counts(infra, prefix)

@@ -152,11 +152,17 @@ async def test_lanes_hold_whole_businesses_and_their_results_add_up() -> None:
 class FailingLaneWriter(FakeWriter):
     """The lane of even businesses fails once its odd twin has finished."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.odd_lane_done = asyncio.Event()
+
     async def write(self, batch: EventBatch) -> WriteResult:
         if all(e.business_id % 2 == 0 for e in batch.metrics):
-            await asyncio.sleep(0.01)  # the other lane is done by then
+            await self.odd_lane_done.wait()
             raise ConnectionResetError("the database went away")
-        return await super().write(batch)
+        result = await super().write(batch)
+        self.odd_lane_done.set()
+        return result
 
 
 async def test_a_failed_lane_fails_the_batch_after_every_lane_has_finished() -> None:

@@ -16,7 +16,7 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, start_service
+from conftest import QUERY_API_NOW, Infra, ServiceProcess, start_service
 from pulse_query_api.routes import export
 from pulse_shared import formulas, summaries
 from pulse_shared.cache import bump_cache_versions
@@ -24,7 +24,8 @@ from pulse_shared.summaries import set_business_timezone
 
 pytestmark = pytest.mark.integration
 
-NOW = datetime.now(UTC)
+# When the business's posts were last polled, on the session query-api's clock.
+POLLED = QUERY_API_NOW
 
 
 async def add_post(
@@ -66,7 +67,7 @@ async def business(infra: Infra, db: asyncpg.Connection) -> dict[str, Any]:
         3,
         1000,
         20,
-        NOW - timedelta(days=3),
+        POLLED - timedelta(days=3),
     )  # Fri 02 01:30 local
     p2 = await add_post(
         db,
@@ -78,7 +79,7 @@ async def business(infra: Infra, db: asyncpg.Connection) -> dict[str, Any]:
         5,
         1000,
         None,
-        NOW - timedelta(hours=1),
+        POLLED - timedelta(hours=1),
     )  # Sat 03 12:00
     p3 = await add_post(
         db,
@@ -90,10 +91,10 @@ async def business(infra: Infra, db: asyncpg.Connection) -> dict[str, Any]:
         0,
         0,
         None,
-        NOW - timedelta(hours=2),
+        POLLED - timedelta(hours=2),
     )  # Mon 05 09:00
     await add_post(
-        db, b, "facebook", datetime(2026, 9, 30, 21, 59, tzinfo=utc), 5, 0, 0, 100, None, NOW
+        db, b, "facebook", datetime(2026, 9, 30, 21, 59, tzinfo=utc), 5, 0, 0, 100, None, POLLED
     )  # Wed 30 Sept 23:59 local: the period before
     for day, followers in ((datetime(2026, 9, 30, 12, tzinfo=utc), 1000),
                            (datetime(2026, 10, 3, 12, tzinfo=utc), 1010),
@@ -110,7 +111,7 @@ async def business(infra: Infra, db: asyncpg.Connection) -> dict[str, Any]:
 
 async def get_overview(query_api: ServiceProcess, token: str, **params: Any) -> httpx.Response:
     async with httpx.AsyncClient(
-        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
     ) as client:
         return await client.get("/api/v1/analytics/overview", params=params)
 
@@ -199,8 +200,34 @@ async def test_overview_numbers_match_the_hand_computation(
     }  # fmt: skip
     assert best["by_slot"][5 * 24 + 12]["score"] == 3.55
 
-    assert body["stale_posts"] == 1  # p1: last observed 3 days ago, promised daily
-    assert datetime.fromisoformat(body["data_as_of"]) > NOW - timedelta(hours=1, minutes=1)
+    # The newest observation of the period's posts: p2's. (Which are stale:
+    # test_stale_posts_are_counted_on_the_request_clock.)
+    assert datetime.fromisoformat(body["data_as_of"]) == POLLED - timedelta(hours=1)
+
+
+async def test_stale_posts_are_counted_on_the_request_clock(
+    infra: Infra, db: asyncpg.Connection, query_api: ServiceProcess
+) -> None:
+    """A post is stale when its numbers are older than its age's poll interval promises
+    (pulse_shared.schedule), judged at the request's instant (queries.FRESHNESS binds
+    query-api's clock): the session's query-api is held at QUERY_API_NOW."""
+    b = secrets.randbelow(2**62) + 10**12
+    await db.execute("INSERT INTO businesses (id) VALUES ($1)", b)  # in UTC
+    now = QUERY_API_NOW
+    for age, polled_ago in (
+        (timedelta(days=10), timedelta(days=3)),  # promised daily: stale
+        (timedelta(days=10), timedelta(hours=1)),  # fresh
+        (timedelta(days=100), timedelta(days=50)),  # past 90 days, no longer polled
+    ):
+        await add_post(db, b, "linkedin", now - age, 1, 0, 0, 100, None, now - polled_ago)
+    _, token = await infra.token_for(b)
+    response = await get_overview(
+        query_api, token, business_id=b,
+        start_date=(now - timedelta(days=100)).date().isoformat(),
+        end_date=now.date().isoformat(),
+    )  # fmt: skip
+    assert response.status_code == 200, response.text
+    assert response.json()["stale_posts"] == 1
 
 
 async def test_platform_filter(query_api: ServiceProcess, business: dict[str, Any]) -> None:
@@ -287,7 +314,7 @@ async def test_calendar_refuses_bad_ids_and_strangers(
 
 async def get(query_api: ServiceProcess, token: str, path: str, **params: Any) -> httpx.Response:
     async with httpx.AsyncClient(
-        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
+        base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}, timeout=60
     ) as client:
         return await client.get(f"/api/v1/analytics/{path}", params=params)
 

@@ -15,8 +15,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from conftest import Infra
+from conftest import Infra, eventually
 from pulse_query_api.tenancy import business_session
+from pulse_shared.db import asyncpg_dsn
 
 pytestmark = pytest.mark.integration
 
@@ -24,6 +25,7 @@ SEEN = text(
     "SELECT array_agg(DISTINCT business_id) FROM published_posts WHERE business_id = ANY(:mine)"
 )
 STATE = text("SELECT pg_backend_pid(), current_setting('pulse.business_id', true), now()")
+SLEEPING = "SELECT wait_event FROM pg_stat_activity WHERE pid = $1"
 
 
 @pytest.fixture
@@ -77,17 +79,31 @@ async def test_a_session_sees_its_business_only_and_hands_it_to_nobody(
 
 
 async def test_a_cancelled_query_leaves_no_transaction_behind(
-    engine: AsyncEngine, two_businesses: list[int]
+    infra: Infra, engine: AsyncEngine, two_businesses: list[int]
 ) -> None:
-    """As when a client leaves (CancelOnDisconnect cancels the request's task)."""
+    """As when a client leaves (CancelOnDisconnect cancels the request's task): cancelled
+    once its query is seen running, a sleep that would outlast the test."""
     first = two_businesses[0]
+    backend: asyncio.Future[int] = asyncio.get_running_loop().create_future()
 
     async def slow() -> None:
         async with business_session(engine, first) as session:
-            await session.execute(text("SELECT pg_sleep(5)"))
+            backend.set_result((await session.execute(STATE)).one()[0])
+            await session.execute(text("SELECT pg_sleep(120)"))
 
     task = asyncio.create_task(slow())
-    await asyncio.sleep(0.3)
+    pid = await asyncio.wait_for(backend, timeout=60)
+    # Another connection of the same role sees what that backend waits on.
+    watch = await asyncpg.connect(asyncpg_dsn(infra.reader_database_url))
+    try:
+
+        async def sleeping() -> bool:
+            waits_on: str | None = await watch.fetchval(SLEEPING, pid)
+            return waits_on == "PgSleep"
+
+        await eventually(sleeping, timeout=60, interval=0.05)
+    finally:
+        await watch.close()
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

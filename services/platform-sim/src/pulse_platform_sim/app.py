@@ -115,6 +115,7 @@ def create_app(
     async def count_platform_requests(
         request: Request, call_next: Callable[[Request], Awaitable[Response]]
     ) -> Response:
+        arrived_at = wall_seconds()
         response = await call_next(request)
         api = getattr(request.state, "api", None)
         if api is not None:
@@ -124,6 +125,7 @@ def create_app(
                 request.state.principal,
                 request.state.token_kind,
                 response.status_code,
+                arrived_at,
             )
         return response
 

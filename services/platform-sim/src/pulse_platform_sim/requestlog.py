@@ -38,9 +38,14 @@ class RequestLog:
         self._wall = wall
         self._tallies: dict[TallyKey, Tally] = {}
 
-    def record(self, api: Api, endpoint: str, principal: str, token_kind: str, status: int) -> None:
+    def record(
+        self, api: Api, endpoint: str, principal: str, token_kind: str, status: int,
+        arrived_at: float | None = None,
+    ) -> None:  # fmt: skip
+        """Count a request in the window it arrived in (``arrived_at``, by the log's clock;
+        now when not given), as the platform's own limits count it, however long it took."""
         window = self._window_s[api]
-        start = int(self._wall() // window * window)
+        start = int((self._wall() if arrived_at is None else arrived_at) // window * window)
         key = TallyKey(api, endpoint, principal, token_kind, start)
         tally = self._tallies.setdefault(key, Tally())
         tally.count += 1

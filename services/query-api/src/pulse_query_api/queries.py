@@ -163,12 +163,13 @@ FROM capped
 GROUP BY day, hour
 """)
 
+# Stale against the request's instant (:now, query-api's clock), not the database's.
 FRESHNESS = text(f"""
 SELECT max(a.fetched_at) AS data_as_of,
        count(*) FILTER (
-           WHERE {sql_poll_interval("(now() - p.published_at)")} IS NOT NULL
+           WHERE {sql_poll_interval("(:now - p.published_at)")} IS NOT NULL
              AND COALESCE(a.fetched_at, p.published_at)
-                 < now() - {sql_poll_interval("(now() - p.published_at)")}
+                 < :now - {sql_poll_interval("(:now - p.published_at)")}
                    - interval '{int(GRACE.total_seconds())} seconds'
        ) AS stale_posts
 FROM published_posts p
@@ -396,7 +397,7 @@ async def best_times(session: AsyncSession, scope: Scope) -> dict[str, Any]:
 
 
 async def freshness(session: AsyncSession, scope: Scope) -> tuple[datetime | None, int]:
-    row = (await session.execute(FRESHNESS, _params(scope))).one()
+    row = (await session.execute(FRESHNESS, {**_params(scope), "now": scope.now})).one()
     return row.data_as_of, row.stale_posts
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo
@@ -98,6 +98,7 @@ class CallerBusiness:
     timezone: str
     today: date
     role: str
+    now: datetime  # the request's instant, on query-api's one clock
 
 
 @dataclass(frozen=True)
@@ -108,6 +109,7 @@ class Scope:
     end: date  # inclusive
     platform: str
     today: date  # the business's local day when the request came
+    now: datetime  # the request's instant (what is stale is judged against it)
 
     @property
     def days(self) -> int:
@@ -115,13 +117,8 @@ class Scope:
 
     def previous(self) -> Scope:
         """The period of the same length just before."""
-        return Scope(
-            self.business_id,
-            self.timezone,
-            self.start - timedelta(days=self.days),
-            self.start - timedelta(days=1),
-            self.platform,
-            self.today,
+        return replace(
+            self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1)
         )
 
     def bounds(self) -> tuple[datetime, datetime]:
@@ -163,8 +160,10 @@ async def member_business(
     if found.vouched:  # PostgreSQL unreachable: cached answers only, said so (app.py)
         request.state.database_away = True
     clock: Clock = request.app.state.clock
-    today = local_today(clock(), found.timezone)
-    return CallerBusiness(business_id, found.timezone, today, found.role)
+    now = clock()
+    return CallerBusiness(
+        business_id, found.timezone, local_today(now, found.timezone), found.role, now
+    )
 
 
 async def caller_business(
@@ -228,7 +227,7 @@ async def _scope(
         raise _invalid("end_date", f"end_date {end} is before start_date {start}")
     if (end - start).days + 1 > MAX_DAYS:
         raise _invalid("end_date", f"the period may span at most {MAX_DAYS} days")
-    return Scope(business_id, business.timezone, start, end, platform, business.today)
+    return Scope(business_id, business.timezone, start, end, platform, business.today, business.now)
 
 
 ScopeDep = Annotated[Scope, Depends(analytics_scope)]

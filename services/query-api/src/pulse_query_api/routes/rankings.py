@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any, Literal
 
@@ -112,7 +113,7 @@ def best_times_period(scope: Scope, days: int | None, start_named: bool) -> Scop
               "msg": "days and start_date both name the period's start: give one"}]
         )  # fmt: skip
     start = scope.end - timedelta(days=days - 1)
-    return Scope(scope.business_id, scope.timezone, start, scope.end, scope.platform, scope.today)
+    return replace(scope, start=start)
 
 
 @router.get(
