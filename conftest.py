@@ -54,6 +54,7 @@ from pulse_shared.permissions import (
     REDIS_USERS,
     SUPERUSER,
     SUPERUSER_PASSWORD_VAR,
+    WORKSPACE_ROLE,
     credentials_file,
     kafka_password_var,
     read_credentials,
@@ -85,6 +86,8 @@ class Infra:
     token_encryption_key: str = field(
         default_factory=lambda: Fernet.generate_key().decode(), repr=False
     )
+    # The workspace service's role (the teams' tables: pulse_shared.permissions).
+    workspace_database_url: str = field(default="", repr=False)
 
     async def token_for(
         self, business_id: int, user: str | None = None, role: str = "owner"
@@ -166,6 +169,7 @@ def infra() -> Iterator[Infra]:
 
     (app_user, app_pw), (reader, reader_pw) = role(APP_ROLE), role(READER_ROLE)
     ingest, ingest_pw = role(INGEST_ROLE)
+    workspace, workspace_pw = role(WORKSPACE_ROLE)
     kafka = KafkaConnection(
         f"127.0.0.1:{e('PULSE_KAFKA_PORT', '9092')}",
         "tests",
@@ -219,6 +223,7 @@ def infra() -> Iterator[Infra]:
     config.attributes["database_url"] = app_url
     config.attributes["reader_role"] = reader
     config.attributes["ingest_role"] = ingest
+    config.attributes["workspace_role"] = workspace
     command.upgrade(config, "head")
 
     prefix = f"test-{run_id}."
@@ -230,6 +235,7 @@ def infra() -> Iterator[Infra]:
             database_url=app_url,
             reader_database_url=_url(reader, reader_pw, port, database),
             ingest_database_url=_url(ingest, ingest_pw, port, database),
+            workspace_database_url=_url(workspace, workspace_pw, port, database),
             redis_url=redis_url,
             database_name=database,
             jwt_secret=f"test-secret-{secrets.token_hex(16)}",
@@ -503,11 +509,34 @@ LOOSE_HEADERS = {
 }
 
 
+def dashboard_sign_in_env(port: int) -> dict[str, str]:
+    """What the dashboard's server on 127.0.0.1:``port`` needs for sign-in: the local
+    Keycloak's client (it accepts a loopback redirect on any port), Redis as the
+    ``dashboard`` ACL user (the tests' database 15), a session key of its own, and a
+    workspace URL where nothing answers."""
+    secret = local_credentials()
+    e = os.environ.get
+    redis_password = secret[REDIS_USERS["dashboard"].password_var]
+    return {
+        "PULSE_OIDC_ISSUER": f"http://127.0.0.1:{e('PULSE_KEYCLOAK_PORT', '8300')}/realms/pulse",
+        "PULSE_OIDC_CLIENT_ID": "pulse-dashboard",
+        "PULSE_OIDC_CLIENT_SECRET": secret["PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET"],
+        "PULSE_DASHBOARD_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        "PULSE_REDIS_URL": (
+            f"redis://dashboard:{redis_password}@127.0.0.1:{e('PULSE_REDIS_PORT', '6379')}/15"
+        ),
+        "PULSE_DASHBOARD_SESSION_KEYS": Fernet.generate_key().decode(),
+        "PULSE_WORKSPACE_URL": f"http://127.0.0.1:{free_port()}",
+    }
+
+
 def start_dashboard_server(
     tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]
 ) -> ServiceProcess:
     """The dashboard's server as `make up` runs it, on a small built page of its own, with
-    ``env`` over the environment (PULSE_QUERY_API_URL, PULSE_INGEST_<SERVICE>_URL)."""
+    ``env`` over the environment (PULSE_QUERY_API_URL, PULSE_INGEST_<SERVICE>_URL) and
+    over :func:`dashboard_sign_in_env`."""
+    port = free_port()
     dist = tmp_path_factory.mktemp("dist")
     (dist / "assets").mkdir()
     (dist / "index.html").write_text(
@@ -520,9 +549,11 @@ def start_dashboard_server(
         "PULSE_DASHBOARD_DIST": str(dist),
         # What `--app-dir services/dashboard` does for `make up`.
         "PYTHONPATH": os.path.join(ROOT, "services", "dashboard"),
+        **dashboard_sign_in_env(port),
         **env,
     }
-    return start_service("dashboard", "server.app:app", full, str(tmp_path_factory.mktemp("logs")))
+    logs = str(tmp_path_factory.mktemp("logs"))
+    return start_service("dashboard", "server.app:app", full, logs, port=port)
 
 
 @dataclass
@@ -675,9 +706,10 @@ async def raw_post(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[T | None]], timeout: float = 30.0, interval: float = 0.2
+    check: Callable[[], Awaitable[T | None]], timeout: float = 60.0, interval: float = 0.2
 ) -> T:
-    """Await ``check`` until it returns something other than None/False; fail on timeout."""
+    """Await ``check`` until it returns something other than None/False; fail on timeout,
+    which only guards against a hang (long enough for a loaded machine)."""
     deadline = time.monotonic() + timeout
     while True:
         result = await check()

@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import importlib
 import inspect
+import ipaddress
 import json
 import os
 import re
@@ -22,6 +23,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -33,10 +35,15 @@ from pulse_shared.permissions import (
     KAFKA_ADMIN,
     REDIS_ADMIN,
     REDIS_USERS,
+    SEED_SECRETS,
     SERVICES,
+    SMTP,
+    TOKEN_SECRETS,
+    WORKSPACE_ROLE,
     arrows,
     kafka_password_var,
     kafka_principals,
+    port_of,
 )
 from pulse_shared.settings import PulseSettings
 
@@ -44,7 +51,11 @@ ROOT = Path(__file__).resolve().parents[1]
 COMPOSE_FILE = ROOT / "docker-compose.yml"
 
 INFRASTRUCTURE = {"kafka", "postgres", "redis"}
-ONE_SHOT = {"migrate"}
+# What stands in for the outside world that make up runs too: the identity provider and
+# the SMTP server (a deployment uses its organisation's own); keycloak-setup applies the
+# realm's secrets once Keycloak answers.
+STAND_INS = {"keycloak", "mailpit"}
+ONE_SHOT = {"migrate", "keycloak-setup"}
 # The Python services: compose service name -> (distribution, module of the ASGI app, port).
 APPS: dict[str, tuple[str, str, int]] = {
     "aggregator": ("pulse-aggregator", "pulse_aggregator.app", 8100),
@@ -53,8 +64,9 @@ APPS: dict[str, tuple[str, str, int]] = {
     "ingest-twitter": ("pulse-ingest-twitter", "pulse_ingest_twitter.app", 8102),
     "ingest-meta": ("pulse-ingest-meta", "pulse_ingest_meta.app", 8103),
     "platform-sim": ("pulse-platform-sim", "pulse_platform_sim.app", 8200),
+    "workspace": ("pulse-workspace", "pulse_workspace.app", 8400),
 }
-DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | set(APPS)
+DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | STAND_INS | set(APPS) | {"dashboard"}
 # DESIGN.md, "Running it": the default host ports, each overridable by environment. The
 # servers (Kafka 9092, PostgreSQL 5432, Redis 6379) publish none: only the containers on
 # their internal network reach them.
@@ -66,6 +78,10 @@ DEFAULT_HOST_PORTS = {
     "aggregator": 8100,
     "dashboard": 8080,
     "platform-sim": 8200,
+    "workspace": 8400,
+    # The teams contract's local servers: the identity provider, the inbox.
+    "keycloak": 8300,
+    "mailpit": 8025,
 }
 LOOPBACK = "127.0.0.1"
 # What each service needs healthy (or, for migrate, finished) before it starts.
@@ -89,11 +105,43 @@ REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
         }
         for name in ("ingest-linkedin", "ingest-twitter", "ingest-meta")
     },
+    "workspace": {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+    },
+    # Sign-in needs the realm with its secrets applied.
+    "dashboard": {
+        "redis": "service_healthy",
+        "workspace": "service_healthy",
+        "keycloak-setup": "service_completed_successfully",
+    },
+    "keycloak-setup": {"keycloak": "service_healthy"},
 }
 APP_ROLE = "pulse"
 READER_ROLE = "pulse_reader"
 INGEST_ROLE = "pulse_ingest"
 DATABASE = "pulse"
+# The dashboard's server reads these (the teams contract); a secret among them comes from
+# the generated credentials, never a value written here.
+DASHBOARD_SETTINGS = {
+    "PULSE_QUERY_API_URL": "http://query-api:8000",
+    "PULSE_WORKSPACE_URL": "http://workspace:8400",
+    "PULSE_INGEST_LINKEDIN_URL": "http://ingest-linkedin:8101",
+    "PULSE_INGEST_TWITTER_URL": "http://ingest-twitter:8102",
+    "PULSE_INGEST_META_URL": "http://ingest-meta:8103",
+    "PULSE_REDIS_URL": "redis://dashboard:PULSE_REDIS_DASHBOARD_PASSWORD@redis:6379/0",
+    "PULSE_DASHBOARD_SESSION_KEYS": "PULSE_DASHBOARD_SESSION_KEYS",
+    "PULSE_OIDC_CLIENT_SECRET": "PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET",
+    "PULSE_OIDC_CLIENT_ID": "pulse-dashboard",
+    "PULSE_DASHBOARD_PUBLIC_URL": "http://127.0.0.1:8080",
+}
+# The workspace's secrets: each the generated one of the same name (or Mailpit's sender).
+WORKSPACE_SECRETS = {
+    **{name: name for name in (*SEED_SECRETS, *TOKEN_SECRETS) if "WORKSPACE" in name},
+    "PULSE_SMTP_PASSWORD": "PULSE_MAILPIT_SMTP_PASSWORD",
+}
+WORKSPACE_JWKS = f"http://workspace:{port_of('workspace')}/.well-known/jwks.json"
 
 _INTERPOLATION = re.compile(
     r"\$\$|\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?:(?P<op>:?[-?])(?P<default>[^}]*))?\}"
@@ -438,6 +486,9 @@ def test_every_arrow_of_the_permissions_table_has_a_network() -> None:
             outward = [n for n in networks_of(arrow.source) if not declared[n].get("internal")]
             assert outward, f"{arrow.source} calls the internet from internal networks only"
             continue
+        if arrow.target == SMTP:  # here Mailpit, as `make up` runs it
+            assert networks_of(arrow.source) & networks_of("mailpit"), arrow.source
+            continue
         shared = networks_of(arrow.source) & networks_of(arrow.target)
         assert shared, f"{arrow.source} cannot reach {arrow.target}: no common network"
 
@@ -590,10 +641,12 @@ def test_every_build_uses_the_repository_root_and_an_existing_dockerfile() -> No
 
 
 def test_infrastructure_images_are_pinned() -> None:
-    images = {name: str(services()[name].get("image", "")) for name in INFRASTRUCTURE}
+    images = {name: str(services()[name].get("image", "")) for name in INFRASTRUCTURE | STAND_INS}
     assert re.fullmatch(r"apache/kafka:4\.\d+\.\d+", images["kafka"]), images["kafka"]
     assert re.fullmatch(r"postgres:15(\.\d+)?", images["postgres"]), images["postgres"]
     assert re.fullmatch(r"redis:7(\.\d+)*", images["redis"]), images["redis"]
+    assert re.fullmatch(r"quay\.io/keycloak/keycloak:26\.\d+(\.\d+)?", images["keycloak"])
+    assert re.fullmatch(r"axllent/mailpit:v1\.\d+\.\d+", images["mailpit"]), images["mailpit"]
 
 
 @pytest.mark.parametrize("name", sorted(APPS))
@@ -712,10 +765,12 @@ def test_database_urls_use_the_right_roles() -> None:
         APP_ROLE: postgres["PULSE_PG_APP_PASSWORD"],
         READER_ROLE: postgres["PULSE_PG_READER_PASSWORD"],
         INGEST_ROLE: postgres["PULSE_PG_INGEST_PASSWORD"],
+        WORKSPACE_ROLE: postgres["PULSE_PG_WORKSPACE_PASSWORD"],
     }
     expected = {
         "migrate": APP_ROLE, "aggregator": APP_ROLE, "query-api": READER_ROLE,
         "ingest-linkedin": INGEST_ROLE, "ingest-twitter": INGEST_ROLE, "ingest-meta": INGEST_ROLE,
+        "workspace": WORKSPACE_ROLE,
     }  # fmt: skip
     for name, role in expected.items():
         url = make_url(environment(name)["PULSE_DATABASE_URL"])
@@ -750,6 +805,7 @@ def test_postgres_init_script_creates_the_roles_and_the_database() -> None:
 
     for role, attributes in (
         (APP_ROLE, ("LOGIN", "CREATEDB")), (READER_ROLE, ("LOGIN",)), (INGEST_ROLE, ("LOGIN",)),
+        (WORKSPACE_ROLE, ("LOGIN",)),
     ):  # fmt: skip
         match = re.search(rf"CREATE ROLE {role} (?:WITH )?([^;]*);", sql, re.IGNORECASE)
         assert match, f"the init script does not create role {role}"
@@ -804,12 +860,119 @@ def test_docker_compose_config_accepts_the_file() -> None:
     assert result.returncode == 0, result.stderr
 
 
-def test_query_api_trusts_the_forwarded_address_of_the_dashboard_only() -> None:
-    """query-api counts rate limits per browser from the dashboard's X-Forwarded-For: it
-    trusts that header from the dashboard's fixed address, on a network only they share."""
-    trusted = json.loads(environment("query-api")["PULSE_TRUSTED_PROXIES"])
+def test_services_trust_the_forwarded_address_of_the_dashboard_only() -> None:
+    """query-api, the workspace and the ingest services count rate limits per browser from
+    the dashboard's X-Forwarded-For: each trusts that header from the dashboard's fixed
+    address, which no other container can be given (it lies outside the network's
+    ip_range), on the one network the dashboard shares with it (so the dashboard always
+    calls from that address). Only the dashboard and Redis meet on `sessions`."""
     dashboard_networks = services()["dashboard"]["networks"]
-    assert list(dashboard_networks) == ["web"]
-    assert trusted == [dashboard_networks["web"]["ipv4_address"]]
+    address = ipaddress.ip_address(dashboard_networks["web"]["ipv4_address"])
+    (ipam,) = compose()["networks"]["web"]["ipam"]["config"]
+    assert address in ipaddress.ip_network(ipam["subnet"])
+    assert address not in ipaddress.ip_network(ipam["ip_range"]), "others may get its address"
+    relayed = {target for target in SERVICES["dashboard"].calls if target in SERVICES}
+    assert relayed == {"query-api", "workspace", "ingest-linkedin", "ingest-twitter", "ingest-meta"}
+    for name in relayed:
+        trusted = json.loads(environment(name)["PULSE_TRUSTED_PROXIES"])
+        assert trusted == [str(address)], name
+        assert networks_of(name) & networks_of("dashboard") == {"web"}, name
+    trusting = {name for name in services() if "PULSE_TRUSTED_PROXIES" in environment(name)}
+    assert trusting == relayed
     on_web = {n for n, s in services().items() if "web" in (s.get("networks") or [])}
-    assert on_web == {"dashboard", "query-api"}
+    assert on_web == {"dashboard", "keycloak", *relayed}
+    on_sessions = {n for n, s in services().items() if "sessions" in (s.get("networks") or [])}
+    assert on_sessions == {"dashboard", "redis"}
+    assert compose()["networks"]["sessions"].get("internal") is True
+
+
+def _hosts(key: str, value: str) -> set[str]:
+    """The hosts a setting names: a URL's (PULSE_*_URL, PULSE_OIDC_ISSUER), the SMTP host."""
+    if key == "PULSE_SMTP_HOST":
+        return {value}
+    if key.endswith(("_URL", "_ISSUER")) and "://" in value:
+        host = urlsplit(value).hostname
+        return {host} if host else set()
+    return set()
+
+
+def _names() -> dict[str, tuple[str, set[str]]]:
+    """Each name a container answers to (its service's, its aliases) -> the container and
+    the networks it answers on."""
+    found = {name: (name, networks_of(name)) for name in services()}
+    for name, service in services().items():
+        joined = service.get("networks") or {}
+        for network, spec in joined.items() if isinstance(joined, dict) else []:
+            for alias in (spec or {}).get("aliases", []):
+                found.setdefault(alias, (name, set()))[1].add(network)
+    return found
+
+
+def test_every_address_a_service_is_given_is_on_a_network_it_shares() -> None:
+    names = _names()
+    for name in services():
+        for key, value in environment(name).items():
+            for host in _hosts(key, value) & set(names):
+                assert networks_of(name) & names[host][1], f"{name}: {key} names {host}"
+
+
+def test_the_issuer_is_one_url_for_the_browser_and_the_containers() -> None:
+    """An ID token's `iss` is the URL Keycloak is told it has; the browser signs in there
+    (the published port, on 127.0.0.1) and the containers check tokens there (an alias of
+    Keycloak on their networks, the same port inside)."""
+    issuer = urlsplit(environment("dashboard")["PULSE_OIDC_ISSUER"])
+    command = [interpolate(part) for part in services()["keycloak"]["command"]]
+    assert f"--hostname={issuer.scheme}://{issuer.netloc}" in command
+    assert f"--http-port={issuer.port}" in command
+    assert issuer.hostname is not None
+    assert issuer.hostname.endswith(".localhost")
+    assert _names()[issuer.hostname][0] == "keycloak"
+    (published,) = published_ports("keycloak")
+    assert int(published["default"]) == int(published["container"]) == issuer.port
+
+
+def test_access_tokens_are_checked_with_the_workspaces_keys() -> None:
+    """Whoever calls the workspace for its keys verifies Pulse's tokens with them: no shared
+    secret, the workspace's issuer."""
+    callers = {name for name, row in SERVICES.items() if "workspace" in row.calls}
+    checking = callers - {"dashboard"}  # it relays the session's token, checking none
+    assert checking == {"query-api", "ingest-linkedin", "ingest-twitter", "ingest-meta"}
+    for name in checking:
+        env = environment(name)
+        assert env.get("PULSE_JWT_JWKS_URL") == WORKSPACE_JWKS, name
+        assert env.get("PULSE_JWT_ISSUER") == "pulse-workspace", name
+        assert "PULSE_JWT_SECRET" not in env, name
+
+
+def _required(service: str, key: str) -> str:
+    """The variable a setting is required from (`${NAME:?...}`, no default), else a failure."""
+    value = str((services()[service].get("environment") or {}).get(key, ""))
+    match = re.fullmatch(r"\$\{(PULSE_[A-Z_]+):\?[^}]+\}", value)
+    assert match, f"{service}: {key} is not a required variable: {value!r}"
+    return match.group(1)
+
+
+def test_the_workspace_and_the_dashboard_get_their_settings_and_generated_secrets() -> None:
+    workspace, dashboard = environment("workspace"), environment("dashboard")
+    for key, variable in WORKSPACE_SECRETS.items():
+        assert _required("workspace", key) == variable, key
+    for key, value in DASHBOARD_SETTINGS.items():
+        assert dashboard.get(key) == value, f"dashboard: {key}"
+    for key in ("PULSE_DASHBOARD_SESSION_KEYS", "PULSE_OIDC_CLIENT_SECRET"):
+        assert _required("dashboard", key) == DASHBOARD_SETTINGS[key], key
+    # One sign-in: the same realm and client for both; invite links lead to the dashboard.
+    for key in ("PULSE_OIDC_ISSUER", "PULSE_OIDC_CLIENT_ID"):
+        assert workspace[key] == dashboard[key], key
+    assert workspace["PULSE_DASHBOARD_URL"] == dashboard["PULSE_DASHBOARD_PUBLIC_URL"]
+    assert workspace["PULSE_SMTP_HOST"] == "mailpit"
+    # The realm Keycloak imports, with the dashboard's public URL as its client's redirect.
+    realm = json.loads((ROOT / "deploy/local/keycloak/pulse-realm.json").read_text())
+    assert urlsplit(dashboard["PULSE_OIDC_ISSUER"]).path == f"/realms/{realm['realm']}"
+    assert dashboard["PULSE_OIDC_CLIENT_ID"] in {c["clientId"] for c in realm["clients"]}
+    assert environment("keycloak")["DASHBOARD_URL"] == dashboard["PULSE_DASHBOARD_PUBLIC_URL"]
+    setup = environment("keycloak-setup")
+    assert setup["PULSE_DASHBOARD_URL"] == dashboard["PULSE_DASHBOARD_PUBLIC_URL"]
+    assert (
+        _required("keycloak-setup", "PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET")
+        == (DASHBOARD_SETTINGS["PULSE_OIDC_CLIENT_SECRET"])
+    )

@@ -13,6 +13,7 @@ from __future__ import annotations
 import atexit
 import base64
 import functools
+import importlib
 import ipaddress
 import itertools
 import json
@@ -23,6 +24,7 @@ import subprocess
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+from secrets import token_urlsafe
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -48,10 +50,12 @@ from pulse_shared.permissions import (
     POSTGRES,
     REDIS,
     SERVICES,
+    SMTP,
     KafkaAcl,
     arrows,
     kafka_acls,
     kafka_principals,
+    port_of,
 )
 from pulse_shared.settings import PulseSettings
 from pulse_shared.topics import POSTS_PUBLISHED, REFRESH_REQUESTED, TOPICS, dlq
@@ -80,6 +84,7 @@ PORTS = {
     "ingest-meta": 8103,
     "platform-sim": 8200,
     "dashboard": 8080,
+    "workspace": 8400,
 }
 SIMULATOR = "platform-sim"
 # The settings class each Python Deployment reads its PULSE_* environment with.
@@ -91,6 +96,9 @@ SETTINGS: dict[str, type[BaseSettings]] = {
     "ingest-meta": MetaSettings,
 }
 INGEST = ("ingest-linkedin", "ingest-twitter", "ingest-meta")
+# Pulse's access tokens: signed by the workspace, checked against its published keys.
+WORKSPACE_JWKS = f"http://workspace:{port_of('workspace')}/.well-known/jwks.json"
+WORKSPACE_ISSUER = "pulse-workspace"
 # The aggregator may not outgrow the partitions of the topics it consumes.
 AGGREGATOR_MAX = min(spec.partitions for spec in TOPICS if spec.name in CONSUMED_TOPICS)
 DLQ_RETENTION_MS = 30 * 24 * 3600 * 1000
@@ -120,7 +128,9 @@ def _schema_dir() -> Path:
 @functools.cache
 def _tree() -> Path:
     """deploy/k8s, copied where production's secret files can be made from the committed
-    examples (the real ones are never committed, and never read by the tests)."""
+    examples (the real ones are never committed, and never read by the tests), each
+    CHANGE-ME filled in as an operator would: a fresh random value (base64url of 32 bytes,
+    the shape of a key; the workspace refuses the example's own, see below)."""
     scratch = tempfile.mkdtemp(prefix="pulse-k8s-")
     atexit.register(shutil.rmtree, scratch, ignore_errors=True)
     copy = Path(scratch) / "k8s"
@@ -133,8 +143,14 @@ def _tree() -> Path:
 
     shutil.copytree(K8S, copy, ignore=real_secrets)
     for example in (copy / secrets).glob("*.env.example"):
-        shutil.copy(example, example.with_suffix(""))
+        text = example.read_text(encoding="utf-8")
+        filled = re.sub("CHANGE-ME", lambda _: random_secret(), text)
+        example.with_suffix("").write_text(filled, encoding="utf-8")
     return copy
+
+
+def random_secret() -> str:
+    return token_urlsafe(32)
 
 
 def _build(path: Path) -> subprocess.CompletedProcess[str]:
@@ -360,10 +376,19 @@ def test_production_runs_no_simulator_and_pinned_images() -> None:
 def test_production_configuration_and_secrets() -> None:
     common = generated("production", "ConfigMap", "pulse-common")["data"]
     assert common["PULSE_ENVIRONMENT"] == "production"
-    query_api = environment("production", named("production", "Deployment", "query-api"))
-    # Tokens checked against the identity provider's keys, not a shared secret.
-    assert query_api["PULSE_JWT_JWKS_URL"].startswith("https://")
-    assert "PULSE_JWT_SECRET" not in query_api
+    # Tokens checked against the workspace's keys (its Service, which only the arrows of
+    # the table reach), not a shared secret.
+    for name in ("query-api", *INGEST):
+        env = environment("production", named("production", "Deployment", name))
+        assert env["PULSE_JWT_JWKS_URL"] == WORKSPACE_JWKS, name
+        assert env["PULSE_JWT_ISSUER"] == WORKSPACE_ISSUER, name
+        assert "PULSE_JWT_SECRET" not in env, name
+    # The identity provider and the mail server: the organisation's, over TLS.
+    for name in ("dashboard", "workspace"):
+        env = environment("production", named("production", "Deployment", name))
+        assert env["PULSE_OIDC_ISSUER"].startswith("https://"), name
+    workspace = environment("production", named("production", "Deployment", "workspace"))
+    assert workspace["PULSE_SMTP_TLS"] in {"starttls", "tls"}
     # Every secret is the production one (from the overlay's files), none of base's.
     for secret in resources("production", "Secret"):
         for key, value in secret_data(secret).items():
@@ -380,6 +405,33 @@ def test_production_needs_its_secret_files() -> None:
     built = _build(bare / "overlays/production")
     assert built.returncode != 0
     assert re.search(r"secrets/[\w-]+\.env", built.stderr), built.stderr
+
+
+def test_the_workspace_refuses_the_example_signing_key(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A production secret file copied from its example and not filled in does not run:
+    the workspace takes no CHANGE-ME for a key (a published key would sign anyone in)."""
+    example = K8S / "overlays/production/secrets/workspace.env.example"
+    values = dict(
+        line.split("=", 1)
+        for line in example.read_text(encoding="utf-8").splitlines()
+        if line and not line.startswith("#")
+    )
+    assert values["PULSE_WORKSPACE_SIGNING_KEYS"] == "CHANGE-ME"
+    for key in list(os.environ):
+        if key.startswith("PULSE_"):
+            monkeypatch.delenv(key)
+    for key, value in values.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(ValidationError, match=r"PULSE_WORKSPACE_SIGNING_KEYS|signing key"):
+        _settings_of("workspace")()
+
+
+def _settings_of(name: str) -> type[BaseSettings]:
+    """A service's Settings, imported when asked (the workspace's, a newer package)."""
+    settings_type: type[BaseSettings] = importlib.import_module(
+        f"pulse_{name.replace('-', '_')}.settings"
+    ).Settings
+    return settings_type
 
 
 def test_the_services_accept_their_environment(
@@ -404,7 +456,7 @@ def test_the_services_accept_their_environment(
             assert set(env) <= known, set(env) - known
             SimSettings()
             continue
-        settings_type = SETTINGS[name]
+        settings_type = SETTINGS[name] if name in SETTINGS else _settings_of(name)
         known = {f"PULSE_{f.upper()}" for f in settings_type.model_fields}
         assert set(env) <= known, f"{name}: not settings of the service: {set(env) - known}"
         try:
@@ -598,6 +650,8 @@ def endpoints(overlay: str) -> dict[str, Endpoint]:
     for name, (labels, ports) in OUTSIDE.items():
         found[name] = Endpoint(name, NAMESPACE_OF[name], labels, ports)
     found[INTERNET] = Endpoint(INTERNET, None, {}, {"https": 443}, PUBLIC_ADDRESS)
+    # The organisation's mail server: outside the cluster too, submission port.
+    found[SMTP] = Endpoint(SMTP, None, {}, {"submission": 587}, PUBLIC_ADDRESS)
     return found
 
 
@@ -710,7 +764,7 @@ def test_network_policies_allow_exactly_the_arrows_of_the_permissions_table(over
     assert {s for s, _, _ in expected} | {t for _, t, _ in expected} <= set(every), (
         "an arrow names what the overlay does not run"
     )
-    design = {*SERVICES, POSTGRES, REDIS, KAFKA, INTERNET, INGRESS}
+    design = {*SERVICES, POSTGRES, REDIS, KAFKA, INTERNET, SMTP, INGRESS}
     for kind, own in (("Egress", 0), ("Ingress", 1)):
         allowed, judged = set(), set()
         for pair in itertools.permutations(sorted(set(every) & design), 2):
@@ -757,6 +811,51 @@ def test_every_service_connects_with_its_own_credentials(overlay: str) -> None:
         parsed = urlsplit(redis)
         assert parsed.username == row.redis_user, name
         assert parsed.password, f"{name}: no Redis password"
+
+
+# What the dashboard's server reads (the teams contract; it is not a Python settings class
+# of the workspace, so checked here by name), and what of it and of the workspace's is secret.
+DASHBOARD_SETTINGS = {
+    "PULSE_QUERY_API_URL": f"http://query-api:{port_of('query-api')}",
+    "PULSE_WORKSPACE_URL": f"http://workspace:{port_of('workspace')}",
+    **{f"PULSE_{n.upper().replace('-', '_')}_URL": f"http://{n}:{port_of(n)}" for n in INGEST},
+}
+SECRET_SETTINGS = {
+    "dashboard": {"PULSE_OIDC_CLIENT_SECRET", "PULSE_REDIS_URL", "PULSE_DASHBOARD_SESSION_KEYS"},
+    "workspace": {
+        "PULSE_DATABASE_URL", "PULSE_REDIS_URL", "PULSE_WORKSPACE_SIGNING_KEYS",
+        "PULSE_WORKSPACE_OPERATOR_TOKEN", "PULSE_SMTP_USERNAME", "PULSE_SMTP_PASSWORD",
+    },
+}  # fmt: skip
+
+
+def _secret_keys(overlay: str, workload: Resource) -> set[str]:
+    """The keys the workload's container takes from Secrets (envFrom)."""
+    secrets = {r["metadata"]["name"]: r for r in resources(overlay, "Secret")}
+    keys: set[str] = set()
+    for source in container(workload).get("envFrom", []):
+        if "secretRef" in source:
+            keys |= set(secret_data(secrets[source["secretRef"]["name"]]))
+    return keys
+
+
+def test_the_dashboard_and_the_workspace_share_one_sign_in_and_keep_secrets_secret(
+    overlay: str,
+) -> None:
+    dashboard = named(overlay, "Deployment", "dashboard")
+    workspace = named(overlay, "Deployment", "workspace")
+    env = {
+        "dashboard": environment(overlay, dashboard),
+        "workspace": environment(overlay, workspace),
+    }
+    for key, value in DASHBOARD_SETTINGS.items():
+        assert env["dashboard"].get(key) == value, key
+    for key in ("PULSE_OIDC_ISSUER", "PULSE_OIDC_CLIENT_ID"):
+        assert env["dashboard"][key] == env["workspace"][key], key
+    assert env["dashboard"]["PULSE_DASHBOARD_PUBLIC_URL"] == env["workspace"]["PULSE_DASHBOARD_URL"]
+    for name, workload in (("dashboard", dashboard), ("workspace", workspace)):
+        assert SECRET_SETTINGS[name] <= set(env[name]), name
+        assert _secret_keys(overlay, workload) == SECRET_SETTINGS[name], name
 
 
 def test_query_api_trusts_forwarded_addresses_only_from_pods_its_policy_admits(

@@ -40,8 +40,10 @@ from pulse_shared.topics import (
     dlq,
     post_key,
 )
+from services.workspace.tests.support import Workspace
 
 pytestmark = pytest.mark.integration
+pytest_plugins = ["services.workspace.tests.fixtures"]
 
 runner = CliRunner()
 
@@ -335,7 +337,7 @@ async def test_backfill_makes_the_range_due_now(
 
 
 async def test_demo_connects_through_oauth_publishes_and_waits_for_numbers(
-    infra: Infra, db: asyncpg.Connection, tmp_path: Any
+    infra: Infra, db: asyncpg.Connection, tmp_path: Any, workspace: Workspace
 ) -> None:
     offset = secrets.randbelow(2**40) + 10**13
     ports = {name: free_port() for name in ("linkedin", "twitter", "meta")}
@@ -364,6 +366,9 @@ async def test_demo_connects_through_oauth_publishes_and_waits_for_numbers(
             "PULSE_API_BASE_URL": sim.url,
             "PULSE_OAUTH_WEB_BASE_URL": sim.url,
             "PULSE_OAUTH_RETURN_URLS": json.dumps(["http://dashboard.test/connections"]),
+            # The demo's member holds a token of the workspace, as a signed-in one would.
+            "PULSE_JWT_JWKS_URL": f"{workspace.url}/.well-known/jwks.json",
+            "PULSE_JWT_ISSUER": "pulse-workspace",
         }
         per_platform = {
             name: {
@@ -382,6 +387,8 @@ async def test_demo_connects_through_oauth_publishes_and_waits_for_numbers(
             waited = await pulse(
                 infra, "demo", "--sim", sim.url, "--timeout", "1",
                 PULSE_DASHBOARD_URL="http://dashboard.test", **urls,
+                PULSE_WORKSPACE_URL=workspace.url,
+                PULSE_WORKSPACE_OPERATOR_TOKEN=workspace.operator_token,
             )  # fmt: skip
             assert "4 accounts connected" in flat(waited.output)
             assert waited.exit_code == 0 or "polled in time" in waited.output, waited.output
@@ -394,6 +401,12 @@ async def test_demo_connects_through_oauth_publishes_and_waits_for_numbers(
                               for a in population["businesses"][0]["accounts"])  # fmt: skip
             assert [(r["platform"], r["account_id"]) for r in rows] == expected
             assert {r["connected_by"] for r in rows} == {"demo@pulse.local"}
+            owner = await db.fetchval(
+                "SELECT role FROM business_members WHERE business_id = $1 AND user_id = $2",
+                business,
+                "demo@pulse.local",
+            )
+            assert owner == "owner"
             assert all(r["display_name"] for r in rows)
             sim_posts = population["businesses"][0]["posts"]
             sent = await records_with_key(
@@ -434,6 +447,8 @@ async def test_demo_connects_through_oauth_publishes_and_waits_for_numbers(
             loaded = await pulse(
                 infra, "demo", "--sim", sim.url, "--timeout", "5",
                 PULSE_DASHBOARD_URL="http://dashboard.test", **urls,
+                PULSE_WORKSPACE_URL=workspace.url,
+                PULSE_WORKSPACE_OPERATOR_TOKEN=workspace.operator_token,
             )  # fmt: skip
             assert loaded.exit_code == 0, loaded.output
             assert int(loaded.stdout.strip().splitlines()[-1]) in post_ids

@@ -94,9 +94,12 @@ CREDENTIALS="$RUN/credentials.env"
 load_credentials() {
   python3 "$ROOT/deploy/local/credentials.py" ensure "$CREDENTIALS" \
     || die "could not write $CREDENTIALS"
-  local name value
-  while IFS='=' read -r name value; do
-    [[ "$name" =~ ^PULSE_[A-Z0-9_]+$ && -z "${!name:-}" ]] && printf -v "$name" '%s' "$value"
+  local line name
+  # Split at the first '=' by hand: `IFS='=' read` would drop a value's trailing '='
+  # (base64 padding of the generated keys).
+  while IFS= read -r line; do
+    name="${line%%=*}"
+    [[ "$name" =~ ^PULSE_[A-Z0-9_]+$ && -z "${!name:-}" ]] && printf -v "$name" '%s' "${line#*=}"
   done < "$CREDENTIALS"
   PG_SUPERUSER_PASSWORD="$PULSE_PG_SUPERUSER_PASSWORD"
   PG_APP_PASSWORD="$PULSE_PG_APP_PASSWORD"

@@ -120,7 +120,27 @@ def apply_settings(admin: Admin, realm: Json) -> None:
     admin.call("PUT", "", settings)
 
 
+LOOPBACK_ANY_PORT = re.compile(r"^http://127\.0\.0\.1:\d+(/.*)$")
+
+
+def with_loopback_any_port(client: Json) -> Json:
+    """``client`` with each redirect on ``http://127.0.0.1:<port>`` also registered without
+    its port, which Keycloak matches for any port of the loopback address (RFC 8252 7.3):
+    tests run a dashboard server of their own on a free port. Nothing else can listen there
+    but this machine's processes, and a code is worthless without the secret and the PKCE
+    verifier; a realm that is not this local one keeps its exact URIs."""
+    redirects = list(client.get("redirectUris", []))
+    redirects += [f"http://127.0.0.1{m[1]}" for r in redirects if (m := LOOPBACK_ANY_PORT.match(r))]
+    attributes = dict(client.get("attributes", {}))
+    logout = [u for u in attributes.get("post.logout.redirect.uris", "").split("##") if u]
+    logout += [f"http://127.0.0.1{m[1]}" for u in logout if (m := LOOPBACK_ANY_PORT.match(u))]
+    if logout:
+        attributes["post.logout.redirect.uris"] = "##".join(dict.fromkeys(logout))
+    return {**client, "redirectUris": list(dict.fromkeys(redirects)), "attributes": attributes}
+
+
 def apply_client(admin: Admin, client: Json) -> None:
+    client = with_loopback_any_port(client)
     found = admin.find_one("/clients", clientId=client["clientId"])
     if found is None:
         admin.call("POST", "/clients", client)
@@ -162,6 +182,14 @@ def apply(base_url: str, realm_file: Path) -> str:
     )
 
 
+def user_id(base_url: str, realm: str, username: str) -> str:
+    """The realm's subject (``sub``) of ``username``: who the user is to Pulse."""
+    found = Admin(base_url, realm).find_one("/users", username=username, exact="true")
+    if found is None:
+        raise AdminError(f"no user {username!r} in realm {realm}")
+    return str(found["id"])
+
+
 def render(template: Path, out: Path, dashboard_url: str, smtp_port: str) -> None:
     """The realm file with this machine's values; an unknown ``${NAME}`` is an error."""
     text = string.Template(template.read_text(encoding="utf-8")).substitute(
@@ -182,9 +210,15 @@ def main(argv: list[str]) -> int:
     apply_args = commands.add_parser("apply")
     apply_args.add_argument("realm_file", type=Path)
     apply_args.add_argument("--url", required=True)
+    user_args = commands.add_parser("user-id")
+    user_args.add_argument("username")
+    user_args.add_argument("--url", required=True)
+    user_args.add_argument("--realm", default="pulse")
     args = parser.parse_args(argv)
     try:
-        if args.command == "render":
+        if args.command == "user-id":
+            print(user_id(args.url, args.realm, args.username))
+        elif args.command == "render":
             render(args.template, args.out, args.dashboard_url, args.smtp_port)
         else:
             print(f"[pulse] Keycloak {apply(args.url, args.realm_file)}", file=sys.stderr)

@@ -57,7 +57,9 @@ async def seed(conn: asyncpg.Connection, business: int, member: str) -> None:
     """One row of the business in every table of SEEDED, and a member."""
     await conn.execute("INSERT INTO businesses (id) VALUES ($1)", business)
     await conn.execute(
-        "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner')", business, member
+        "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, 'owner')",
+        business,
+        member,
     )
     post = await conn.fetchval(
         "INSERT INTO published_posts (business_id, platform, platform_post_id, account_id, "

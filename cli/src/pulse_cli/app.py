@@ -76,28 +76,26 @@ def token(
     ],
     user: Annotated[str, typer.Option("--user", help="Who the token is for.")] = "dev@pulse.local",
     role: Annotated[
-        Role, typer.Option("--role", help="The user's role in the business, if not a member yet.")
-    ] = Role.OWNER,
+        Role | None,
+        typer.Option("--role", help="The user's role (default: a member keeps its own; owner)."),
+    ] = None,
     days: Annotated[int, typer.Option(min=1, max=365, help="How long it stays valid.")] = 30,
 ) -> None:
     """Make USER a member of a business and print an access token on the last line.
 
     Through the workspace service (its operator routes): the business is created if it does
-    not exist yet; a member keeps the role it has. The token is the workspace's, as a
-    signed-in member's; outside dev it may last at most PULSE_JWT_MAX_LIFETIME_S.
+    not exist yet; a member keeps the role it has unless --role names one. The token is the
+    workspace's, as a signed-in member's; outside dev it lasts at most
+    PULSE_JWT_MAX_LIFETIME_S.
     """
 
     async def work() -> tuple[dict[str, Any], str]:
         workspace = Workspace()
-        member = await workspace.add_member(business_id, user, role.value)
+        member = await workspace.add_member(business_id, user, role)
         return member, await workspace.access_token(user, days * 24 * 3600)
 
     member, access_token = run(work())
-    note = " (business created)" if member.get("business_created") else ""
-    err.print(
-        f"{user} is {member.get('role', role.value)} of business {business_id}{note}; "
-        f"token valid {days} days:"
-    )
+    err.print(f"{user} is {member['role']} of business {business_id}; token valid {days} days:")
     print(access_token)
 
 

@@ -23,6 +23,21 @@ class WorkspaceSettings(BaseSettings):
     workspace_operator_token: SecretStr | None = None
 
 
+def _detail(answer: httpx.Response) -> str:
+    """What a refusal says: its ``detail``, a validation error as ``field: message``."""
+    try:
+        detail = answer.json().get("detail", answer.text)
+    except ValueError:
+        return answer.text[:300]
+    if isinstance(detail, list):
+        return "; ".join(
+            f"{'.'.join(str(part) for part in error.get('loc', [])[1:])}: {error.get('msg')}"
+            for error in detail
+            if isinstance(error, dict)
+        )
+    return str(detail)
+
+
 class Workspace:
     """Calls the operator routes; every refusal becomes a :class:`CommandFailed` naming it."""
 
@@ -48,19 +63,15 @@ class Workspace:
                 "is `make up` running?"
             ) from exc
         if answer.status_code >= 400:
-            try:
-                detail = answer.json().get("detail", answer.text)
-            except ValueError:
-                detail = answer.text
-            raise CommandFailed(f"the workspace refused ({answer.status_code}): {detail}")
+            raise CommandFailed(f"the workspace refused ({answer.status_code}): {_detail(answer)}")
         found: dict[str, Any] = answer.json()
         return found
 
     async def add_member(
-        self, business_id: int, user_id: str, role: str, email: str | None = None
+        self, business_id: int, user_id: str, role: str | None, email: str | None = None
     ) -> dict[str, Any]:
         """``user_id`` a member of the business with ``role`` (the business created when
-        missing, as an event would)."""
+        missing, as an event would; no role: a member keeps its own, a new one is owner)."""
         body: dict[str, Any] = {"business_id": business_id, "user_id": user_id, "role": role}
         if email is not None:
             body["email"] = email

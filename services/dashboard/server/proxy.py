@@ -4,6 +4,8 @@
 ``/openapi.json`` and health checks are not. ``/connect/``: only two routes of each ingest
 service, ``POST /connect/authorize`` and ``POST /connect/disconnect``, asked for as
 ``/connect/<service>/<authorize|disconnect>`` (service: linkedin, twitter, meta).
+``/workspace/``: the workspace service's member routes under ``/v1/`` (``WORKSPACE_ROUTES``),
+never its ``/v1/sessions`` (this server's alone) nor ``/v1/operator/``.
 
 The path is decided as the upstream would read it, after every layer of percent-encoding is
 peeled off and the segments are normalised, and the upstream URL is built from that
@@ -14,7 +16,7 @@ receives.
 from __future__ import annotations
 
 import re
-from urllib.parse import unquote
+from urllib.parse import quote, unquote
 
 import httpx
 from starlette.requests import Request
@@ -55,7 +57,7 @@ TIMEOUT = httpx.Timeout(10.0, read=30.0)
 EXPORT_TIMEOUT = httpx.Timeout(10.0, read=330.0)
 
 
-def normalised(raw_path: bytes) -> list[str] | None:
+def normalised(raw_path: bytes, segment_shape: re.Pattern[str] = SEGMENT) -> list[str] | None:
     """The segments of ``raw_path`` (as sent, percent-encoded) as a server reads them:
     every layer of percent-encoding peeled off, backslashes as slashes, empty and ``.``
     segments dropped, ``..`` resolved; None when a segment holds anything else than
@@ -77,7 +79,7 @@ def normalised(raw_path: bytes) -> list[str] | None:
             continue
         if segment == "..":
             segments = segments[:-1]
-        elif SEGMENT.fullmatch(segment):
+        elif segment_shape.fullmatch(segment):
             segments.append(segment)
         else:
             return None
@@ -106,6 +108,43 @@ def connect_target(raw_path: bytes) -> tuple[str, str] | None:
     if service not in CONNECT_SERVICES or action not in CONNECT_ACTIONS:
         return None
     return service, action
+
+
+# The workspace routes the page calls, by their segments after /v1/ (ID: a business,
+# invite or token id; USER: a member's user id, the identity provider's subject, which
+# may hold a few characters more than a path's unreserved ones), and their methods.
+ID, USER = re.compile(r"[A-Za-z0-9-]{1,64}"), re.compile(r"[A-Za-z0-9._~|@:+=-]{1,255}")
+WORKSPACE_ROUTES: tuple[tuple[tuple[str | re.Pattern[str], ...], frozenset[str]], ...] = (
+    (("me",), frozenset({"GET"})),
+    (("businesses",), frozenset({"POST"})),
+    (("businesses", ID, "members"), frozenset({"GET"})),
+    (("businesses", ID, "members", USER), frozenset({"PATCH", "DELETE"})),
+    (("businesses", ID, "leave"), frozenset({"POST"})),
+    (("businesses", ID, "invites"), frozenset({"GET", "POST"})),
+    (("businesses", ID, "invites", ID), frozenset({"DELETE"})),
+    (("businesses", ID, "tokens"), frozenset({"GET", "POST"})),
+    (("businesses", ID, "tokens", ID), frozenset({"DELETE"})),
+    (("businesses", ID, "audit"), frozenset({"GET"})),
+    (("invites", "accept"), frozenset({"POST"})),
+    (("token",), frozenset({"POST"})),
+)
+
+
+def workspace_route(raw_path: bytes) -> tuple[str, frozenset[str]] | None:
+    """The workspace path (``/v1/...``, each segment percent-encoded as needed) for a
+    request to ``raw_path`` under ``/workspace/``, and the methods of that route; None
+    for a path that is not one of ``WORKSPACE_ROUTES`` once decoded and normalised."""
+    segments = normalised(raw_path, USER)
+    if segments is None or segments[:1] != ["workspace"]:
+        return None
+    segments = segments[1:]
+    for pattern, methods in WORKSPACE_ROUTES:
+        if len(pattern) == len(segments) and all(
+            part == segment if isinstance(part, str) else part.fullmatch(segment)
+            for part, segment in zip(pattern, segments, strict=True)
+        ):
+            return "/v1/" + "/".join(quote(s, safe="") for s in segments), methods
+    return None
 
 
 def upstream_headers(request: Request, names: tuple[str, ...] = FORWARDED) -> dict[str, str]:

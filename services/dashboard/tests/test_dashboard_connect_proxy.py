@@ -345,13 +345,15 @@ def test_the_defaults_are_the_local_ingest_ports(
     import importlib
     import sys
 
-    for name in SERVICES:
-        monkeypatch.delenv(f"PULSE_INGEST_{name.upper()}_URL", raising=False)
+    from conftest import dashboard_sign_in_env
+
     monkeypatch.syspath_prepend(str(DASHBOARD_DIR))
     for module in [n for n in sys.modules if n == "server" or n.startswith("server.")]:
         monkeypatch.delitem(sys.modules, module)
-    server = importlib.import_module("server.app")
-    assert server.INGEST_URLS == {
+    settings = importlib.import_module("server.settings").Settings.from_env(
+        dashboard_sign_in_env(free_port())
+    )
+    assert settings.ingest_urls == {
         "linkedin": "http://127.0.0.1:8101",
         "twitter": "http://127.0.0.1:8102",
         "meta": "http://127.0.0.1:8103",

@@ -1,0 +1,145 @@
+"""The relays that let the page talk to one origin: ``/api/`` to query-api, ``/workspace/``
+to the workspace service, ``/connect/<service>/`` to the ingest services. Which paths,
+headers and bodies may go is proxy.py's; who the request is, guard.py's: with a session,
+the session's Pulse token goes upstream as the bearer; without one, a programmatic
+client's own Authorization header goes as it came. A path that is not relayed is a 404
+that never leaves this server."""
+
+from __future__ import annotations
+
+import httpx
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse, StreamingResponse
+from starlette.background import BackgroundTask
+
+from .guard import relay_authorization
+from .proxy import (
+    CONNECT_FORWARDED,
+    CONNECT_MAX_BODY,
+    CONNECT_RELAYED,
+    MAX_BODY,
+    TIMEOUT,
+    answer_headers,
+    connect_target,
+    read_body,
+    timeout_for,
+    upstream_headers,
+    upstream_path,
+    workspace_route,
+)
+from .services import ServicesDep
+
+router = APIRouter()
+EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
+NOT_FOUND = {"detail": "Not Found"}
+
+
+def raw_path(request: Request) -> bytes:
+    path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
+    return path
+
+
+def too_large(limit: int) -> JSONResponse:
+    detail = f"the request body is larger than {limit // 1024} KiB"
+    return JSONResponse({"detail": detail}, status_code=413)
+
+
+async def stream(
+    request: Request,
+    client: httpx.AsyncClient,
+    path: str,
+    authorization: str | None,
+    time_limits: httpx.Timeout,
+    upstream_name: str,
+) -> Response:
+    """Sends the request to ``path`` of ``client``'s upstream and streams the answer back."""
+    body = await read_body(request)
+    if body is None:
+        return too_large(MAX_BODY)
+    headers = upstream_headers(request)
+    if authorization is not None:
+        headers["authorization"] = authorization
+    upstream = client.build_request(
+        request.method, path, params=request.url.query, headers=headers, content=body,
+        timeout=time_limits,
+    )  # fmt: skip
+    try:
+        answer = await client.send(upstream, stream=True)
+    except httpx.HTTPError:
+        detail = f"{upstream_name} is unreachable from the dashboard server"
+        return JSONResponse({"detail": detail}, status_code=502)
+    return StreamingResponse(
+        answer.aiter_raw(),
+        status_code=answer.status_code,
+        headers=answer_headers(answer),
+        background=BackgroundTask(answer.aclose),
+    )
+
+
+@router.api_route("/api/{path:path}", methods=["GET", "POST"])
+async def api(request: Request, services: ServicesDep) -> Response:
+    """query-api's /api/v1/ (see server/proxy.py)."""
+    path = upstream_path(raw_path(request))
+    if path is None:
+        return JSONResponse(NOT_FOUND, status_code=404)
+    authorization = await relay_authorization(request, services)
+    return await stream(
+        request, services.query_api, path, authorization, timeout_for(path), "query-api"
+    )
+
+
+@router.api_route("/workspace/{path:path}", methods=EVERY_METHOD)
+async def workspace(request: Request, services: ServicesDep) -> Response:
+    """The workspace service's member routes (see server/proxy.py's WORKSPACE_ROUTES)."""
+    route = workspace_route(raw_path(request))
+    if route is None:
+        return JSONResponse(NOT_FOUND, status_code=404)
+    path, methods = route
+    if request.method not in methods:
+        allow = ", ".join(sorted(methods))
+        return JSONResponse(
+            {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow}
+        )
+    authorization = await relay_authorization(request, services)
+    return await stream(
+        request, services.workspace, path, authorization, TIMEOUT, "the workspace service"
+    )
+
+
+# Every method, so that only POST reaches an ingest service and anything else under
+# /connect/ is this route's 405 or 404, never the page.
+@router.api_route("/connect/{path:path}", methods=EVERY_METHOD)
+async def connect(request: Request, services: ServicesDep) -> Response:
+    """``POST /connect/<service>/<authorize|disconnect>`` to that ingest service's
+    ``/connect/<authorize|disconnect>``; anything else under /connect/, and a service
+    whose URL is unset, is a 404 that never leaves this server."""
+    target = connect_target(raw_path(request))
+    if target is None or target[0] not in services.ingest:
+        return JSONResponse(NOT_FOUND, status_code=404)
+    if request.method != "POST":
+        return JSONResponse(
+            {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": "POST"}
+        )
+    service, action = target
+    authorization = await relay_authorization(request, services)
+    body = await read_body(request, CONNECT_MAX_BODY)
+    if body is None:
+        return too_large(CONNECT_MAX_BODY)
+    client = services.ingest[service]
+    headers = {**upstream_headers(request, CONNECT_FORWARDED), "accept-encoding": "identity"}
+    if authorization is not None:
+        headers["authorization"] = authorization
+    upstream = client.build_request(
+        "POST", f"/connect/{action}", headers=headers, content=body, timeout=TIMEOUT
+    )
+    try:
+        answer = await client.send(upstream)
+    except httpx.HTTPError:
+        return JSONResponse(
+            {"detail": f"the {service} ingest service is unreachable from the dashboard server"},
+            status_code=502,
+        )
+    # The body as read (decoded, should the service have encoded it anyway), and only the
+    # headers the page reads.
+    relayed = {name: answer.headers[name] for name in CONNECT_RELAYED if name in answer.headers}
+    return Response(answer.content, status_code=answer.status_code, headers=relayed)
