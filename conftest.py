@@ -11,6 +11,7 @@ touches the data of a running ``make up`` stack nor of another test session:
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import http.client
 import json
@@ -25,7 +26,7 @@ import tempfile
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TypeVar
@@ -88,27 +89,24 @@ class Infra:
     )
     # The workspace service's role (the teams' tables: pulse_shared.permissions).
     workspace_database_url: str = field(default="", repr=False)
+    # The session's workspace, the one writer of members, and the operator's key to it.
+    workspace_url: str = ""
+    operator_token: str = field(default="", repr=False)
 
     async def token_for(
         self, business_id: int, user: str | None = None, role: str = "owner"
     ) -> tuple[str, str]:
         """A user who is a member of ``business_id`` with ``role`` (the business created if
-        needed), and their token."""
+        needed), made so through the workspace's operator route as ``pulse token`` does, and
+        a token of the session's secret for it."""
         user = user or f"user-{secrets.token_hex(4)}@test"
-        conn = await asyncpg.connect(asyncpg_dsn(self.database_url))
-        try:
-            await conn.execute(
-                "INSERT INTO businesses (id) VALUES ($1) ON CONFLICT DO NOTHING", business_id
+        async with httpx.AsyncClient(base_url=self.workspace_url, timeout=60) as workspace:
+            made = await workspace.post(
+                "/v1/operator/members",
+                json={"business_id": business_id, "user_id": user, "role": role},
+                headers={"Authorization": f"Bearer {self.operator_token}"},
             )
-            await conn.execute(
-                "INSERT INTO business_members (business_id, user_id, role) VALUES ($1, $2, $3) "
-                "ON CONFLICT DO NOTHING",
-                business_id,
-                user,
-                role,
-            )
-        finally:
-            await conn.close()
+        assert made.status_code == 200, made.text
         return user, mint_dev_token(self.jwt_secret, user)
 
     def env(self, **extra: str) -> dict[str, str]:
@@ -158,7 +156,7 @@ def local_credentials() -> dict[str, str]:
 
 
 @pytest.fixture(scope="session")
-def infra() -> Iterator[Infra]:
+def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
     e = os.environ.get
     secret = local_credentials()
     port = e("PULSE_PG_PORT", "5432")
@@ -228,19 +226,33 @@ def infra() -> Iterator[Infra]:
 
     prefix = f"test-{run_id}."
     asyncio.run(prepare_kafka(prefix))
+    session = Infra(
+        kafka=kafka,
+        topic_prefix=prefix,
+        database_url=app_url,
+        reader_database_url=_url(reader, reader_pw, port, database),
+        ingest_database_url=_url(ingest, ingest_pw, port, database),
+        workspace_database_url=_url(workspace, workspace_pw, port, database),
+        redis_url=redis_url,
+        database_name=database,
+        jwt_secret=f"test-secret-{secrets.token_hex(16)}",
+        operator_token=secrets.token_hex(32),
+    )
+    # The session's workspace: members are made through it, as `pulse token` makes them.
+    members = start_service(
+        "workspace", "pulse_workspace.app:app",
+        session.env(
+            PULSE_DATABASE_URL=session.workspace_database_url,
+            PULSE_WORKSPACE_SIGNING_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+            PULSE_WORKSPACE_OPERATOR_TOKEN=session.operator_token,
+            PULSE_SMTP_TLS="none",
+        ),
+        str(tmp_path_factory.mktemp("workspace")), ready_path="/readyz",
+    )  # fmt: skip
     try:
-        yield Infra(
-            kafka=kafka,
-            topic_prefix=prefix,
-            database_url=app_url,
-            reader_database_url=_url(reader, reader_pw, port, database),
-            ingest_database_url=_url(ingest, ingest_pw, port, database),
-            workspace_database_url=_url(workspace, workspace_pw, port, database),
-            redis_url=redis_url,
-            database_name=database,
-            jwt_secret=f"test-secret-{secrets.token_hex(16)}",
-        )
+        yield replace(session, workspace_url=members.url)
     finally:
+        members.stop()
         asyncio.run(drop_database())
         asyncio.run(delete_topics(kafka, prefix))
 

@@ -196,7 +196,7 @@ async def test_disconnecting_revokes_deletes_the_tokens_and_keeps_the_row(
     assert gone.status_code == 200, gone.text
     audit = await db.fetch(
         "SELECT actor, action, subject, details->>'name' AS name FROM audit_log "
-        "WHERE business_id = $1 ORDER BY id",
+        "WHERE business_id = $1 AND action LIKE 'account.%' ORDER BY id",
         business,
     )
     subject = f"twitter:{row['account_id']}"
