@@ -561,6 +561,11 @@ def start_dashboard_server(
         "PULSE_DASHBOARD_DIST": str(dist),
         # What `--app-dir services/dashboard` does for `make up`.
         "PYTHONPATH": os.path.join(ROOT, "services", "dashboard"),
+        # Limits that never fire, counted under keys of its own (a test sets its own).
+        "PULSE_RATE_LIMIT_ADDRESS": "1000000/60",
+        "PULSE_RATE_LIMIT_SIGN_IN": "1000000/60",
+        "PULSE_RATE_LIMIT_AUTH_FAILURES": "1000000/60",
+        "PULSE_TOPIC_PREFIX": f"test-{secrets.token_hex(4)}.",
         **dashboard_sign_in_env(port),
         **env,
     }

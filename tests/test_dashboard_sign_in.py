@@ -35,6 +35,7 @@ from conftest import (
     local_credentials,
     start_dashboard_server,
 )
+from services.dashboard.tests.support import dashboard_server
 from tests.test_local_identity_and_mail import BrowserCookies, KeycloakPage
 
 pytestmark = pytest.mark.integration
@@ -132,7 +133,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
         "PULSE_WORKSPACE_URL": workspace_server.url,
         "PULSE_DASHBOARD_SESSION_KEYS": keys,
     }
-    dashboard = start_dashboard_server(tmp_path_factory, env)
+    dashboard = dashboard_server(tmp_path_factory, env)
     try:
         yield Stack(dashboard, query_api, workspace, workspace_server, keys)
     finally:
@@ -558,7 +559,7 @@ def test_a_session_past_its_maximum_age_has_ended(
     session the first made has ended there, and so everywhere (no sleep)."""
     sign_in(browser, fresh.dashboard)
     assert browser.get(f"{fresh.dashboard.url}/auth/session").status_code == 200
-    strict = start_dashboard_server(
+    strict = dashboard_server(
         tmp_path_factory,
         {
             "PULSE_QUERY_API_URL": fresh.query_api.url,
@@ -584,6 +585,8 @@ def test_a_session_past_its_maximum_age_has_ended(
         ("PULSE_DASHBOARD_SESSION_KEYS", "not-a-key", "Fernet"),
         ("PULSE_DASHBOARD_PUBLIC_URL", "http://127.0.0.1:8080/app", "origin"),
         ("PULSE_SESSION_COOKIE_SECURE", "maybe", "true or false"),
+        ("PULSE_RATE_LIMIT_SIGN_IN", "30", "PULSE_RATE_LIMIT_SIGN_IN"),
+        ("PULSE_TRUSTED_PROXIES", "10.0.0.0/8", "JSON list"),
     ],
 )
 def test_the_server_refuses_to_start_without_what_sign_in_needs(
@@ -611,7 +614,7 @@ def test_a_sign_in_with_the_real_workspace_service_renews_and_relays_its_token(
     logs = str(tmp_path_factory.mktemp("logs"))
     workspace = start_service("workspace", APP, env, logs, ready_path="/readyz")
     query_api = RecordingServer(echo)
-    dashboard = start_dashboard_server(
+    dashboard = dashboard_server(
         tmp_path_factory,
         {"PULSE_QUERY_API_URL": query_api.url, "PULSE_WORKSPACE_URL": workspace.url},
     )

@@ -331,9 +331,8 @@ def test_every_deployment_is_probed_limited_non_root_and_disruption_budgeted(
         # The probes hit the container's own port, on the design's paths.
         port = PORTS[name]
         assert c["ports"] == [{"name": "http", "containerPort": port}], name
-        ready = "/healthz" if name == "dashboard" else "/readyz"  # a static site: alive is ready
         assert c["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "http"}, name
-        assert c["readinessProbe"]["httpGet"] == {"path": ready, "port": "http"}, name
+        assert c["readinessProbe"]["httpGet"] == {"path": "/readyz", "port": "http"}, name
         for kind in ("requests", "limits"):
             assert set(c["resources"][kind]) == {"cpu", "memory"}, (name, kind)
         _assert_locked_down(name, pod)

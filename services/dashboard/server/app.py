@@ -4,28 +4,35 @@ backend for frontend: the browser never holds a token), and relays of ``/api/`` 
 query-api, ``/workspace/`` to the workspace service and ``/connect/<service>/`` to the
 ingest services, each with the session's Pulse token (server/relays.py).
 
+Every request is rate limited per client address, sign-ins and refused session cookies
+more tightly (server/limits.py); ``/readyz`` says whether Redis and the identity provider
+have answered.
+
 Run: ``uvicorn server.app:app --port 8080`` from ``services/dashboard``; its settings are
 server/settings.py's (the server refuses to start without what sign-in needs).
 """
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from http.cookiejar import CookieJar, DefaultCookiePolicy
 
 import httpx
 from fastapi import FastAPI, Request, Response
 from fastapi.responses import FileResponse, JSONResponse
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 from starlette.types import ASGIApp
+
+from pulse_shared.health import Check, health_router
+from pulse_shared.http_ratelimit import RateLimits
 
 from . import auth, relays
 from .guard import Denied
 from .headers import SecurityHeaders
 from .identity import Renewal, provider
+from .limits import AuthLimits, Limits
 from .services import Pages, Services, ServicesDep
 from .sessions import SessionStore
 from .settings import Settings
@@ -43,8 +50,11 @@ def upstream_client(base_url: str) -> httpx.AsyncClient:
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     settings = Settings.from_env()
     async with AsyncExitStack() as stack:
-        redis = Redis.from_url(settings.redis_url)
+        redis = Redis.from_url(settings.redis_url, socket_timeout=2, socket_connect_timeout=2)
         stack.push_async_callback(redis.aclose)
+        limits = Limits.of(settings, redis)
+        if limits is not None:
+            app.state.rate_limits = (limits.limiter, limits.http)  # the shared middleware's
         workspace = await stack.enter_async_context(upstream_client(settings.workspace_url))
         store = SessionStore(
             redis, settings.session_keys, settings.session_idle_s, settings.session_max_age_s
@@ -62,6 +72,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
                 for service, url in settings.ingest_urls.items()
             },
             pages=Pages.of(settings.dist),
+            limits=limits,
         )
         yield
 
@@ -76,6 +87,9 @@ class Dashboard(FastAPI):
 app = Dashboard(
     title="Pulse dashboard", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None
 )
+# Every request per client address (outer), then sign-ins and refused session cookies.
+app.add_middleware(AuthLimits)
+app.add_middleware(RateLimits)
 
 
 @app.exception_handler(Denied)
@@ -99,24 +113,30 @@ async def redis_down(request: Request, exc: RedisError) -> Response:
     return JSONResponse({"detail": detail}, status_code=503, headers={"Retry-After": "5"})
 
 
-@app.get("/healthz")
-async def healthz() -> dict[str, str]:
-    return {"status": "ok"}
+def _checks() -> Mapping[str, Check]:
+    """What /readyz asks: Redis answers (sessions, limits), and the identity provider's
+    discovery document has been fetched (Authlib keeps it once it has: a sign-in needs
+    it, a provider's later outage does not make this server unready)."""
+    services: Services = app.state.services
+
+    async def redis() -> bool:
+        return bool(await services.store.redis.ping())
+
+    async def identity_provider() -> bool:
+        return "authorization_endpoint" in await services.idp.load_server_metadata()
+
+    return {"redis": redis, "identity-provider": identity_provider}
 
 
-@app.get("/metrics")
-async def metrics() -> Response:
-    """Prometheus' text format, like every Pulse service (process metrics, requests)."""
-    return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
-
-
+# /healthz, /readyz and /metrics (Prometheus' text format), like every Pulse service's.
+app.include_router(health_router(_checks))
 app.include_router(auth.router)
 app.include_router(relays.router)
 
 
 @app.api_route("/assets/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
 async def asset(path: str, services: ServicesDep) -> Response:
-    found = services.pages.assets.get(path)
+    found = services.pages.asset(path)
     if found is None:
         return JSONResponse({"detail": "Not Found"}, status_code=404)
     return FileResponse(found)
@@ -126,11 +146,10 @@ async def asset(path: str, services: ServicesDep) -> Response:
 async def page(path: str, services: ServicesDep) -> Response:
     """The built top-level files; every other path is the single page (it routes by the
     URL hash, and /connections, /invite by their paths)."""
-    top = services.pages.top
-    index = top.get("index.html")
+    index = services.pages.top_file("index.html")
     if index is None:
         detail = f"the dashboard is not built ({services.settings.dist} has no index.html)"
         return JSONResponse({"detail": detail}, status_code=503)
-    if path in top and path != "index.html":
-        return FileResponse(top[path])
+    if path in services.pages.top and path != "index.html":
+        return FileResponse(services.pages.top[path])
     return FileResponse(index, headers={"Cache-Control": "no-cache"})

@@ -10,7 +10,7 @@ from dataclasses import asdict
 from urllib.parse import urlsplit
 
 import httpx
-from authlib.integrations.base_client import OAuthError  # type: ignore[import-untyped]
+from authlib.integrations.base_client import OAuthError
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse, RedirectResponse
 from joserfc.errors import JoseError

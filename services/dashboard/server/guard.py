@@ -28,12 +28,15 @@ ENDED = "no session, or it has ended: sign in again"
 
 async def session_of(request: Request, services: Services) -> tuple[str, Session] | None:
     """The request's session and its id; None without the cookie; 401 for a cookie that
-    names no session (unknown, tampered with, ended)."""
+    names no session (unknown, tampered with, ended), counted against the client's
+    address (server/limits.py)."""
     session_id = request.cookies.get(services.settings.cookie_name)
     if session_id is None:
         return None
     session = await services.store.load(session_id)
     if session is None:
+        if services.limits is not None:
+            await services.limits.refused_cookie(request.scope)
         raise Denied(401, ENDED)
     return session_id, session
 

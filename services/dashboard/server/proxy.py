@@ -147,12 +147,14 @@ def workspace_route(raw_path: bytes) -> tuple[str, frozenset[str]] | None:
     return None
 
 
-def upstream_headers(request: Request, names: tuple[str, ...] = FORWARDED) -> dict[str, str]:
-    """The request's headers the upstream needs (``names``), and the client's address (the
-    upstream trusts it only from this server)."""
+def upstream_headers(
+    request: Request, client: str | None, names: tuple[str, ...] = FORWARDED
+) -> dict[str, str]:
+    """The request's headers the upstream needs (``names``), and the client's address,
+    ``client`` (the upstream trusts it only from this server)."""
     headers = {name: request.headers[name] for name in names if name in request.headers}
-    if request.client is not None:
-        headers["x-forwarded-for"] = request.client.host
+    if client is not None:
+        headers["x-forwarded-for"] = client
     return headers
 
 

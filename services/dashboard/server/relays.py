@@ -13,6 +13,7 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from starlette.background import BackgroundTask
 
 from .guard import relay_authorization
+from .limits import client_of
 from .proxy import (
     CONNECT_FORWARDED,
     CONNECT_MAX_BODY,
@@ -27,7 +28,7 @@ from .proxy import (
     upstream_path,
     workspace_route,
 )
-from .services import ServicesDep
+from .services import Services, ServicesDep
 
 router = APIRouter()
 EVERY_METHOD = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
@@ -37,6 +38,14 @@ NOT_FOUND = {"detail": "Not Found"}
 def raw_path(request: Request) -> bytes:
     path: bytes = request.scope.get("raw_path") or request.scope["path"].encode()
     return path
+
+
+def forwarded_for(request: Request, services: Services) -> str | None:
+    """The client's address for the upstream: the peer's, or what a proxy this server
+    trusts (an ingress controller) says it is, so the upstream's limits count browsers."""
+    if request.client is None:
+        return None
+    return client_of(request.scope, services.settings.trusted_proxies)
 
 
 def too_large(limit: int) -> JSONResponse:
@@ -51,12 +60,13 @@ async def stream(
     authorization: str | None,
     time_limits: httpx.Timeout,
     upstream_name: str,
+    forwarded: str | None,
 ) -> Response:
     """Sends the request to ``path`` of ``client``'s upstream and streams the answer back."""
     body = await read_body(request)
     if body is None:
         return too_large(MAX_BODY)
-    headers = upstream_headers(request)
+    headers = upstream_headers(request, forwarded)
     if authorization is not None:
         headers["authorization"] = authorization
     upstream = client.build_request(
@@ -84,8 +94,9 @@ async def api(request: Request, services: ServicesDep) -> Response:
         return JSONResponse(NOT_FOUND, status_code=404)
     authorization = await relay_authorization(request, services)
     return await stream(
-        request, services.query_api, path, authorization, timeout_for(path), "query-api"
-    )
+        request, services.query_api, path, authorization, timeout_for(path), "query-api",
+        forwarded_for(request, services),
+    )  # fmt: skip
 
 
 @router.api_route("/workspace/{path:path}", methods=EVERY_METHOD)
@@ -102,8 +113,9 @@ async def workspace(request: Request, services: ServicesDep) -> Response:
         )
     authorization = await relay_authorization(request, services)
     return await stream(
-        request, services.workspace, path, authorization, TIMEOUT, "the workspace service"
-    )
+        request, services.workspace, path, authorization, TIMEOUT, "the workspace service",
+        forwarded_for(request, services),
+    )  # fmt: skip
 
 
 # Every method, so that only POST reaches an ingest service and anything else under
@@ -126,7 +138,11 @@ async def connect(request: Request, services: ServicesDep) -> Response:
     if body is None:
         return too_large(CONNECT_MAX_BODY)
     client = services.ingest[service]
-    headers = {**upstream_headers(request, CONNECT_FORWARDED), "accept-encoding": "identity"}
+    forwarded = forwarded_for(request, services)
+    headers = {
+        **upstream_headers(request, forwarded, CONNECT_FORWARDED),
+        "accept-encoding": "identity",
+    }
     if authorization is not None:
         headers["authorization"] = authorization
     upstream = client.build_request(

@@ -2,37 +2,65 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
 import httpx
-from authlib.integrations.starlette_client import StarletteOAuth2App  # type: ignore[import-untyped]
+from authlib.integrations.starlette_client import StarletteOAuth2App
 from fastapi import Depends, Request
 
 from .identity import Renewal
+from .limits import Limits
 from .sessions import SessionStore
 from .settings import Settings
 
 
-@dataclass(frozen=True)
 class Pages:
-    """The built page's files, listed once (they never change while the server runs): a
-    request path is looked up, never joined onto the file system."""
+    """The built page's files: a request path is looked up in their listing, never joined
+    onto the file system. Listed at start-up, and again when a path is missing (a new build
+    names its assets anew), at most once a second so that misses cost no directory walk
+    each."""
 
-    top: dict[str, Path]
-    assets: dict[str, Path]
+    RELIST_EVERY_S = 1.0
+
+    def __init__(self, dist: Path, clock: Callable[[], float] = time.monotonic) -> None:
+        self._dist = dist
+        self._clock = clock
+        self._listed_at = float("-inf")
+        self.top: dict[str, Path] = {}
+        self.assets: dict[str, Path] = {}
+        self._list()
 
     @classmethod
     def of(cls, dist: Path) -> Pages:
-        top = {p.name: p for p in dist.iterdir() if p.is_file()} if dist.is_dir() else {}
-        root = dist / "assets"
-        assets = (
+        return cls(dist)
+
+    def _list(self) -> None:
+        dist, root = self._dist, self._dist / "assets"
+        self.top = {p.name: p for p in dist.iterdir() if p.is_file()} if dist.is_dir() else {}
+        self.assets = (
             {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
             if root.is_dir()
             else {}
         )
-        return cls(top, assets)
+        self._listed_at = self._clock()
+
+    def asset(self, path: str) -> Path | None:
+        found = self.assets.get(path)
+        if found is None and self._clock() - self._listed_at >= self.RELIST_EVERY_S:
+            self._list()
+            found = self.assets.get(path)
+        return found
+
+    def top_file(self, name: str) -> Path | None:
+        found = self.top.get(name)
+        if found is None and self._clock() - self._listed_at >= self.RELIST_EVERY_S:
+            self._list()
+            found = self.top.get(name)
+        return found
 
 
 @dataclass(frozen=True)
@@ -45,6 +73,7 @@ class Services:
     workspace: httpx.AsyncClient
     ingest: dict[str, httpx.AsyncClient]
     pages: Pages
+    limits: Limits | None  # None: rate limits switched off
 
 
 def services(request: Request) -> Services:

@@ -209,6 +209,8 @@ def _networks(env: Mapping[str, str], name: str) -> frozenset[str]:
         if not isinstance(entries, list):
             raise ValueError(value)
         for entry in entries:
+            if not isinstance(entry, str):
+                raise TypeError(entry)
             ipaddress.ip_network(entry, strict=False)
     except (ValueError, TypeError):
         raise SettingsError(

@@ -31,8 +31,8 @@ from conftest import (
     ServiceProcess,
     call,
     free_port,
-    start_dashboard_server,
 )
+from services.dashboard.tests.support import dashboard_server
 
 DASHBOARD_DIR = Path(ROOT) / "services" / "dashboard"
 CONNECT_MAX_BODY = 8 * 1024
@@ -109,7 +109,7 @@ def start_dashboard(
     env = {f"PULSE_INGEST_{name.upper()}_URL": url for name, url in urls.items()}
     if query_api is not None:
         env["PULSE_QUERY_API_URL"] = query_api
-    return start_dashboard_server(tmp_path_factory, env)
+    return dashboard_server(tmp_path_factory, env)
 
 
 @pytest.fixture(scope="module")

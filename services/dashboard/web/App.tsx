@@ -1,17 +1,24 @@
 import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { loadSession, logout, signIn, type Session } from "./api/auth";
 import { PulseClient, type Scope } from "./api/client";
+import { asApiError, Http, type ApiError } from "./api/http";
 import type { Calendar, PlatformFilter } from "./api/types";
+import { WorkspaceClient, type Business, type Me } from "./api/workspace";
 import { outcomeMessage, type ConnectOutcome } from "./connect";
 import { presetRange, type PresetId } from "./dates";
-import { hrefOf, onLinkClick, TABS, useRoute, type Route } from "./route";
+import { atInvite, INVITE_PATH, inviteProblem, joinedBusiness, joinedMessage, type InviteOutcome } from "./invite";
+import { may } from "./roles";
+import { hrefOf, navigate, onLinkClick, TABS, useRoute, type Route } from "./route";
 import * as storage from "./storage";
 import { Actions } from "./components/Actions";
 import { BestTimes } from "./components/BestTimes";
 import { BusinessSwitcher } from "./components/BusinessSwitcher";
 import { Connections } from "./components/Connections";
 import { Filters, type FilterState } from "./components/Filters";
+import { Onboarding } from "./components/Onboarding";
 import { SignIn } from "./components/SignIn";
 import { SummaryCards } from "./components/SummaryCards";
+import { Team } from "./components/team/Team";
 import { TopPosts } from "./components/TopPosts";
 import { WithCalendar } from "./components/WithCalendar";
 import type { ViewProps } from "./components/props";
@@ -61,6 +68,19 @@ function Views({ route, props }: { route: Route; props: ViewProps }) {
   );
 }
 
+/** What opening an invitation came to, until dismissed. */
+function InviteBanner({ outcome, onDismiss }: { outcome: InviteOutcome; onDismiss: () => void }) {
+  const failed = outcome.kind === "error";
+  return (
+    <div className={`notice ${failed ? "error" : "ok"}`} role={failed ? "alert" : "status"} data-testid="invite-outcome" data-outcome={failed ? `error:${outcome.status}` : "joined"}>
+      <p>{outcome.kind === "joined" ? joinedMessage(outcome.business) : outcome.message}</p>
+      <button type="button" className="link" onClick={onDismiss}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
+
 /** What connecting accounts came to (the page was opened with it), until dismissed. */
 function OutcomeBanner({ outcome, onDismiss }: { outcome: ConnectOutcome; onDismiss: () => void }) {
   const failed = outcome.kind === "error";
@@ -76,6 +96,9 @@ function OutcomeBanner({ outcome, onDismiss }: { outcome: ConnectOutcome; onDism
 
 interface WorkspaceProps {
   client: PulseClient;
+  workspace: WorkspaceClient;
+  session: Session;
+  business: Business;
   calendar: Calendar;
   outcome: ConnectOutcome | null;
   onDismissOutcome: () => void;
@@ -85,12 +108,16 @@ interface WorkspaceProps {
   onPlatform: (platform: PlatformFilter) => void;
   onRange: (range: RangeChoice) => void;
   onRefreshed: () => void;
+  onMembershipChanged: () => void;
   onUnauthorized: () => void;
 }
 
 /** Filters, actions, tabs and the view: the business's days, counted from its today. */
 function Workspace({
   client,
+  workspace,
+  session,
+  business,
   calendar,
   outcome,
   onDismissOutcome,
@@ -100,6 +127,7 @@ function Workspace({
   onPlatform,
   onRange,
   onRefreshed,
+  onMembershipChanged,
   onUnauthorized,
 }: WorkspaceProps) {
   const route = useRoute();
@@ -117,7 +145,10 @@ function Workspace({
     if (outcome && route.view !== firstView.current) onDismissOutcome();
     // Only a change of view dismisses it.
   }, [route.view]);
-  const analytics = route.view !== "connections";
+  const analytics = route.view !== "connections" && route.view !== "team";
+  const role = business.role;
+  const canRefresh = may(role, "refresh");
+  const canExport = may(role, "export");
   return (
     <>
       {analytics && (
@@ -129,7 +160,17 @@ function Workspace({
             onPreset={(preset) => onRange({ preset })}
             onDates={(startDate, endDate) => onRange({ preset: "custom", startDate, endDate })}
           />
-          <Actions client={client} scope={scope} today={calendar.today} onUnauthorized={onUnauthorized} onRefreshed={onRefreshed} />
+          {(canRefresh || canExport) && (
+            <Actions
+              client={client}
+              scope={scope}
+              today={calendar.today}
+              canRefresh={canRefresh}
+              canExport={canExport}
+              onUnauthorized={onUnauthorized}
+              onRefreshed={onRefreshed}
+            />
+          )}
         </div>
       )}
       <nav className="tabs">
@@ -148,99 +189,290 @@ function Workspace({
       </nav>
       {outcome && <OutcomeBanner outcome={outcome} onDismiss={onDismissOutcome} />}
       <main>
-        {analytics ? (
-          <Views route={route} props={props} />
-        ) : (
-          <Connections client={client} calendar={calendar} onUnauthorized={onUnauthorized} />
+        {analytics && <Views route={route} props={props} />}
+        {route.view === "connections" && (
+          <Connections client={client} calendar={calendar} canManage={may(role, "manage_accounts")} onUnauthorized={onUnauthorized} />
+        )}
+        {route.view === "team" && (
+          <Team
+            workspace={workspace}
+            business={business}
+            me={session.user}
+            onMembershipChanged={onMembershipChanged}
+            onUnauthorized={onUnauthorized}
+          />
         )}
       </main>
     </>
   );
 }
 
+/** A business as /workspace/me lists it, from what creating one answered (its creator is its owner). */
+function createdBusiness(answer: Business, fallback: { name: string; timezone: string }): Business {
+  return {
+    business_id: answer.business_id,
+    name: answer.name ?? fallback.name,
+    timezone: answer.timezone ?? fallback.timezone,
+    role: answer.role ?? "owner",
+  };
+}
+
+interface SignedInProps {
+  session: Session;
+  me: Me;
+  onMe: (me: Me) => void;
+  connectOutcome: ConnectOutcome | null;
+  onUnauthorized: () => void;
+}
+
 /**
- * Sign-in, then the header and, once the business's calendar has answered, its workspace.
- * `connectOutcome`: what connecting accounts came to, taken off the URL the page opened with.
+ * The signed-in page: an invitation accepted first (when the page was opened with one),
+ * then the header and, once the business's calendar has answered, its workspace; or
+ * onboarding for someone who belongs to no business.
  */
-export function App({ connectOutcome = null }: { connectOutcome?: ConnectOutcome | null }) {
+function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedInProps) {
+  const http = useMemo(() => new Http(session.csrf_token), [session]);
+  const client = useMemo(() => new PulseClient(http), [http]);
+  const workspace = useMemo(() => new WorkspaceClient(http), [http]);
   const [outcome, setOutcome] = useState<ConnectOutcome | null>(connectOutcome);
   const dismissOutcome = useCallback(() => setOutcome(null), []);
-  const [token, setToken] = useState<string | null>(storage.loadToken);
-  const [signInMessage, setSignInMessage] = useState<string | null>(null);
-  const [businesses, setBusinesses] = useState<number[]>(storage.loadBusinesses);
-  const [businessId, setBusinessId] = useState<number | null>(storage.loadCurrentBusiness);
+  const [invite, setInvite] = useState<InviteOutcome | null>(null);
+  const [accepting, setAccepting] = useState(() => atInvite() && storage.loadInvite() !== null);
+  const [preferred, setPreferred] = useState<number | null>(storage.loadCurrentBusiness);
+  const [creating, setCreating] = useState(false);
   const [platform, setPlatform] = useState<PlatformFilter>("all");
   const [range, setRange] = useState<RangeChoice>({ preset: "last30" });
   const [version, setVersion] = useState(0);
+  const [problem, setProblem] = useState<string | null>(null);
 
-  const signOut = useCallback((message: string | null) => {
-    storage.saveToken(null);
-    setToken(null);
-    setSignInMessage(message);
-  }, []);
-  const onUnauthorized = useCallback(
-    () => signOut("Your session has expired or the token was refused. Paste a valid token to continue."),
-    [signOut],
-  );
-
-  function remember(id: number) {
-    const next = businesses.includes(id) ? businesses : [...businesses, id];
-    setBusinesses(next);
-    storage.saveBusinesses(next);
-    setBusinessId(id);
+  const choose = useCallback((id: number) => {
+    setPreferred(id);
     storage.saveCurrentBusiness(id);
+  }, []);
+
+  const reloadMe = useCallback(async () => {
+    try {
+      onMe(await workspace.me());
+    } catch (err) {
+      const e = asApiError(err);
+      if (e.unauthorized) return onUnauthorized();
+      setProblem(e.message);
+    }
+  }, [workspace, onMe, onUnauthorized]);
+
+  // An invitation the page was opened with (its secret kept across the sign-in): accepted
+  // once, its secret then forgotten, the address back to the page's own.
+  const started = useRef(false);
+  useEffect(() => {
+    const secret = storage.loadInvite();
+    if (!accepting) {
+      // /invite again, with nothing to accept (a reload): the page's own address.
+      if (atInvite()) navigate("/#/overview", { replace: true });
+      return;
+    }
+    if (started.current) return;
+    started.current = true;
+    if (!secret) return setAccepting(false);
+    void (async () => {
+      try {
+        const answer = await workspace.acceptInvite(secret);
+        storage.saveInvite(null);
+        const after = await workspace.me();
+        onMe(after);
+        const business = joinedBusiness(answer, me.businesses, after.businesses);
+        if (business) choose(business.business_id);
+        setInvite(
+          business
+            ? { kind: "joined", business }
+            : { kind: "error", status: 0, message: "The invitation was accepted, but the business is not in your list yet. Reload the page." },
+        );
+      } catch (err) {
+        const e = asApiError(err);
+        // A session that ended: sign in again, and the kept secret is tried again after.
+        if (e.unauthorized) return onUnauthorized();
+        storage.saveInvite(null);
+        setInvite({ kind: "error", status: e.status, message: inviteProblem(e, session.user.email) });
+      }
+      setAccepting(false);
+      navigate("/#/overview", { replace: true });
+    })();
+  }, [accepting]);
+
+  async function signOut() {
+    setProblem(null);
+    try {
+      const { logout_url } = await logout(http);
+      const next = new URL(logout_url, window.location.origin);
+      window.location.assign(next.protocol === "https:" || next.protocol === "http:" ? next.href : "/");
+    } catch (err) {
+      const e = asApiError(err);
+      if (e.unauthorized) return onUnauthorized();
+      setProblem(`Could not sign out: ${e.message}`);
+    }
   }
 
-  const client = useMemo(() => (token ? new PulseClient(token) : null), [token]);
-
-  if (!client || businessId === null) {
+  if (accepting) {
     return (
-      <SignIn
-        message={signInMessage}
-        initialBusinessId={businessId}
-        onSignIn={(t, id) => {
-          storage.saveToken(t);
-          setToken(t);
-          setSignInMessage(null);
-          remember(id);
-        }}
-      />
+      <main className="signin" data-testid="invite-accepting">
+        <p className="state loading" role="status">
+          Accepting your invitation…
+        </p>
+      </main>
     );
   }
 
-  return (
-    <div className="app">
-      <header className="top">
-        <div className="brand">
-          <strong>Pulse</strong> <span className="muted">social analytics</span>
-        </div>
-        <BusinessSwitcher
-          businesses={businesses.length ? businesses : [businessId]}
-          current={businessId}
-          onSwitch={remember}
-          onAdd={remember}
-        />
-        <button type="button" className="link" data-testid="sign-out" onClick={() => signOut(null)}>
+  const businesses = me.businesses;
+  const business = businesses.find((b) => b.business_id === preferred) ?? businesses[0] ?? null;
+
+  const header = (
+    <header className="top">
+      <div className="brand">
+        <strong>Pulse</strong> <span className="muted">social analytics</span>
+      </div>
+      {business && (
+        <BusinessSwitcher businesses={businesses} current={business.business_id} onSwitch={choose} onNew={() => setCreating(true)} />
+      )}
+      <div className="user">
+        <span className="muted" data-testid="user">
+          {session.user.name || session.user.email || session.user.user_id}
+        </span>
+        <button type="button" className="link" data-testid="sign-out" onClick={signOut}>
           Sign out
         </button>
-      </header>
-      <WithCalendar client={client} businessId={businessId} onUnauthorized={onUnauthorized}>
-        {(calendar) => (
-          <Workspace
-            client={client}
-            calendar={calendar}
-            outcome={outcome}
-            onDismissOutcome={dismissOutcome}
-            platform={platform}
-            range={range}
-            version={version}
-            onPlatform={setPlatform}
-            onRange={setRange}
-            onRefreshed={() => setVersion((v) => v + 1)}
-            onUnauthorized={onUnauthorized}
-          />
-        )}
-      </WithCalendar>
+      </div>
+    </header>
+  );
+
+  return (
+    <div className="app">
+      {header}
+      {problem && (
+        <p className="state error" role="alert" data-testid="app-problem">
+          {problem}
+        </p>
+      )}
+      {invite && <InviteBanner outcome={invite} onDismiss={() => setInvite(null)} />}
+      {creating || !business ? (
+        <Onboarding
+          workspace={workspace}
+          first={!business}
+          onCancel={business ? () => setCreating(false) : undefined}
+          onUnauthorized={onUnauthorized}
+          onCreated={(answer, asked) => {
+            const created = createdBusiness(answer, asked);
+            onMe({ ...me, businesses: [...businesses.filter((b) => b.business_id !== created.business_id), created] });
+            choose(created.business_id);
+            setCreating(false);
+            navigate("/#/overview");
+            void reloadMe();
+          }}
+        />
+      ) : (
+        <WithCalendar key={business.business_id} client={client} businessId={business.business_id} onUnauthorized={onUnauthorized}>
+          {(calendar) => (
+            <Workspace
+              client={client}
+              workspace={workspace}
+              session={session}
+              business={business}
+              calendar={calendar}
+              outcome={outcome}
+              onDismissOutcome={dismissOutcome}
+              platform={platform}
+              range={range}
+              version={version}
+              onPlatform={setPlatform}
+              onRange={setRange}
+              onRefreshed={() => setVersion((v) => v + 1)}
+              onMembershipChanged={() => void reloadMe()}
+              onUnauthorized={onUnauthorized}
+            />
+          )}
+        </WithCalendar>
+      )}
     </div>
   );
+}
+
+type AuthState =
+  | { state: "loading" }
+  | { state: "signed-out"; message: string | null }
+  | { state: "failed"; error: ApiError }
+  | { state: "signed-in"; session: Session; me: Me };
+
+const SESSION_ENDED = "Your session has ended. Sign in again to continue.";
+
+/**
+ * Asks the dashboard's server who is signed in (/auth/session) and their businesses
+ * (/workspace/me) first; without a session, the sign-in screen (or, for an invitation
+ * link, straight to the sign-in, back to /invite). A 401 anywhere ends here again.
+ * `connectOutcome`: what connecting accounts came to, taken off the URL the page opened with.
+ */
+export function App({ connectOutcome = null }: { connectOutcome?: ConnectOutcome | null }) {
+  const [auth, setAuth] = useState<AuthState>({ state: "loading" });
+  const [attempt, setAttempt] = useState(0);
+  const onUnauthorized = useCallback(() => setAuth({ state: "signed-out", message: SESSION_ENDED }), []);
+  const onMe = useCallback(
+    (me: Me) => setAuth((a) => (a.state === "signed-in" ? { ...a, me } : a)),
+    [],
+  );
+
+  useEffect(() => {
+    let current = true;
+    void (async () => {
+      try {
+        const session = await loadSession();
+        if (!current) return;
+        if (!session) {
+          // An invitation link: its secret is kept; sign in, then back to /invite to accept.
+          if (atInvite() && storage.loadInvite()) return signIn(INVITE_PATH);
+          return setAuth({ state: "signed-out", message: null });
+        }
+        const me = await new WorkspaceClient(new Http(session.csrf_token)).me();
+        if (current) setAuth({ state: "signed-in", session, me });
+      } catch (err) {
+        if (!current) return;
+        const error = asApiError(err);
+        setAuth(error.unauthorized ? { state: "signed-out", message: null } : { state: "failed", error });
+      }
+    })();
+    return () => {
+      current = false;
+    };
+  }, [attempt]);
+
+  switch (auth.state) {
+    case "loading":
+      return (
+        <main className="signin" data-testid="session-loading">
+          <p className="state loading" role="status">
+            Loading…
+          </p>
+        </main>
+      );
+    case "failed":
+      return (
+        <main className="signin" data-testid="session-failed">
+          <div className="state error" role="alert">
+            <p>{auth.error.message}</p>
+            <button type="button" onClick={() => setAttempt((n) => n + 1)}>
+              Try again
+            </button>
+          </div>
+        </main>
+      );
+    case "signed-out":
+      return <SignIn message={auth.message} />;
+    case "signed-in":
+      return (
+        <SignedIn
+          key={auth.session.user.user_id}
+          session={auth.session}
+          me={auth.me}
+          onMe={onMe}
+          connectOutcome={connectOutcome}
+          onUnauthorized={onUnauthorized}
+        />
+      );
+  }
 }

@@ -3,12 +3,15 @@ import { useEffect, useState, type MouseEvent } from "react";
 // The analytics views live in the URL's hash (/#/trends); Connections has a path of its
 // own, /connections, because the ingest services send the browser back there after a
 // platform's consent page (an allow-listed return URL, which a hash would not survive).
+// /invite is the page too: an invite link (/invite#<secret>) is read before the first
+// render (invite.ts) and the address becomes / once the invite is answered.
 export type Route =
   | { view: "overview" }
   | { view: "trends" }
   | { view: "top-posts" }
   | { view: "best-times" }
   | { view: "connections" }
+  | { view: "team" }
   | { view: "post"; postId: number };
 
 export const CONNECTIONS_PATH = "/connections";
@@ -19,6 +22,7 @@ export const TABS: { view: Exclude<Route["view"], "post">; label: string }[] = [
   { view: "top-posts", label: "Top posts" },
   { view: "best-times", label: "Best times" },
   { view: "connections", label: "Connections" },
+  { view: "team", label: "Team" },
 ];
 
 export function parseLocation(pathname: string, hash: string): Route {
@@ -26,7 +30,7 @@ export function parseLocation(pathname: string, hash: string): Route {
   const path = hash.replace(/^#\/?/, "");
   const post = /^posts\/(\d+)$/.exec(path);
   if (post) return { view: "post", postId: Number(post[1]) };
-  if (path === "trends" || path === "top-posts" || path === "best-times") return { view: path };
+  if (path === "trends" || path === "top-posts" || path === "best-times" || path === "team") return { view: path };
   return { view: "overview" };
 }
 
@@ -40,11 +44,13 @@ const NAVIGATED = "pulse:navigate";
 
 /**
  * Goes to `href` (a path of this page) without loading the page again: from /connections
- * to /#/trends is another path, which a plain link would load anew.
+ * to /#/trends is another path, which a plain link would load anew. `replace`: in place of
+ * the current entry of the history (an address that must not be gone back to).
  */
-export function navigate(href: string): void {
+export function navigate(href: string, { replace = false } = {}): void {
   if (href === window.location.pathname + window.location.search + window.location.hash) return;
-  window.history.pushState(null, "", href);
+  if (replace) window.history.replaceState(null, "", href);
+  else window.history.pushState(null, "", href);
   window.dispatchEvent(new Event(NAVIGATED));
 }
 

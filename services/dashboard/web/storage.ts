@@ -1,28 +1,13 @@
-// What the browser remembers: the token and the businesses the user has entered.
-const TOKEN = "pulse.token";
-const BUSINESSES = "pulse.businesses";
+// What the browser remembers: preferences only (the business last looked at), and, for
+// the moment of a sign-in, an invite's secret. Never a token: the session is the server's.
 const CURRENT = "pulse.business";
+const INVITE = "pulse.invite";
+// Kept by earlier versions of the page: a pasted token and typed business ids.
+const LEGACY = ["pulse.token", "pulse.businesses"];
 
-export function loadToken(): string | null {
-  return localStorage.getItem(TOKEN);
-}
-
-export function saveToken(token: string | null): void {
-  if (token) localStorage.setItem(TOKEN, token);
-  else localStorage.removeItem(TOKEN);
-}
-
-export function loadBusinesses(): number[] {
-  try {
-    const parsed: unknown = JSON.parse(localStorage.getItem(BUSINESSES) ?? "[]");
-    return Array.isArray(parsed) ? parsed.filter((n): n is number => Number.isInteger(n) && n > 0) : [];
-  } catch {
-    return [];
-  }
-}
-
-export function saveBusinesses(ids: number[]): void {
-  localStorage.setItem(BUSINESSES, JSON.stringify(ids));
+/** Removes what earlier versions kept (a bearer token above all). */
+export function forgetLegacy(): void {
+  for (const key of LEGACY) localStorage.removeItem(key);
 }
 
 export function loadCurrentBusiness(): number | null {
@@ -32,4 +17,14 @@ export function loadCurrentBusiness(): number | null {
 
 export function saveCurrentBusiness(id: number): void {
   localStorage.setItem(CURRENT, String(id));
+}
+
+/** An invite's secret, kept in this tab across the sign-in redirect (sessionStorage). */
+export function loadInvite(): string | null {
+  return sessionStorage.getItem(INVITE);
+}
+
+export function saveInvite(secret: string | null): void {
+  if (secret) sessionStorage.setItem(INVITE, secret);
+  else sessionStorage.removeItem(INVITE);
 }

@@ -1,6 +1,7 @@
 // The typed client of query-api and of the ingest services' connect routes. The
 // dashboard's server proxies /api/ to query-api and /connect/<service>/ to the ingest
-// services, so the browser calls one origin.
+// services with the session's token, so the browser calls one origin and holds no token.
+import { Http } from "./http";
 import type {
   AccountsAnswer,
   AuthorizeAnswer,
@@ -33,44 +34,6 @@ export interface Scope {
   platform: PlatformFilter;
 }
 
-export class ApiError extends Error {
-  readonly status: number;
-  /** The server's own words ({"detail": ...}), when it said any. */
-  readonly detail: string | null;
-  constructor(status: number, message: string, detail: string | null = null) {
-    super(message);
-    this.status = status;
-    this.detail = detail;
-  }
-  get unauthorized(): boolean {
-    return this.status === 401;
-  }
-}
-
-/** The readable part of a FastAPI error body ({"detail": "..."} or a validation list). */
-function detailOf(body: unknown): string | null {
-  if (typeof body !== "object" || body === null || !("detail" in body)) return null;
-  const detail: unknown = body.detail;
-  if (typeof detail === "string") return detail;
-  if (Array.isArray(detail)) {
-    return detail
-      .map((d: unknown) =>
-        typeof d === "object" && d !== null && "msg" in d ? String(d.msg) : String(d),
-      )
-      .join("; ");
-  }
-  return null;
-}
-
-function explain(status: number, detail: string | null): string {
-  if (status === 401) return "Your sign-in token is missing, invalid or expired. Sign in again.";
-  if (status === 404) return `${detail ?? "Not found"}. Check the business id, or ask for access.`;
-  if (status === 422) return `The request was refused: ${detail ?? "a parameter is invalid"}.`;
-  if (status === 503) return `The service is unavailable right now (${detail ?? "try again"}). Try again in a minute.`;
-  if (status >= 500) return "Query API failed to answer. Try again; if it persists, tell an operator.";
-  return detail ?? `Request failed (HTTP ${status}).`;
-}
-
 function query(params: Record<string, string | number>): string {
   const q = new URLSearchParams();
   for (const [k, v] of Object.entries(params)) q.set(k, String(v));
@@ -86,38 +49,16 @@ function scopeParams(s: Scope): Record<string, string | number> {
   };
 }
 
+export { ApiError } from "./http";
+
 export class PulseClient {
-  private readonly token: string;
-  constructor(token: string) {
-    this.token = token;
+  private readonly http: Http;
+  constructor(http: Http) {
+    this.http = http.withNotFoundHint("Check the business, or ask one of its owners for access.");
   }
 
   private request(path: string, init: RequestInit = {}): Promise<Response> {
-    return this.send(`${BASE}${path}`, init);
-  }
-
-  /** A call to this origin with the token; an answer other than 2xx is an ApiError. */
-  private async send(url: string, init: RequestInit = {}): Promise<Response> {
-    let res: Response;
-    try {
-      res = await fetch(url, {
-        ...init,
-        headers: { ...(init.headers ?? {}), Authorization: `Bearer ${this.token}` },
-      });
-    } catch {
-      throw new ApiError(0, "Cannot reach the dashboard server. Check your connection and retry.");
-    }
-    if (!res.ok) {
-      let body: unknown = null;
-      try {
-        body = await res.json();
-      } catch {
-        body = null;
-      }
-      const detail = detailOf(body);
-      throw new ApiError(res.status, explain(res.status, detail), detail);
-    }
-    return res;
+    return this.http.send(`${BASE}${path}`, init);
   }
 
   private async json<T>(path: string, init?: RequestInit): Promise<T> {
@@ -162,11 +103,7 @@ export class PulseClient {
   }
 
   refresh(businessId: number): Promise<RefreshAnswer> {
-    return this.json(`/refresh`, {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify({ business_id: businessId }),
-    });
+    return this.postJson(`${BASE}/refresh`, { business_id: businessId });
   }
 
   /** The business's connected accounts, their status and sync progress. */
@@ -174,13 +111,8 @@ export class PulseClient {
     return this.json(`/accounts?${query({ business_id: businessId })}`);
   }
 
-  private async postJson<T>(url: string, body: unknown): Promise<T> {
-    const res = await this.send(url, {
-      method: "POST",
-      headers: { "Content-Type": "application/json", Accept: "application/json" },
-      body: JSON.stringify(body),
-    });
-    return (await res.json()) as T;
+  private postJson<T>(url: string, body: unknown): Promise<T> {
+    return this.http.sendJson<T>("POST", url, body);
   }
 
   /**

@@ -12,6 +12,9 @@ interface Props {
   onUnauthorized: () => void;
   /** Called once fresh numbers are in, so the views load again. */
   onRefreshed: () => void;
+  /** What the user's role allows (web/roles.ts): a control it does not allow is not shown. */
+  canRefresh: boolean;
+  canExport: boolean;
 }
 
 const POLL_MS = 2000;
@@ -20,7 +23,7 @@ const REFRESH_TIMEOUT_MS = 60_000;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** Refresh (POST /refresh, then wait for data_as_of to move) and CSV/JSON downloads. */
-export function Actions({ client, scope, today, onUnauthorized, onRefreshed }: Props) {
+export function Actions({ client, scope, today, onUnauthorized, onRefreshed, canRefresh, canExport }: Props) {
   const [status, setStatus] = useState<string | null>(null);
   const [busy, setBusy] = useState<"refresh" | ExportFormat | null>(null);
 
@@ -87,15 +90,21 @@ export function Actions({ client, scope, today, onUnauthorized, onRefreshed }: P
 
   return (
     <div className="actions">
-      <button type="button" data-testid="refresh" disabled={busy !== null} onClick={refresh}>
-        {busy === "refresh" ? "Refreshing…" : "Refresh"}
-      </button>
-      <button type="button" data-testid="export-csv" disabled={busy !== null} onClick={() => download("csv")}>
-        Export CSV
-      </button>
-      <button type="button" data-testid="export-json" disabled={busy !== null} onClick={() => download("json")}>
-        Export JSON
-      </button>
+      {canRefresh && (
+        <button type="button" data-testid="refresh" disabled={busy !== null} onClick={refresh}>
+          {busy === "refresh" ? "Refreshing…" : "Refresh"}
+        </button>
+      )}
+      {canExport && (
+        <>
+          <button type="button" data-testid="export-csv" disabled={busy !== null} onClick={() => download("csv")}>
+            Export CSV
+          </button>
+          <button type="button" data-testid="export-json" disabled={busy !== null} onClick={() => download("json")}>
+            Export JSON
+          </button>
+        </>
+      )}
       {status && (
         <span className="status" role="status" data-testid="action-status">
           {status}

@@ -1,51 +1,37 @@
-import { useState, type FormEvent } from "react";
+import { businessName, type Business } from "../api/workspace";
+import { roleLabel } from "../roles";
 
 interface Props {
-  businesses: number[];
+  /** The businesses the user belongs to (GET /workspace/me). */
+  businesses: Business[];
   current: number;
   onSwitch: (id: number) => void;
-  onAdd: (id: number) => void;
+  onNew: () => void;
 }
 
-/**
- * query-api has no "my businesses" endpoint, so the user enters the ids they may read and
- * this browser remembers them; a business they may not read answers "not found".
- */
-export function BusinessSwitcher({ businesses, current, onSwitch, onAdd }: Props) {
-  const [adding, setAdding] = useState("");
-
-  function add(e: FormEvent) {
-    e.preventDefault();
-    const id = Number(adding);
-    if (Number.isInteger(id) && id > 0) {
-      onAdd(id);
-      setAdding("");
-    }
-  }
-
+/** The user's businesses, their role in the one shown, and a way to create another. */
+export function BusinessSwitcher({ businesses, current, onSwitch, onNew }: Props) {
+  const role = businesses.find((b) => b.business_id === current)?.role;
   return (
     <div className="business" data-testid="business-switcher">
       <label>
         Business
         <select name="business" value={current} onChange={(e) => onSwitch(Number(e.target.value))}>
           {businesses.map((b) => (
-            <option key={b} value={b}>
-              #{b}
+            <option key={b.business_id} value={b.business_id}>
+              {b.name?.trim() ? `${b.name} (#${b.business_id})` : businessName(b)}
             </option>
           ))}
         </select>
       </label>
-      <form onSubmit={add} className="inline">
-        <input
-          name="add-business"
-          inputMode="numeric"
-          placeholder="Add id"
-          aria-label="Add a business id"
-          value={adding}
-          onChange={(e) => setAdding(e.target.value)}
-        />
-        <button type="submit">Add</button>
-      </form>
+      {role && (
+        <span className="badge role" data-testid="my-role" data-role={role} title="Your role in this business">
+          {roleLabel(role)}
+        </span>
+      )}
+      <button type="button" className="secondary" data-testid="new-business" onClick={onNew}>
+        New business
+      </button>
     </div>
   );
 }

@@ -1,5 +1,6 @@
 import { useCallback, useEffect, useState } from "react";
-import { ApiError, type PulseClient } from "../api/client";
+import type { PulseClient } from "../api/client";
+import { asApiError, type ApiError } from "../api/http";
 import type { Account, AccountsAnswer, Calendar } from "../api/types";
 import { SERVICES, serviceOf, STATUS_LABELS, type Service } from "../connect";
 import { int, platformName, zonedDateTime } from "../format";
@@ -11,6 +12,8 @@ interface Props {
   client: PulseClient;
   /** The business and its time zone: "last synced" is its clock's. */
   calendar: Calendar;
+  /** The user's role allows connecting and disconnecting (admins and owners): else no such button. */
+  canManage: boolean;
   onUnauthorized: () => void;
 }
 
@@ -30,14 +33,11 @@ export function progressOf(a: Account): number {
   return Math.min(100, Math.floor((a.posts_with_numbers / a.posts_found) * 100));
 }
 
-function asApiError(err: unknown): ApiError {
-  return err instanceof ApiError ? err : new ApiError(0, err instanceof Error ? err.message : String(err));
-}
-
 /** What went wrong starting a connection, in words. */
 function connectProblem(err: ApiError, service: Service, businessId: number, returnTo: string): string {
   if (err.status === 404 && /business \d+ not found/i.test(err.detail ?? ""))
     return `Only a member of business #${businessId} may connect its accounts; ask one of them, or an operator.`;
+  if (err.status === 403) return `Only the business's admins and owners may connect accounts. ${err.message}`;
   if (err.status === 404) return `Connecting ${service.label} accounts is not set up on this Pulse installation.`;
   if (err.status === 422 && /return_to/.test(err.detail ?? ""))
     return `${service.label} connections may not return to this dashboard's address (${returnTo}). Tell an operator: it is not in PULSE_OAUTH_RETURN_URLS.`;
@@ -60,7 +60,7 @@ function disconnectProblem(err: ApiError, account: Account): string {
  * posts found and posts with numbers (a progress figure while syncing, asked for again
  * until no account syncs), and Connect, Reconnect and Disconnect.
  */
-export function Connections({ client, calendar, onUnauthorized }: Props) {
+export function Connections({ client, calendar, canManage, onUnauthorized }: Props) {
   const businessId = calendar.business_id;
   const [result, setResult] = useState<Loadable<AccountsAnswer>>({ state: "loading" });
   const [generation, setGeneration] = useState(0);
@@ -201,17 +201,17 @@ export function Connections({ client, calendar, onUnauthorized }: Props) {
           )}
         </td>
         <td data-col="actions" className="row-actions">
-          {a.status === "needs_reconnection" && service && (
+          {canManage && a.status === "needs_reconnection" && service && (
             <button type="button" data-testid="reconnect" disabled={busy !== null} onClick={() => connect(service, `reconnect:${key}`)}>
               {busy === `reconnect:${key}` ? "Opening…" : "Reconnect"}
             </button>
           )}
-          {a.status !== "disconnected" && confirming !== key && (
+          {canManage && a.status !== "disconnected" && confirming !== key && (
             <button type="button" className="secondary" data-testid="disconnect" disabled={busy !== null} onClick={() => setConfirming(key)}>
               Disconnect
             </button>
           )}
-          {confirming === key && (
+          {canManage && confirming === key && (
             <div className="confirm" role="group" aria-label={`Disconnect ${nameOf(a)}?`} data-testid="disconnect-confirm">
               <p>
                 Disconnect <strong>{nameOf(a)}</strong>? Pulse stops polling it and deletes its tokens; its numbers stay.
@@ -300,18 +300,25 @@ export function Connections({ client, calendar, onUnauthorized }: Props) {
                 Pulse reads each connected account's posts and their numbers. A new account syncs first (its past
                 posts are found, then polled), then stays active: new posts are found every hour.
               </p>
+              {!canManage && (
+                <p className="muted" data-testid="connections-read-only">
+                  Only the business's admins and owners connect and disconnect accounts.
+                </p>
+              )}
               {SERVICES.map((service) => (
                 <section key={service.id} className="service" data-testid={`service-${service.id}`}>
                   <header className="service-head">
                     <h3>{service.label}</h3>
-                    <button
-                      type="button"
-                      data-testid={`connect-${service.id}`}
-                      disabled={busy !== null}
-                      onClick={() => connect(service, `connect:${service.id}`)}
-                    >
-                      {busy === `connect:${service.id}` ? "Opening…" : service.connectLabel}
-                    </button>
+                    {canManage && (
+                      <button
+                        type="button"
+                        data-testid={`connect-${service.id}`}
+                        disabled={busy !== null}
+                        onClick={() => connect(service, `connect:${service.id}`)}
+                      >
+                        {busy === `connect:${service.id}` ? "Opening…" : service.connectLabel}
+                      </button>
+                    )}
                   </header>
                   {service.platforms.map((p) => platformTable(p, data.accounts, service.platforms.length > 1))}
                 </section>

@@ -1,0 +1,142 @@
+// Every call of the page goes to its own origin with the session cookie (never a bearer
+// token): the dashboard's server holds the session and forwards each call with the
+// user's Pulse token. A state-changing call carries the session's CSRF token.
+
+export class ApiError extends Error {
+  readonly status: number;
+  /** The server's own words ({"detail": ...}), when it said any. */
+  readonly detail: string | null;
+  /** The input a 422 named (its last `loc` part), when it named one. */
+  readonly field: string | null;
+  constructor(status: number, message: string, detail: string | null = null, field: string | null = null) {
+    super(message);
+    this.status = status;
+    this.detail = detail;
+    this.field = field;
+  }
+  get unauthorized(): boolean {
+    return this.status === 401;
+  }
+}
+
+/** Any rejection as an ApiError (a thrown ApiError as it is). */
+export function asApiError(err: unknown): ApiError {
+  return err instanceof ApiError ? err : new ApiError(0, err instanceof Error ? err.message : String(err));
+}
+
+interface Detail {
+  text: string | null;
+  field: string | null;
+}
+
+/** A validation error's input: its `loc` without the leading body/query/path. */
+function fieldOf(loc: unknown): string | null {
+  if (!Array.isArray(loc)) return null;
+  const parts = loc.filter((p, i) => !(i === 0 && (p === "body" || p === "query" || p === "path")));
+  return parts.length ? parts.map(String).join(".") : null;
+}
+
+/** The readable part of a FastAPI error body ({"detail": "..."} or a validation list). */
+export function detailOf(body: unknown): Detail {
+  if (typeof body !== "object" || body === null || !("detail" in body)) return { text: null, field: null };
+  const detail: unknown = body.detail;
+  if (typeof detail === "string") return { text: detail, field: null };
+  if (!Array.isArray(detail)) return { text: null, field: null };
+  let first: string | null = null;
+  const text = detail
+    .map((d: unknown) => {
+      if (typeof d !== "object" || d === null) return String(d);
+      const field = "loc" in d ? fieldOf(d.loc) : null;
+      first ??= field;
+      const msg = "msg" in d ? String(d.msg) : JSON.stringify(d);
+      return field ? `${field}: ${msg}` : msg;
+    })
+    .join("; ");
+  return { text, field: first };
+}
+
+/** Ends a phrase with a full stop unless it has its own. */
+const sentence = (s: string): string => (/[.!?)]$/.test(s.trim()) ? s.trim() : `${s.trim()}.`);
+
+/** What a failed call means for the user, in words, from its status and the server's detail. */
+export function explain(status: number, detail: string | null, notFoundHint = ""): string {
+  switch (true) {
+    case status === 0:
+      return "Cannot reach the dashboard server. Check your connection and retry.";
+    case status === 401:
+      return "Your session has ended. Sign in again.";
+    case status === 403:
+      return sentence(detail ?? "Your role in this business does not allow this");
+    case status === 404:
+      return `${sentence(detail ?? "Not found")}${notFoundHint ? ` ${notFoundHint}` : ""}`;
+    case status === 413:
+      return "That is more than the server accepts. Shorten it and try again.";
+    case status === 422:
+      return `The request was refused: ${sentence(detail ?? "a parameter is invalid")}`;
+    case status === 429:
+      return "Too many requests in a short time. Wait a minute, then try again.";
+    case status === 503:
+      return `The service is unavailable right now (${detail ?? "try again"}). Try again in a minute.`;
+    case status >= 500:
+      return `${sentence(detail ?? "A service behind the dashboard failed to answer")} Try again; if it persists, tell an operator.`;
+    default:
+      return sentence(detail ?? `Request failed (HTTP ${status})`);
+  }
+}
+
+const SAFE = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/** Same-origin calls with the session cookie; an answer other than 2xx is an ApiError. */
+export class Http {
+  private readonly csrfToken: string | null;
+  private readonly notFoundHint: string;
+  constructor(csrfToken: string | null, notFoundHint = "") {
+    this.csrfToken = csrfToken;
+    this.notFoundHint = notFoundHint;
+  }
+
+  /** The same session, with another hint for a 404. */
+  withNotFoundHint(hint: string): Http {
+    return new Http(this.csrfToken, hint);
+  }
+
+  async send(url: string, init: RequestInit = {}): Promise<Response> {
+    const method = (init.method ?? "GET").toUpperCase();
+    const headers = new Headers(init.headers);
+    if (!SAFE.has(method) && this.csrfToken) headers.set("X-CSRF-Token", this.csrfToken);
+    let res: Response;
+    try {
+      res = await fetch(url, { ...init, method, headers, credentials: "same-origin" });
+    } catch {
+      throw new ApiError(0, explain(0, null));
+    }
+    if (!res.ok) {
+      let body: unknown = null;
+      try {
+        body = await res.json();
+      } catch {
+        body = null;
+      }
+      const { text, field } = detailOf(body);
+      throw new ApiError(res.status, explain(res.status, text, this.notFoundHint), text, field);
+    }
+    return res;
+  }
+
+  async json<T>(url: string, init?: RequestInit): Promise<T> {
+    const res = await this.send(url, init);
+    return (await res.json()) as T;
+  }
+
+  /** A JSON body sent with `method`; the JSON answer (none for a 204). */
+  async sendJson<T>(method: string, url: string, body?: unknown): Promise<T> {
+    const res = await this.send(url, {
+      method,
+      headers: { Accept: "application/json", ...(body === undefined ? {} : { "Content-Type": "application/json" }) },
+      body: body === undefined ? undefined : JSON.stringify(body),
+    });
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text ? JSON.parse(text) : undefined) as T;
+  }
+}
