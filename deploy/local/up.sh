@@ -25,9 +25,6 @@ export PULSE_WORKSPACE_OPERATOR_TOKEN
 post_id=$(cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
   --sim "http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}") \
   || die "demo data did not come through the pipeline (see $LOGS/ingest-*.log, $LOGS/aggregator.log)"
-
-token=$(cd "$ROOT" && uv run --frozen --quiet pulse token --business-id 1 --user "$PULSE_DEMO_USER_ID" \
-  --days 1 2>/dev/null | tail -1) || die "could not mint a demo token"
 q=${PULSE_QUERY_API_PORT:-8000}
 cat <<TXT
 
@@ -37,11 +34,12 @@ cat <<TXT
                    demo@pulse.local  password $PULSE_KEYCLOAK_DEMO_PASSWORD
                    (also colleague@pulse.local, a member of nothing yet: invite them from Team; PULSE_KEYCLOAK_COLLEAGUE_PASSWORD)
   mail             http://127.0.0.1:$MAILPIT_PORT   (Mailpit: invites arrive here; user pulse: PULSE_MAILPIT_UI_PASSWORD)
-  query-api        http://127.0.0.1:$q/docs   (OpenAPI; programmatic access: a personal API token from Team, exchanged at POST $DASHBOARD_URL/workspace/token)
-  overview         curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$q/api/v1/analytics/overview?business_id=1"
-  a demo post      curl -H "Authorization: Bearer \$TOKEN" http://127.0.0.1:$q/api/v1/analytics/posts/$post_id
-  export TOKEN=$token
-                   (the demo user's, valid a day; more: bash deploy/local/pulse.sh token --business-id N --user ID)
+  query-api        http://127.0.0.1:$q/docs   (OpenAPI)
+                   from a script: create a personal API token in the dashboard's Team view, then
+                   TOKEN=\$(curl -s -X POST $DASHBOARD_URL/workspace/token -H 'content-type: application/json' \\
+                     -d '{"api_token": "pulse_pat_..."}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+                   curl -H "Authorization: Bearer \$TOKEN" "http://127.0.0.1:$q/api/v1/analytics/overview?business_id=1"
+                   (a demo post: /api/v1/analytics/posts/$post_id)
   aggregator       http://127.0.0.1:${PULSE_AGGREGATOR_PORT:-8100}/metrics
   ingest           http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}/readyz (linkedin)  :${PULSE_INGEST_TWITTER_PORT:-8102} (twitter)  :${PULSE_INGEST_META_PORT:-8103} (meta)
   platform sim     http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}/_sim/population  (the APIs the ingest services poll)

@@ -108,7 +108,7 @@ RETURNING before.encrypted_token, before.encrypted_refresh_token, before.token_e
 # A line of the business's audit log (the workspace service reads it to owners and admins).
 AUDIT = """
 INSERT INTO audit_log (business_id, actor, action, subject, details)
-VALUES ($1, $2, $3, $4, jsonb_build_object('name', $5::text, 'reason', $6::text))
+VALUES ($1, $2, $3, $4, jsonb_strip_nulls(jsonb_build_object('name', $5::text, 'reason', $6::text)))
 """
 
 SYNC_PROGRESS = """
