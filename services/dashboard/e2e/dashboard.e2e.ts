@@ -116,16 +116,34 @@ interface Calendar {
   timezone: string;
   today: string;
 }
+interface Coverage {
+  not_reported_by: string[];
+}
 interface Summary {
   total_posts: number;
   total_impressions: number | null;
   total_reach: number | null;
-  avg_engagement_rate: number | null;
+  total_engagement: number | null;
+  engagement_rate: number | null;
+  followers: number | null;
+  follower_growth: number | null;
+  follower_growth_pct: number | null;
+  coverage: Record<string, Coverage>;
+}
+interface OverviewDay {
+  posts: number;
+  impressions: number | null;
+  reach: number | null;
+  engagement: number | null;
+  engagement_rate: number | null;
+  followers: number | null;
   follower_growth: number | null;
 }
 interface Overview {
   summary: Summary;
+  previous_summary: Summary;
   change_pct: Record<string, number | null>;
+  trends: OverviewDay[];
   data_as_of: string | null;
 }
 interface PlatformRow {
@@ -576,14 +594,66 @@ async function teamAgain(page: Page): Promise<void> {
 }
 
 // ---- the checks ----------------------------------------------------------------------
-function checkCards(page: Page, answers: Answers, s: Scope, business = BUSINESS): Promise<Overview> {
-  return showsAnswer<Overview>(page, answers, ["/overview", scoped(s, business)], (o) => [
-    ['[data-testid="card-posts-value"]', int(o.summary.total_posts)],
-    ['[data-testid="card-impressions-value"]', o.summary.total_impressions === null ? "not reported" : int(o.summary.total_impressions)],
-    ['[data-testid="card-reach-value"]', o.summary.total_reach === null ? "not reported" : int(o.summary.total_reach)],
-    ['[data-testid="card-engagement-rate-value"]', pct(o.summary.avg_engagement_rate)],
-    ['[data-testid="card-follower-growth-value"]', int(o.summary.follower_growth)],
-  ]);
+// The summary cards as web/components/SummaryCards.tsx writes them, from /overview: each
+// card's value (of `summary`), previous value (of `previous_summary`), change (change_pct)
+// and its sparkline's label (the daily trend).
+const signed = (n: number | null): string => {
+  const r = n === null ? null : Math.round(n);
+  return r === null ? "—" : r > 0 ? `+${int(r)}` : r < 0 ? `−${int(-r)}` : "0";
+};
+const changeText = (n: number | null | undefined): string =>
+  n === null || n === undefined
+    ? "no previous data"
+    : `${n > 0 ? "+" : n < 0 ? "−" : "±"}${Math.abs(n).toLocaleString("en-US", { maximumFractionDigits: 2 })}%`;
+const postTotal = (s: Summary, n: number | null): string => (s.total_posts === 0 ? "—" : n === null ? "not reported" : int(n));
+interface CardSpec {
+  id: string;
+  label: string;
+  changeOf: keyof Summary;
+  text: (s: Summary) => string;
+  daily: (t: OverviewDay) => number | null;
+  dayText: (n: number | null) => string;
+}
+const CARDS: CardSpec[] = [
+  { id: "posts", label: "Posts", changeOf: "total_posts", text: (s) => int(s.total_posts), daily: (t) => t.posts, dayText: int },
+  { id: "impressions", label: "Impressions", changeOf: "total_impressions", text: (s) => postTotal(s, s.total_impressions), daily: (t) => t.impressions, dayText: int },
+  { id: "reach", label: "Reach", changeOf: "total_reach", text: (s) => postTotal(s, s.total_reach), daily: (t) => t.reach, dayText: int },
+  { id: "engagements", label: "Engagements", changeOf: "total_engagement", text: (s) => postTotal(s, s.total_engagement), daily: (t) => t.engagement, dayText: int },
+  {
+    id: "engagement-rate",
+    label: "Engagement rate",
+    changeOf: "engagement_rate",
+    text: (s) => (s.total_posts === 0 || s.total_impressions === 0 ? "—" : s.engagement_rate === null ? "not reported" : pct(s.engagement_rate)),
+    daily: (t) => (t.impressions ? t.engagement_rate : null),
+    dayText: pct,
+  },
+  { id: "followers", label: "Followers", changeOf: "followers", text: (s) => int(s.followers), daily: (t) => t.followers, dayText: int },
+  { id: "follower-growth", label: "Follower growth", changeOf: "follower_growth", text: (s) => signed(s.follower_growth), daily: (t) => t.follower_growth, dayText: signed },
+];
+
+function sparkLabel(card: CardSpec, values: (number | null)[]): string {
+  const known = values.filter((v): v is number => v !== null);
+  const what = `${card.label} per day`;
+  if (known.length === 0) return `${what}: no daily values in this period`;
+  const f = card.dayText;
+  return `${what}, ${values.length} days: ${f(known[0])} first, ${f(known[known.length - 1])} last, lowest ${f(Math.min(...known))}, highest ${f(Math.max(...known))}`;
+}
+
+async function checkCards(page: Page, answers: Answers, s: Scope, business = BUSINESS): Promise<Overview> {
+  const o = await showsAnswer<Overview>(page, answers, ["/overview", scoped(s, business)], (o) =>
+    CARDS.flatMap((c): [string, string][] => [
+      [`[data-testid="card-${c.id}-value"]`, c.text(o.summary)],
+      [`[data-testid="card-${c.id}-previous"]`, c.text(o.previous_summary)],
+      [`[data-testid="card-${c.id}-change"]`, `${changeText(o.change_pct[c.changeOf])} vs previous period`],
+    ]),
+  );
+  // The same answer's daily trend, as each sparkline says it to a screen reader; none a tab stop.
+  for (const c of CARDS) {
+    const line = page.locator(`[data-testid="card-${c.id}-sparkline"]`);
+    assertEqual(await line.getAttribute("aria-label"), sparkLabel(c, o.trends.map(c.daily)), `the ${c.id} sparkline's label`);
+    assertEqual(await line.getAttribute("tabindex"), null, `the ${c.id} sparkline's tabindex`);
+  }
+  return o;
 }
 
 function checkContentRows(page: Page, answers: Answers, s: Scope): Promise<Content> {

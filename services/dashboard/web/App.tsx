@@ -332,6 +332,11 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
       {business && (
         <BusinessSwitcher businesses={businesses} current={business.business_id} onSwitch={choose} onNew={() => setCreating(true)} />
       )}
+      {business && (
+        <span className="zone" data-testid="business-timezone">
+          Times in {business.timezone}
+        </span>
+      )}
       <div className="user">
         <span className="muted" data-testid="user">
           {session.user.name || session.user.email || session.user.user_id}

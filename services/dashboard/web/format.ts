@@ -31,6 +31,13 @@ export function reportedInt(n: number | null | undefined): string {
   return n === null || n === undefined ? "not reported" : int(n);
 }
 
+/** A gain or loss with its sign: "+25", "−3", "0"; "—" when unknown. */
+export function signedInt(n: number | null | undefined): string {
+  if (n === null || n === undefined) return "—";
+  const rounded = Math.round(n);
+  return rounded > 0 ? `+${int(rounded)}` : rounded < 0 ? `−${int(-rounded)}` : "0";
+}
+
 export function dec(n: number | null | undefined, digits = 2): string {
   return n === null || n === undefined
     ? "—"

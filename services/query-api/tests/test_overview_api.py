@@ -155,11 +155,13 @@ async def test_overview_numbers_match_the_hand_computation(
     assert body["previous_summary"]["total_posts"] == 1  # 24-30 Sept: the facebook post
     assert body["previous_summary"]["engagement_rate"] == 5.0
     assert body["previous_summary"]["follower_growth"] == 0  # one count: nothing gained
+    assert body["previous_summary"]["followers"] == 1000  # at 30 Sept's end
     change = body["change_pct"]
     assert change["total_posts"] == 200.0
     assert change["total_likes"] == 920.0
     assert change["engagement_rate"] == -34.0
     assert change["follower_growth"] is None  # growth from 0 is not a percentage
+    assert change["followers"] == 2.5  # 1025 against 1000
 
     platforms = {p["platform"]: p for p in body["by_platform"]}
     assert set(platforms) == {"linkedin", "twitter", "facebook"}
@@ -179,6 +181,12 @@ async def test_overview_numbers_match_the_hand_computation(
     assert (by_day["2026-10-02"]["posts"], by_day["2026-10-02"]["engagement_rate"]) == (1, 1.5)
     assert by_day["2026-10-03"]["engagement"] == 50
     assert by_day["2026-10-05"]["engagement_rate"] == 0.0
+    # Each day's followers: the last count by its end, carried over days without one (a
+    # sparkline without gaps); growth only on the days with a count.
+    assert [(t["followers"], t["follower_growth"]) for t in trends] == [
+        (1000, None), (1000, None), (1010, 10), (1010, None), (1010, None), (1025, 15),
+        (1025, None),
+    ]  # fmt: skip
 
     assert [p["post_id"] for p in body["top_posts"]] == [business["p2"], business["p1"]]
     assert body["top_posts"][0]["engagement_rate"] == 5.0
@@ -230,6 +238,29 @@ async def test_stale_posts_are_counted_on_the_request_clock(
     assert response.json()["stale_posts"] == 1
 
 
+async def test_followers_are_the_last_counts_by_the_period_end_null_before_any(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    async def summaries_of(start: str, end: str) -> tuple[dict[str, Any], dict[str, Any]]:
+        response = await get_overview(
+            query_api, business["token"], business_id=business["id"],
+            start_date=start, end_date=end,
+        )  # fmt: skip
+        assert response.status_code == 200, response.text
+        body = response.json()
+        return body["summary"], body["previous_summary"]
+
+    # 8-14 Oct: no count in it, 1025 from 6 Oct; 1-7 Oct before it ends at 1025 too.
+    after, before = await summaries_of("2026-10-08", "2026-10-14")
+    assert (after["followers"], after["follower_growth"], after["follower_growth_pct"]) == (
+        1025, None, None,
+    )  # fmt: skip
+    assert (before["followers"], before["follower_growth"]) == (1025, 25)
+    # 10-16 Sept: no account had a count yet.
+    early, _ = await summaries_of("2026-09-10", "2026-09-16")
+    assert (early["followers"], early["follower_growth"]) == (None, None)
+
+
 async def test_platform_filter(query_api: ServiceProcess, business: dict[str, Any]) -> None:
     body = (
         await get_overview(
@@ -239,6 +270,7 @@ async def test_platform_filter(query_api: ServiceProcess, business: dict[str, An
     ).json()  # fmt: skip
     assert body["summary"]["total_posts"] == 2
     assert body["summary"]["follower_growth"] is None  # no twitter account counts
+    assert body["summary"]["followers"] is None  # the facebook page's are not X's
     assert [p["post_id"] for p in body["top_posts"]] == [business["p2"]]
 
 

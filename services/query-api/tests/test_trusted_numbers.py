@@ -251,10 +251,11 @@ async def test_stored_summaries_carry_growth_coverage_and_the_new_averages(
         start_date="2026-10-05", end_date="2026-10-11",
     )  # fmt: skip
     (week,) = weeks["summaries"]
-    # L1, X1, I1, F1; Instagram's first count (10 Oct) is where its growth starts: 0.
+    # L1, X1, I1, F1; Instagram's first count (10 Oct) is where its growth starts: 0. The
+    # followers at its end count LinkedIn's 2,000 of 30 Sept too, though not seen that week.
     assert (week["total_posts"], week["total_reach"], week["total_clicks"]) == (4, 3800, 40)
     assert (week["follower_growth"], week["followers"], week["follower_growth_pct"]) == (
-        0, 5000, 0.0,
+        0, 7000, 0.0,
     )  # fmt: skip
 
     linkedin = await get(
@@ -286,11 +287,12 @@ async def test_weeks_and_months_the_range_cuts_are_clipped_and_marked_partial(
         for t in weekly["trends"]
     ]  # fmt: skip
     assert numbers == [
-        (0, 0, 0, 0, None, None, None, None),  # no post: 0, and no rate
-        (4, 190, 3800, 40, 3.38, 0, 5000, 0.0),  # 270 / 8,000; Instagram's first count
-        (0, 0, 0, 0, None, 100, 2100, 5.0),  # LinkedIn 2,000 -> 2,100
-        (1, 10, 400, 5, 2.0, 500, 5500, 10.0),  # F2; Instagram 5,000 -> 5,500
-        (0, 0, 0, 0, None, 100, 2200, 4.76),  # LinkedIn 2,100 -> 2,200
+        # No post: 0, and no rate; no count in the week, LinkedIn's of 30 Sept carried.
+        (0, 0, 0, 0, None, None, 2000, None),
+        (4, 190, 3800, 40, 3.38, 0, 7000, 0.0),  # 270 / 8,000; Instagram's first count
+        (0, 0, 0, 0, None, 100, 7100, 5.0),  # LinkedIn 2,000 -> 2,100 (of 2,000); Instagram's
+        (1, 10, 400, 5, 2.0, 500, 7600, 10.0),  # F2; Instagram 5,000 -> 5,500 (of 5,000)
+        (0, 0, 0, 0, None, 100, 7700, 4.76),  # LinkedIn 2,100 -> 2,200 (of 2,100)
     ]
     x = next(p for p in weekly["by_platform"] if p["platform"] == "twitter")["trends"]
     assert [(t["posts"], t["reach"], t["clicks"]) for t in x][:2] == [
@@ -308,7 +310,11 @@ async def test_weeks_and_months_the_range_cuts_are_clipped_and_marked_partial(
     ]
     october, november = monthly["trends"]
     assert (october["posts"], october["follower_growth"], october["followers"]) == (1, 700, 7700)
-    assert (november["posts"], november["follower_growth"]) == (0, None)
+    # No count in November: no growth, the followers of the last counts.
+    assert (november["posts"], november["follower_growth"], november["followers"]) == (
+        0, None, 7700,
+    )  # fmt: skip
+    assert november["follower_growth_pct"] is None
 
 
 async def test_activity_before_the_first_look_counts_on_the_publish_day_as_an_estimate(

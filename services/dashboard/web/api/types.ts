@@ -79,15 +79,21 @@ export interface Summary {
   total_impressions: number | null;
   total_reach: number | null;
   total_clicks: number | null;
-  total_engagement: number;
+  /** likes + comments + shares; null when none of the three was reported. */
+  total_engagement: number | null;
+  /** Mean of the per-post rates (posts with impressions). */
   avg_engagement_rate: number | null;
+  /** The weighted rate: total engagement ÷ total impressions × 100. */
   engagement_rate: number | null;
   avg_impressions: number | null;
   avg_reach: number | null;
   click_through_rate: number | null;
   avg_click_through_rate: number | null;
+  /** Followers gained over the period by the accounts observed in it; null when none was. */
   follower_growth: number | null;
+  /** Followers at the period's end: each account's latest count by then, summed; null when none has one. */
   followers: number | null;
+  /** follower_growth relative to those accounts' followers at the period's start; null when 0 or unknown. */
   follower_growth_pct: number | null;
   coverage: Record<string, Coverage>;
 }
@@ -114,6 +120,7 @@ export interface TrendItem {
   engagement: number;
   engagement_rate: number | null;
   follower_growth: number | null;
+  /** At the bucket's end: each account's latest count by then (carried over days without one). */
   followers: number | null;
   follower_growth_pct: number | null;
   /** Activity trends: the bucket holds gains made before Pulse first saw a post. */

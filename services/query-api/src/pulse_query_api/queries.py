@@ -44,9 +44,11 @@ GROUP BY 1, 2
 """)
 
 # Followers at the end of each period [since, until) (arrays, numbered from 1), per
-# platform: of each account observed in the period, its last count in it (the accounts
-# whose growth the summaries add up). The business's accounts are found by skipping along
-# the primary key (a handful of probes), then one probe per account and period.
+# platform: of every account, its latest count before the period's end (``followers``),
+# and of the accounts observed in the period, whose growth the summaries add up, the same
+# counts (``observed_followers``, null when none was). The business's accounts are found
+# by skipping along the primary key (a handful of probes), then one probe per account and
+# period.
 FOLLOWERS = text("""
 WITH RECURSIVE accounts AS (
     (SELECT platform, account_id FROM account_snapshots
@@ -60,7 +62,9 @@ WITH RECURSIVE accounts AS (
         ORDER BY s.platform, s.account_id LIMIT 1
     ) n
 )
-SELECT p.n, a.platform, sum(last.followers)::bigint AS followers
+SELECT p.n, a.platform, sum(last.followers)::bigint AS followers,
+       (sum(last.followers) FILTER (WHERE last.observed_at >= p.since))::bigint
+           AS observed_followers
 FROM unnest(CAST(:since AS timestamptz[]), CAST(:until AS timestamptz[]))
      WITH ORDINALITY AS p(since, until, n)
 CROSS JOIN accounts a
@@ -70,7 +74,7 @@ CROSS JOIN LATERAL (
       AND s.account_id = a.account_id AND s.observed_at < p.until
     ORDER BY s.observed_at DESC LIMIT 1
 ) last
-WHERE last.observed_at >= p.since AND (:platform = 'all' OR a.platform = :platform)
+WHERE :platform = 'all' OR a.platform = :platform
 GROUP BY p.n, a.platform
 """)
 
@@ -219,15 +223,27 @@ def mean(total: float, count: int) -> float | None:
     return formulas.round2(total / count) if count else None
 
 
-def follower_fields(growth: int | None, followers: int | None) -> dict[str, Any]:
-    """``followers`` at the end of the period (of the accounts observed in it) and the growth
-    relative to their count at its start (followers - growth), null when that is 0."""
-    if growth is None or followers is None:
-        return {"follower_growth": growth, "followers": None, "follower_growth_pct": None}
+@dataclass(frozen=True)
+class FollowerCounts:
+    """A platform's followers at a period's end (FOLLOWERS)."""
+
+    at_end: int  # of every account with a count by then: its latest one
+    observed: int | None  # of the accounts observed in the period; None when none was
+
+
+def follower_fields(growth: int | None, counts: Iterable[FollowerCounts]) -> dict[str, Any]:
+    """``followers`` at the end of the period (every account's latest count by then; null
+    when no account has one) and the growth relative to the count at the period's start of
+    the accounts it adds up (observed followers - growth), null when that is 0."""
+    counts = list(counts)
+    observed = [c.observed for c in counts if c.observed is not None]
+    grown_to = sum(observed) if observed else None
     return {
         "follower_growth": growth,
-        "followers": followers,
-        "follower_growth_pct": formulas.round2(formulas.growth_pct(followers, followers - growth)),
+        "followers": sum(c.at_end for c in counts) if counts else None,
+        "follower_growth_pct": None
+        if growth is None or grown_to is None
+        else formulas.round2(formulas.growth_pct(grown_to, grown_to - growth)),
     }
 
 
@@ -256,7 +272,7 @@ def _totals(t: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def shape_summary(
-    parts: Mapping[str, Mapping[str, Any]], followers: Mapping[str, int]
+    parts: Mapping[str, Mapping[str, Any]], followers: Mapping[str, FollowerCounts]
 ) -> dict[str, Any]:
     """The summary fields of the platforms' summed rows ``parts`` (platform -> row), with
     ``followers`` (platform -> its followers at the period's end), rates rounded at the edge.
@@ -266,7 +282,6 @@ def shape_summary(
     ``coverage`` says, per total, how many posts and which platforms it adds up, and which
     platforms had posts that did not report it (left out)."""
     t = added(parts.values())
-    seen = [p for p in PLATFORMS if p in followers]
     return {
         **_totals(t),
         "avg_engagement_rate": mean(t["engagement_rate_sum"], t["rated_posts"]),
@@ -278,7 +293,7 @@ def shape_summary(
             else None
         ),
         "avg_click_through_rate": mean(t["click_through_rate_sum"], t["ctr_rated_posts"]),
-        **follower_fields(t["follower_growth"], sum(followers[p] for p in seen) if seen else None),
+        **follower_fields(t["follower_growth"], followers.values()),
         "coverage": {
             name: {
                 "posts": t[f"reported_{metric}"],
@@ -304,9 +319,9 @@ def _local_midnight(day: date, timezone: str) -> datetime:
 
 async def followers_at_ends(
     session: AsyncSession, scope: Scope, periods: Sequence[tuple[date, date]]
-) -> list[dict[str, int]]:
-    """Per period (its first and last local day), per platform of the scope: the followers
-    at its end of the accounts observed in it (FOLLOWERS)."""
+) -> list[dict[str, FollowerCounts]]:
+    """Per period (its first and last local day), per platform of the scope with a count by
+    its end: the followers then, of every account and of those observed in it (FOLLOWERS)."""
     if not periods:
         return []
     params = {
@@ -314,14 +329,14 @@ async def followers_at_ends(
         "since": [_local_midnight(first, scope.timezone) for first, _ in periods],
         "until": [_local_midnight(last + timedelta(days=1), scope.timezone) for _, last in periods],
     }
-    out: list[dict[str, int]] = [{} for _ in periods]
+    out: list[dict[str, FollowerCounts]] = [{} for _ in periods]
     for r in (await session.execute(FOLLOWERS, params)).all():
-        out[r.n - 1][r.platform] = r.followers
+        out[r.n - 1][r.platform] = FollowerCounts(r.followers, r.observed_followers)
     return out
 
 
 def _platform_items(
-    parts: Mapping[str, Mapping[str, Any]], followers: Mapping[str, int]
+    parts: Mapping[str, Mapping[str, Any]], followers: Mapping[str, FollowerCounts]
 ) -> list[dict[str, Any]]:
     shaped = [
         {"platform": p, **shape_summary({p: parts[p]}, {p: followers[p]} if p in followers else {})}
@@ -605,11 +620,10 @@ def _trend_item(
     bucket: Bucket,
     published: Mapping[str, Mapping[str, Any]],
     gained: Mapping[str, Mapping[str, Any]] | None,
-    followers: Mapping[str, int],
+    followers: Mapping[str, FollowerCounts],
 ) -> dict[str, Any]:
     t = added(published.values())
     s = _totals(t)
-    seen = [f for p, f in followers.items() if p in PLATFORMS]
     numbers = {
         "likes": s["total_likes"], "comments": s["total_comments"], "shares": s["total_shares"],
         "impressions": s["total_impressions"], "reach": s["total_reach"],
@@ -623,7 +637,7 @@ def _trend_item(
         "partial": bucket.partial,
         "posts": s["total_posts"],
         **(numbers if gained is None else _gained(gained.values())),
-        **follower_fields(t["follower_growth"], sum(seen) if seen else None),
+        **follower_fields(t["follower_growth"], followers.values()),
     }
 
 

@@ -159,12 +159,14 @@ class SummaryOut(BaseModel):
         "no count was observed"
     )
     followers: int | None = Field(
-        description="The followers at the period's end of those accounts (their last count "
-        "in it); null when none was observed"
+        description="The followers at the period's end: per account, its latest count at or "
+        "before the end (observed in the period or earlier), summed; null when no account "
+        "has one by then"
     )
     follower_growth_pct: float | None = Field(
-        description="follower_growth / (followers - follower_growth) x 100: growth relative "
-        "to the accounts' followers at the period's start; null when that is 0 or unknown"
+        description="follower_growth x 100 / the followers at the period's start of the "
+        "accounts whose growth it adds up (those observed in it); null when that is 0 or "
+        "unknown"
     )
     coverage: dict[str, CoverageOut] = Field(
         description="Per total (total_likes .. total_clicks): which posts and platforms it adds "
@@ -230,7 +232,10 @@ class TrendItemOut(BaseModel):
         description="engagement / impressions x 100; null when no impressions were reported"
     )
     follower_growth: int | None = Field(description="As the summary's, over the bucket")
-    followers: int | None = Field(description="As the summary's, at the bucket's end")
+    followers: int | None = Field(
+        description="As the summary's, at the bucket's end: every account's latest count by "
+        "then, so a day without an observation carries the last one forward"
+    )
     follower_growth_pct: float | None = Field(description="As the summary's, over the bucket")
     estimated: bool = Field(
         description="Activity basis: it holds what some post gathered before Pulse first "
