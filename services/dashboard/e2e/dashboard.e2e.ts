@@ -35,6 +35,7 @@ import {
   type BrowserContext,
   type Page,
   type Request,
+  type Route,
 } from "playwright-core";
 
 const DASHBOARD = required("DASHBOARD_URL");
@@ -63,6 +64,9 @@ const SIM = (process.env.SIM_URL ?? "http://127.0.0.1:8200").replace(/\/$/, "");
 const WAIT_MS = 60_000;
 // The page gives up waiting for a refresh after 60 s (web/components/Actions.tsx).
 const PAGE_REFRESH_TIMEOUT_MS = 60_000;
+// The page keeps an answer this long before asking again when a view is shown again
+// (STALE_MS in web/useApi.ts: query-api's own cache time).
+const PAGE_ANSWERS_FRESH_MS = 60_000;
 // From Allow to the account's past posts and followers on the page: the platform is
 // listed, every post polled and aggregated meanwhile. Only a guard against a hang.
 const CONNECT_WAIT_MS = 120_000;
@@ -82,6 +86,29 @@ function required(name: string): string {
 const int = (n: number | null): string => (n === null ? "—" : Math.round(n).toLocaleString("en-US"));
 const pct = (n: number | null): string =>
   n === null ? "—" : `${n.toLocaleString("en-US", { minimumFractionDigits: 2, maximumFractionDigits: 2 })}%`;
+
+/** A post's count as the top-posts cards and post detail print it (web/platforms.ts's metricText). */
+const count = (n: number | null): string => (n === null ? "not reported" : Math.round(n).toLocaleString("en-US"));
+
+/**
+ * The post metrics each platform reports (each ingest service's normalise.py), written here
+ * on its own so the page's table (web/platforms.ts) is checked, not copied; any other metric
+ * on a post of the platform is one the page must not show.
+ */
+const REPORTED: Record<string, string[]> = {
+  linkedin: ["impressions", "reach", "likes", "comments", "shares", "clicks"],
+  twitter: ["impressions", "likes", "comments", "shares", "retweets", "quote_tweets", "clicks", "video_views", "saves"],
+  facebook: ["impressions", "reach", "likes", "comments", "shares", "clicks", "video_views", "video_watch_time_s"],
+  instagram: ["impressions", "reach", "likes", "comments", "shares", "saves", "video_watch_time_s"],
+};
+
+const PLATFORM_NAMES: Record<string, string> = { linkedin: "LinkedIn", twitter: "X", facebook: "Facebook", instagram: "Instagram" };
+const PLATFORM_COLORS: Record<string, string> = { linkedin: "#0a66c2", twitter: "#111827", facebook: "#1877f2", instagram: "#c13584" };
+
+/** The top-posts card of the i-th post (0-based), and one metric's value on it. */
+const card = (i: number): string => `[data-testid="top-posts-list"] > li:nth-child(${i + 1})`;
+const cardValue = (i: number, col: string): string => `${card(i)} [data-col="${col}"] dd`;
+const POST_CARDS = '[data-testid="top-posts-list"] > li';
 
 const MONTHS_SHORT = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];
 
@@ -140,6 +167,7 @@ interface OverviewDay {
   follower_growth: number | null;
 }
 interface Overview {
+  compare?: "previous" | "year";
   summary: Summary;
   previous_summary: Summary;
   change_pct: Record<string, number | null>;
@@ -158,16 +186,26 @@ interface Comparison {
 interface Content {
   content_types: { content_type: string; posts: number; engagement_rate: number }[];
 }
+interface TrendPoint {
+  engagement: number;
+  impressions: number;
+  partial: boolean;
+}
 interface Trends {
-  trends: { engagement: number; impressions: number }[];
+  trends: TrendPoint[];
+  compared_period: { start_date: string; end_date: string } | null;
+  compared_trends: TrendPoint[] | null;
 }
 interface TopPost {
   post_id: number;
   platform: string;
   platform_post_id: string;
+  platform_post_url: string | null;
   published_at: string;
   impressions: number | null;
-  engagement_rate: number;
+  likes: number | null;
+  comments: number | null;
+  engagement_rate: number | null;
 }
 interface BestTimes {
   confidence_score: number;
@@ -177,8 +215,13 @@ interface BestTimes {
   by_slot: { day: number; hour: number; posts: number }[];
   period: { start_date: string; end_date: string };
 }
-interface PostDetail {
-  engagement_rate: number;
+interface PostDetail extends Record<string, unknown> {
+  platform: string;
+  content_preview: string;
+  platform_post_url: string | null;
+  engagement_rate: number | null;
+  click_through_rate: number | null;
+  clicks: number | null;
   impressions: number | null;
   history: unknown[];
 }
@@ -439,12 +482,24 @@ async function ready(page: Page, testId: string): Promise<void> {
   await page.locator(`[data-testid="${testId}"][data-state="ready"]`).waitFor({ timeout: WAIT_MS });
 }
 
+/** The toolbar's range (its days as the range picker resolved them) and platform. */
 async function pageScope(page: Page): Promise<Scope> {
+  const range = page.getByTestId("range");
   return {
-    start: await page.locator('input[name="start"]').inputValue(),
-    end: await page.locator('input[name="end"]').inputValue(),
+    start: (await range.getAttribute("data-start")) ?? "",
+    end: (await range.getAttribute("data-end")) ?? "",
     platform: await page.locator('select[name="platform"]').inputValue(),
   };
+}
+
+/** The compare-to choice of the toolbar. */
+async function pageCompare(page: Page): Promise<string> {
+  return page.locator('select[name="compare"]').inputValue();
+}
+
+/** The filters in the page's address (its query string). */
+function urlFilters(page: Page): Record<string, string> {
+  return Object.fromEntries(new URL(page.url()).searchParams);
 }
 
 async function shot(page: Page, name: string): Promise<void> {
@@ -644,7 +699,10 @@ async function checkCards(page: Page, answers: Answers, s: Scope, business = BUS
     CARDS.flatMap((c): [string, string][] => [
       [`[data-testid="card-${c.id}-value"]`, c.text(o.summary)],
       [`[data-testid="card-${c.id}-previous"]`, c.text(o.previous_summary)],
-      [`[data-testid="card-${c.id}-change"]`, `${changeText(o.change_pct[c.changeOf])} vs previous period`],
+      [
+        `[data-testid="card-${c.id}-change"]`,
+        `${changeText(o.change_pct[c.changeOf])} ${o.compare === "year" ? "vs same period last year" : "vs previous period"}`,
+      ],
     ]),
   );
   // The same answer's daily trend, as each sparkline says it to a screen reader; none a tab stop.
@@ -750,6 +808,8 @@ async function onStackDashboard(
   browser: Browser, business: number, name: string, body: (s: StackPage) => Promise<void>,
 ): Promise<void> {
   const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  // The real time, running; a check may move it on (showAgain).
+  await context.clock.install();
   const page = await context.newPage();
   const refused: string[] = [];
   page.on("console", (msg) => {
@@ -892,9 +952,13 @@ async function syncsToActive(s: StackPage, org: SimAccount, history: SimPost[], 
   return account;
 }
 
-/** Shows `view` again (a tab away and back): the page asks its questions anew. */
+/**
+ * Shows `view` again a minute later (a tab away, the page's clock past its answers'
+ * freshness, back): the page asks its questions anew.
+ */
 async function showAgain(page: Page, view: "overview" | "top-posts"): Promise<void> {
   await page.getByTestId(view === "overview" ? "tab-trends" : "tab-overview").click();
+  await page.clock.fastForward(PAGE_ANSWERS_FRESH_MS + 1000);
   await page.getByTestId(`tab-${view}`).click();
 }
 
@@ -928,16 +992,15 @@ async function showsPastPosts(s: StackPage, history: SimPost[]): Promise<Ranked>
     await showAgain(page, "top-posts");
     return false;
   }, CONNECT_WAIT_MS);
-  const cell = (i: number, col: string) => `[data-testid="top-posts-table"] tbody tr:nth-child(${i + 1}) td[data-col="${col}"]`;
   const top = await showsAnswer<{ top_posts: TopPost[] }>(page, answers, ["/top-posts", params], (a) =>
     a.top_posts.flatMap((p, i): [string, string][] => [
-      [cell(i, "engagement_rate"), pct(p.engagement_rate)],
-      [cell(i, "impressions"), int(p.impressions)],
+      [cardValue(i, "engagement_rate"), pct(p.engagement_rate)],
+      [cardValue(i, "impressions"), count(p.impressions)],
     ]),
   );
   const ids = top.top_posts.map((p) => p.post_id);
-  const rows = await page.locator('[data-testid="top-posts-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-post-id"))));
-  assertEqual(rows.join(" "), ids.join(" "), "the posts in the table, in order");
+  const rows = await page.locator(POST_CARDS).evaluateAll((lis) => lis.map((li) => Number(li.getAttribute("data-post-id"))));
+  assertEqual(rows.join(" "), ids.join(" "), "the posts on the cards, in order");
   const platformIds = new Set(inRange.map((p) => p.post_id));
   for (const p of top.top_posts) {
     if (p.platform !== "linkedin" || !platformIds.has(p.platform_post_id))
@@ -1032,14 +1095,16 @@ async function disconnects(s: StackPage, account: Account): Promise<void> {
 async function postsStay(s: StackPage, shown: Ranked): Promise<void> {
   const { page, answers } = s;
   const before = (await answers.all("/top-posts", shown.params)).length;
+  // A minute later: the page's earlier answer no longer fresh, it asks again.
+  await page.clock.fastForward(PAGE_ANSWERS_FRESH_MS + 1000);
   await page.getByTestId("tab-top-posts").click();
   await until("the page to ask for the top posts again", async () => (await answers.all("/top-posts", shown.params)).length > before);
   await ready(page, "top-posts");
   const top = await answers.json<{ top_posts: TopPost[] }>("/top-posts", shown.params);
   const ids = top.top_posts.map((p) => p.post_id);
   assertEqual([...ids].sort().join(" "), [...shown.ids].sort().join(" "), "the posts ranked after Disconnect");
-  const rows = await page.locator('[data-testid="top-posts-table"] tbody tr').evaluateAll((trs) => trs.map((tr) => Number(tr.getAttribute("data-post-id"))));
-  assertEqual(rows.join(" "), ids.join(" "), "the posts in the table after Disconnect");
+  const rows = await page.locator(POST_CARDS).evaluateAll((lis) => lis.map((li) => Number(li.getAttribute("data-post-id"))));
+  assertEqual(rows.join(" "), ids.join(" "), "the posts on the cards after Disconnect");
   await shot(page, "top-posts-linkedin-disconnected");
 }
 
@@ -1189,6 +1254,28 @@ async function main(): Promise<number> {
     if (bars < c.platforms.length) throw new Error(`${bars} bars for ${c.platforms.length} platforms`);
     const insights = await page.locator('[data-testid="insights"] li').allInnerTexts();
     assertEqual(JSON.stringify(insights.map((t) => t.trim())), JSON.stringify(c.insights.map((i) => i.text)), "insights");
+      // Each platform its colour (web/platforms.ts) and icon.
+    // (A bar of height 0 draws no rectangle: only the platforms with a rate above 0.)
+    const fills = await page.locator('[data-testid="platforms-chart"] .recharts-bar-rectangle path').evaluateAll((ps) => ps.map((p) => p.getAttribute("fill")));
+    const drawn = c.platforms.filter((p) => (p.engagement_rate ?? 0) > 0);
+    assertEqual(fills.join(" "), drawn.map((p) => PLATFORM_COLORS[p.platform]).join(" "), "the bars' colours, platform by platform");
+    for (const p of c.platforms)
+      assertEqual(await page.locator(`[data-testid="platforms-table"] tr[data-platform="${p.platform}"] svg[data-platform-icon="${p.platform}"]`).count(), 1, `${p.platform}'s icon`);
+    // The table fits at 1,440 px (no column cut off or scrolled) and becomes cards on a phone.
+    const size = page.viewportSize();
+    const layout = () => page.locator('[data-testid="platforms-table"]').evaluate((t) => ({
+      overflow: t.scrollWidth - (t.parentElement?.clientWidth ?? 0),
+      clipped: Array.from(t.querySelectorAll("th, td")).filter((c) => c.scrollWidth > c.clientWidth + 1).map((c) => c.textContent),
+      cards: getComputedStyle(t.querySelector("thead") as Element).position === "absolute",
+    }));
+    await page.setViewportSize({ width: 1440, height: 900 });
+    const wide = await layout();
+    if (wide.overflow > 1 || wide.clipped.length || wide.cards) throw new Error(`the platforms table at 1,440 px: ${JSON.stringify(wide)}`);
+    await page.setViewportSize({ width: 390, height: 844 });
+    const phone = await layout();
+    if (phone.overflow > 1 || !phone.cards) throw new Error(`the platforms table on a phone: ${JSON.stringify(phone)}`);
+    await shot(page, "platforms-phone");
+    if (size) await page.setViewportSize(size);
   });
 
   await test("content-type performance matches /content-performance", page, async () => {
@@ -1226,59 +1313,192 @@ async function main(): Promise<number> {
     await checkCards(page, answers, await pageScope(page));
   });
 
+  await test("filters: a preset and compare-to are in the URL, kept on reload, and the numbers are the API's", page, async () => {
+    await page.getByTestId("tab-overview").click();
+    await page.locator('select[name="preset"]').selectOption("last90");
+    await page.locator('select[name="compare"]').selectOption("year");
+    await until("range=last90 and compare=year in the URL", async () => {
+      const f = urlFilters(page);
+      return f.range === "last90" && f.compare === "year" && f.business === String(BUSINESS) && f.platform === "all";
+    });
+    const s = await pageScope(page);
+    assertEqual((Date.parse(s.end) - Date.parse(s.start)) / 86_400_000 + 1, 90, "days in 'last 90 days'");
+    const o = await showsAnswer<Overview & { previous_period: { start_date: string; end_date: string } }>(
+      page, answers, ["/overview", { ...scoped(s), compare: "year" }],
+      (o) => [['[data-testid="card-posts-value"]', int(o.summary.total_posts)]],
+    );
+    const range = page.getByTestId("range");
+    assertEqual(await range.getAttribute("data-compare-start"), o.previous_period.start_date, "the compared period's first day");
+    assertEqual(await range.getAttribute("data-compare-end"), o.previous_period.end_date, "the compared period's last day");
+    const address = page.url();
+    await page.reload();
+    await ready(page, "summary");
+    assertEqual(await page.locator('select[name="preset"]').inputValue(), "last90", "the preset after a reload");
+    assertEqual(await page.locator('select[name="compare"]').inputValue(), "year", "compare-to after a reload");
+    assertEqual(JSON.stringify(await pageScope(page)), JSON.stringify(s), "the range after a reload");
+    assertEqual(page.url(), address, "the address after a reload");
+    await showsAnswer<Overview>(page, answers, ["/overview", { ...scoped(s), compare: "year" }], (o) => [
+      ['[data-testid="card-posts-value"]', int(o.summary.total_posts)],
+    ]);
+    await page.locator('select[name="compare"]').selectOption("previous");
+    await page.locator('select[name="preset"]').selectOption("last30");
+    await until("range=last30 in the URL", async () => urlFilters(page).range === "last30");
+  });
+
+  await test("filters: a custom range applies on Apply only, never per keystroke, and is kept on reload", page, async () => {
+    const before = await pageScope(page);
+    const [start, end] = [addDays(before.end, -13), addDays(before.end, -1)];
+    await page.locator('select[name="preset"]').selectOption("custom");
+    await page.locator('input[name="start"]').fill(start);
+    await page.locator('input[name="end"]').fill(addDays(start, -3)); // before the start: not asked
+    await page.getByTestId("range-apply").click();
+    await page.getByTestId("range-problem").waitFor({ timeout: WAIT_MS });
+    await page.locator('input[name="end"]').fill(end);
+    await page.waitForTimeout(1000);
+    const early = answers.questions().filter((q) => q.includes(`start_date=${start}`));
+    assertEqual(early.join(" "), "", "questions asked before Apply");
+    assertEqual(JSON.stringify(await pageScope(page)), JSON.stringify(before), "the range before Apply");
+    await page.getByTestId("range-apply").click();
+    await until("the custom range in the URL", async () => {
+      const f = urlFilters(page);
+      return f.range === "custom" && f.from === start && f.to === end;
+    });
+    const custom = { ...before, start, end };
+    assertEqual(JSON.stringify(await pageScope(page)), JSON.stringify(custom), "the range after Apply");
+    await checkCards(page, answers, custom);
+    await page.reload();
+    await ready(page, "summary");
+    assertEqual(JSON.stringify(await pageScope(page)), JSON.stringify(custom), "the custom range after a reload");
+    await checkCards(page, answers, custom);
+    const refused = answers.questions().filter((q) => q.includes(`end_date=${addDays(start, -3)}`));
+    assertEqual(refused.join(" "), "", "a question with the range Apply refused");
+    await page.locator('select[name="preset"]').selectOption("last30");
+    await until("range=last30 in the URL", async () => urlFilters(page).range === "last30");
+  });
+
   await test("trends: the line chart matches /trends (daily, weekly, activity)", page, async () => {
     await page.getByTestId("tab-trends").click();
     for (const [period, basis] of [["daily", "publish"], ["weekly", "publish"], ["daily", "activity"]] as const) {
       await page.locator('select[name="trend-period"]').selectOption(period);
       await page.locator('select[name="trend-basis"]').selectOption(basis);
       await ready(page, "trends");
-      await showsAnswer<Trends>(page, answers, ["/trends", { ...scoped(await pageScope(page)), period, basis }], (t) => [
+      const compare = await pageCompare(page);
+      const t = await showsAnswer<Trends>(page, answers, ["/trends", { ...scoped(await pageScope(page)), period, basis, compare }], (t) => [
         ['[data-testid="trends-count"]', String(t.trends.length)],
         ['[data-testid="trends-total-engagement"]', int(t.trends.reduce((a, x) => a + x.engagement, 0))],
         ['[data-testid="trends-total-impressions"]', int(t.trends.reduce((a, x) => a + x.impressions, 0))],
+        // The chosen metric (engagements) beside the compared period's, which is drawn dashed.
+        ['[data-testid="trends-metric-total"]', int(t.trends.reduce((a, x) => a + x.engagement, 0))],
+        ['[data-testid="trends-compared-total"]', int((t.compared_trends ?? []).reduce((a, x) => a + (x.engagement ?? 0), 0))],
       ]);
+      if ((t.compared_trends ?? []).length !== t.trends.length) throw new Error("the compared series is not beside the range's");
+      await page.locator('[data-testid="trends-chart"] .trend-compared path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
+      if (t.trends.some((x) => x.partial)) await page.getByTestId("trends-partial-note").waitFor({ timeout: WAIT_MS });
       await page.locator('[data-testid="trends-chart"] path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
     }
     await page.locator('select[name="trend-basis"]').selectOption("publish");
     await ready(page, "trends");
+    // Another metric, split by platform: one line per platform, in its own colour.
+    await page.locator('select[name="trend-metric"]').selectOption("impressions");
+    await page.locator('input[name="trend-split"]').check();
+    const split = await answers.json<Trends & { by_platform: { platform: string }[] }>("/trends", {
+      ...scoped(await pageScope(page)), period: "daily", basis: "publish", compare: await pageCompare(page),
+    });
+    await shows(page, '[data-testid="trends-metric-total"]', int(split.trends.reduce((a, x) => a + x.impressions, 0)));
+    await until("a line per platform", async () =>
+      (await page.locator('[data-testid="trends-chart"] .trend-current path.recharts-line-curve').count()) === split.by_platform.length,
+    );
     await shot(page, "trends");
+    await page.locator('input[name="trend-split"]').uncheck();
+    await page.locator('select[name="trend-metric"]').selectOption("engagement");
   });
 
   let firstPost = 0;
-  await test("top posts: the table matches /top-posts and sorts by metric", page, async () => {
+  await test("top posts: cards show icon, link and /top-posts' values; another metric sorts as the API does", page, async () => {
     await page.getByTestId("tab-top-posts").click();
     const s = await pageScope(page);
-    const rows = page.locator('[data-testid="top-posts-table"] tbody tr');
-    const firstCell = (col: string) => `[data-testid="top-posts-table"] tbody tr:first-child td[data-col="${col}"]`;
+    const cards = page.locator(POST_CARDS);
     await ready(page, "top-posts");
     const byRate = await showsAnswer<{ top_posts: TopPost[] }>(
       page, answers, ["/top-posts", { ...scoped(s), metric: "engagement_rate", limit: 20 }],
-      (a) => [[firstCell("engagement_rate"), pct(a.top_posts[0].engagement_rate)]],
+      (a) => a.top_posts.flatMap((p, i): [string, string][] => [
+        [cardValue(i, "engagement_rate"), pct(p.engagement_rate)],
+        [cardValue(i, "impressions"), count(p.impressions)],
+        [cardValue(i, "likes"), count(p.likes)],
+        [cardValue(i, "comments"), count(p.comments)],
+        [`${card(i)} [data-testid="ranked-value"] strong`, pct(p.engagement_rate)],
+      ]),
     );
-    await until("top posts rows", async () => (await rows.count()) === byRate.top_posts.length);
-    assertEqual(Number(await rows.first().getAttribute("data-post-id")), byRate.top_posts[0].post_id, "first post by rate");
-    await page.getByTestId("sort-impressions").click();
+    await until("a card per post", async () => (await cards.count()) === byRate.top_posts.length);
+    for (const [i, p] of byRate.top_posts.entries()) {
+      const li = page.locator(card(i));
+      assertEqual(Number(await li.getAttribute("data-post-id")), p.post_id, `card ${i + 1}'s post`);
+      const icon = li.locator(`.post-card-meta svg[data-platform-icon="${p.platform}"][role="img"]`);
+      assertEqual(await icon.getAttribute("aria-label"), PLATFORM_NAMES[p.platform], `card ${i + 1}'s platform icon`);
+      const link = li.getByTestId("post-link");
+      if (p.platform_post_url === null) assertEqual(await link.count(), 0, `card ${i + 1}'s link to a post without an address`);
+      else {
+        assertEqual(await link.getAttribute("href"), p.platform_post_url, `card ${i + 1}'s link to the post`);
+        assertEqual(await link.getAttribute("target"), "_blank", `card ${i + 1}'s link target`);
+        assertEqual((await link.getAttribute("rel"))?.split(/\s+/).sort().join(" "), "noopener noreferrer", `card ${i + 1}'s link rel`);
+      }
+      // Only what the platform reports (or, beyond the table, what the API did report).
+      const reported = (p as unknown as Record<string, unknown>);
+      const cols = await li.locator("dl [data-col]").evaluateAll((els) => els.map((e) => e.getAttribute("data-col") ?? ""));
+      const rates = ["engagement", "engagement_rate", ...(REPORTED[p.platform].includes("clicks") ? ["click_through_rate"] : [])];
+      const foreign = cols.filter((c) => !rates.includes(c) && !REPORTED[p.platform].includes(c) && reported[c] == null);
+      if (foreign.length) throw new Error(`card ${i + 1} (${p.platform}) shows metrics the platform does not report: ${foreign.join(", ")}`);
+    }
+    await page.locator('select[name="metric"]').selectOption("impressions");
     const byImp = await showsAnswer<{ top_posts: TopPost[] }>(
       page, answers, ["/top-posts", { ...scoped(s), metric: "impressions", limit: 20 }],
-      (a) => [[firstCell("impressions"), int(a.top_posts[0].impressions)]],
+      (a) => a.top_posts.flatMap((p, i): [string, string][] => [
+        [cardValue(i, "impressions"), count(p.impressions)],
+        [`${card(i)} [data-testid="ranked-value"] strong`, count(p.impressions)],
+      ]),
     );
-    assertEqual(Number(await rows.first().getAttribute("data-post-id")), byImp.top_posts[0].post_id, "first post by impressions");
-    const impressions = await page.locator('[data-testid="top-posts-table"] td[data-col="impressions"]').allInnerTexts();
-    const values = impressions.map((v) => Number(v.replace(/,/g, "")));
-    if (values.some((v, i) => i > 0 && v > values[i - 1])) throw new Error(`not sorted by impressions: ${values.join(" ")}`);
+    const order = await cards.evaluateAll((lis) => lis.map((li) => Number(li.getAttribute("data-post-id"))));
+    assertEqual(order.join(" "), byImp.top_posts.map((p) => p.post_id).join(" "), "the cards' order by impressions");
     firstPost = byImp.top_posts[0].post_id;
+    // More than 20: the page asks for 50 and shows every one the API gives.
+    await page.locator('select[name="limit"]').selectOption("50");
+    await until("the page to ask for 50 posts", async () => {
+      const more = await answers.json<{ top_posts: TopPost[] }>("/top-posts", { ...scoped(s), metric: "impressions", limit: 50 });
+      return (await cards.count()) === more.top_posts.length;
+    });
+    // On a phone the ranked number is on screen, not cut off to the right.
+    const size = page.viewportSize();
+    await page.setViewportSize({ width: 390, height: 844 });
+    const box = await page.locator(`${card(0)} [data-testid="ranked-value"]`).boundingBox();
+    if (!box || box.x < 0 || box.x + box.width > 390) throw new Error(`the ranked number is off a 390 px screen: ${JSON.stringify(box)}`);
+    await shot(page, "top-posts-phone");
+    if (size) await page.setViewportSize(size);
     await shot(page, "top-posts");
   });
 
-  await test("post detail: metrics and history match /posts/{id}", page, async () => {
+  await test("post detail: titled by the post; only its platform's metrics; history per metric matches /posts/{id}", page, async () => {
     if (!firstPost) throw new Error("no post to open");
-    await page.locator(`[data-testid="top-posts-table"] tr[data-post-id="${firstPost}"] a`).click();
+    await page.locator(`${POST_CARDS}[data-post-id="${firstPost}"] a.post-card-title`).click();
     await ready(page, "post-detail");
     const p = await showsAnswer<PostDetail>(page, answers, [`/posts/${firstPost}`, {}], (p) => [
       ['[data-testid="post-engagement-rate"]', pct(p.engagement_rate)],
       ['[data-testid="history-count"]', String(p.history.length)],
-      ['[data-testid="post-metrics"] tr[data-metric="impressions"] td', int(p.impressions)],
+      ['[data-testid="post-metrics"] tr[data-metric="impressions"] td', count(p.impressions)],
     ]);
+    const title = await text(page, '[data-testid="post-detail"] h2');
+    if (/^Post \d+$/.test(title) || !title.startsWith(PLATFORM_NAMES[p.platform]))
+      throw new Error(`post detail is titled ${JSON.stringify(title)}, not by its platform and post`);
+    const shown = await page.locator('[data-testid="post-metrics"] tr[data-metric]').evaluateAll((trs) => trs.map((tr) => tr.getAttribute("data-metric") ?? ""));
+    const foreign = shown.filter((m) => !REPORTED[p.platform].includes(m) && p[m] == null);
+    if (foreign.length) throw new Error(`a ${p.platform} post shows metrics the platform does not report: ${foreign.join(", ")}`);
+    for (const m of shown.filter((m) => m !== "video_watch_time_s"))
+      assertEqual(await text(page, `[data-testid="post-metrics"] tr[data-metric="${m}"] td`), count(p[m] as number | null), `the post's ${m}`);
+    if (!REPORTED[p.platform].includes("clicks")) assertEqual(await page.getByTestId("post-ctr").count(), 0, "a click-through rate where clicks are not reported");
+    else await shows(page, '[data-testid="post-ctr"]', p.click_through_rate !== null ? pct(p.click_through_rate) : p.clicks === null ? "not reported" : "—");
+    const charts = await page.locator('[data-testid="history-chart"] figure[data-metric]').evaluateAll((fs) => fs.map((f) => f.getAttribute("data-metric") ?? ""));
+    const foreignCharts = charts.filter((m) => !["engagement", "engagement_rate", ...REPORTED[p.platform]].includes(m) && p[m] == null);
+    if (foreignCharts.length) throw new Error(`history charts of metrics the platform does not report: ${foreignCharts.join(", ")}`);
+    if (p.history.length > 0 && !charts.includes("impressions") && p.impressions !== null) throw new Error(`no impressions history chart among ${charts.join(", ")}`);
     // Two or more snapshots draw a line per metric; a single snapshot draws only its dots
     // (a fresh demo can have posts polled once) and the page says why there is no line.
     if (p.history.length > 1)
@@ -1294,7 +1514,8 @@ async function main(): Promise<number> {
     await page.getByTestId("tab-best-times").click();
     const s = await pageScope(page);
     await ready(page, "best-times");
-    const b = await showsAnswer<BestTimes>(page, answers, ["/best-times", { business_id: BUSINESS, platform: s.platform, days: 30 }], (b) => [
+    // The toolbar's range, not a window of its own.
+    const b = await showsAnswer<BestTimes>(page, answers, ["/best-times", scoped(s)], (b) => [
       ['[data-testid="confidence-value"]', String(b.confidence_score)],
     ]);
     const days = ["Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"];
@@ -1353,8 +1574,10 @@ async function main(): Promise<number> {
 
   await test("empty and error states tell the user what to do", page, async () => {
     await page.getByTestId("tab-overview").click();
+    await page.locator('select[name="preset"]').selectOption("custom");
     await page.locator('input[name="start"]').fill("2020-01-01");
     await page.locator('input[name="end"]').fill("2020-01-31");
+    await page.getByTestId("range-apply").click();
     await page.getByTestId("platforms-empty").waitFor({ timeout: WAIT_MS });
     await page.getByTestId("content-empty").waitFor({ timeout: WAIT_MS });
     await shows(page, '[data-testid="card-posts-value"]', "0");
@@ -1375,13 +1598,81 @@ async function main(): Promise<number> {
     await ready(page, "summary");
   });
 
+  await test("a filter change keeps the numbers shown, dimmed, until the new ones come", page, async () => {
+    await page.getByTestId("tab-overview").click();
+    await ready(page, "summary");
+    const shown = await text(page, '[data-testid="card-posts-value"]');
+    // The overview's answers held back until the checks below are done.
+    let release = (): void => undefined;
+    const held = new Promise<void>((r) => (release = r));
+    let asked = 0;
+    const overview = (url: URL) => url.pathname === `${API_PATH}/overview`;
+    const hold = async (route: Route) => {
+      asked += 1;
+      await held;
+      await route.fallback();
+    };
+    await page.route(overview, hold);
+    try {
+      await page.locator('select[name="platform"]').selectOption("linkedin");
+      await until("the page to ask for the new overview", async () => asked > 0);
+      await page.getByTestId("summary-updating").waitFor({ timeout: WAIT_MS });
+      assertEqual(await page.getByTestId("summary").getAttribute("data-state"), "loading", "the summary's state while its answer comes");
+      assertEqual(await text(page, '[data-testid="card-posts-value"]'), shown, "the posts card while the new answer comes");
+      await shot(page, "overview-updating");
+    } finally {
+      release();
+      await page.unroute(overview, hold);
+    }
+    await ready(page, "summary");
+    await checkCards(page, answers, await pageScope(page));
+    assertEqual(await page.getByTestId("summary-updating").count(), 0, "the progress sign once the answer came");
+    await page.locator('select[name="platform"]').selectOption("all");
+    await ready(page, "summary");
+  });
+
+  await test("an outage: one banner names what failed, and its Retry loads it all again", page, async () => {
+    await page.getByTestId("tab-overview").click();
+    await ready(page, "summary");
+    const title = await text(page, '[data-testid="summary"] h2');
+    const analytics = (url: URL) => url.pathname.startsWith(`${API_PATH}/`);
+    const down = (route: Route) =>
+      route.fulfill({ status: 503, contentType: "application/json", body: JSON.stringify({ detail: "e2e: query-api is down" }) });
+    await page.route(analytics, down);
+    try {
+      await page.locator('select[name="platform"]').selectOption("instagram");
+      const banner = page.getByTestId("error-banner");
+      await banner.waitFor({ timeout: WAIT_MS });
+      await page.getByTestId("summary-failed").waitFor({ timeout: WAIT_MS });
+      await page.getByTestId("content-failed").waitFor({ timeout: WAIT_MS });
+      const said = await banner.innerText();
+      if (!said.includes(title)) throw new Error(`the banner does not name ${title}: ${said}`);
+      assertEqual(await banner.count(), 1, "error banners");
+      assertEqual(await page.locator("main .state.error").count(), 0, "error boxes in the panels");
+      assertEqual(await page.getByTestId("error-retry").count(), 1, "Retry buttons");
+      await shot(page, "overview-outage");
+    } finally {
+      await page.unroute(analytics, down);
+    }
+    await page.getByTestId("error-retry").click();
+    await page.getByTestId("error-banner").waitFor({ state: "detached", timeout: WAIT_MS });
+    await ready(page, "summary");
+    await ready(page, "content");
+    await checkCards(page, answers, await pageScope(page));
+    await page.locator('select[name="platform"]').selectOption("all");
+    await ready(page, "summary");
+  });
+
   await test("refresh: shows progress until data_as_of changes (or says it timed out)", page, async () => {
     await page.getByTestId("refresh").click();
     await until("refresh progress", async () => (await text(page, '[data-testid="action-status"]')).startsWith("Refreshing"));
+    await page.locator('[data-testid="action-status"] progress').waitFor({ timeout: WAIT_MS });
     await page.locator('[data-testid="refresh"]:not([disabled])').waitFor({ timeout: PAGE_REFRESH_TIMEOUT_MS + WAIT_MS });
     const status = await text(page, '[data-testid="action-status"]');
     if (!/^(Fresh numbers in|No newer numbers yet)/.test(status)) throw new Error(`refresh ended with: ${status}`);
     console.log(`      refresh: ${status}`);
+    // The outcome is told, then goes (with its progress bar).
+    await page.getByTestId("action-status").waitFor({ state: "detached", timeout: WAIT_MS });
     // It watched the business's last 90 days, every platform.
     const { today } = await answers.json<Calendar>("/calendar", { business_id: BUSINESS });
     await answers.latest("/overview", { ...scoped({ start: addDays(today, -89), end: today, platform: "all" }) });
@@ -1730,6 +2021,11 @@ async function main(): Promise<number> {
     await ready(page, "summary");
     const s = await pageScope(page);
     assertEqual(s.end, calendar.today, "the range ends on the business's today");
+    // Nothing connected and no posts: the page leads its owner to Connections.
+    await until("the empty state to lead to Connections", async () =>
+      (await text(page, '[data-testid="summary-empty"]')).startsWith("Connect an account to see your numbers"),
+    );
+    assertEqual(await page.getByTestId("empty-connect").getAttribute("href"), "/connections", "the empty state's link");
     // A token of its own for the direct checks, and the simulator simulates it from now on:
     // an organization with past posts, and the person who administers it.
     const made = await sessionJson<{ token: string }>(context, "POST", `/workspace/businesses/${FRESH}/tokens`, { name: "e2e", expires_in_days: 1 });

@@ -1,9 +1,10 @@
 """The security headers on every answer of the dashboard's server.
 
 The page is Vite's build: one module script and one stylesheet from ``/assets/``, no inline
-script or ``<style>``, no images, fonts or frames; it calls only ``/api/`` on its own
-origin. Styles: React and Recharts set them through the CSSOM (``element.style``), which a
-policy does not govern (it governs ``style`` attributes in markup, ``setAttribute('style')``
+script or ``<style>``, no fonts or frames; its only images are posts' thumbnails from the
+platforms' image hosts (``THUMBNAIL_HOSTS``); it calls only ``/api/`` on its own origin.
+Styles: React and Recharts set them through the CSSOM (``element.style``), which a policy
+does not govern (it governs ``style`` attributes in markup, ``setAttribute('style')``
 and ``<style>`` elements, none of which the page uses), so ``style-src 'self'`` holds
 without ``'unsafe-inline'``; the e2e fails on any violation.
 """
@@ -12,12 +13,26 @@ from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+# Where discovery's ``thumbnail_url``s live: Meta's, X's and LinkedIn's image CDNs (each
+# ingest service's listing.py). The browser loads them straight from there, named here, not
+# through this server: a proxy would make the server fetch addresses that third-party APIs
+# chose (an SSRF surface, and the images' bandwidth) to hide only what the page already
+# withholds (no Referer, no credentials: the images are the business's public posts). A
+# thumbnail elsewhere (a LinkedIn article's own site) is not shown: the page checks the
+# host against web/platforms.ts's THUMBNAIL_HOSTS, the same list.
+THUMBNAIL_HOSTS = (
+    "https://*.fbcdn.net",  # Facebook's full_picture
+    "https://*.cdninstagram.com",  # Instagram's media_url / thumbnail_url
+    "https://pbs.twimg.com",  # X's preview_image_url / url
+    "https://media.licdn.com",  # LinkedIn's article thumbnails
+)
+
 CONTENT_SECURITY_POLICY = "; ".join(
     [
         "default-src 'none'",  # anything not named below: fonts, media, workers, frames
         "script-src 'self'",
         "style-src 'self'",
-        "img-src 'self'",
+        " ".join(["img-src 'self'", *THUMBNAIL_HOSTS]),
         "connect-src 'self'",  # the /api/ proxy
         "object-src 'none'",
         "base-uri 'none'",
@@ -29,7 +44,7 @@ CONTENT_SECURITY_POLICY = "; ".join(
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
-    # The page links nowhere and its calls are same-origin: nothing needs a Referer.
+    # Its calls are same-origin; its links to posts and its thumbnails need no Referer.
     "referrer-policy": "no-referrer",
     # frame-ancestors for browsers that predate it.
     "x-frame-options": "DENY",

@@ -1,56 +1,37 @@
-import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { loadSession, logout, signIn, type Session } from "./api/auth";
 import { PulseClient, type Scope } from "./api/client";
 import { asApiError, Http, type ApiError } from "./api/http";
 import type { Calendar, PlatformFilter } from "./api/types";
 import { WorkspaceClient, type Business, type Me } from "./api/workspace";
 import { outcomeMessage, type ConnectOutcome } from "./connect";
-import { presetRange, type PresetId } from "./dates";
+import { rangeDays, type Compare, type RangeChoice } from "./dates";
 import { atInvite, INVITE_PATH, inviteProblem, joinedBusiness, joinedMessage, type InviteOutcome } from "./invite";
 import { may } from "./roles";
-import { hrefOf, navigate, onLinkClick, TABS, useRoute, type Route } from "./route";
+import { filtersSearch, hrefOf, navigate, onLinkClick, parseFilters, TABS, useRoute, writeFilters, type Route } from "./route";
 import * as storage from "./storage";
 import { Actions } from "./components/Actions";
 import { BestTimes } from "./components/BestTimes";
 import { BusinessSwitcher } from "./components/BusinessSwitcher";
 import { Connections } from "./components/Connections";
-import { Filters, type FilterState } from "./components/Filters";
+import { Filters } from "./components/Filters";
 import { Onboarding } from "./components/Onboarding";
 import { SignIn } from "./components/SignIn";
 import { SummaryCards } from "./components/SummaryCards";
 import { Team } from "./components/team/Team";
 import { TopPosts } from "./components/TopPosts";
 import { WithCalendar } from "./components/WithCalendar";
+import { ViewStates } from "./components/ViewStates";
 import type { ViewProps } from "./components/props";
 
-// The views with charts come in a chunk of their own (Recharts is most of the bundle),
-// so signing in does not wait for it.
-const ContentPerformance = lazy(() =>
-  import("./components/ContentPerformance").then((m) => ({ default: m.ContentPerformance })),
-);
-const PlatformComparison = lazy(() =>
-  import("./components/PlatformComparison").then((m) => ({ default: m.PlatformComparison })),
-);
-const PostDetail = lazy(() =>
-  import("./components/PostDetail").then((m) => ({ default: m.PostDetail })),
-);
-const Trends = lazy(() =>
-  import("./components/Trends").then((m) => ({ default: m.Trends })),
-);
+// The views with charts load Recharts in chunks of their own, each behind a skeleton of
+// its panel: the cards do not wait for it.
+import { ContentPerformance, PlatformComparison, PostDetail, Trends } from "./components/charts";
 
-/** The range the user chose: a preset, whose days follow the business's today, or fixed days. */
-type RangeChoice = { preset: PresetId } | { preset: "custom"; startDate: string; endDate: string };
-
-function filtersOn(platform: PlatformFilter, range: RangeChoice, today: string): FilterState {
-  if (range.preset === "custom") return { platform, ...range };
-  const { start, end } = presetRange(range.preset, today);
-  return { platform, preset: range.preset, startDate: start, endDate: end };
-}
-
-/** The view the route names, with the charts' chunk loading behind a notice. */
+/** The view the route names (its chart panels load behind skeletons: components/charts.tsx). */
 function Views({ route, props }: { route: Route; props: ViewProps }) {
   return (
-    <Suspense fallback={<p className="state loading" role="status">Loading the charts…</p>}>
+    <Suspense fallback={null}>
       {route.view === "overview" && (
         <>
           <SummaryCards {...props} />
@@ -104,9 +85,11 @@ interface WorkspaceProps {
   onDismissOutcome: () => void;
   platform: PlatformFilter;
   range: RangeChoice;
+  compare: Compare;
   version: number;
   onPlatform: (platform: PlatformFilter) => void;
   onRange: (range: RangeChoice) => void;
+  onCompare: (compare: Compare) => void;
   onRefreshed: () => void;
   onMembershipChanged: () => void;
   onUnauthorized: () => void;
@@ -123,21 +106,30 @@ function Workspace({
   onDismissOutcome,
   platform,
   range,
+  compare,
   version,
   onPlatform,
   onRange,
+  onCompare,
   onRefreshed,
   onMembershipChanged,
   onUnauthorized,
 }: WorkspaceProps) {
   const route = useRoute();
-  const filters = filtersOn(platform, range, calendar.today);
+  const days = rangeDays(range, calendar.today);
   const scope: Scope = {
     businessId: calendar.business_id,
-    startDate: filters.startDate,
-    endDate: filters.endDate,
+    startDate: days.start,
+    endDate: days.end,
     platform,
+    compare,
   };
+  // The filters in the address, so a reload keeps them and a link shares them (route.ts).
+  const filters = { business: calendar.business_id, platform, range, compare };
+  const search = filtersSearch(filters);
+  useEffect(() => {
+    if (route.view !== "connections") writeFilters(filters);
+  });
   const props: ViewProps = { client, scope, version, onUnauthorized };
   // The outcome of connecting is told on the view the browser came back to, not after.
   const firstView = useRef(route.view);
@@ -154,11 +146,14 @@ function Workspace({
       {analytics && (
         <div className="toolbar">
           <Filters
-            value={filters}
+            platform={platform}
+            range={range}
+            compare={compare}
+            today={calendar.today}
             timezone={calendar.timezone}
             onPlatform={onPlatform}
-            onPreset={(preset) => onRange({ preset })}
-            onDates={(startDate, endDate) => onRange({ preset: "custom", startDate, endDate })}
+            onRange={onRange}
+            onCompare={onCompare}
           />
           {(canRefresh || canExport) && (
             <Actions
@@ -177,7 +172,7 @@ function Workspace({
         {TABS.map((t) => (
           <a
             key={t.view}
-            href={hrefOf({ view: t.view })}
+            href={hrefOf({ view: t.view }, search)}
             className={route.view === t.view ? "active" : ""}
             aria-current={route.view === t.view ? "page" : undefined}
             data-testid={`tab-${t.view}`}
@@ -188,7 +183,7 @@ function Workspace({
         ))}
       </nav>
       {outcome && <OutcomeBanner outcome={outcome} onDismiss={onDismissOutcome} />}
-      <main>
+      <ViewStates client={client} calendar={calendar} mayConnect={may(role, "manage_accounts")} onUnauthorized={onUnauthorized}>
         {analytics && <Views route={route} props={props} />}
         {route.view === "connections" && (
           <Connections client={client} calendar={calendar} canManage={may(role, "manage_accounts")} onUnauthorized={onUnauthorized} />
@@ -202,7 +197,7 @@ function Workspace({
             onUnauthorized={onUnauthorized}
           />
         )}
-      </main>
+      </ViewStates>
     </>
   );
 }
@@ -238,10 +233,15 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
   const dismissOutcome = useCallback(() => setOutcome(null), []);
   const [invite, setInvite] = useState<InviteOutcome | null>(null);
   const [accepting, setAccepting] = useState(() => atInvite() && storage.loadInvite() !== null);
-  const [preferred, setPreferred] = useState<number | null>(storage.loadCurrentBusiness);
+  // The filters the address names (a reload, a shared link), else the defaults.
+  const [linked] = useState(() => parseFilters(window.location.search));
+  const [preferred, setPreferred] = useState<number | null>(() =>
+    me.businesses.some((b) => b.business_id === linked.business) ? linked.business : storage.loadCurrentBusiness(),
+  );
   const [creating, setCreating] = useState(false);
-  const [platform, setPlatform] = useState<PlatformFilter>("all");
-  const [range, setRange] = useState<RangeChoice>({ preset: "last30" });
+  const [platform, setPlatform] = useState<PlatformFilter>(linked.platform);
+  const [range, setRange] = useState<RangeChoice>(linked.range);
+  const [compare, setCompare] = useState<Compare>(linked.compare);
   const [version, setVersion] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
 
@@ -385,9 +385,11 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
               onDismissOutcome={dismissOutcome}
               platform={platform}
               range={range}
+              compare={compare}
               version={version}
               onPlatform={setPlatform}
               onRange={setRange}
+              onCompare={setCompare}
               onRefreshed={() => setVersion((v) => v + 1)}
               onMembershipChanged={() => void reloadMe()}
               onUnauthorized={onUnauthorized}

@@ -1,9 +1,11 @@
 import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
+import { QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
 import { takeConnectOutcome } from "./connect";
 import { takeInviteSecret } from "./invite";
 import { forgetLegacy } from "./storage";
+import { makeQueryClient } from "./useApi";
 import "./styles.css";
 
 const root = document.getElementById("root");
@@ -14,8 +16,12 @@ forgetLegacy();
 const connectOutcome = takeConnectOutcome();
 // An invitation link (/invite#<secret>): the secret kept in this tab, the address cleaned.
 takeInviteSecret();
+// Answers kept between views for as long as query-api keeps them (useApi.ts).
+const queries = makeQueryClient();
 createRoot(root).render(
   <StrictMode>
-    <App connectOutcome={connectOutcome} />
+    <QueryClientProvider client={queries}>
+      <App connectOutcome={connectOutcome} />
+    </QueryClientProvider>
   </StrictMode>,
 );

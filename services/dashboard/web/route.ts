@@ -1,4 +1,6 @@
 import { useEffect, useState, type MouseEvent } from "react";
+import type { PlatformFilter } from "./api/types";
+import { DEFAULT_PRESET, isDay, isPreset, type Compare, type RangeChoice } from "./dates";
 
 // The analytics views live in the URL's hash (/#/trends); Connections has a path of its
 // own, /connections, because the ingest services send the browser back there after a
@@ -34,10 +36,76 @@ export function parseLocation(pathname: string, hash: string): Route {
   return { view: "overview" };
 }
 
-/** The route's URL: from /connections too, the hash views are under /. */
-export function hrefOf(route: Route): string {
+// The filters are in the query string of the analytics views (/?business=3&platform=all&
+// range=last30&compare=previous#/trends; a custom range as range=custom&from=…&to=…), so a
+// reload keeps them and a link shares them. The view stays the hash.
+export interface PageFilters {
+  business: number | null;
+  platform: PlatformFilter;
+  range: RangeChoice;
+  compare: Compare;
+}
+
+export const DEFAULT_FILTERS: PageFilters = {
+  business: null,
+  platform: "all",
+  range: { preset: DEFAULT_PRESET },
+  compare: "previous",
+};
+
+const PLATFORM_FILTERS = new Set(["all", "linkedin", "twitter", "facebook", "instagram"]);
+const FILTER_PARAMS = ["business", "platform", "range", "from", "to", "compare"];
+
+/** The filters a query string names (those it does not, or names wrongly: the defaults). */
+export function parseFilters(search: string): PageFilters & { named: boolean } {
+  const q = new URLSearchParams(search);
+  const business = Number(q.get("business"));
+  const platform = q.get("platform") ?? "";
+  const range = q.get("range") ?? "";
+  const [from, to] = [q.get("from") ?? "", q.get("to") ?? ""];
+  return {
+    named: FILTER_PARAMS.some((p) => q.has(p)),
+    business: Number.isSafeInteger(business) && business > 0 ? business : null,
+    platform: PLATFORM_FILTERS.has(platform) ? (platform as PlatformFilter) : DEFAULT_FILTERS.platform,
+    range: isPreset(range)
+      ? { preset: range }
+      : range === "custom" && isDay(from) && isDay(to) && from <= to
+        ? { preset: "custom", startDate: from, endDate: to }
+        : DEFAULT_FILTERS.range,
+    compare: q.get("compare") === "year" ? "year" : "previous",
+  };
+}
+
+/** The query string of `filters` ("?business=…"). */
+export function filtersSearch(f: PageFilters): string {
+  const q = new URLSearchParams();
+  if (f.business !== null) q.set("business", String(f.business));
+  q.set("platform", f.platform);
+  q.set("range", f.range.preset);
+  if (f.range.preset === "custom") {
+    q.set("from", f.range.startDate);
+    q.set("to", f.range.endDate);
+  }
+  q.set("compare", f.compare);
+  return `?${q}`;
+}
+
+/** Writes the filters into the address in place (no history entry, no navigation). */
+export function writeFilters(f: PageFilters): void {
+  const { pathname, search, hash } = window.location;
+  const next = filtersSearch(f);
+  if (pathname === "/" && search !== next) window.history.replaceState(window.history.state, "", `/${next}${hash}`);
+}
+
+/** The filters of the current address, as the hash views carry them ("" elsewhere). */
+function currentFilters(): string {
+  return window.location.pathname === "/" ? window.location.search : "";
+}
+
+/** The route's URL, with the filters (`search`); from /connections too, the hash views are under /. */
+export function hrefOf(route: Route, search: string = currentFilters()): string {
   if (route.view === "connections") return CONNECTIONS_PATH;
-  return route.view === "post" ? `/#/posts/${route.postId}` : `/#/${route.view}`;
+  return route.view === "post" ? `/${search}#/posts/${route.postId}` : `/${search}#/${route.view}`;
 }
 
 const NAVIGATED = "pulse:navigate";

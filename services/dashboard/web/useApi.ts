@@ -1,41 +1,90 @@
-import { useCallback, useEffect, useState } from "react";
-import { ApiError } from "./api/client";
+import { useCallback, useEffect } from "react";
+import { keepPreviousData, QueryCache, QueryClient, useQuery } from "@tanstack/react-query";
+import { ApiError, asApiError } from "./api/http";
 
 export type Loadable<T> =
   | { state: "loading" }
   | { state: "error"; error: ApiError }
-  | { state: "ready"; data: T };
+  | {
+      state: "ready";
+      data: T;
+      /**
+       * Set while a newer answer is on its way: "placeholder" when `data` answers the
+       * question asked before (a filter changed), "background" when it answers this one
+       * but is being asked again (it had grown stale).
+       */
+      updating?: "placeholder" | "background";
+    };
+
+/** query-api keeps its answers for a minute: asking again sooner would bring the same. */
+export const STALE_MS = 60_000;
+
+/** An outage or a lost connection may pass in a moment; a refusal (4xx) will not. */
+function transient(err: unknown): boolean {
+  const { status } = asApiError(err);
+  return status === 0 || status >= 500;
+}
+
+/** The page's one cache of answers; a 401 empties it (the next person starts afresh). */
+export function makeQueryClient(): QueryClient {
+  const client: QueryClient = new QueryClient({
+    queryCache: new QueryCache({
+      onError: (err) => {
+        if (asApiError(err).unauthorized) setTimeout(() => client.clear(), 0);
+      },
+    }),
+    defaultOptions: {
+      queries: {
+        staleTime: STALE_MS,
+        retry: (failures, err) => failures < 1 && transient(err),
+        retryDelay: 1000,
+      },
+    },
+  });
+  return client;
+}
 
 /**
- * Runs `load` whenever `key` changes (and on `reload`); a 401 goes to `onUnauthorized`.
- * An answer that arrives after the key changed is dropped.
+ * Runs `load` for `key` (again on `reload`, and when its answer is older than STALE_MS);
+ * a 401 goes to `onUnauthorized`. Answers are kept between views, so a view shown again
+ * shows its numbers at once. While the answer to a new key loads, the previous key's
+ * answer stays, marked `updating: "placeholder"`.
  */
 export function useApi<T>(
   key: string,
   load: () => Promise<T>,
   onUnauthorized: () => void,
 ): [Loadable<T>, () => void] {
-  const [result, setResult] = useState<Loadable<T>>({ state: "loading" });
-  const [tick, setTick] = useState(0);
-  const reload = useCallback(() => setTick((t) => t + 1), []);
+  // Callers' keys name the scope, not the question (Team's members, invites and tokens
+  // share `${id}|${version}`); the loader's source names the question.
+  const query = useQuery<T, ApiError>({
+    queryKey: ["api", key, load.toString()],
+    queryFn: () => load().catch((err: unknown) => Promise.reject(asApiError(err))),
+    placeholderData: keepPreviousData,
+  });
 
+  const unauthorized = query.error?.unauthorized ?? false;
   useEffect(() => {
-    let current = true;
-    setResult({ state: "loading" });
-    load().then(
-      (data) => current && setResult({ state: "ready", data }),
-      (err: unknown) => {
-        if (!current) return;
-        const error = err instanceof ApiError ? err : new ApiError(0, String(err));
-        if (error.unauthorized) onUnauthorized();
-        setResult({ state: "error", error });
-      },
-    );
-    return () => {
-      current = false;
-    };
-    // `load` changes identity every render; `key` says what it loads.
-  }, [key, tick]);
+    if (unauthorized) onUnauthorized();
+    // Told once per 401, whoever passed which callback.
+  }, [unauthorized]);
 
-  return [result, reload];
+  const { refetch } = query;
+  const reload = useCallback(() => void refetch(), [refetch]);
+  return [loadable(query), reload];
+}
+
+interface QueryView<T> {
+  status: "pending" | "error" | "success";
+  data: T | undefined;
+  error: ApiError | null;
+  isFetching: boolean;
+  isPlaceholderData: boolean;
+}
+
+function loadable<T>(q: QueryView<T>): Loadable<T> {
+  if (q.status === "error" && !q.isFetching) return { state: "error", error: q.error ?? new ApiError(0, "failed") };
+  if (q.data === undefined || q.status === "error") return { state: "loading" };
+  if (q.isPlaceholderData) return { state: "ready", data: q.data, updating: "placeholder" };
+  return q.isFetching ? { state: "ready", data: q.data, updating: "background" } : { state: "ready", data: q.data };
 }

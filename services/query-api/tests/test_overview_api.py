@@ -699,3 +699,108 @@ async def test_every_endpoint_hides_other_businesses_and_needs_a_token(
         assert (
             await client.get(post, headers={"Authorization": f"Bearer {stranger}"})
         ).status_code == 404
+
+
+async def test_compare_with_the_same_days_a_year_earlier(
+    query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    b, token = business["id"], business["token"]
+    await add_post(
+        db, b, "linkedin", datetime(2025, 10, 3, 10, 0, tzinfo=UTC), 7, 1, 2, 500, 5, POLLED
+    )  # Fri 3 Oct 2025, 12:00 local: a year before the period
+    await set_business_timezone(db, b, "Europe/Berlin")  # its summaries
+    period = {"business_id": b, "start_date": "2026-10-01", "end_date": "2026-10-07"}
+
+    before = await get_overview(query_api, token, **period)
+    assert before.status_code == 200, before.text
+    assert before.json()["compare"] == "previous"  # the default
+    assert before.json()["previous_period"] == {
+        "start_date": "2026-09-24", "end_date": "2026-09-30", "timezone": "Europe/Berlin",
+    }  # fmt: skip
+    assert before.json()["previous_summary"]["total_posts"] == 1  # the facebook post
+
+    # The cache keys the answer by `compare` too: the year's is not the cached previous one.
+    year = await get_overview(query_api, token, **period, compare="year")
+    assert year.status_code == 200, year.text
+    assert year.headers["x-cache"] == "miss"
+    body = year.json()
+    assert (body["compare"], body["previous_period"]["start_date"]) == ("year", "2025-10-01")
+    assert body["previous_period"]["end_date"] == "2025-10-07"
+    previous = body["previous_summary"]
+    assert (previous["total_posts"], previous["total_likes"], previous["total_engagement"]) == (
+        1, 7, 10,
+    )  # fmt: skip
+    assert (previous["engagement_rate"], previous["total_clicks"]) == (2.0, 5)
+    assert previous["followers"] is None  # no count a year ago
+    assert body["summary"] == before.json()["summary"]  # the period itself is the same
+    assert body["change_pct"]["total_posts"] == 200.0  # 3 against 1
+    assert body["change_pct"]["total_likes"] == 628.57  # 51 against 7
+    assert body["change_pct"]["engagement_rate"] == 65.0  # 3.3 against 2.0
+
+
+async def test_a_year_before_29_february_is_the_28th(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    body = (
+        await get_overview(
+            query_api, business["token"], business_id=business["id"],
+            start_date="2024-02-29", end_date="2024-03-06", compare="year",
+        )
+    ).json()  # fmt: skip
+    assert (body["previous_period"]["start_date"], body["previous_period"]["end_date"]) == (
+        "2023-02-28", "2023-03-06",
+    )  # fmt: skip
+
+
+async def test_trends_compared_series_sits_beside_the_range(
+    query_api: ServiceProcess, business: dict[str, Any], db: asyncpg.Connection
+) -> None:
+    b, token = business["id"], business["token"]
+    await add_post(
+        db, b, "linkedin", datetime(2025, 10, 3, 10, 0, tzinfo=UTC), 7, 1, 2, 500, 5, POLLED
+    )
+    await set_business_timezone(db, b, "Europe/Berlin")
+    period = {"business_id": b, "start_date": "2026-10-01", "end_date": "2026-10-07"}
+
+    plain = (await get(query_api, token, "trends", **period)).json()
+    assert plain.get("compared_trends") is None  # only when asked
+    assert all(p.get("compared_trends") is None for p in plain["by_platform"])
+
+    daily = (await get(query_api, token, "trends", **period, compare="previous")).json()
+    assert daily["compared_period"] == {
+        "start_date": "2026-09-24", "end_date": "2026-09-30", "timezone": "Europe/Berlin",
+    }  # fmt: skip
+    compared = daily["compared_trends"]
+    assert [t["period_start"] for t in compared] == [f"2026-09-{d}" for d in range(24, 31)]
+    assert [t["posts"] for t in compared] == [0, 0, 0, 0, 0, 0, 1]  # 30 Sept, 23:59 local
+    assert (compared[6]["likes"], compared[6]["engagement_rate"]) == (5, 5.0)
+    assert compared[6]["followers"] == 1000
+    assert daily["trends"] == plain["trends"]  # the range's series is unchanged
+    facebook = next(p for p in daily["by_platform"] if p["platform"] == "facebook")
+    assert [t["posts"] for t in facebook["compared_trends"]] == [0, 0, 0, 0, 0, 0, 1]
+
+    # Weekly: the range's two cut weeks (1-4 and 5-7 Oct), each beside its days moved back.
+    weekly = (
+        await get(query_api, token, "trends", **period, period="weekly", compare="previous")
+    ).json()
+    assert [
+        (t["period_start"], t["period_end"], t["partial"], t["posts"])
+        for t in weekly["compared_trends"]
+    ] == [("2026-09-24", "2026-09-27", True, 0), ("2026-09-28", "2026-09-30", True, 1)]
+
+    year = (await get(query_api, token, "trends", **period, compare="year")).json()
+    assert year["compared_period"]["start_date"] == "2025-10-01"
+    by_day = {t["period_start"]: t for t in year["compared_trends"]}
+    assert (by_day["2025-10-03"]["posts"], by_day["2025-10-03"]["engagement"]) == (1, 10)
+    assert sum(t["posts"] for t in year["compared_trends"]) == 1
+
+
+async def test_compare_is_validated_naming_the_field(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    for path in ("overview", "trends"):
+        response = await get(
+            query_api, business["token"], path, business_id=business["id"], compare="lastweek"
+        )
+        assert response.status_code == 422, (path, response.text)
+        assert response.json()["detail"][0]["loc"] == ["query", "compare"]

@@ -29,9 +29,9 @@ export function signInHref(returnTo: string): string {
   return `/auth/login?${new URLSearchParams({ return_to: path })}`;
 }
 
-/** The page's current path and hash (what a sign-in comes back to). */
+/** The page's current path, filters (its query string) and hash: what a sign-in comes back to. */
 export function currentPath(): string {
-  return `${window.location.pathname}${window.location.hash}`;
+  return `${window.location.pathname}${window.location.search}${window.location.hash}`;
 }
 
 export function signIn(returnTo: string = currentPath()): void {

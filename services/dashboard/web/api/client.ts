@@ -4,6 +4,7 @@
 import { Http } from "./http";
 import type {
   AccountsAnswer,
+  Compare,
   AuthorizeAnswer,
   BestTimesAnswer,
   Calendar,
@@ -32,6 +33,8 @@ export interface Scope {
   startDate: string;
   endDate: string;
   platform: PlatformFilter;
+  /** What overview's previous values and trends' compared series compare against. */
+  compare?: Compare;
 }
 
 function query(params: Record<string, string | number>): string {
@@ -71,12 +74,15 @@ export class PulseClient {
     return this.json(`/calendar?${query({ business_id: businessId })}`);
   }
 
+  /** The period's summary beside the compared one (`s.compare`; "previous", query-api's default, is not sent). */
   overview(s: Scope): Promise<Overview> {
-    return this.json(`/overview?${query(scopeParams(s))}`);
+    const compare: Record<string, string> = s.compare && s.compare !== "previous" ? { compare: s.compare } : {};
+    return this.json(`/overview?${query({ ...scopeParams(s), ...compare })}`);
   }
 
-  trends(s: Scope, period: TrendPeriod, basis: TrendBasis): Promise<TrendsAnswer> {
-    return this.json(`/trends?${query({ ...scopeParams(s), period, basis })}`);
+  /** With `compare`, the answer holds the compared period's series too (`compared_trends`). */
+  trends(s: Scope, period: TrendPeriod, basis: TrendBasis, compare?: Compare): Promise<TrendsAnswer> {
+    return this.json(`/trends?${query({ ...scopeParams(s), period, basis, ...(compare ? { compare } : {}) })}`);
   }
 
   platformComparison(s: Scope): Promise<PlatformComparisonAnswer> {
@@ -91,11 +97,9 @@ export class PulseClient {
     return this.json(`/top-posts?${query({ ...scopeParams(s), metric, limit })}`);
   }
 
-  /** Best times over the last `days` local days (the API's own window, not the range). */
-  bestTimes(s: Scope, days: number): Promise<BestTimesAnswer> {
-    return this.json(
-      `/best-times?${query({ business_id: s.businessId, platform: s.platform, days })}`,
-    );
+  /** Best times over the range's posts (the toolbar's range). */
+  bestTimes(s: Scope): Promise<BestTimesAnswer> {
+    return this.json(`/best-times?${query(scopeParams(s))}`);
   }
 
   post(postId: number): Promise<PostDetail> {

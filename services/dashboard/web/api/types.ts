@@ -5,6 +5,8 @@ export type Platform = "linkedin" | "twitter" | "facebook" | "instagram";
 export type PlatformFilter = "all" | Platform;
 export type TrendPeriod = "daily" | "weekly" | "monthly";
 export type TrendBasis = "publish" | "activity";
+/** What a period is compared against: the one of the same length before it, or a year before. */
+export type Compare = "previous" | "year";
 export type TopPostMetric =
   | "likes" | "comments" | "shares" | "reactions" | "retweets" | "quote_tweets" | "saves"
   | "clicks" | "reach" | "impressions" | "video_views" | "engagement" | "engagement_rate"
@@ -35,6 +37,10 @@ export interface PostIdentity {
   published_at: string;
   content_type: string;
   content_preview: string;
+  /** The post's preview image on the platform, where discovery found one. */
+  thumbnail_url?: string | null;
+  /** When the post was found gone from the platform (its numbers kept). */
+  removed_at?: string | null;
 }
 
 export interface MetricSnapshot extends PostMetrics {
@@ -198,6 +204,9 @@ export interface Overview extends Freshness {
   period: Period;
   platform: string;
   summary: Summary;
+  /** What `previous_summary` and `change_pct` compare against; `previous_period` its days. */
+  compare: Compare;
+  previous_period: Period;
   previous_summary: Summary;
   change_pct: Record<string, number | null>;
   by_platform: PlatformSummary[];
@@ -242,6 +251,17 @@ export interface TrendsAnswer extends Freshness {
   period_type: string;
   basis: string;
   trends: TrendItem[];
+  by_platform: PlatformTrends[];
+  /** With `compare` asked: the compared period and its series, item i beside trends[i]. */
+  compare?: Compare | null;
+  compared_period?: Period | null;
+  compared_trends?: TrendItem[] | null;
+}
+
+export interface PlatformTrends {
+  platform: string;
+  trends: TrendItem[];
+  compared_trends?: TrendItem[] | null;
 }
 
 export interface Insight {

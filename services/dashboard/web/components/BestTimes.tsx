@@ -1,5 +1,5 @@
-import { useState } from "react";
 import type { BestTimesAnswer as Answer, Recommendation as Window, Slot as Cell } from "../api/types";
+import { rangeLabel } from "../dates";
 import { DAYS, DAYS_SHORT, dec, hourLabel, pct } from "../format";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
@@ -174,12 +174,11 @@ export function BestTimesBody({ answer }: { answer: Answer }) {
   );
 }
 
-/** When to post, with how sure the estimate is. */
+/** When to post, with how sure the estimate is: from the posts of the toolbar's range. */
 export function BestTimes({ client, scope, version, onUnauthorized }: ViewProps) {
-  const [days, setDays] = useState(30);
   const [result, reload] = useApi(
-    scopeKey(scope, version, days),
-    async () => ({ answer: await client.bestTimes(scope, days) }),
+    scopeKey(scope, version, "best-times"),
+    async () => ({ answer: await client.bestTimes(scope) }),
     onUnauthorized,
   );
   return (
@@ -189,16 +188,11 @@ export function BestTimes({ client, scope, version, onUnauthorized }: ViewProps)
       result={result}
       onRetry={reload}
       isEmpty={(d) => d.answer.posts_considered === 0}
-      emptyHint="No posts with impressions in this window; choose a longer window."
+      emptyHint="No posts with impressions in this date range; choose a longer range above."
       actions={
-        <label className="inline">
-          Window
-          <select name="best-days" value={days} onChange={(e) => setDays(Number(e.target.value))}>
-            <option value={7}>Last 7 days</option>
-            <option value={30}>Last 30 days</option>
-            <option value={90}>Last 90 days</option>
-          </select>
-        </label>
+        <span className="muted" data-testid="best-times-range">
+          From the posts of {rangeLabel(scope.startDate, scope.endDate)}
+        </span>
       }
     >
       {({ answer }) => <BestTimesBody answer={answer} />}

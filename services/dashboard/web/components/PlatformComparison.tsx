@@ -1,11 +1,21 @@
-import { Bar, BarChart, CartesianGrid, Legend, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import { dec, int, pct, platformName } from "../format";
+import { Bar, BarChart, CartesianGrid, Cell, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import { dec, int, pct } from "../format";
+import { PlatformLabel, platformColor, platformInfo } from "../platforms";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 
+const nameOf = (p: string) => platformInfo(p)?.name ?? p;
+
+/** "+1.2%" beside a follower growth, when the API could relate it to a starting count. */
+function growthPct(n: number | null): string {
+  if (n === null) return "";
+  return `${n > 0 ? "+" : n < 0 ? "−" : "±"}${dec(Math.abs(n), 1)}%`;
+}
+
 /**
- * Platforms ranked by engagement rate, a bar chart and the API's plain-language insights.
+ * Platforms ranked by engagement rate: a bar per platform in its colour, the API's
+ * plain-language insights and a table that fits its column (cards when it is narrow).
  * A comparison always covers every platform (query-api ignores the platform filter here);
  * the filtered platform is highlighted.
  */
@@ -25,24 +35,31 @@ export function PlatformComparison({ client, scope, version, onUnauthorized }: V
       isEmpty={(d) => d.platforms.every((p) => p.total_posts === 0)}
     >
       {(data) => {
-        const rows = data.platforms.map((p) => ({ ...p, name: platformName(p.platform) }));
+        const rows = data.platforms.map((p) => ({ ...p, name: nameOf(p.platform) }));
+        const summary = rows.map((p) => `${p.name} ${pct(p.engagement_rate)}`).join(", ");
         return (
           <>
             {scope.platform !== "all" && (
               <p className="muted" data-testid="platforms-note">
-                The comparison covers every platform; {platformName(scope.platform)} is highlighted.
+                The comparison covers every platform; {nameOf(scope.platform)} is highlighted.
               </p>
             )}
-            <div className="chart" data-testid="platforms-chart">
-              <ResponsiveContainer width="100%" height={260}>
-                <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
+            <div className="chart" data-testid="platforms-chart" role="img" aria-label={`Engagement rate by platform: ${summary}`}>
+              <ResponsiveContainer width="100%" height={220}>
+                <BarChart data={rows} margin={{ top: 8, right: 8, bottom: 8, left: 0 }} accessibilityLayer={false}>
                   <CartesianGrid strokeDasharray="3 3" vertical={false} />
                   <XAxis dataKey="name" />
                   <YAxis unit="%" width={48} />
                   <Tooltip formatter={(v) => `${dec(Number(v))}%`} />
-                  <Legend />
-                  <Bar dataKey="engagement_rate" name="Engagement rate" fill="#6366f1" isAnimationActive={false} />
-                  <Bar dataKey="avg_engagement_rate" name="Avg. per-post rate" fill="#a5b4fc" isAnimationActive={false} />
+                  <Bar dataKey="engagement_rate" name="Engagement rate" isAnimationActive={false}>
+                    {rows.map((p) => (
+                      <Cell
+                        key={p.platform}
+                        fill={platformColor(p.platform)}
+                        fillOpacity={scope.platform === "all" || scope.platform === p.platform ? 1 : 0.45}
+                      />
+                    ))}
+                  </Bar>
                 </BarChart>
               </ResponsiveContainer>
             </div>
@@ -53,17 +70,18 @@ export function PlatformComparison({ client, scope, version, onUnauthorized }: V
                 ))}
               </ul>
             )}
-            <div className="table-wrap">
-              <table data-testid="platforms-table">
+            <div className="fit-table-wrap">
+              <table data-testid="platforms-table" className="fit-table">
+                <caption className="visually-hidden">Each platform's totals for the period, ranked by engagement rate</caption>
                 <thead>
                   <tr>
-                    <th>Platform</th>
-                    <th>Posts</th>
-                    <th>Impressions</th>
-                    <th>Engagement</th>
-                    <th>Engagement rate</th>
-                    <th>Share of engagement</th>
-                    <th>Follower growth</th>
+                    <th scope="col">Platform</th>
+                    <th scope="col" className="num">Posts</th>
+                    <th scope="col" className="num">Impressions</th>
+                    <th scope="col" className="num">Engagement</th>
+                    <th scope="col" className="num">Eng. rate</th>
+                    <th scope="col" className="num">Share of engagement</th>
+                    <th scope="col" className="num">Follower growth</th>
                   </tr>
                 </thead>
                 <tbody>
@@ -73,13 +91,23 @@ export function PlatformComparison({ client, scope, version, onUnauthorized }: V
                       data-platform={p.platform}
                       className={p.platform === scope.platform ? "selected" : undefined}
                     >
-                      <td>{platformName(p.platform)}</td>
-                      <td>{int(p.total_posts)}</td>
-                      <td>{int(p.total_impressions)}</td>
-                      <td>{int(p.total_engagement)}</td>
-                      <td data-testid="platform-rate">{pct(p.engagement_rate)}</td>
-                      <td>{pct(p.share_of_engagement)}</td>
-                      <td data-testid="platform-follower-growth">{int(p.follower_growth)}</td>
+                      <th scope="row" className="fit-title">
+                        <PlatformLabel platform={p.platform} />
+                      </th>
+                      <td className="num" data-label="Posts">{int(p.total_posts)}</td>
+                      <td className="num" data-label="Impressions">{int(p.total_impressions)}</td>
+                      <td className="num" data-label="Engagement">{int(p.total_engagement)}</td>
+                      <td className="num" data-label="Engagement rate" data-testid="platform-rate">{pct(p.engagement_rate)}</td>
+                      <td className="num" data-label="Share of engagement">
+                        <span data-testid="platform-share">{pct(p.share_of_engagement)}</span>
+                        <span className="share-meter" aria-hidden="true">
+                          <span style={{ width: `${Math.max(0, Math.min(100, p.share_of_engagement))}%`, background: platformColor(p.platform) }} />
+                        </span>
+                      </td>
+                      <td className="num" data-label="Follower growth">
+                        <span data-testid="platform-follower-growth">{int(p.follower_growth)}</span>
+                        {p.follower_growth_pct !== null && <span className="muted growth-pct"> {growthPct(p.follower_growth_pct)}</span>}
+                      </td>
                     </tr>
                   ))}
                 </tbody>

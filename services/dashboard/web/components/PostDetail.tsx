@@ -1,129 +1,167 @@
-import { CartesianGrid, Legend, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
-import type { PostDetail as Post } from "../api/types";
-import { dec, int, pct, platformName, zonedDateTime } from "../format";
+import { CartesianGrid, Line, LineChart, ResponsiveContainer, Tooltip, XAxis, YAxis } from "recharts";
+import type { MetricSnapshot, PostDetail as Post } from "../api/types";
+import { pct, zonedDateTime } from "../format";
+import { hrefOf } from "../route";
+import { metricLabel, metricsFor, metricText, PlatformIcon, platformColor, platformInfo, reports, type MetricKey } from "../platforms";
 import { useApi } from "../useApi";
 import { Panel } from "./Panel";
 import type { ViewProps } from "./props";
 
-const METRIC_ROWS: { key: keyof Post; label: string }[] = [
-  { key: "impressions", label: "Impressions" },
-  { key: "reach", label: "Reach" },
-  { key: "likes", label: "Likes" },
-  { key: "comments", label: "Comments" },
-  { key: "shares", label: "Shares" },
-  { key: "reactions", label: "Reactions" },
-  { key: "retweets", label: "Retweets" },
-  { key: "quote_tweets", label: "Quote tweets" },
-  { key: "clicks", label: "Clicks" },
-  { key: "saves", label: "Saves" },
-  { key: "video_views", label: "Video views" },
-];
+/** What a history chart can draw: a count, or the two sums the API gives per snapshot. */
+type Series = MetricKey | "engagement" | "engagement_rate";
 
-function value(post: Post, key: keyof Post): string {
-  const v = post[key];
-  return typeof v === "number" ? int(v) : "not reported";
+const PREVIEW_CHARS = 70;
+
+/** "LinkedIn: We shipped the new …" (or the date when the post has no text). */
+export function postTitle(post: Post): string {
+  const name = platformInfo(post.platform)?.name ?? post.platform;
+  const text = post.content_preview.trim();
+  if (!text) return `${name} ${post.content_type} post, ${zonedDateTime(post.published_at, post.timezone)}`;
+  return `${name}: ${text.length > PREVIEW_CHARS ? `${text.slice(0, PREVIEW_CHARS - 1).trimEnd()}…` : text}`;
 }
 
-/** One post: its latest numbers, its rates and how they grew. */
+function seriesLabel(platform: string, s: Series): string {
+  if (s === "engagement") return "Engagement";
+  if (s === "engagement_rate") return "Engagement rate";
+  return metricLabel(platform, s);
+}
+
+function seriesText(s: Series, v: number | null): string {
+  return s === "engagement_rate" ? pct(v) : metricText(s === "engagement" ? "likes" : s, v);
+}
+
+/** A rate card: "—" without impressions, "not reported" when what it divides was not. */
+function RateCard({ label, value, missing, testId }: { label: string; value: number | null; missing: boolean; testId?: string }) {
+  return (
+    <div className="card">
+      <div className="card-label">{label}</div>
+      <div className="card-value" data-testid={testId}>
+        {value !== null ? pct(value) : missing ? "not reported" : "—"}
+      </div>
+    </div>
+  );
+}
+
+/** One metric's line over the post's snapshots; its name and first-to-last values as its label. */
+function HistoryChart({ post, series, points }: { post: Post; series: Series; points: (MetricSnapshot & { t: number })[] }) {
+  const label = seriesLabel(post.platform, series);
+  const reported = points.filter((p) => p[series] !== null);
+  const first = reported[0]?.[series] ?? null;
+  const last = reported[reported.length - 1]?.[series] ?? null;
+  const summary = `${label}: ${seriesText(series, first)} to ${seriesText(series, last)} over ${reported.length} snapshots`;
+  const when = (t: number) => zonedDateTime(new Date(t).toISOString(), post.timezone);
+  return (
+    <figure className="history-figure" data-metric={series}>
+      <figcaption>
+        {label} <strong>{seriesText(series, last)}</strong>
+      </figcaption>
+      <div role="img" aria-label={summary}>
+        <ResponsiveContainer width="100%" height={140}>
+          <LineChart data={points} margin={{ top: 6, right: 8, bottom: 0, left: 0 }} accessibilityLayer={false}>
+            <CartesianGrid strokeDasharray="3 3" vertical={false} />
+            <XAxis dataKey="t" type="number" scale="time" domain={["dataMin", "dataMax"]} tickFormatter={when} minTickGap={60} tick={{ fontSize: 11 }} />
+            <YAxis width={52} domain={["auto", "auto"]} tick={{ fontSize: 11 }} allowDecimals={series === "engagement_rate"} />
+            <Tooltip labelFormatter={(t) => when(Number(t))} formatter={(v) => seriesText(series, Number(v))} />
+            <Line
+              dataKey={series}
+              name={label}
+              stroke={platformColor(post.platform)}
+              strokeWidth={2}
+              dot={points.length < 40}
+              connectNulls
+              isAnimationActive={false}
+            />
+          </LineChart>
+        </ResponsiveContainer>
+      </div>
+    </figure>
+  );
+}
+
+/** One post: what it is, its rates, the metrics its platform reports and how each grew. */
 export function PostDetail({ client, version, onUnauthorized, postId }: ViewProps & { postId: number }) {
   const [result, reload] = useApi(`${postId}|${version}`, () => client.post(postId), onUnauthorized);
+  // Named by the post once it is known (its answer: "LinkedIn: We shipped …"), never by its id.
+  const title = result.state === "ready" ? postTitle(result.data) : "Post";
   return (
-    <Panel title={`Post ${postId}`} testId="post-detail" result={result} onRetry={reload}>
+    <Panel title={title} testId="post-detail" result={result} onRetry={reload}>
       {(post) => {
+        const name = platformInfo(post.platform)?.name ?? post.platform;
+        const metrics = metricsFor(post.platform, post);
         const history = post.history.map((h) => ({ ...h, t: Date.parse(h.observed_at) }));
+        const charted: Series[] = (["engagement", "engagement_rate", ...metrics] as Series[]).filter(
+          (s) => s !== "video_watch_time_s" && history.some((h) => h[s] !== null),
+        );
         return (
           <>
             <p>
-              <a href="#/top-posts">← Back to top posts</a>
+              <a href={hrefOf({ view: "top-posts" })}>← Back to top posts</a>
             </p>
             <div className="post-head">
-              <p className="post-preview" data-testid="post-preview">
-                {post.content_preview}
-              </p>
-              <p className="muted">
-                {platformName(post.platform)} · {post.content_type} · published {zonedDateTime(post.published_at, post.timezone)} ·
-                numbers as of {zonedDateTime(post.fetched_at, post.timezone)} ({post.timezone})
-                {post.platform_post_url && (
-                  <>
-                    {" · "}
-                    <a href={post.platform_post_url} target="_blank" rel="noreferrer">
-                      open on {platformName(post.platform)}
-                    </a>
-                  </>
-                )}
-              </p>
+              <PlatformIcon platform={post.platform} size={28} />
+              <div>
+                <p className="post-preview" data-testid="post-preview">
+                  {post.content_preview}
+                </p>
+                <p className="muted">
+                  {post.content_type} · published {zonedDateTime(post.published_at, post.timezone)} · numbers as of{" "}
+                  {zonedDateTime(post.fetched_at, post.timezone)} ({post.timezone})
+                  {post.platform_post_url && (
+                    <>
+                      {" · "}
+                      <a href={post.platform_post_url} target="_blank" rel="noopener noreferrer" data-testid="post-link">
+                        View on {name}
+                        <span className="visually-hidden"> (opens in a new tab)</span>
+                      </a>
+                    </>
+                  )}
+                </p>
+              </div>
             </div>
             <div className="cards">
-              <div className="card">
-                <div className="card-label">Engagement rate</div>
-                <div className="card-value" data-testid="post-engagement-rate">
-                  {pct(post.engagement_rate)}
-                </div>
-              </div>
-              <div className="card">
-                <div className="card-label">Click-through rate</div>
-                <div className="card-value">{pct(post.click_through_rate)}</div>
-              </div>
-              <div className="card">
-                <div className="card-label">Virality</div>
-                <div className="card-value">{pct(post.virality)}</div>
-              </div>
-              <div className="card">
-                <div className="card-label">Video completion</div>
-                <div className="card-value">{post.video_completion === null ? "—" : pct(post.video_completion)}</div>
-              </div>
+              <RateCard label="Engagement rate" value={post.engagement_rate} missing={false} testId="post-engagement-rate" />
+              {reports(post.platform, "clicks") && (
+                <RateCard label="Click-through rate" value={post.click_through_rate} missing={post.clicks === null} testId="post-ctr" />
+              )}
+              {reports(post.platform, "shares") && (
+                <RateCard label="Virality" value={post.virality} missing={post.shares === null} />
+              )}
+              {post.video_completion !== null && (
+                <RateCard label="Video completion" value={post.video_completion} missing={false} />
+              )}
+            </div>
+            <div className="table-wrap">
+              <table data-testid="post-metrics" className="post-metric-table">
+                <caption className="visually-hidden">The post's latest numbers on {name}</caption>
+                <tbody>
+                  {metrics.map((m) => (
+                    <tr key={m} data-metric={m}>
+                      <th scope="row">{metricLabel(post.platform, m)}</th>
+                      <td>{metricText(m, post[m])}</td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
             </div>
             <h3>
-              Metric history (<span data-testid="history-count">{post.history.length}</span>{" "}
-              {post.history.length === 1 ? "snapshot" : "snapshots"})
+              How it grew (<span data-testid="history-count">{post.history.length}</span>{" "}
+              {post.history.length === 1 ? "snapshot" : "snapshots"}, {post.timezone})
             </h3>
             {post.history.length === 1 && (
               // One point draws no line: say so, rather than leave a lone dot unexplained.
               <p className="muted" data-testid="history-single">
-                One snapshot so far: the line appears once the ingest services have polled this post again.
+                One snapshot so far: the lines appear once the ingest services have polled this post again.
               </p>
             )}
             {post.history.length === 0 ? (
               <p className="state empty">No snapshots yet: the ingest services have not polled this post. Refresh to ask them now.</p>
             ) : (
-              <div className="chart" data-testid="history-chart">
-                <ResponsiveContainer width="100%" height={280}>
-                  <LineChart data={history} margin={{ top: 8, right: 8, bottom: 8, left: 0 }}>
-                    <CartesianGrid strokeDasharray="3 3" />
-                    <XAxis
-                      dataKey="t"
-                      type="number"
-                      scale="time"
-                      domain={["dataMin", "dataMax"]}
-                      tickFormatter={(t: number) => zonedDateTime(new Date(t).toISOString(), post.timezone)}
-                      minTickGap={40}
-                    />
-                    <YAxis yAxisId="imp" width={56} domain={["auto", "auto"]} />
-                    <YAxis yAxisId="eng" orientation="right" width={48} domain={["auto", "auto"]} />
-                    <Tooltip labelFormatter={(t) => zonedDateTime(new Date(Number(t)).toISOString(), post.timezone)} />
-                    <Legend />
-                    <Line yAxisId="imp" dataKey="impressions" name="Impressions" stroke="#6366f1" dot={history.length < 40} isAnimationActive={false} />
-                    <Line yAxisId="eng" dataKey="engagement" name="Engagement" stroke="#f59e0b" dot={history.length < 40} isAnimationActive={false} />
-                  </LineChart>
-                </ResponsiveContainer>
+              <div className="history-grid chart" data-testid="history-chart">
+                {charted.map((s) => (
+                  <HistoryChart key={s} post={post} series={s} points={history} />
+                ))}
               </div>
             )}
-            <div className="table-wrap">
-              <table data-testid="post-metrics">
-                <tbody>
-                  {METRIC_ROWS.map((m) => (
-                    <tr key={m.key} data-metric={m.key}>
-                      <th scope="row">{m.label}</th>
-                      <td>{value(post, m.key)}</td>
-                    </tr>
-                  ))}
-                  <tr data-metric="video_watch_time_s">
-                    <th scope="row">Video watch time</th>
-                    <td>{post.video_watch_time_s === null ? "not reported" : `${dec(post.video_watch_time_s, 0)} s`}</td>
-                  </tr>
-                </tbody>
-              </table>
-            </div>
           </>
         );
       }}

@@ -1,5 +1,6 @@
 import type { Overview, Summary, TrendItem } from "../api/types";
 import { change, int, pct, platformName, reportedInt, signedInt, zonedDateTime } from "../format";
+import { EmptySummary } from "./EmptyBusiness";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 import { Sparkline } from "./Sparkline";
@@ -120,6 +121,11 @@ function sparkLabel(card: Card, values: (number | null)[]): string {
   );
 }
 
+/** What the change is against: the answer's own `compare`. */
+export function comparedTo(data: Pick<Overview, "compare">): string {
+  return data.compare === "year" ? "vs same period last year" : "vs previous period";
+}
+
 function tone(n: number | null | undefined): string {
   if (n === null || n === undefined || n === 0) return "flat";
   return n > 0 ? "up" : "down";
@@ -139,10 +145,10 @@ function CardView({ card, data }: { card: Card; data: Overview }) {
       {sub && <div className="card-sub">{sub}</div>}
       <Sparkline values={values} label={sparkLabel(card, values)} testId={`card-${card.id}-sparkline`} />
       <div className={`card-change ${tone(delta)}`} data-testid={`card-${card.id}-change`}>
-        {change(delta)} <span className="muted">vs previous period</span>
+        {change(delta)} <span className="muted">{comparedTo(data)}</span>
       </div>
       <div className="card-previous">
-        Previous: <span data-testid={`card-${card.id}-previous`}>{card.text(data.previous_summary)}</span>
+        {data.compare === "year" ? "A year earlier" : "Previous"}: <span data-testid={`card-${card.id}-previous`}>{card.text(data.previous_summary)}</span>
       </div>
     </div>
   );
@@ -153,8 +159,7 @@ export function SummaryCardsView({ data }: { data: Overview }) {
     <>
       {data.summary.total_posts === 0 && (
         <p className="state empty" data-testid="summary-empty">
-          No posts were published in this period. Pick a longer date range or another platform; if
-          you expected posts, press Refresh to fetch fresh numbers.
+          <EmptySummary />
         </p>
       )}
       <div className="cards">

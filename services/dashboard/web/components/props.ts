@@ -10,5 +10,5 @@ export interface ViewProps {
 }
 
 export function scopeKey(scope: Scope, version: number, ...more: (string | number)[]): string {
-  return [scope.businessId, scope.startDate, scope.endDate, scope.platform, version, ...more].join("|");
+  return [scope.businessId, scope.startDate, scope.endDate, scope.platform, scope.compare ?? "", version, ...more].join("|");
 }

@@ -5,7 +5,7 @@ or from indexed post tables; Python only shapes and rounds the answer."""
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal, get_args
 from zoneinfo import ZoneInfo
@@ -14,7 +14,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api import best_times as best_times_model
-from pulse_query_api.scope import Scope
+from pulse_query_api.scope import Compare, Scope
 from pulse_shared import formulas, summaries
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.schedule import GRACE, sql_poll_interval
@@ -32,14 +32,16 @@ SUMMARY_SUMS = ",\n    ".join(
 )
 
 # Per platform of the scope, the period's daily rows added up, and (``previous``) those of
-# the days from :first_day before :start: the one read behind a summary, its platforms and
-# the period before it.
+# the compared period :compared_start..:compared_end (a year before a 366-day period shares
+# a day with it): the one read behind a summary, its platforms and what it is compared with.
 BY_PLATFORM = text(f"""
-SELECT platform, period_start < :start AS previous, {SUMMARY_SUMS}
-FROM analytics_summaries
-WHERE business_id = :business_id AND platform <> 'all' AND period_type = 'daily'
-  AND (:platform = 'all' OR platform = :platform)
-  AND period_start BETWEEN :first_day AND :end
+SELECT platform, p.previous, {SUMMARY_SUMS}
+FROM (VALUES (false, CAST(:start AS date), CAST(:end AS date)),
+             (true, CAST(:compared_start AS date), CAST(:compared_end AS date)))
+     AS p(previous, first_day, last_day)
+JOIN analytics_summaries s ON s.period_start BETWEEN p.first_day AND p.last_day
+WHERE s.business_id = :business_id AND s.platform <> 'all' AND s.period_type = 'daily'
+  AND (:platform = 'all' OR s.platform = :platform)
 GROUP BY 1, 2
 """)
 
@@ -354,23 +356,22 @@ def _platform_items(
 
 
 async def period_summaries(
-    session: AsyncSession, scope: Scope, with_previous: bool = False
+    session: AsyncSession, scope: Scope, compared: Scope | None = None
 ) -> tuple[dict[str, Any], list[dict[str, Any]], dict[str, Any] | None]:
     """The scope's summary, its platforms' (those with a row in the period), and with
-    ``with_previous`` the summary of the period of the same length just before."""
-    previous = scope.previous()
-    params = {**_params(scope), "first_day": previous.start if with_previous else scope.start}
+    ``compared`` (a period before the scope's: Scope.compared) the summary of that period."""
+    # Without a compared period, an empty one (its end before its start).
+    other = compared or replace(scope, start=scope.start, end=scope.start - timedelta(days=1))
+    params = {**_params(scope), "compared_start": other.start, "compared_end": other.end}
     rows = (await session.execute(BY_PLATFORM, params)).all()
     current = {r.platform: dict(r._mapping) for r in rows if not r.previous}
     before = {r.platform: dict(r._mapping) for r in rows if r.previous}
-    periods = [(scope.start, scope.end)] + (
-        [(previous.start, previous.end)] if with_previous else []
-    )
+    periods = [(scope.start, scope.end)] + ([(other.start, other.end)] if compared else [])
     followers = await followers_at_ends(session, scope, periods)
     return (
         shape_summary(current, followers[0]),
         _platform_items(current, followers[0]),
-        shape_summary(before, followers[1]) if with_previous else None,
+        shape_summary(before, followers[1]) if compared else None,
     )
 
 
@@ -567,8 +568,13 @@ def trend_buckets(start: date, end: date, period: str) -> list[Bucket]:
     return out
 
 
+# A day of :start..:end moved by :years and :days is the day of the range it is set beside
+# (0 and 0 for the range itself; a compared period's days move to the range's), so the
+# compared series falls into the range's buckets.
+_BUCKET_OF = "date_trunc(:unit, {day} + make_interval(years => :years, days => :days))::date"
+
 PUBLISHED_BY_BUCKET = text(f"""
-SELECT date_trunc(:unit, period_start::timestamp)::date AS bucket, platform, {SUMMARY_SUMS}
+SELECT {_BUCKET_OF.format(day="period_start")} AS bucket, platform, {SUMMARY_SUMS}
 FROM analytics_summaries
 WHERE business_id = :business_id AND platform <> 'all' AND period_type = 'daily'
   AND (:platform = 'all' OR platform = :platform)
@@ -578,7 +584,7 @@ GROUP BY 1, 2
 
 # What the posts gained on each local day (``activity_daily``, kept by the aggregator).
 GAINED_BY_BUCKET = text(f"""
-SELECT date_trunc(:unit, day::timestamp)::date AS bucket, platform,
+SELECT {_BUCKET_OF.format(day="day")} AS bucket, platform,
        {", ".join(f"sum({c})::bigint AS {c}" for c in summaries.ACTIVITY_COUNTS)}
 FROM activity_daily
 WHERE business_id = :business_id AND (:platform = 'all' OR platform = :platform)
@@ -641,41 +647,97 @@ def _trend_item(
     }
 
 
-async def trends(session: AsyncSession, scope: Scope, period: str, basis: str) -> dict[str, Any]:
-    """The series of the scope (``trends``) and of each of its platforms with anything in
-    the range (``by_platform``). Publish basis: the metrics of the posts published in each
-    bucket; activity basis: what every post gained during it. ``posts`` and the followers
-    are the same on both."""
-    buckets = trend_buckets(scope.start, scope.end, period)
-    params = {**_params(scope), "unit": TREND_UNITS[period]}
-    published: dict[tuple[date, str], Mapping[str, Any]] = {
+Rows = dict[tuple[date, str], Mapping[str, Any]]
+
+
+@dataclass(frozen=True)
+class BucketRows:
+    """What a read of a period gives, by (the range's bucket, platform)."""
+
+    published: Rows
+    gained: Rows | None  # activity basis only
+    followers: list[dict[str, FollowerCounts]]  # per bucket
+
+    def platforms(self) -> set[str]:
+        found = {p for _, p in self.published} | {p for _, p in self.gained or {}}
+        return found | {p for f in self.followers for p in f}
+
+
+async def _bucket_rows(
+    session: AsyncSession,
+    read: Scope,
+    period: str,
+    basis: str,
+    days_of: Sequence[tuple[date, date]],
+    shift: tuple[int, int] = (0, 0),
+) -> BucketRows:
+    """The daily rows of ``read``'s days added up per bucket (their days moved by ``shift``,
+    years and days, into the range's) and platform, and the followers at the end of each
+    bucket's days ``days_of``."""
+    params = {**_params(read), "unit": TREND_UNITS[period], "years": shift[0], "days": shift[1]}
+    published: Rows = {
         (r.bucket, r.platform): dict(r._mapping)
         for r in (await session.execute(PUBLISHED_BY_BUCKET, params)).all()
     }
-    gained: dict[tuple[date, str], Mapping[str, Any]] | None = None
+    gained: Rows | None = None
     if basis == "activity":
         gained = {
             (r.bucket, r.platform): dict(r._mapping)
             for r in (await session.execute(GAINED_BY_BUCKET, params)).all()
         }
-    followers = await followers_at_ends(session, scope, [(b.start, b.end) for b in buckets])
-    present = {p for _, p in published} | {p for _, p in gained or {}}
-    present |= {p for f in followers for p in f}
+    return BucketRows(published, gained, await followers_at_ends(session, read, days_of))
 
-    def series(platforms: Sequence[str]) -> list[dict[str, Any]]:
-        return [
-            _trend_item(
-                b,
-                {p: published[(b.key, p)] for p in platforms if (b.key, p) in published},
-                None
-                if gained is None
-                else {p: gained[(b.key, p)] for p in platforms if (b.key, p) in gained},
-                {p: f[p] for p in platforms if p in f},
-            )
-            for b, f in zip(buckets, followers, strict=True)
+
+def _picked(rows: Rows, key: date, platforms: Sequence[str]) -> dict[str, Mapping[str, Any]]:
+    return {p: rows[(key, p)] for p in platforms if (key, p) in rows}
+
+
+def _series(buckets: Sequence[Bucket], rows: BucketRows, platforms: Sequence[str]) -> list[Any]:
+    return [
+        _trend_item(
+            b,
+            _picked(rows.published, b.key, platforms),
+            None if rows.gained is None else _picked(rows.gained, b.key, platforms),
+            {p: f[p] for p in platforms if p in f},
+        )
+        for b, f in zip(buckets, rows.followers, strict=True)
+    ]
+
+
+async def trends(
+    session: AsyncSession, scope: Scope, period: str, basis: str, compare: Compare | None = None
+) -> dict[str, Any]:
+    """The series of the scope (``trends``) and of each of its platforms with anything in
+    the range (``by_platform``). Publish basis: the metrics of the posts published in each
+    bucket; activity basis: what every post gained during it. ``posts`` and the followers
+    are the same on both. With ``compare``, the same series over the compared period
+    (``compared_trends``): each bucket's days moved back (Scope.back), so bucket i of both
+    series covers days set beside each other."""
+    buckets = trend_buckets(scope.start, scope.end, period)
+    rows = await _bucket_rows(session, scope, period, basis, [(b.start, b.end) for b in buckets])
+    out: dict[str, Any] = {"trends": _series(buckets, rows, PLATFORMS)}
+    present = rows.platforms()
+    before: BucketRows | None = None
+    back = buckets
+    if compare is not None:
+        compared = scope.compared(compare)
+        back = [
+            replace(b, start=scope.back(compare, b.start), end=scope.back(compare, b.end))
+            for b in buckets
         ]
-
-    return {
-        "trends": series(PLATFORMS),
-        "by_platform": [{"platform": p, "trends": series([p])} for p in PLATFORMS if p in present],
-    }
+        shift = (1, 0) if compare == "year" else (0, scope.days)
+        days_of = [(b.start, b.end) for b in back]
+        before = await _bucket_rows(session, compared, period, basis, days_of, shift)
+        present |= before.platforms()
+        out["compare"] = compare
+        out["compared_period"] = {
+            "start_date": compared.start, "end_date": compared.end, "timezone": scope.timezone,
+        }  # fmt: skip
+        out["compared_trends"] = _series(back, before, PLATFORMS)
+    out["by_platform"] = [
+        {"platform": p, "trends": _series(buckets, rows, [p])}
+        | ({} if before is None else {"compared_trends": _series(back, before, [p])})
+        for p in PLATFORMS
+        if p in present
+    ]
+    return out

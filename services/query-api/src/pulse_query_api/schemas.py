@@ -247,6 +247,9 @@ class TrendItemOut(BaseModel):
 class PlatformTrendsOut(BaseModel):
     platform: str
     trends: list[TrendItemOut]
+    compared_trends: list[TrendItemOut] | None = Field(
+        default=None, description="With `compare`: its series over the compared period"
+    )
 
 
 class TopPostOut(PostMetricsOut, PostIdentityOut):
@@ -386,9 +389,14 @@ class OverviewOut(BaseModel):
     period: PeriodOut
     platform: str
     summary: SummaryOut
-    previous_summary: SummaryOut
+    compare: Literal["previous", "year"] = Field(
+        description="What the period is compared against: the period of the same length "
+        "just before it, or the same days a year earlier"
+    )
+    previous_period: PeriodOut = Field(description="The compared period's days")
+    previous_summary: SummaryOut = Field(description="The compared period's summary")
     change_pct: dict[str, float | None] = Field(
-        description="Growth against the previous period, percent; null where it had nothing"
+        description="Growth against the compared period, percent; null where it had nothing"
     )
     by_platform: list[PlatformSummaryOut]
     trends: list[TrendItemOut]
@@ -484,6 +492,17 @@ class TrendsOut(BaseModel):
     trends: list[TrendItemOut]
     by_platform: list[PlatformTrendsOut] = Field(
         description="The same series for each platform of the scope with anything in the range"
+    )
+    compare: Literal["previous", "year"] | None = Field(
+        default=None, description="What the compared series is compared against, if asked"
+    )
+    compared_period: PeriodOut | None = Field(
+        default=None, description="With `compare`: the compared period's days"
+    )
+    compared_trends: list[TrendItemOut] | None = Field(
+        default=None,
+        description="With `compare`: the series over the compared period, item i beside the "
+        "range's item i (its `period_start` and `period_end` the compared days)",
     )
     data_as_of: datetime | None
     stale_posts: int

@@ -19,6 +19,13 @@ from pulse_shared.http_auth import Caller, CallerDep
 from pulse_shared.roles import Permission, may
 
 PlatformParam = Literal["all", "linkedin", "twitter", "facebook", "instagram"]
+# What a period is compared against: the period of the same length just before it, or the
+# same days a year earlier.
+Compare = Literal["previous", "year"]
+COMPARE_DESCRIPTION = (
+    "What the period is compared against: `previous`, the period of the same length just "
+    "before it; `year`, the same days a year earlier (29 February as the 28th)"
+)
 WHOLE_NUMBER = re.compile(r"[0-9]{1,19}")
 
 
@@ -117,9 +124,15 @@ class Scope:
 
     def previous(self) -> Scope:
         """The period of the same length just before."""
-        return replace(
-            self, start=self.start - timedelta(days=self.days), end=self.start - timedelta(days=1)
-        )
+        return self.compared("previous")
+
+    def compared(self, compare: Compare) -> Scope:
+        """The period ``compare`` names: each of its days is :meth:`back` of one of ours."""
+        return replace(self, start=self.back(compare, self.start), end=self.back(compare, self.end))
+
+    def back(self, compare: Compare, day: date) -> date:
+        """The day of the compared period that ``day`` of this one is set beside."""
+        return year_before(day) if compare == "year" else day - timedelta(days=self.days)
 
     def bounds(self) -> tuple[datetime, datetime]:
         """The period as UTC instants: [local start midnight, local midnight after end)."""
@@ -129,6 +142,13 @@ class Scope:
             datetime(self.start.year, self.start.month, self.start.day, tzinfo=tz).astimezone(UTC),
             datetime(after.year, after.month, after.day, tzinfo=tz).astimezone(UTC),
         )
+
+
+def year_before(day: date) -> date:
+    """The same day a year earlier; 29 February is set beside the 28th."""
+    if (day.month, day.day) == (2, 29):
+        return date(day.year - 1, 2, 28)
+    return day.replace(year=day.year - 1)
 
 
 def _invalid(field: str, message: str) -> RequestValidationError:

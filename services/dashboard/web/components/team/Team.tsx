@@ -21,9 +21,11 @@ export function Team(props: Props) {
   const { workspace, business, onUnauthorized, onMembershipChanged } = props;
   const id = business.business_id;
   const role = business.role;
-  // Bumped by every change, so the lists and the audit log load again.
-  const [version, setVersion] = useState(0);
-  const changed = () => setVersion((v) => v + 1);
+  // A new one at every visit and every change, so the lists and the audit log load again:
+  // the team changes under other people's hands, and answers are cached by key
+  // (useApi), so a key must never come back (a counter from 0 would, at the next visit).
+  const [version, setVersion] = useState(() => Date.now());
+  const changed = () => setVersion((v) => Math.max(v + 1, Date.now()));
   const [members, reloadMembers] = useApi(`${id}|${version}`, () => workspace.members(id), onUnauthorized);
   const people: Member[] = members.state === "ready" ? members.data : [];
 

@@ -24,7 +24,7 @@ from pulse_query_api.schemas import (
     TopPostsOut,
     TrendsOut,
 )
-from pulse_query_api.scope import Scope, ScopeDep
+from pulse_query_api.scope import COMPARE_DESCRIPTION, Compare, Scope, ScopeDep
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["rankings"])
 
@@ -224,7 +224,10 @@ async def content_performance(scope: ScopeDep, cache: CacheDep) -> Response:
         "`basis=activity`, what a post gathered before Pulse first observed it counts on the "
         "post's publish day when that is earlier (where else it happened is unknown), and a "
         "period holding such gains is marked `estimated`. `by_platform` splits the series "
-        "by platform."
+        "by platform. With `compare`, `compared_trends` (and each platform's) is the same "
+        "series over the compared period (`compared_period`): each bucket's days moved back "
+        "by the period's length or by a year, so item i of both series covers days set "
+        "beside each other; without it, neither is given."
     ),
     responses=ERRORS,  # type: ignore[arg-type]
 )
@@ -236,6 +239,11 @@ async def trends(
         Literal["publish", "activity"],
         Query(description="publish: by the day posts went out; activity: by the day it happened"),
     ] = "publish",
+    compare: Annotated[
+        Compare | None,
+        Query(description=f"{COMPARE_DESCRIPTION}. Without it, no compared series"),
+        WithJsonSchema({"type": "string", "enum": ["previous", "year"]}),  # no null in a query
+    ] = None,
 ) -> Response:
     async def build(session: AsyncSession) -> TrendsOut:
         data_as_of, stale = await queries.freshness(session, scope)
@@ -245,13 +253,13 @@ async def trends(
                 "platform": scope.platform,
                 "period_type": period,
                 "basis": basis,
-                **await queries.trends(session, scope, period, basis),
+                **await queries.trends(session, scope, period, basis, compare),
                 "data_as_of": data_as_of,
                 "stale_posts": stale,
             }
         )
 
-    parts = scope_parts("trends", scope, period=period, basis=basis)
+    parts = scope_parts("trends", scope, period=period, basis=basis, compare=compare)
     return await cache.answer(scope.business_id, parts, build)
 
 
