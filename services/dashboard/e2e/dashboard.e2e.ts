@@ -212,7 +212,8 @@ interface BestTimes {
   posts_considered: number;
   best_day: number | null;
   best_hour: number | null;
-  by_slot: { day: number; hour: number; posts: number }[];
+  by_slot: { day: number; hour: number; posts: number; score: number }[];
+  baseline_score: number;
   period: { start_date: string; end_date: string };
 }
 interface PostDetail extends Record<string, unknown> {
@@ -523,6 +524,64 @@ async function test(name: string, page: Page, body: () => Promise<void>): Promis
     console.log(`FAIL  ${name}: ${error}`);
     await page.screenshot({ path: join(SHOTS, `failed-${name.replace(/\W+/g, "-")}.png`), fullPage: true }).catch(() => undefined);
   }
+}
+
+/** A score as the heatmap prints it in a cell (one decimal, en-US). */
+function cellScore(n: number): string {
+  return n.toLocaleString("en-US", { minimumFractionDigits: 1, maximumFractionDigits: 1 });
+}
+
+/** WCAG contrast of two computed colours ("rgb(r, g, b)"). */
+function contrastRatio(a: string, b: string): number {
+  const lum = (c: string) => {
+    const [r, g, bl] = (c.match(/[\d.]+/g) ?? []).slice(0, 3).map(Number).map((v) => {
+      const x = v / 255;
+      return x <= 0.03928 ? x / 12.92 : ((x + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * bl;
+  };
+  const [x, y] = [lum(a), lum(b)];
+  return (Math.max(x, y) + 0.05) / (Math.min(x, y) + 0.05);
+}
+
+/**
+ * The heatmap without a mouse: a legend naming the API's lowest, average and highest
+ * score; every cell printing the API's score of its day and hour, in text at 4.5:1 or
+ * more on its shade, and named for screen readers.
+ */
+async function heatmapReadable(page: Page, b: BestTimes): Promise<void> {
+  if (b.by_slot.length === 0) throw new Error("/best-times has no slots to check");
+  const legend = page.getByTestId("heatmap-legend");
+  const scores = b.by_slot.map((c) => c.score);
+  assertEqual(await legend.getByTestId("legend-lowest").innerText(), cellScore(Math.min(...scores)), "the legend's lowest score");
+  assertEqual(await legend.getByTestId("legend-average").innerText(), cellScore(b.baseline_score), "the legend's average score");
+  assertEqual(await legend.getByTestId("legend-highest").innerText(), cellScore(Math.max(...scores)), "the legend's highest score");
+  const cells = await page.locator('[data-testid="heatmap"] td.cell').evaluateAll((tds) =>
+    tds.map((td) => {
+      const style = getComputedStyle(td);
+      return {
+        key: `${td.getAttribute("data-day")}:${td.getAttribute("data-hour")}`,
+        text: (td.textContent ?? "").trim(),
+        label: td.getAttribute("aria-label") ?? "",
+        color: style.color,
+        background: style.backgroundColor,
+      };
+    }),
+  );
+  const shown = new Map(cells.map((c) => [c.key, c]));
+  const wrong: string[] = [];
+  for (const slot of b.by_slot) {
+    const cell = shown.get(`${slot.day}:${slot.hour}`);
+    if (!cell) {
+      wrong.push(`${slot.day}:${slot.hour} missing`);
+      continue;
+    }
+    if (cell.text !== cellScore(slot.score)) wrong.push(`${cell.key} prints ${cell.text}, API score ${slot.score}`);
+    if (!cell.label.includes("score")) wrong.push(`${cell.key} has no aria-label`);
+    const ratio = contrastRatio(cell.color, cell.background);
+    if (ratio < 4.5) wrong.push(`${cell.key} text ${cell.color} on ${cell.background}: ${ratio.toFixed(2)}:1`);
+  }
+  if (wrong.length) throw new Error(`heatmap cells: ${wrong.slice(0, 8).join("; ")}${wrong.length > 8 ? ` (+${wrong.length - 8} more)` : ""}`);
 }
 
 // ---- signing in, the session, mail ---------------------------------------------------
@@ -1532,6 +1591,7 @@ async function main(): Promise<number> {
       const cell = page.locator(`[data-testid="heatmap"] td.cell[data-day="${slot.day}"][data-hour="${slot.hour}"]`);
       assertEqual(Number(await cell.getAttribute("data-posts")), slot.posts, `posts at ${slot.day}:${slot.hour}`);
     }
+    await heatmapReadable(page, b);
     await shot(page, "best-times");
   });
 
@@ -1568,6 +1628,23 @@ async function main(): Promise<number> {
     if (widths[0] > widths[1] + 1) throw new Error(`page is ${widths[0]}px wide on a ${widths[1]}px screen`);
     const [a, b] = await page.locator(".two > .panel").evaluateAll((els) => els.map((e) => e.getBoundingClientRect().left));
     assertEqual(a, b, "panels stacked in one column");
+    // The first card's number above the fold: the header and the toolbar are compact.
+    await page.evaluate(() => window.scrollTo(0, 0));
+    const posts = await page.getByTestId("card-posts-value").boundingBox();
+    if (!posts || posts.y + posts.height > 844) throw new Error(`the posts card's value is below the fold at 390×844: ${JSON.stringify(posts)}`);
+    // The filters are behind a disclosure naming the range; opened, they are all there.
+    const toggle = page.getByTestId("filters-toggle");
+    assertEqual(await toggle.getAttribute("aria-expanded"), "false", "the filters closed on a phone");
+    if (!(await page.getByTestId("filters-summary").innerText()).includes("·")) throw new Error("the Filters button names no range");
+    await toggle.click();
+    await page.locator('select[name="platform"]').waitFor({ state: "visible", timeout: WAIT_MS });
+    await page.locator('select[name="preset"]').waitFor({ state: "visible", timeout: WAIT_MS });
+    await toggle.click();
+    // The tabs are one line that scrolls inside itself, not a wider page.
+    const tabTops = await page.locator("nav.tabs a").evaluateAll((as) => new Set(as.map((a) => Math.round(a.getBoundingClientRect().top))).size);
+    assertEqual(tabTops, 1, "tabs in one line");
+    const after = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (after[0] > after[1] + 1) throw new Error(`page is ${after[0]}px wide on a ${after[1]}px screen`);
     await shot(page, "overview-phone");
     await page.setViewportSize({ width: 1280, height: 900 });
   });

@@ -2,6 +2,7 @@ import type { BestTimesAnswer as Answer, Recommendation as Window, Slot as Cell 
 import { rangeLabel } from "../dates";
 import { DAYS, DAYS_SHORT, dec, hourLabel, pct } from "../format";
 import { useApi } from "../useApi";
+import { scaleOf, shadeOf, type Scale } from "./heatScale";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
 
@@ -10,17 +11,6 @@ function grid(slots: Cell[]): (Cell | null)[][] {
   const cells: (Cell | null)[][] = DAYS.map(() => Array.from({ length: 24 }, () => null));
   for (const slot of slots) cells[slot.day][slot.hour] = slot;
   return cells;
-}
-
-/**
- * Shade by the model's score, the one the recommendations rank by: the average mid-tone,
- * darker above it, paler below. The scale spans the largest gap from the average, and at
- * least a quarter of the average, so that scores barely apart look barely apart.
- */
-function shade(score: number, baseline: number, span: number, posts: number): number {
-  const alpha = Math.min(0.9, Math.max(0.06, 0.4 + 0.5 * ((score - baseline) / span)));
-  // A cell without posts is the model's guess from its day and hour: drawn fainter.
-  return posts > 0 ? alpha : alpha * 0.4;
 }
 
 function windowHours(w: Window): string {
@@ -33,83 +23,134 @@ function confidenceWord(score: number): string {
   return "low";
 }
 
+/** A cell's score as printed in it: one decimal, so it fits (the e2e formats the API's alike). */
+function cellValue(score: number): string {
+  return dec(score, 1);
+}
+
+function cellLabel(d: number, h: number, c: Cell | null, rec: boolean): string {
+  if (c === null) return `${DAYS[d]} ${hourLabel(h)}: no estimate`;
+  const raw = c.avg_engagement_rate;
+  const posts = `${c.posts} ${c.posts === 1 ? "post" : "posts"}`;
+  return (
+    `${DAYS[d]} ${hourLabel(h)}: score ${pct(c.score)} from ${posts}` +
+    (raw === null ? " (estimated from the day and hour)" : `, their mean ${pct(raw)}`) +
+    (rec ? ", in a recommended window" : "")
+  );
+}
+
+/**
+ * The scale's key: five shades from the lowest score to the highest, the average in the
+ * middle, each printed with its score in the same colours as the cells; then what the
+ * outline and the framed, italic cells mean.
+ */
+function Legend({ answer, scale }: { answer: Answer; scale: Scale }) {
+  const scores = answer.by_slot.map((c) => c.score);
+  const low = Math.min(...scores);
+  const high = Math.max(...scores);
+  const baseline = answer.baseline_score;
+  const steps = [low, (low + baseline) / 2, baseline, (baseline + high) / 2, high];
+  const names = ["lowest", "", "average", "", "highest"];
+  return (
+    <figure className="heat-legend" data-testid="heatmap-legend" data-min={low} data-max={high} data-baseline={baseline}>
+      <figcaption>Score: the estimated engagement rate (%) of a post published then</figcaption>
+      <ol className="heat-scale">
+        {steps.map((score, i) => (
+          <li key={i}>
+            <span className="heat-swatch" style={shadeOf(score, scale)} data-testid={names[i] ? `legend-${names[i]}` : undefined}>
+              {cellValue(score)}
+            </span>
+            <span className="heat-step-name">{names[i]}</span>
+          </li>
+        ))}
+      </ol>
+      <ul className="heat-keys">
+        <li>
+          <span className="heat-swatch recommended" aria-hidden="true" /> recommended window ({answer.min_window_posts}+ posts)
+        </li>
+        <li>
+          <span className="heat-swatch estimated" aria-hidden="true" /> framed, in italics: no posts yet, estimated from its day and hour
+        </li>
+      </ul>
+    </figure>
+  );
+}
+
 function Heatmap({ answer }: { answer: Answer }) {
   const cells = grid(answer.by_slot);
-  const baseline = answer.baseline_score;
-  const gaps = answer.by_slot.map((c) => Math.abs(c.score - baseline));
-  const span = Math.max(0.01, 0.25 * baseline, ...gaps);
+  const scale = scaleOf(answer.baseline_score, answer.by_slot.map((c) => c.score));
   const recommended = new Set(
     answer.recommendations.flatMap((w) =>
       Array.from({ length: w.end_hour - w.start_hour + 1 }, (_, i) => `${w.day}:${w.start_hour + i}`),
     ),
   );
   return (
-    <div className="heatmap-wrap">
-      <table className="heatmap" data-testid="heatmap">
-        <thead>
-          <tr>
-            <th />
-            {Array.from({ length: 24 }, (_, h) => (
-              <th key={h} scope="col">
-                {h}
-              </th>
-            ))}
-            <th scope="col">Day score</th>
-          </tr>
-        </thead>
-        <tbody>
-          {cells.map((row, d) => (
-            <tr key={d}>
-              <th scope="row">{DAYS_SHORT[d]}</th>
-              {row.map((c, h) => {
-                const posts = c?.posts ?? 0;
-                const rec = recommended.has(`${d}:${h}`);
-                const raw = c?.avg_engagement_rate ?? null;
-                const title =
-                  c === null
-                    ? `${DAYS[d]} ${hourLabel(h)}: no estimate`
-                    : `${DAYS[d]} ${hourLabel(h)}: score ${dec(c.score)}% from ${posts} ${posts === 1 ? "post" : "posts"}` +
-                      (raw === null ? " (estimated from the day and hour)" : `, their mean ${dec(raw)}%`) +
-                      (rec ? " (recommended window)" : "");
-                return (
-                  <td
-                    key={h}
-                    className={`cell ${rec ? "recommended" : ""}`}
-                    data-day={d}
-                    data-hour={h}
-                    data-posts={posts}
-                    data-score={c?.score ?? ""}
-                    style={{
-                      background:
-                        c === null ? undefined : `rgba(99, 102, 241, ${shade(c.score, baseline, span, posts).toFixed(2)})`,
-                    }}
-                    title={title}
-                  />
-                );
-              })}
-              <td className="score" data-testid={`day-score-${d}`}>
-                {dec(answer.by_day[d]?.score ?? null)}
-              </td>
+    <>
+      {answer.by_slot.length > 0 && <Legend answer={answer} scale={scale} />}
+      <div className="heatmap-wrap" tabIndex={0} role="region" aria-label="Scores by day and hour (scrolls sideways)">
+        <table className="heatmap" data-testid="heatmap">
+          <caption className="visually-hidden">
+            Score of each day and hour, {answer.period.timezone} time; the recommendations rank by the same score
+          </caption>
+          <thead>
+            <tr>
+              <th />
+              {Array.from({ length: 24 }, (_, h) => (
+                <th key={h} scope="col" abbr={hourLabel(h)}>
+                  {h}
+                </th>
+              ))}
+              <th scope="col">Day score</th>
             </tr>
-          ))}
-          <tr>
-            <th scope="row">Hour score</th>
-            {answer.by_hour.map((h) => (
-              <td key={h.hour} className="score vertical" data-testid={`hour-score-${h.hour}`}>
-                {dec(h.score, 1)}
-              </td>
+          </thead>
+          <tbody>
+            {cells.map((row, d) => (
+              <tr key={d}>
+                <th scope="row" abbr={DAYS[d]}>
+                  {DAYS_SHORT[d]}
+                </th>
+                {row.map((c, h) => {
+                  const rec = recommended.has(`${d}:${h}`);
+                  const label = cellLabel(d, h, c, rec);
+                  const kind = c === null ? "" : c.posts > 0 ? "" : "estimated";
+                  return (
+                    <td
+                      key={h}
+                      className={`cell ${kind} ${rec ? "recommended" : ""}`}
+                      data-day={d}
+                      data-hour={h}
+                      data-posts={c?.posts ?? 0}
+                      data-score={c?.score ?? ""}
+                      style={c === null ? undefined : shadeOf(c.score, scale)}
+                      aria-label={label}
+                      title={label}
+                    >
+                      {c === null ? "" : cellValue(c.score)}
+                    </td>
+                  );
+                })}
+                <td className="score" data-testid={`day-score-${d}`}>
+                  {dec(answer.by_day[d]?.score ?? null)}
+                </td>
+              </tr>
             ))}
-            <td />
-          </tr>
-        </tbody>
-      </table>
+            <tr>
+              <th scope="row">Hour score</th>
+              {answer.by_hour.map((h) => (
+                <td key={h.hour} className="score vertical" data-testid={`hour-score-${h.hour}`}>
+                  {dec(h.score, 1)}
+                </td>
+              ))}
+              <td />
+            </tr>
+          </tbody>
+        </table>
+      </div>
       <p className="muted">
-        Darker = higher score: the estimated engagement rate of a post published then, pooled from its day, its hour
-        and the hours beside it and shrunk toward the average ({pct(answer.baseline_score)}, mid-tone); the
-        recommendations rank by the same score. Faint cells have no posts yet. Outlined: the recommended windows, each
-        with at least {answer.min_window_posts} posts.
+        Each cell's score pools its day, its hour and the hours beside it, shrunk toward the average (
+        {pct(answer.baseline_score)}); the recommendations rank by the same score.
       </p>
-    </div>
+    </>
   );
 }
 

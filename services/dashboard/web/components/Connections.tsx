@@ -4,6 +4,7 @@ import { asApiError, type ApiError } from "../api/http";
 import type { Account, AccountsAnswer, Calendar } from "../api/types";
 import { SERVICES, serviceOf, STATUS_LABELS, type Service } from "../connect";
 import { int, platformName, zonedDateTime } from "../format";
+import { isPlatform } from "../platforms";
 import { CONNECTIONS_PATH } from "../route";
 import type { Loadable } from "../useApi";
 import { Panel } from "./Panel";
@@ -142,7 +143,7 @@ export function Connections({ client, calendar, canManage, onUnauthorized }: Pro
 
   async function disconnect(account: Account) {
     const service = serviceOf(account.platform);
-    if (!service) return;
+    if (!service || !isPlatform(account.platform)) return;
     setBusy(`disconnect:${keyOf(account)}`);
     setNotice(null);
     try {

@@ -1,4 +1,4 @@
-import { useState, type FormEvent } from "react";
+import { useId, useState, type FormEvent } from "react";
 import type { PlatformFilter } from "../api/types";
 import {
   COMPARES,
@@ -89,17 +89,55 @@ function CustomRange({
   );
 }
 
+/** "Last 30 days · All platforms" (custom days by their dates): the closed disclosure's words. */
+function filtersSummary(platform: PlatformFilter, range: RangeChoice, today: string): string {
+  const days = rangeDays(range, today);
+  const preset = PRESETS.find((p) => p.id === range.preset)?.label ?? rangeLabel(days.start, days.end);
+  return `${preset} · ${PLATFORM_NAMES[platform]}`;
+}
+
+/**
+ * The filters behind a "Filters" button on a phone (styles.css shows the button at
+ * ≤ 600 px only): closed, the toolbar is one line naming the range and platform, so the
+ * first card is above the fold. Wider, the filters are always open and the button hidden.
+ */
+export function Filters(props: Props) {
+  const [open, setOpen] = useState(false);
+  const id = useId();
+  return (
+    <div className={`filters-disclosure${open ? " open" : ""}`}>
+      <button
+        type="button"
+        className="filters-toggle secondary"
+        aria-expanded={open}
+        aria-controls={id}
+        data-testid="filters-toggle"
+        onClick={() => setOpen((o) => !o)}
+      >
+        <span className="filters-toggle-name">Filters</span>
+        <span className="filters-toggle-summary" data-testid="filters-summary">
+          {filtersSummary(props.platform, props.range, props.today)}
+        </span>
+        <span aria-hidden="true" className="filters-toggle-caret">
+          {open ? "▴" : "▾"}
+        </span>
+      </button>
+      <FilterControls {...props} id={id} />
+    </div>
+  );
+}
+
 /**
  * Platform, one date range (a preset or custom days) and what it is compared with. The
  * range's days are the business's local days, counted from its today.
  */
-export function Filters({ platform, range, compare, today, timezone, onPlatform, onRange, onCompare }: Props) {
+function FilterControls({ platform, range, compare, today, timezone, onPlatform, onRange, onCompare, id }: Props & { id: string }) {
   const [editing, setEditing] = useState(false);
   const days = rangeDays(range, today);
   const compared = comparedRange(days.start, days.end, compare);
   const title = `Days in ${timezone}, the business's time zone`;
   return (
-    <div className="filters" data-testid="filters">
+    <div className="filters" data-testid="filters" id={id}>
       <label>
         Platform
         <select name="platform" value={platform} onChange={(e) => onPlatform(e.target.value as PlatformFilter)}>
