@@ -27,6 +27,7 @@
 // platform simulator's control API), CHROMIUM (default /usr/bin/chromium), SCREENSHOTS (a
 // directory).
 import { mkdirSync, readFileSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
 import { join } from "node:path";
 import {
   chromium,
@@ -505,6 +506,26 @@ function urlFilters(page: Page): Record<string, string> {
 
 async function shot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+// axe-core's own source, evaluated in the page through the DevTools protocol (the page's
+// policy allows no inline script, and an evaluation from the driver is not one).
+const AXE_SOURCE = readFileSync(createRequire(import.meta.url).resolve("axe-core"), "utf8");
+const AXE_TAGS = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa", "wcag22a", "wcag22aa"];
+
+/** axe-core on the page as it is now (WCAG 2.0/2.1/2.2 A and AA): fails on any serious or critical violation. */
+async function accessible(page: Page, view: string): Promise<void> {
+  if (!(await page.evaluate(() => "axe" in window))) await page.evaluate(AXE_SOURCE);
+  const found = await page.evaluate(async (tags) => {
+    const axe = (window as unknown as { axe: { run: (c: Document, o: object) => Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const r = await axe.run(document, { runOnly: { type: "tag", values: tags }, resultTypes: ["violations"] });
+    return r.violations.map((v) => ({ id: v.id, impact: v.impact ?? "", help: v.help, targets: v.nodes.map((n) => JSON.stringify(n.target)) }));
+  }, AXE_TAGS);
+  const width = page.viewportSize()?.width ?? 0;
+  for (const v of found) console.log(`      axe ${view} @${width}px: ${v.impact} ${v.id} (${v.help}): ${v.targets.slice(0, 6).join(", ")}${v.targets.length > 6 ? ` and ${v.targets.length - 6} more` : ""}`);
+  const bad = found.filter((v) => v.impact === "serious" || v.impact === "critical");
+  if (bad.length)
+    throw new Error(`axe on ${view} at ${width}px: ${bad.map((v) => `${v.impact} ${v.id} (${v.help}) on ${v.targets.slice(0, 4).join(", ")}${v.targets.length > 4 ? ` +${v.targets.length - 4}` : ""}`).join("; ")}`);
 }
 
 async function test(name: string, page: Page, body: () => Promise<void>): Promise<void> {
@@ -1214,6 +1235,9 @@ async function main(): Promise<number> {
     const asked = await context.request.get(`${ORIGIN}/auth/session`);
     assertEqual(asked.status(), 401, "/auth/session without a session");
     await shot(page, "signin");
+    await page.setViewportSize({ width: 1440, height: 900 });
+    await accessible(page, "the sign-in page");
+    await page.setViewportSize({ width: 1280, height: 900 });
   });
 
   await test(`sign in on the provider's login page as ${DEMO.email}: back on the page, its businesses from /workspace/me`, page, async () => {
@@ -1593,6 +1617,51 @@ async function main(): Promise<number> {
     }
     await heatmapReadable(page, b);
     await shot(page, "best-times");
+  });
+
+  await test("accessibility: axe-core finds no serious or critical WCAG 2.2 A/AA violation on any view (1,440 px; the overview at 390 px too)", page, async () => {
+    const failures: string[] = [];
+    const check = async (view: string): Promise<void> => {
+      try {
+        await accessible(page, view);
+      } catch (err) {
+        failures.push(err instanceof Error ? err.message : String(err));
+      }
+    };
+    await page.setViewportSize({ width: 1440, height: 900 });
+    try {
+      await page.getByTestId("tab-overview").click();
+      await ready(page, "summary");
+      await ready(page, "platforms");
+      await check("overview");
+      await page.getByTestId("tab-trends").click();
+      await ready(page, "trends");
+      await page.locator('[data-testid="trends-chart"] path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
+      await check("trends");
+      await page.getByTestId("tab-top-posts").click();
+      await ready(page, "top-posts");
+      await check("top posts");
+      await page.locator(`${POST_CARDS} a.post-card-title`).first().click();
+      await ready(page, "post-detail");
+      await check("post detail");
+      await page.getByTestId("tab-best-times").click();
+      await ready(page, "best-times");
+      await check("best times");
+      await page.getByTestId("tab-connections").click();
+      await ready(page, "connections");
+      await check("connections");
+      await page.getByTestId("tab-team").click();
+      await ready(page, "members");
+      await check("team");
+      await page.getByTestId("tab-overview").click();
+      await page.setViewportSize({ width: 390, height: 844 });
+      await ready(page, "summary");
+      await ready(page, "platforms");
+      await check("overview");
+    } finally {
+      await page.setViewportSize({ width: 1280, height: 900 });
+    }
+    if (failures.length) throw new Error(failures.join(" | "));
   });
 
   await test("export: CSV and JSON downloads hold the rows of the page's /export answers", page, async () => {

@@ -327,7 +327,7 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
   const header = (
     <header className="top">
       <div className="brand">
-        <strong>Pulse</strong> <span className="muted">social analytics</span>
+        <h1 className="brand-name">Pulse</h1> <span className="muted">social analytics</span>
       </div>
       {business && (
         <BusinessSwitcher businesses={businesses} current={business.business_id} onSwitch={choose} onNew={() => setCreating(true)} />
