@@ -100,6 +100,15 @@ oauth_env_for() {
   esac
 }
 
+# On this one machine every browser, the demo and the e2e come from 127.0.0.1: one address.
+# The per-address limits of production (one person's browser) would make them all one
+# person, so the workspace's and the dashboard's are a hundred people's here.
+local_limits_for() {
+  case "$1" in
+    workspace|dashboard) echo "PULSE_RATE_LIMIT_ADDRESS=60000/60 PULSE_RATE_LIMIT_AUTH_FAILURES=3000/60 PULSE_RATE_LIMIT_SIGN_IN=3000/60" ;;
+  esac
+}
+
 # The secrets a service needs beyond its principals' (values without spaces).
 secrets_env_for() {
   case "$1" in
@@ -170,7 +179,8 @@ start_one() {
     if [[ -n "$database_url" ]]; then export PULSE_DATABASE_URL="$database_url"; else unset PULSE_DATABASE_URL; fi
     redis_url="$(redis_url_of "$name")"
     if [[ -n "$redis_url" ]]; then export PULSE_REDIS_URL="$redis_url"; else unset PULSE_REDIS_URL; fi
-    for pair in $(webhook_env_for "$name") $(oauth_env_for "$name") $(secrets_env_for "$name"); do
+    for pair in $(webhook_env_for "$name") $(oauth_env_for "$name") $(secrets_env_for "$name") \
+      $(local_limits_for "$name"); do
       export "${pair?}"
     done
     # Kafka: each service that uses it as its own SCRAM user (the dashboard and the
