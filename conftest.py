@@ -543,11 +543,13 @@ def dashboard_sign_in_env(port: int) -> dict[str, str]:
 
 
 def start_dashboard_server(
-    tmp_path_factory: pytest.TempPathFactory, env: dict[str, str]
+    tmp_path_factory: pytest.TempPathFactory,
+    env: dict[str, str],
+    assets: dict[str, bytes] | None = None,
 ) -> ServiceProcess:
-    """The dashboard's server as `make up` runs it, on a small built page of its own, with
-    ``env`` over the environment (PULSE_QUERY_API_URL, PULSE_INGEST_<SERVICE>_URL) and
-    over :func:`dashboard_sign_in_env`."""
+    """The dashboard's server as `make up` runs it, on a small built page of its own (and
+    ``assets`` beside its app.js), with ``env`` over the environment (PULSE_QUERY_API_URL,
+    PULSE_INGEST_<SERVICE>_URL) and over :func:`dashboard_sign_in_env`."""
     port = free_port()
     dist = tmp_path_factory.mktemp("dist")
     (dist / "assets").mkdir()
@@ -555,6 +557,8 @@ def start_dashboard_server(
         '<!doctype html><script type="module" src="/assets/app.js"></script><div id="root">'
     )
     (dist / "assets" / "app.js").write_text("document.title = 'Pulse';\n")
+    for name, content in (assets or {}).items():
+        (dist / "assets" / name).write_bytes(content)
     full = {
         **{k: v for k, v in os.environ.items() if not k.startswith("PULSE_INGEST_")},
         "PULSE_QUERY_API_URL": f"http://127.0.0.1:{free_port()}",  # nothing answers there

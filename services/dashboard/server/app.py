@@ -29,6 +29,7 @@ from pulse_shared.health import Check, health_router
 from pulse_shared.http_ratelimit import RateLimits
 
 from . import auth, relays
+from .assets import ASSET_CACHE, PAGE_CACHE, choose_coding
 from .guard import Denied
 from .headers import SecurityHeaders
 from .identity import Renewal, provider
@@ -135,11 +136,16 @@ app.include_router(relays.router)
 
 
 @app.api_route("/assets/{path:path}", methods=["GET", "HEAD"], include_in_schema=False)
-async def asset(path: str, services: ServicesDep) -> Response:
+async def asset(path: str, request: Request, services: ServicesDep) -> Response:
     found = services.pages.asset(path)
     if found is None:
         return JSONResponse({"detail": "Not Found"}, status_code=404)
-    return FileResponse(found)
+    headers = {"Cache-Control": ASSET_CACHE, "Vary": "Accept-Encoding"}
+    coding = choose_coding(found, request.headers.get("accept-encoding", ""))
+    if coding is None:
+        return FileResponse(found.path, media_type=found.media_type, headers=headers)
+    headers["Content-Encoding"] = coding
+    return FileResponse(found.encoded[coding], media_type=found.media_type, headers=headers)
 
 
 @app.get("/{path:path}", include_in_schema=False)
@@ -152,4 +158,4 @@ async def page(path: str, services: ServicesDep) -> Response:
         return JSONResponse({"detail": detail}, status_code=503)
     if path in services.pages.top and path != "index.html":
         return FileResponse(services.pages.top[path])
-    return FileResponse(index, headers={"Cache-Control": "no-cache"})
+    return FileResponse(index, headers={"Cache-Control": PAGE_CACHE})

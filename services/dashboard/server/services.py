@@ -12,6 +12,7 @@ import httpx
 from authlib.integrations.starlette_client import StarletteOAuth2App
 from fastapi import Depends, Request
 
+from .assets import Asset, list_assets
 from .identity import Renewal
 from .limits import Limits
 from .sessions import SessionStore
@@ -31,7 +32,7 @@ class Pages:
         self._clock = clock
         self._listed_at = float("-inf")
         self.top: dict[str, Path] = {}
-        self.assets: dict[str, Path] = {}
+        self.assets: dict[str, Asset] = {}
         self._list()
 
     @classmethod
@@ -39,16 +40,12 @@ class Pages:
         return cls(dist)
 
     def _list(self) -> None:
-        dist, root = self._dist, self._dist / "assets"
+        dist = self._dist
         self.top = {p.name: p for p in dist.iterdir() if p.is_file()} if dist.is_dir() else {}
-        self.assets = (
-            {p.relative_to(root).as_posix(): p for p in root.rglob("*") if p.is_file()}
-            if root.is_dir()
-            else {}
-        )
+        self.assets = list_assets(dist / "assets")
         self._listed_at = self._clock()
 
-    def asset(self, path: str) -> Path | None:
+    def asset(self, path: str) -> Asset | None:
         found = self.assets.get(path)
         if found is None and self._clock() - self._listed_at >= self.RELIST_EVERY_S:
             self._list()

@@ -20,6 +20,7 @@ def dashboard_server(
     address: str = NEVER,
     sign_in: str = NEVER,
     auth_failures: str = NEVER,
+    assets: dict[str, bytes] | None = None,
 ) -> ServiceProcess:
     """:func:`conftest.start_dashboard_server` with these rate limits (PULSE_RATE_LIMIT_*),
     and a PULSE_TOPIC_PREFIX of its own unless ``env`` names one, so that no other server's
@@ -33,4 +34,5 @@ def dashboard_server(
             "PULSE_TOPIC_PREFIX": f"test-{secrets.token_hex(6)}.",
             **env,
         },
+        assets,
     )
