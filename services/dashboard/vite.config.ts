@@ -1,26 +1,30 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { defineConfig, type Plugin } from "vite";
 import react from "@vitejs/plugin-react";
 
 // Every text asset also as .br and .gz beside it, compressed once at build at the highest
 // levels (too slow per request, free here); the dashboard's server sends the one the browser
-// accepts. Node's zlib does both: no plugin dependency for twenty lines.
+// accepts. Compressed from the files as written (after every other plugin's last word), with
+// Node's zlib: no plugin dependency for twenty lines.
 const COMPRESSIBLE = /\.(js|css|html|svg|json|txt)$/;
 function precompress(): Plugin {
   return {
     name: "pulse-precompress",
     apply: "build",
-    generateBundle(_options, bundle) {
-      for (const [fileName, output] of Object.entries(bundle)) {
+    enforce: "post",
+    writeBundle(options, bundle) {
+      const dir = options.dir ?? "dist";
+      for (const fileName of Object.keys(bundle)) {
         if (!COMPRESSIBLE.test(fileName)) continue;
-        const source = output.type === "chunk" ? output.code : output.source;
-        const bytes = typeof source === "string" ? Buffer.from(source) : Buffer.from(source);
+        const bytes = readFileSync(join(dir, fileName));
         if (bytes.length < 1024) continue; // a header costs more than it saves
         const brotli = brotliCompressSync(bytes, {
           params: { [constants.BROTLI_PARAM_QUALITY]: 11, [constants.BROTLI_PARAM_SIZE_HINT]: bytes.length },
         });
-        this.emitFile({ type: "asset", fileName: `${fileName}.br`, source: brotli });
-        this.emitFile({ type: "asset", fileName: `${fileName}.gz`, source: gzipSync(bytes, { level: 9 }) });
+        writeFileSync(join(dir, `${fileName}.br`), brotli);
+        writeFileSync(join(dir, `${fileName}.gz`), gzipSync(bytes, { level: 9 }));
       }
     },
   };
