@@ -17,7 +17,7 @@ import { Connections } from "./components/Connections";
 import { Filters } from "./components/Filters";
 import { Onboarding } from "./components/Onboarding";
 import { SignIn } from "./components/SignIn";
-import { SummaryCards } from "./components/SummaryCards";
+import { Overview } from "./components/Overview";
 import { Team } from "./components/team/Team";
 import { TopPosts } from "./components/TopPosts";
 import { WithCalendar } from "./components/WithCalendar";
@@ -26,21 +26,13 @@ import type { ViewProps } from "./components/props";
 
 // The views with charts load Recharts in chunks of their own, each behind a skeleton of
 // its panel: the cards do not wait for it.
-import { ContentPerformance, PlatformComparison, PostDetail, Trends } from "./components/charts";
+import { PostDetail, Trends } from "./components/charts";
 
 /** The view the route names (its chart panels load behind skeletons: components/charts.tsx). */
 function Views({ route, props }: { route: Route; props: ViewProps }) {
   return (
     <Suspense fallback={null}>
-      {route.view === "overview" && (
-        <>
-          <SummaryCards {...props} />
-          <div className="two">
-            <PlatformComparison {...props} />
-            <ContentPerformance {...props} />
-          </div>
-        </>
-      )}
+      {route.view === "overview" && <Overview {...props} />}
       {route.view === "trends" && <Trends {...props} />}
       {route.view === "top-posts" && <TopPosts {...props} />}
       {route.view === "best-times" && <BestTimes {...props} />}

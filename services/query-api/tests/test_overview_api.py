@@ -804,3 +804,23 @@ async def test_compare_is_validated_naming_the_field(
         )
         assert response.status_code == 422, (path, response.text)
         assert response.json()["detail"][0]["loc"] == ["query", "compare"]
+
+
+async def test_answers_are_compressed_for_clients_that_accept_gzip(
+    query_api: ServiceProcess, business: dict[str, Any]
+) -> None:
+    params = {"business_id": business["id"], "start_date": "2026-10-01", "end_date": "2026-10-07"}
+    headers = {"Authorization": f"Bearer {business['token']}"}
+    async with httpx.AsyncClient(base_url=query_api.url, headers=headers, timeout=60) as client:
+        plain = await client.get(
+            "/api/v1/analytics/overview", params=params, headers={"Accept-Encoding": "identity"}
+        )
+        packed = await client.get(
+            "/api/v1/analytics/overview", params=params, headers={"Accept-Encoding": "gzip"}
+        )
+    assert plain.status_code == packed.status_code == 200
+    assert "content-encoding" not in plain.headers
+    assert packed.headers["content-encoding"] == "gzip"
+    assert "Accept-Encoding" in packed.headers["vary"]
+    assert packed.json() == plain.json()  # httpx decoded it
+    assert int(packed.headers["content-length"]) < len(plain.content) / 3

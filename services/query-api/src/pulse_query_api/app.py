@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Mapping
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
@@ -167,6 +168,10 @@ for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceErro
                            asyncpg.exceptions.InternalClientError, DBAPIError):  # fmt: skip
     app.add_exception_handler(database_exception, database_error)
 app.add_exception_handler(RequestValidationError, validation_error)
+# Answers of a KiB or more compressed for clients that accept gzip (an overview's 36 KiB of
+# JSON is 6 KiB: on a phone's network, a third of a second). Level 5: nearly level 9's size
+# at a fraction of its CPU. Nothing secret is in an answer for BREACH to guess at.
+app.add_middleware(GZipMiddleware, minimum_size=1024, compresslevel=5)
 app.add_middleware(CancelOnDisconnect)
 app.add_middleware(DatabaseAwayNotice)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
