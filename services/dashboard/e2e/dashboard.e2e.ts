@@ -1426,6 +1426,17 @@ async function main(): Promise<number> {
     await page.locator('select[name="compare"]').selectOption("previous");
     await page.locator('select[name="preset"]').selectOption("last30");
     await until("range=last30 in the URL", async () => urlFilters(page).range === "last30");
+    // Back undoes one choice at a time: the preset, then compare-to; Forward redoes it.
+    await page.goBack();
+    await until("Back: the 90 days again", async () => (await page.locator('select[name="preset"]').inputValue()) === "last90" && urlFilters(page).range === "last90");
+    assertEqual(await page.locator('select[name="compare"]').inputValue(), "previous", "compare-to after one Back");
+    await page.goBack();
+    await until("Back again: compared with a year earlier", async () => (await page.locator('select[name="compare"]').inputValue()) === "year");
+    await page.goForward();
+    await page.goForward();
+    await until("Forward twice: the last 30 days, compared with the previous period", async () =>
+      (await page.locator('select[name="preset"]').inputValue()) === "last30" && (await page.locator('select[name="compare"]').inputValue()) === "previous");
+    await ready(page, "summary");
   });
 
   await test("filters: a custom range applies on Apply only, never per keystroke, and is kept on reload", page, async () => {
@@ -1593,6 +1604,36 @@ async function main(): Promise<number> {
     await shot(page, "post-detail");
   });
 
+  await test("top posts: the ranking and the number shown are in the address, kept on reload", page, async () => {
+    await page.getByTestId("tab-top-posts").click();
+    await ready(page, "top-posts");
+    await page.locator('select[name="metric"]').selectOption("impressions");
+    await page.locator('select[name="limit"]').selectOption("50");
+    await until("sort=impressions&show=50 in the address", async () => {
+      const q = new URL(page.url()).searchParams;
+      return q.get("sort") === "impressions" && q.get("show") === "50";
+    });
+    await page.reload();
+    await ready(page, "top-posts");
+    assertEqual(await page.locator('select[name="metric"]').inputValue(), "impressions", "the ranking after a reload");
+    assertEqual(await page.locator('select[name="limit"]').inputValue(), "50", "the number shown after a reload");
+    const s = await pageScope(page);
+    await showsAnswer<{ top_posts: TopPost[] }>(
+      page, answers, ["/top-posts", { ...scoped(s), metric: "impressions", limit: 50 }],
+      (a) => a.top_posts.slice(0, 3).map((p, i): [string, string] => [cardValue(i, "impressions"), count(p.impressions)]),
+    );
+    await page.locator('select[name="metric"]').selectOption("engagement_rate");
+    await page.locator('select[name="limit"]').selectOption("20");
+    await showsAnswer<{ top_posts: TopPost[] }>(
+      page, answers, ["/top-posts", { ...scoped(s), metric: "engagement_rate", limit: 20 }],
+      (a) => a.top_posts.slice(0, 3).map((p, i): [string, string] => [cardValue(i, "engagement_rate"), pct(p.engagement_rate)]),
+    );
+    await until("the 20 posts listed", async () => (await page.locator(POST_CARDS).count()) <= 20);
+    // Another view's link does not carry Top posts' choices.
+    const trendsHref = await page.getByTestId("tab-trends").getAttribute("href");
+    if (trendsHref?.includes("sort=")) throw new Error(`the Trends tab links to ${trendsHref}`);
+  });
+
   await test("best times: heatmap and confidence match /best-times", page, async () => {
     await page.getByTestId("tab-best-times").click();
     const s = await pageScope(page);
@@ -1619,47 +1660,59 @@ async function main(): Promise<number> {
     await shot(page, "best-times");
   });
 
-  await test("accessibility: axe-core finds no serious or critical WCAG 2.2 A/AA violation on any view (1,440 px; the overview at 390 px too)", page, async () => {
+  await test("every view at 1,440 and 390 px: axe-core finds no serious or critical WCAG 2.2 A/AA violation, nothing is wider than the screen; a screenshot of each", page, async () => {
     const failures: string[] = [];
-    const check = async (view: string): Promise<void> => {
-      try {
-        await accessible(page, view);
-      } catch (err) {
-        failures.push(err instanceof Error ? err.message : String(err));
-      }
-    };
-    await page.setViewportSize({ width: 1440, height: 900 });
+    const views: [string, () => Promise<void>][] = [
+      ["overview", async () => {
+        await page.getByTestId("tab-overview").click();
+        await ready(page, "summary");
+        await ready(page, "platforms");
+        await ready(page, "content");
+      }],
+      ["trends", async () => {
+        await page.getByTestId("tab-trends").click();
+        await ready(page, "trends");
+        await page.locator('[data-testid="trends-chart"] path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
+      }],
+      ["top-posts", async () => {
+        await page.getByTestId("tab-top-posts").click();
+        await ready(page, "top-posts");
+      }],
+      ["post-detail", async () => {
+        await page.locator(`${POST_CARDS} a.post-card-title`).first().click();
+        await ready(page, "post-detail");
+      }],
+      ["best-times", async () => {
+        await page.getByTestId("tab-best-times").click();
+        await ready(page, "best-times");
+      }],
+      ["connections", async () => {
+        await page.getByTestId("tab-connections").click();
+        await ready(page, "connections");
+      }],
+      ["team", async () => {
+        await page.getByTestId("tab-team").click();
+        await ready(page, "members");
+      }],
+    ];
     try {
-      await page.getByTestId("tab-overview").click();
-      await ready(page, "summary");
-      await ready(page, "platforms");
-      await check("overview");
-      await page.getByTestId("tab-trends").click();
-      await ready(page, "trends");
-      await page.locator('[data-testid="trends-chart"] path.recharts-line-curve').first().waitFor({ state: "attached", timeout: WAIT_MS });
-      await check("trends");
-      await page.getByTestId("tab-top-posts").click();
-      await ready(page, "top-posts");
-      await check("top posts");
-      await page.locator(`${POST_CARDS} a.post-card-title`).first().click();
-      await ready(page, "post-detail");
-      await check("post detail");
-      await page.getByTestId("tab-best-times").click();
-      await ready(page, "best-times");
-      await check("best times");
-      await page.getByTestId("tab-connections").click();
-      await ready(page, "connections");
-      await check("connections");
-      await page.getByTestId("tab-team").click();
-      await ready(page, "members");
-      await check("team");
-      await page.getByTestId("tab-overview").click();
-      await page.setViewportSize({ width: 390, height: 844 });
-      await ready(page, "summary");
-      await ready(page, "platforms");
-      await check("overview");
+      for (const [width, height] of [[1440, 900], [390, 844]]) {
+        await page.setViewportSize({ width, height });
+        for (const [view, open] of views) {
+          await open();
+          try {
+            await accessible(page, view);
+          } catch (err) {
+            failures.push(err instanceof Error ? err.message : String(err));
+          }
+          const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+          if (scrollWidth > innerWidth + 1) failures.push(`${view} at ${width}px is ${scrollWidth}px wide`);
+          await shot(page, `view-${view}-${width}`);
+        }
+      }
     } finally {
       await page.setViewportSize({ width: 1280, height: 900 });
+      await page.getByTestId("tab-overview").click();
     }
     if (failures.length) throw new Error(failures.join(" | "));
   });

@@ -236,6 +236,20 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
   const [compare, setCompare] = useState<Compare>(linked.compare);
   const [version, setVersion] = useState(0);
   const [problem, setProblem] = useState<string | null>(null);
+  // Back and Forward go through the filters as through the views (route.writeFilters makes
+  // each change an entry of the history).
+  useEffect(() => {
+    const onPop = () => {
+      const f = parseFilters(window.location.search);
+      if (!f.named) return;
+      setPlatform(f.platform);
+      setRange(f.range);
+      setCompare(f.compare);
+      if (me.businesses.some((b) => b.business_id === f.business)) setPreferred(f.business);
+    };
+    window.addEventListener("popstate", onPop);
+    return () => window.removeEventListener("popstate", onPop);
+  }, [me]);
 
   const choose = useCallback((id: number) => {
     setPreferred(id);

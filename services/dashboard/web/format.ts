@@ -11,13 +11,6 @@ export const PLATFORM_NAMES: Record<string, string> = {
   instagram: "Instagram",
 };
 
-export const PLATFORM_COLORS: Record<string, string> = {
-  linkedin: "#0a66c2",
-  twitter: "#111827",
-  facebook: "#1877f2",
-  instagram: "#d62976",
-};
-
 export function platformName(p: string): string {
   return PLATFORM_NAMES[p] ?? p;
 }

@@ -90,11 +90,41 @@ export function filtersSearch(f: PageFilters): string {
   return `?${q}`;
 }
 
-/** Writes the filters into the address in place (no history entry, no navigation). */
+// A view's own choices beside the filters (Top posts' ranking and size): kept in the
+// address while the filters are written, dropped by the links to other views.
+export const VIEW_PARAMS = ["sort", "show"] as const;
+
+function withViewParams(next: string, current: string): string {
+  const kept = new URLSearchParams(current);
+  const q = new URLSearchParams(next);
+  for (const p of VIEW_PARAMS) if (kept.has(p)) q.set(p, kept.get(p) ?? "");
+  return `?${q}`;
+}
+
+/**
+ * Writes the filters into the address: a change of the filters the address named is a new
+ * history entry (Back returns to the filters before); writing them out the first time, or
+ * spelling out the same ones, replaces the entry. No navigation either way; App.tsx reads them back on popstate.
+ */
 export function writeFilters(f: PageFilters): void {
   const { pathname, search, hash } = window.location;
-  const next = filtersSearch(f);
-  if (pathname === "/" && search !== next) window.history.replaceState(window.history.state, "", `/${next}${hash}`);
+  const next = withViewParams(filtersSearch(f), search);
+  if (pathname !== "/" || search === next) return;
+  const before = parseFilters(search);
+  // Only another choice is a step back can undo; spelling the same filters out is not.
+  if (before.named && filtersSearch(before) !== filtersSearch(f)) window.history.pushState(null, "", `/${next}${hash}`);
+  else window.history.replaceState(window.history.state, "", `/${next}${hash}`);
+}
+
+/** A view's own choice in the address, in place (Top posts' ranking and size). */
+export function readViewParam(name: (typeof VIEW_PARAMS)[number]): string | null {
+  return new URLSearchParams(window.location.search).get(name);
+}
+
+export function writeViewParam(name: (typeof VIEW_PARAMS)[number], value: string): void {
+  const q = new URLSearchParams(window.location.search);
+  q.set(name, value);
+  window.history.replaceState(window.history.state, "", `${window.location.pathname}?${q}${window.location.hash}`);
 }
 
 /** The filters of the current address, as the hash views carry them ("" elsewhere). */

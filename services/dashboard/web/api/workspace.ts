@@ -1,70 +1,26 @@
 // The typed client of the workspace service (members, invites, personal API tokens, the
 // audit log), which the dashboard's server proxies at /workspace/* (its /v1/*).
 import type { Role } from "../roles";
-import type { SessionUser } from "./auth";
+import type { components } from "./generated/workspace";
 import type { Http } from "./http";
 
 const BASE = "/workspace";
 
-/** A business the user belongs to, with their role in it (GET /workspace/me). */
-export interface Business {
-  business_id: number;
-  /** None for a business first named by an event, until someone names it. */
-  name: string | null;
-  timezone: string;
-  role: Role;
-}
+// The answers' types are generated from the workspace's OpenAPI schema (npm run gen:types;
+// a test fails when they drift), under the names the components use.
+type Schemas = components["schemas"];
 
-export interface Me {
-  user: SessionUser;
-  businesses: Business[];
-}
-
-export interface Member {
-  user_id: string;
-  email: string | null;
-  name: string | null;
-  role: Role;
-  joined_at: string | null;
-}
-
-export interface Invite {
-  id: number | string;
-  email: string;
-  role: Role;
-  expires_at: string;
-  invited_by: string | null;
-  created_at?: string;
-}
-
-export interface ApiToken {
-  id: number | string;
-  name: string;
-  prefix: string;
-  created_at: string;
-  expires_at: string | null;
-  last_used_at: string | null;
-  user_id: string;
-}
-
+/** A business the user belongs to, with their role in it (GET /workspace/me); its name is
+ * null for a business first named by an event, until someone names it. */
+export type Business = Schemas["BusinessOut"];
+export type Me = Schemas["MeOut"];
+export type Member = Schemas["MemberOut"];
+export type Invite = Schemas["InviteOut"];
+export type ApiToken = Schemas["TokenOut"];
 /** A token just created: its secret, shown this once. */
-export interface CreatedToken extends ApiToken {
-  token: string;
-}
-
-export interface AuditEntry {
-  id: number;
-  at: string;
-  actor: string | null;
-  action: string;
-  subject: string | null;
-  details: Record<string, unknown> | null;
-}
-
-export interface AuditPage {
-  entries: AuditEntry[];
-  next_before: number | null;
-}
+export type CreatedToken = Schemas["NewTokenOut"];
+export type AuditEntry = Schemas["AuditEntry"];
+export type AuditPage = Schemas["AuditOut"];
 
 /** What accepting an invite answers; the page reads only what it needs, defensively. */
 export interface Accepted {

@@ -1,6 +1,6 @@
 import { useState } from "react";
 import type { TopPost, TopPostMetric } from "../api/types";
-import { hrefOf } from "../route";
+import { hrefOf, readViewParam, writeViewParam } from "../route";
 import { pct, zonedDateTime } from "../format";
 import {
   METRIC_LABELS, metricLabel, metricsFor, metricText, PlatformIcon, platformInfo, reports,
@@ -23,6 +23,14 @@ const RANKINGS: TopPostMetric[] = [
 /** How many posts: the API gives 1-100 (rankings.py's `limit`). */
 const LIMITS = [10, 20, 50, 100];
 const DEFAULT_LIMIT = 20;
+
+function linkedMetric(text: string | null): TopPostMetric {
+  return RANKINGS.find((m) => m === text) ?? "engagement_rate";
+}
+
+function linkedLimit(text: string | null): number {
+  return LIMITS.find((n) => String(n) === text) ?? DEFAULT_LIMIT;
+}
 
 function rankLabel(metric: TopPostMetric, platform: string): string {
   if (metric === "engagement") return "Engagement";
@@ -114,8 +122,17 @@ function PostCard({ post, rank, metric, timezone }: { post: TopPost; rank: numbe
 
 /** The period's best posts as cards, ranked by any metric the API ranks by. */
 export function TopPosts({ client, scope, version, onUnauthorized }: ViewProps) {
-  const [chosen, setMetric] = useState<TopPostMetric>("engagement_rate");
-  const [limit, setLimit] = useState(DEFAULT_LIMIT);
+  // The ranking and the size in the address too (?sort=…&show=…): a reload or a link keeps them.
+  const [chosen, setChosen] = useState<TopPostMetric>(() => linkedMetric(readViewParam("sort")));
+  const [limit, setLimitState] = useState(() => linkedLimit(readViewParam("show")));
+  const setMetric = (m: TopPostMetric) => {
+    setChosen(m);
+    writeViewParam("sort", m);
+  };
+  const setLimit = (n: number) => {
+    setLimitState(n);
+    writeViewParam("show", String(n));
+  };
   const choices = rankingsFor(scope.platform);
   // A ranking the newly filtered platform does not report falls back to the rate.
   const metric = choices.includes(chosen) ? chosen : "engagement_rate";

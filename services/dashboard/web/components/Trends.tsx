@@ -199,8 +199,8 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
             </p>
             <details>
               <summary>The numbers</summary>
-              <div className="table-wrap">
-                <table data-testid="trends-table">
+              <div className="table-wrap fit-table-wrap">
+                <table className="fit-table" data-testid="trends-table">
                   <thead>
                     <tr>
                       <th scope="col">Period</th>
@@ -215,17 +215,17 @@ export function Trends({ client, scope, version, onUnauthorized }: ViewProps) {
                   <tbody>
                     {data.trends.map((t, i) => (
                       <tr key={t.period_start} data-partial={t.partial ? "true" : undefined}>
-                        <td>
+                        <td data-label="Period">
                           {t.period_start === t.period_end ? t.period_start : `${t.period_start} – ${t.period_end}`}
                           {t.partial && <span className="muted"> · partial ({t.days} {t.days === 1 ? "day" : "days"})</span>}
                           {t.estimated && <span className="muted"> · estimated</span>}
                         </td>
-                        <td>{int(t.posts)}</td>
-                        <td data-col="metric">{metricText(metric, valueOf(t, metric))}</td>
-                        {cp && <td data-col="compared">{metricText(metric, valueOf(data.compared_trends?.[i], metric))}</td>}
-                        <td>{int(t.impressions)}</td>
-                        <td>{int(t.engagement)}</td>
-                        <td>{pct(t.engagement_rate)}</td>
+                        <td data-label="Posts">{int(t.posts)}</td>
+                        <td data-label={chosen.label} data-col="metric">{metricText(metric, valueOf(t, metric))}</td>
+                        {cp && <td data-label="Compared" data-col="compared">{metricText(metric, valueOf(data.compared_trends?.[i], metric))}</td>}
+                        <td data-label="Impressions">{int(t.impressions)}</td>
+                        <td data-label="Engagements">{int(t.engagement)}</td>
+                        <td data-label="Engagement rate">{pct(t.engagement_rate)}</td>
                       </tr>
                     ))}
                   </tbody>

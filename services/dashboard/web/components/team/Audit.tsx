@@ -97,8 +97,8 @@ export function Audit({ workspace, business, me, members, version, onUnauthorize
       )}
       {state === "ready" && entries.length === 0 && <p className="muted">Nothing recorded yet.</p>}
       {entries.length > 0 && (
-        <div className="table-wrap">
-          <table data-testid="audit-table">
+        <div className="table-wrap fit-table-wrap">
+          <table className="fit-table" data-testid="audit-table">
             <thead>
               <tr>
                 <th scope="col">When</th>
@@ -111,13 +111,13 @@ export function Audit({ workspace, business, me, members, version, onUnauthorize
             <tbody>
               {entries.map((e) => (
                 <tr key={e.id} data-testid="audit-row" data-action={e.action}>
-                  <td>{zonedDateTime(e.at, business.timezone)}</td>
-                  <td>{personName(e.actor, members, me)}</td>
-                  <td>
+                  <td data-label="When">{zonedDateTime(e.at, business.timezone)}</td>
+                  <td data-label="Who">{personName(e.actor, members, me)}</td>
+                  <td data-label="What">
                     {ACTIONS[e.action] ?? e.action} <code className="muted">{e.action}</code>
                   </td>
-                  <td data-testid="audit-subject">{e.subject ?? "—"}</td>
-                  <td className="muted">{detailsText(e.details)}</td>
+                  <td data-label="Subject" data-testid="audit-subject">{e.subject ?? "—"}</td>
+                  <td className="muted" data-label="Details">{detailsText(e.details)}</td>
                 </tr>
               ))}
             </tbody>

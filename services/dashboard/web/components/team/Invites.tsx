@@ -92,8 +92,8 @@ export function Invites({ workspace, business, me, members, version, onChanged, 
                 No invitation waiting.
               </p>
             ) : (
-              <div className="table-wrap">
-                <table data-testid="invites-table">
+              <div className="table-wrap fit-table-wrap">
+                <table className="fit-table" data-testid="invites-table">
                   <thead>
                     <tr>
                       <th scope="col">Email</th>
@@ -108,10 +108,10 @@ export function Invites({ workspace, business, me, members, version, onChanged, 
                   <tbody>
                     {list.map((inv) => (
                       <tr key={inv.id} data-testid="invite-row" data-email={inv.email} data-role={inv.role}>
-                        <td>{inv.email}</td>
-                        <td>{roleLabel(inv.role)}</td>
-                        <td>{personName(inv.invited_by, members, me)}</td>
-                        <td>{zonedDateTime(inv.expires_at, business.timezone)}</td>
+                        <td data-label="Email">{inv.email}</td>
+                        <td data-label="Role">{roleLabel(inv.role)}</td>
+                        <td data-label="Invited by">{personName(inv.invited_by, members, me)}</td>
+                        <td data-label={`Expires (${business.timezone})`}>{zonedDateTime(inv.expires_at, business.timezone)}</td>
                         <td className="row-actions">
                           {(inv.role !== "owner" || may(role, "manage_owners")) && (
                             <button type="button" className="secondary" data-testid="revoke-invite" disabled={busy !== null} onClick={() => revoke(inv)}>

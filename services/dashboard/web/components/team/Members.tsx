@@ -115,8 +115,8 @@ export function Members({ workspace, business, me, members, onRetry, onChanged, 
       <Notice notice={notice} testId="members-notice" onDismiss={() => setNotice(null)} />
       <Panel title="Members" testId="members" result={members} onRetry={onRetry}>
         {(list) => (
-          <div className="table-wrap">
-            <table data-testid="members-table">
+          <div className="table-wrap fit-table-wrap">
+            <table className="fit-table" data-testid="members-table">
               <thead>
                 <tr>
                   <th scope="col">Name</th>
@@ -131,13 +131,13 @@ export function Members({ workspace, business, me, members, onRetry, onChanged, 
               <tbody>
                 {list.map((m) => (
                   <tr key={m.user_id} data-testid="member-row" data-user-id={m.user_id} data-email={m.email ?? ""} data-role={m.role}>
-                    <td data-testid="member-name">
+                    <td data-label="Name" data-testid="member-name">
                       {m.name || "—"}
                       {self(m) && <span className="muted"> (you)</span>}
                     </td>
-                    <td data-testid="member-email">{m.email ?? "—"}</td>
-                    <td>{roleCell(m)}</td>
-                    <td>{zonedDateTime(m.joined_at, business.timezone)}</td>
+                    <td data-label="Email" data-testid="member-email">{m.email ?? "—"}</td>
+                    <td data-label="Role">{roleCell(m)}</td>
+                    <td data-label={`Joined (${business.timezone})`}>{zonedDateTime(m.joined_at, business.timezone)}</td>
                     <td className="row-actions">{actions(m)}</td>
                   </tr>
                 ))}

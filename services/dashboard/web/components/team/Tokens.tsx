@@ -135,8 +135,8 @@ export function Tokens({ workspace, business, me, members, version, onChanged, o
                 No token yet.
               </p>
             ) : (
-              <div className="table-wrap">
-                <table data-testid="tokens-table">
+              <div className="table-wrap fit-table-wrap">
+                <table className="fit-table" data-testid="tokens-table">
                   <thead>
                     <tr>
                       <th scope="col">Name</th>
@@ -153,14 +153,14 @@ export function Tokens({ workspace, business, me, members, version, onChanged, o
                   <tbody>
                     {list.map((t) => (
                       <tr key={t.id} data-testid="token-row" data-token-id={String(t.id)} data-prefix={t.prefix}>
-                        <td data-testid="token-name">{t.name}</td>
-                        <td>
+                        <td data-label="Name" data-testid="token-name">{t.name}</td>
+                        <td data-label="Token">
                           <code data-testid="token-prefix">{t.prefix}…</code>
                         </td>
-                        {everyone && <td>{personName(t.user_id, members, me)}</td>}
-                        <td>{zonedDateTime(t.created_at, business.timezone)}</td>
-                        <td>{t.expires_at ? zonedDateTime(t.expires_at, business.timezone) : "Never"}</td>
-                        <td data-testid="token-last-used">{t.last_used_at ? zonedDateTime(t.last_used_at, business.timezone) : "Never"}</td>
+                        {everyone && <td data-label="Member">{personName(t.user_id, members, me)}</td>}
+                        <td data-label="Created">{zonedDateTime(t.created_at, business.timezone)}</td>
+                        <td data-label="Expires">{t.expires_at ? zonedDateTime(t.expires_at, business.timezone) : "Never"}</td>
+                        <td data-label={`Last used (${business.timezone})`} data-testid="token-last-used">{t.last_used_at ? zonedDateTime(t.last_used_at, business.timezone) : "Never"}</td>
                         <td className="row-actions">
                           {(t.user_id === me.user_id || everyone) && (
                             <button type="button" className="secondary" data-testid="revoke-token" disabled={busy !== null} onClick={() => revoke(t)}>
