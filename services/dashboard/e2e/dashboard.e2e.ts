@@ -1660,7 +1660,7 @@ async function main(): Promise<number> {
     await shot(page, "best-times");
   });
 
-  await test("every view at 1,440 and 390 px: axe-core finds no serious or critical WCAG 2.2 A/AA violation, nothing is wider than the screen; a screenshot of each", page, async () => {
+  await test("every view at 1,440 and 390 px: axe-core finds no serious or critical WCAG 2.2 A/AA violation, nothing is wider than the screen; a screenshot of each; Tab reaches every control and no chart part", page, async () => {
     const failures: string[] = [];
     const views: [string, () => Promise<void>][] = [
       ["overview", async () => {
@@ -1696,6 +1696,30 @@ async function main(): Promise<number> {
       }],
     ];
     try {
+      // The keyboard: Tab from the top of the overview reaches every control and link, and
+      // no part of a chart (its numbers are in the tables beside it).
+      await page.setViewportSize({ width: 1440, height: 900 });
+      await views[0][1]();
+      await page.reload(); // Tab then starts from the top of the page
+      await ready(page, "summary");
+      await ready(page, "platforms");
+      await ready(page, "content");
+      const stops: string[] = [];
+      for (let i = 0; i < 60; i++) {
+        await page.keyboard.press("Tab");
+        const stop = await page.evaluate(() => {
+          const e = document.activeElement;
+          if (!e || e === document.body) return "";
+          const named = e.getAttribute("aria-label") ?? e.getAttribute("name") ?? (e.textContent ?? "").trim().slice(0, 24);
+          return `${e.tagName.toLowerCase()}${e.closest("svg") ? "(in a chart)" : ""} ${JSON.stringify(named)}`;
+        });
+        if (!stop) break;
+        stops.push(stop);
+      }
+      const inCharts = stops.filter((s) => s.includes("(in a chart)"));
+      if (inCharts.length) failures.push(`Tab stops inside charts: ${inCharts.join(", ")}`);
+      for (const wanted of ['"business"', '"platform"', '"preset"', '"compare"', '"Overview"', '"Team"'])
+        if (!stops.some((s) => s.includes(wanted))) failures.push(`Tab never reaches ${wanted} (stops: ${stops.join(", ")})`);
       for (const [width, height] of [[1440, 900], [390, 844]]) {
         await page.setViewportSize({ width, height });
         for (const [view, open] of views) {

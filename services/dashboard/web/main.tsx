@@ -2,6 +2,7 @@ import { StrictMode } from "react";
 import { createRoot } from "react-dom/client";
 import { QueryClientProvider } from "@tanstack/react-query";
 import { App } from "./App";
+import { keepChartLayersOutOfTabOrder } from "./components/charts";
 import { takeConnectOutcome } from "./connect";
 import { takeInviteSecret } from "./invite";
 import { forgetLegacy } from "./storage";
@@ -16,6 +17,7 @@ forgetLegacy();
 const connectOutcome = takeConnectOutcome();
 // An invitation link (/invite#<secret>): the secret kept in this tab, the address cleaned.
 takeInviteSecret();
+keepChartLayersOutOfTabOrder(root);
 // Answers kept between views for as long as query-api keeps them (useApi.ts).
 const queries = makeQueryClient();
 createRoot(root).render(

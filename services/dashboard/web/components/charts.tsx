@@ -25,3 +25,18 @@ export const PlatformComparison = chartPanel("Platform comparison", "platforms",
 );
 export const PostDetail = chartPanel("Post", "post-detail", () => import("./PostDetail").then((m) => m.PostDetail));
 export const Trends = chartPanel("Trends", "trends", () => import("./Trends").then((m) => m.Trends));
+
+/**
+ * Keeps the charts' drawing layers out of the tab order. Chromium makes the bare `<g>`s that
+ * Recharts draws its layers into (`recharts-zIndex-layer_*`) sequential tab stops with
+ * nothing to say: eight on the overview alone. Every number a chart draws is in the panel's
+ * table or text beside it, so the layers leave the tab order (tabindex -1); the mouse's
+ * tooltips stay. Watches `root` for layers drawn later.
+ */
+export function keepChartLayersOutOfTabOrder(root: HTMLElement): void {
+  const mark = () => {
+    for (const g of root.querySelectorAll('svg g[class^="recharts-zIndex-layer"]:not([tabindex])')) g.setAttribute("tabindex", "-1");
+  };
+  mark();
+  new MutationObserver(mark).observe(root, { childList: true, subtree: true });
+}
