@@ -1,5 +1,6 @@
 import type { Overview, Summary, TrendItem } from "../api/types";
 import { change, int, pct, platformName, reportedInt, signedInt, zonedDateTime } from "../format";
+import { rangeLabel } from "../dates";
 import { EmptySummary } from "./EmptyBusiness";
 import { Panel } from "./Panel";
 import { scopeKey, type ViewProps } from "./props";
@@ -183,7 +184,7 @@ export function SummaryCards({ client, scope, version, onUnauthorized }: ViewPro
       actions={
         result.state === "ready" ? (
           <span className="muted" data-testid="summary-period">
-            {result.data.period.start_date} – {result.data.period.end_date}
+            {rangeLabel(result.data.period.start_date, result.data.period.end_date)}
             {result.data.data_as_of &&
               ` · data as of ${zonedDateTime(result.data.data_as_of, result.data.period.timezone)}`}
           </span>
