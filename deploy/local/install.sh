@@ -17,6 +17,9 @@ command -v java >/dev/null || apt_packages+=(openjdk-17-jre-headless)
 command -v curl >/dev/null || apt_packages+=(curl)
 command -v mvn >/dev/null || apt_packages+=(maven)
 command -v chromium >/dev/null || apt_packages+=(chromium)   # the dashboard's browser tests
+command -v pdftoppm >/dev/null || apt_packages+=(poppler-utils)   # the reports' PDF pages as PNGs
+ldconfig -p | grep -q libpangoft2 || apt_packages+=(libpango-1.0-0 libpangoft2-1.0-0)   # WeasyPrint
+[[ -d /usr/share/fonts/truetype/dejavu ]] || apt_packages+=(fonts-dejavu-core)   # the reports' text
 if (( ${#apt_packages[@]} )); then
   log "apt-get install ${apt_packages[*]}"
   as_root apt-get update -qq

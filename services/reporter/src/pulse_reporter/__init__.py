@@ -1,0 +1,1 @@
+"""Pulse reporter: scheduled reports and alerts, sent over SMTP and to webhooks."""
