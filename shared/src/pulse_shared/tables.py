@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    Boolean,
     CheckConstraint,
     Column,
     Date,
@@ -35,7 +36,7 @@ from sqlalchemy import (
     func,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
 
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.roles import ROLES
@@ -438,7 +439,204 @@ connected_accounts = Table(
     ),
 )
 
+# --- reports and alerts (the reporter service is their only writer) ----------------------
+
+REPORT_KINDS = ("weekly", "monthly")
+DELIVERY_STATUSES = ("pending", "sent", "skipped", "failed")
+SENSITIVITIES = ("low", "medium", "high")
+
+
+def _business_fk() -> Column[int]:
+    return Column(
+        "business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE"), nullable=False
+    )
+
+
+def _at(name: str, nullable: bool = False) -> Column[object]:
+    default = None if nullable else func.now()
+    return Column(name, DateTime(timezone=True), nullable=nullable, server_default=default)
+
+
+# Who receives which report of a business: weekly (Mondays) or monthly (the 2nd), in the
+# business's time zone, covering the last complete week or month.
+report_schedules = Table(
+    "report_schedules",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    _business_fk(),
+    Column("kind", Text, nullable=False),
+    Column("recipients", ARRAY(Text), nullable=False),
+    Column("include_csv", Boolean, nullable=False, server_default=text("false")),
+    Column("paused", Boolean, nullable=False, server_default=text("false")),
+    Column("created_by", Text, nullable=False),
+    _at("created_at"),
+    _at("updated_at"),
+    CheckConstraint(_in("kind", REPORT_KINDS), name="kind"),
+    Index(None, "business_id", "id"),
+)
+
+# A business's look in its reports: its colour and logo (bytes, never fetched from a URL).
+report_branding = Table(
+    "report_branding",
+    metadata,
+    Column(
+        "business_id",
+        BigInteger,
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("colour", Text, nullable=False),
+    Column("logo", LargeBinary, nullable=True),
+    Column("logo_media_type", Text, nullable=True),
+    _at("updated_at"),
+)
+
+# Each report sent, skipped or failed, once per schedule and period: ``delivery_key`` is
+# unique ("<schedule>:<period start>", a send-now's with its own suffix), so two replicas
+# cannot both take one; a replica holds a pending one under a lease while it sends.
+report_deliveries = Table(
+    "report_deliveries",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    _business_fk(),
+    Column(
+        "schedule_id",
+        BigInteger,
+        ForeignKey("report_schedules.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("delivery_key", Text, nullable=False, unique=True),
+    Column("period_start", Date, nullable=False),
+    Column("period_end", Date, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("reason", Text, nullable=True),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    _at("next_attempt_at"),
+    Column("lease_owner", Text, nullable=True),
+    _at("lease_until", nullable=True),
+    # The mail's Message-ID, the same on every attempt: a receiving server that saw it can
+    # tell a re-send (the one window: accepted by SMTP, not yet recorded as sent).
+    Column("message_id", Text, nullable=False),
+    _at("created_at"),
+    _at("finished_at", nullable=True),
+    CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+    Index(None, "business_id", "schedule_id", "period_start"),
+    Index(None, "next_attempt_at", postgresql_where=text("status = 'pending'")),
+)
+
+# Addresses that asked to receive a schedule's reports no more (its unsubscribe link), and
+# addresses the mail server refused (bounces): neither is sent to again.
+report_unsubscribes = Table(
+    "report_unsubscribes",
+    metadata,
+    Column(
+        "schedule_id",
+        BigInteger,
+        ForeignKey("report_schedules.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    Column("email", Text, nullable=False),
+    _business_fk(),
+    _at("at"),
+    PrimaryKeyConstraint("schedule_id", "email"),
+)
+
+report_bounces = Table(
+    "report_bounces",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    _business_fk(),
+    Column("email", Text, nullable=False),
+    Column("detail", Text, nullable=False),
+    _at("at"),
+    Index(None, "business_id", "email"),
+)
+
+# How a business is alerted: the sensitivity, who is mailed, the webhook (its signing
+# secret is the reporter's to keep).
+alert_settings = Table(
+    "alert_settings",
+    metadata,
+    Column(
+        "business_id",
+        BigInteger,
+        ForeignKey("businesses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("sensitivity", Text, nullable=False, server_default=text("'medium'")),
+    Column("email_recipients", ARRAY(Text), nullable=False, server_default=text("'{}'")),
+    Column("webhook_url", Text, nullable=True),
+    Column("webhook_secret", Text, nullable=True),
+    _at("updated_at"),
+    CheckConstraint(_in("sensitivity", SENSITIVITIES), name="sensitivity"),
+)
+
+# What changed, said once: ``alert_key`` is unique (kind, platform, metric, day).
+alerts = Table(
+    "alerts",
+    metadata,
+    Column("id", BigInteger, Identity(always=False), primary_key=True),
+    _business_fk(),
+    Column("alert_key", Text, nullable=False, unique=True),
+    Column("kind", Text, nullable=False),
+    Column("platform", Text, nullable=False),
+    Column("metric", Text, nullable=True),
+    Column("day", Date, nullable=False),
+    Column("title", Text, nullable=False),
+    Column("sentence", Text, nullable=False),
+    Column("link", Text, nullable=False),
+    Column("numbers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    _at("created_at"),
+    CheckConstraint(_in("kind", ("anomaly", "reconnection")), name="kind"),
+    Index(None, "business_id", "id"),
+)
+
+# Who has read which alert (each member marks their own).
+alert_reads = Table(
+    "alert_reads",
+    metadata,
+    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("user_id", Text, nullable=False),
+    _at("read_at"),
+    PrimaryKeyConstraint("alert_id", "user_id"),
+)
+
+# Each alert's delivery by mail and to the webhook, retried until sent or given up.
+alert_deliveries = Table(
+    "alert_deliveries",
+    metadata,
+    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("status", Text, nullable=False, server_default=text("'pending'")),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("detail", Text, nullable=True),
+    _at("next_attempt_at"),
+    _at("finished_at", nullable=True),
+    PrimaryKeyConstraint("alert_id", "channel"),
+    CheckConstraint(_in("channel", ("email", "webhook")), name="channel"),
+    CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),
+)
+
+REPORTER_TABLES = (
+    "report_schedules",
+    "report_branding",
+    "report_deliveries",
+    "report_unsubscribes",
+    "report_bounces",
+    "alert_settings",
+    "alerts",
+    "alert_reads",
+    "alert_deliveries",
+)
+
 # Tables the SELECT-only reader role must not read (the migrations revoke its access): the
-# token vault, and the teams' tables (digests of secrets, people's addresses), which
-# query-api never needs.
-SECRET_TABLES = ("connected_accounts", "users", "invites", "api_tokens", "audit_log")
+# token vault, the teams' tables (digests of secrets, people's addresses) and the
+# reporter's (addresses, a webhook's secret), which query-api never needs.
+SECRET_TABLES = (
+    "connected_accounts",
+    "users",
+    "invites",
+    "api_tokens",
+    "audit_log",
+    *REPORTER_TABLES,
+)
