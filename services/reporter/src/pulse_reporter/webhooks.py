@@ -41,13 +41,14 @@ import ssl
 import time
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from email.utils import parsedate_to_datetime
+from datetime import UTC, datetime
 from typing import Any, Literal, TypeAlias
 
 import httpx
 from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, stop_after_attempt
 
 from pulse_reporter.alert_text import AlertText
+from pulse_shared.ingest.signing import retry_after_seconds
 
 IPAddress: TypeAlias = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network: TypeAlias = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -338,20 +339,6 @@ def worth_retrying(error: BaseException) -> bool:
     return isinstance(error, RETRYABLE) and not certificate_refused(error)
 
 
-def retry_after_seconds(value: str | None, now: float) -> float | None:
-    """A ``Retry-After`` header (seconds, or an HTTP date) as seconds from ``now``."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    return max(0.0, when.timestamp() - now) if when.tzinfo is not None else None
-
-
 def backoff(policy: WebhookPolicy) -> Callable[[RetryCallState], float]:
     """Seconds before the next attempt: the destination's Retry-After (capped), else
     ``backoff_first_s`` doubled per attempt up to ``backoff_max_s``."""
@@ -412,7 +399,9 @@ async def post_once(
     if 200 <= status < 300:
         return status
     if status == 429 or status >= 500:
-        retry_after = retry_after_seconds(response.headers.get("retry-after"), clock())
+        retry_after = retry_after_seconds(
+            response.headers.get("retry-after"), datetime.fromtimestamp(clock(), UTC)
+        )
         raise RetryableResponse(status, retry_after)
     raise RejectedResponse(status, text)
 
