@@ -43,6 +43,7 @@ from alembic.config import Config
 from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
+from pulse_reporter.analytics import QueryApiAnalytics
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
@@ -92,6 +93,8 @@ class Infra:
     # The session's workspace, the one writer of members, and the operator's key to it.
     workspace_url: str = ""
     operator_token: str = field(default="", repr=False)
+    # The reporter's key to the session workspace's service-token route.
+    reporter_service_token: str = field(default="", repr=False)
 
     async def token_for(
         self, business_id: int, user: str | None = None, role: str = "owner"
@@ -237,6 +240,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         database_name=database,
         jwt_secret=f"test-secret-{secrets.token_hex(16)}",
         operator_token=secrets.token_hex(32),
+        reporter_service_token=secrets.token_hex(32),
     )
     # The session's workspace: members are made through it, as `pulse token` makes them.
     members = start_service(
@@ -245,6 +249,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
             PULSE_DATABASE_URL=session.workspace_database_url,
             PULSE_WORKSPACE_SIGNING_KEYS=base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
             PULSE_WORKSPACE_OPERATOR_TOKEN=session.operator_token,
+            PULSE_REPORTER_SERVICE_TOKEN=session.reporter_service_token,
             PULSE_SMTP_TLS="none",
         ),
         str(tmp_path_factory.mktemp("workspace")), ready_path="/readyz",
@@ -769,6 +774,40 @@ def query_api(infra: Infra, tmp_path_factory: pytest.TempPathFactory) -> Iterato
         yield service
     finally:
         service.stop()
+
+
+@pytest.fixture(scope="session")
+def service_query_api(
+    infra: Infra, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[ServiceProcess]:
+    """:func:`query_api` trusting the session workspace's tokens (its JWKS) instead of the
+    session's secret, as deployed: the reporter's service tokens are verified there."""
+    env = infra.env(
+        PULSE_DATABASE_URL=infra.reader_database_url,
+        PULSE_CLOCK_AT=QUERY_API_NOW.isoformat(),
+        PULSE_JWT_JWKS_URL=f"{infra.workspace_url}/.well-known/jwks.json",
+        PULSE_JWT_ISSUER="pulse-workspace",
+    )
+    service = start_service(
+        "query-api", "pulse_query_api.app:app", env, str(tmp_path_factory.mktemp("logs"))
+    )
+    try:
+        yield service
+    finally:
+        service.stop()
+
+
+@pytest.fixture
+async def reporter_analytics(
+    infra: Infra, service_query_api: ServiceProcess
+) -> AsyncIterator[QueryApiAnalytics]:
+    """The reporter's analytics client on the session's workspace and query-api (built
+    the same way with other options: ``QueryApiAnalytics(service_query_api.url,
+    infra.workspace_url, infra.reporter_service_token, ...)``)."""
+    async with QueryApiAnalytics(
+        service_query_api.url, infra.workspace_url, infra.reporter_service_token
+    ) as analytics:
+        yield analytics
 
 
 @pytest.fixture

@@ -35,6 +35,7 @@ from pulse_shared.permissions import (
     KAFKA_ADMIN,
     REDIS_ADMIN,
     REDIS_USERS,
+    REPORTER_ROLE,
     SEED_SECRETS,
     SERVICES,
     SMTP,
@@ -65,6 +66,7 @@ APPS: dict[str, tuple[str, str, int]] = {
     "ingest-meta": ("pulse-ingest-meta", "pulse_ingest_meta.app", 8103),
     "platform-sim": ("pulse-platform-sim", "pulse_platform_sim.app", 8200),
     "workspace": ("pulse-workspace", "pulse_workspace.app", 8400),
+    "reporter": ("pulse-reporter", "pulse_reporter.app", 8500),
 }
 DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | STAND_INS | set(APPS) | {"dashboard"}
 # DESIGN.md, "Running it": the default host ports, each overridable by environment. The
@@ -79,6 +81,7 @@ DEFAULT_HOST_PORTS = {
     "dashboard": 8080,
     "platform-sim": 8200,
     "workspace": 8400,
+    "reporter": 8500,
     # The teams contract's local servers: the identity provider, the inbox.
     "keycloak": 8300,
     "mailpit": 8025,
@@ -110,6 +113,16 @@ REQUIRED_DEPENDENCIES: dict[str, dict[str, str]] = {
         "redis": "service_healthy",
         "migrate": "service_completed_successfully",
     },
+    # Reports and alerts go to Mailpit; the analytics come from query-api, members from
+    # the workspace.
+    "reporter": {
+        "postgres": "service_healthy",
+        "redis": "service_healthy",
+        "migrate": "service_completed_successfully",
+        "mailpit": "service_healthy",
+        "query-api": "service_healthy",
+        "workspace": "service_healthy",
+    },
     # Sign-in needs the realm with its secrets applied.
     "dashboard": {
         "redis": "service_healthy",
@@ -127,6 +140,7 @@ DATABASE = "pulse"
 DASHBOARD_SETTINGS = {
     "PULSE_QUERY_API_URL": "http://query-api:8000",
     "PULSE_WORKSPACE_URL": "http://workspace:8400",
+    "PULSE_REPORTER_URL": "http://reporter:8500",
     "PULSE_INGEST_LINKEDIN_URL": "http://ingest-linkedin:8101",
     "PULSE_INGEST_TWITTER_URL": "http://ingest-twitter:8102",
     "PULSE_INGEST_META_URL": "http://ingest-meta:8103",
@@ -139,6 +153,13 @@ DASHBOARD_SETTINGS = {
 # The workspace's secrets: each the generated one of the same name (or Mailpit's sender).
 WORKSPACE_SECRETS = {
     **{name: name for name in (*SEED_SECRETS, *TOKEN_SECRETS) if "WORKSPACE" in name},
+    "PULSE_REPORTER_SERVICE_TOKEN": "PULSE_REPORTER_SERVICE_TOKEN",
+    "PULSE_SMTP_PASSWORD": "PULSE_MAILPIT_SMTP_PASSWORD",
+}
+# The reporter's: its own generated secrets (the service token the workspace has too), and
+# Mailpit's sender.
+REPORTER_SECRETS = {
+    **{name: name for name in (*SEED_SECRETS, *TOKEN_SECRETS) if "REPORTER" in name},
     "PULSE_SMTP_PASSWORD": "PULSE_MAILPIT_SMTP_PASSWORD",
 }
 WORKSPACE_JWKS = f"http://workspace:{port_of('workspace')}/.well-known/jwks.json"
@@ -766,11 +787,12 @@ def test_database_urls_use_the_right_roles() -> None:
         READER_ROLE: postgres["PULSE_PG_READER_PASSWORD"],
         INGEST_ROLE: postgres["PULSE_PG_INGEST_PASSWORD"],
         WORKSPACE_ROLE: postgres["PULSE_PG_WORKSPACE_PASSWORD"],
+        REPORTER_ROLE: postgres["PULSE_PG_REPORTER_PASSWORD"],
     }
     expected = {
         "migrate": APP_ROLE, "aggregator": APP_ROLE, "query-api": READER_ROLE,
         "ingest-linkedin": INGEST_ROLE, "ingest-twitter": INGEST_ROLE, "ingest-meta": INGEST_ROLE,
-        "workspace": WORKSPACE_ROLE,
+        "workspace": WORKSPACE_ROLE, "reporter": REPORTER_ROLE,
     }  # fmt: skip
     for name, role in expected.items():
         url = make_url(environment(name)["PULSE_DATABASE_URL"])
@@ -805,7 +827,7 @@ def test_postgres_init_script_creates_the_roles_and_the_database() -> None:
 
     for role, attributes in (
         (APP_ROLE, ("LOGIN", "CREATEDB")), (READER_ROLE, ("LOGIN",)), (INGEST_ROLE, ("LOGIN",)),
-        (WORKSPACE_ROLE, ("LOGIN",)),
+        (WORKSPACE_ROLE, ("LOGIN",)), (REPORTER_ROLE, ("LOGIN",)),
     ):  # fmt: skip
         match = re.search(rf"CREATE ROLE {role} (?:WITH )?([^;]*);", sql, re.IGNORECASE)
         assert match, f"the init script does not create role {role}"
@@ -861,18 +883,20 @@ def test_docker_compose_config_accepts_the_file() -> None:
 
 
 def test_services_trust_the_forwarded_address_of_the_dashboard_only() -> None:
-    """query-api, the workspace and the ingest services count rate limits per browser from
-    the dashboard's X-Forwarded-For: each trusts that header from the dashboard's fixed
-    address, which no other container can be given (it lies outside the network's
-    ip_range), on the one network the dashboard shares with it (so the dashboard always
-    calls from that address). Only the dashboard and Redis meet on `sessions`."""
+    """query-api, the workspace, the reporter and the ingest services count rate limits per
+    browser from the dashboard's X-Forwarded-For: each trusts that header from the
+    dashboard's fixed address, which no other container can be given (it lies outside the
+    network's ip_range), on the one network the dashboard shares with it (so the dashboard
+    always calls from that address). Only the dashboard and Redis meet on `sessions`."""
     dashboard_networks = services()["dashboard"]["networks"]
     address = ipaddress.ip_address(dashboard_networks["web"]["ipv4_address"])
     (ipam,) = compose()["networks"]["web"]["ipam"]["config"]
     assert address in ipaddress.ip_network(ipam["subnet"])
     assert address not in ipaddress.ip_network(ipam["ip_range"]), "others may get its address"
     relayed = {target for target in SERVICES["dashboard"].calls if target in SERVICES}
-    assert relayed == {"query-api", "workspace", "ingest-linkedin", "ingest-twitter", "ingest-meta"}
+    assert relayed == {
+        "query-api", "workspace", "reporter", "ingest-linkedin", "ingest-twitter", "ingest-meta"
+    }  # fmt: skip
     for name in relayed:
         trusted = json.loads(environment(name)["PULSE_TRUSTED_PROXIES"])
         assert trusted == [str(address)], name
@@ -936,7 +960,7 @@ def test_access_tokens_are_checked_with_the_workspaces_keys() -> None:
     secret, the workspace's issuer."""
     callers = {name for name, row in SERVICES.items() if "workspace" in row.calls}
     checking = callers - {"dashboard"}  # it relays the session's token, checking none
-    assert checking == {"query-api", "ingest-linkedin", "ingest-twitter", "ingest-meta"}
+    assert checking == {"query-api", "reporter", "ingest-linkedin", "ingest-twitter", "ingest-meta"}
     for name in checking:
         env = environment(name)
         assert env.get("PULSE_JWT_JWKS_URL") == WORKSPACE_JWKS, name
@@ -976,3 +1000,22 @@ def test_the_workspace_and_the_dashboard_get_their_settings_and_generated_secret
         _required("keycloak-setup", "PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET")
         == (DASHBOARD_SETTINGS["PULSE_OIDC_CLIENT_SECRET"])
     )
+
+
+def test_the_reporter_gets_its_settings_and_generated_secrets() -> None:
+    """Its generated secrets (the service token the same as the workspace's), the servers it
+    calls by their names on its networks, Mailpit to send through, and links that lead to
+    the dashboard as the browser reaches it."""
+    reporter, dashboard = environment("reporter"), environment("dashboard")
+    for key, variable in REPORTER_SECRETS.items():
+        assert _required("reporter", key) == variable, key
+    assert _required("workspace", "PULSE_REPORTER_SERVICE_TOKEN") == _required(
+        "reporter", "PULSE_REPORTER_SERVICE_TOKEN"
+    )
+    for name in ("query-api", "workspace"):
+        key = f"PULSE_{name.upper().replace('-', '_')}_URL"
+        assert reporter[key] == f"http://{name}:{port_of(name)}", key
+    assert dashboard["PULSE_REPORTER_URL"] == f"http://reporter:{port_of('reporter')}"
+    assert reporter["PULSE_SMTP_HOST"] == "mailpit"
+    assert reporter["PULSE_DASHBOARD_URL"] == dashboard["PULSE_DASHBOARD_PUBLIC_URL"]
+    assert "PULSE_KAFKA_USERNAME" not in reporter

@@ -85,6 +85,7 @@ PORTS = {
     "platform-sim": 8200,
     "dashboard": 8080,
     "workspace": 8400,
+    "reporter": 8500,
 }
 SIMULATOR = "platform-sim"
 # The settings class each Python Deployment reads its PULSE_* environment with.
@@ -377,7 +378,7 @@ def test_production_configuration_and_secrets() -> None:
     assert common["PULSE_ENVIRONMENT"] == "production"
     # Tokens checked against the workspace's keys (its Service, which only the arrows of
     # the table reach), not a shared secret.
-    for name in ("query-api", *INGEST):
+    for name in ("query-api", "reporter", *INGEST):
         env = environment("production", named("production", "Deployment", name))
         assert env["PULSE_JWT_JWKS_URL"] == WORKSPACE_JWKS, name
         assert env["PULSE_JWT_ISSUER"] == WORKSPACE_ISSUER, name
@@ -386,8 +387,9 @@ def test_production_configuration_and_secrets() -> None:
     for name in ("dashboard", "workspace"):
         env = environment("production", named("production", "Deployment", name))
         assert env["PULSE_OIDC_ISSUER"].startswith("https://"), name
-    workspace = environment("production", named("production", "Deployment", "workspace"))
-    assert workspace["PULSE_SMTP_TLS"] in {"starttls", "tls"}
+    for name in ("workspace", "reporter"):
+        env = environment("production", named("production", "Deployment", name))
+        assert env["PULSE_SMTP_TLS"] in {"starttls", "tls"}, name
     # Every secret is the production one (from the overlay's files), none of base's.
     for secret in resources("production", "Secret"):
         for key, value in secret_data(secret).items():
@@ -817,6 +819,7 @@ def test_every_service_connects_with_its_own_credentials(overlay: str) -> None:
 DASHBOARD_SETTINGS = {
     "PULSE_QUERY_API_URL": f"http://query-api:{port_of('query-api')}",
     "PULSE_WORKSPACE_URL": f"http://workspace:{port_of('workspace')}",
+    "PULSE_REPORTER_URL": f"http://reporter:{port_of('reporter')}",
     **{f"PULSE_{n.upper().replace('-', '_')}_URL": f"http://{n}:{port_of(n)}" for n in INGEST},
 }
 SECRET_SETTINGS = {
@@ -824,6 +827,11 @@ SECRET_SETTINGS = {
     "workspace": {
         "PULSE_DATABASE_URL", "PULSE_REDIS_URL", "PULSE_WORKSPACE_SIGNING_KEYS",
         "PULSE_WORKSPACE_OPERATOR_TOKEN", "PULSE_SMTP_USERNAME", "PULSE_SMTP_PASSWORD",
+        "PULSE_REPORTER_SERVICE_TOKEN",
+    },
+    "reporter": {
+        "PULSE_DATABASE_URL", "PULSE_REDIS_URL", "PULSE_REPORTER_SERVICE_TOKEN",
+        "PULSE_REPORTER_LINK_KEYS", "PULSE_SMTP_USERNAME", "PULSE_SMTP_PASSWORD",
     },
 }  # fmt: skip
 
@@ -857,11 +865,36 @@ def test_the_dashboard_and_the_workspace_share_one_sign_in_and_keep_secrets_secr
         assert _secret_keys(overlay, workload) == SECRET_SETTINGS[name], name
 
 
+def test_the_reporter_shares_its_token_with_the_workspace_and_keeps_secrets_secret(
+    overlay: str,
+) -> None:
+    """One Secret holds the reporter's bearer to the workspace's service route, and both read
+    it; the reporter calls query-api and the workspace by their Services, sends links that
+    lead to the dashboard, and takes its credentials and keys from Secrets only."""
+    reporter = named(overlay, "Deployment", "reporter")
+    workspace = named(overlay, "Deployment", "workspace")
+    env = environment(overlay, reporter)
+    token = "PULSE_REPORTER_SERVICE_TOKEN"
+    assert env[token] == environment(overlay, workspace)[token]
+    shared = generated(overlay, "Secret", "reporter-service-token")["metadata"]["name"]
+    for workload in (reporter, workspace):
+        refs = [s["secretRef"]["name"] for s in container(workload)["envFrom"] if "secretRef" in s]
+        assert shared in refs, workload["metadata"]["name"]
+    for name in ("query-api", "workspace"):
+        key = f"PULSE_{name.upper().replace('-', '_')}_URL"
+        assert env[key] == f"http://{name}:{port_of(name)}", key
+    dashboard = environment(overlay, named(overlay, "Deployment", "dashboard"))
+    assert env["PULSE_DASHBOARD_URL"] == dashboard["PULSE_DASHBOARD_PUBLIC_URL"]
+    assert SECRET_SETTINGS["reporter"] <= set(env)
+    assert _secret_keys(overlay, reporter) == SECRET_SETTINGS["reporter"]
+
+
 def test_query_api_trusts_forwarded_addresses_only_from_pods_its_policy_admits(
     overlay: str,
 ) -> None:
     """query-api trusts X-Forwarded-For from private (pod) addresses; that is safe because
-    its NetworkPolicy admits the dashboard's pods and nothing else."""
+    its NetworkPolicy admits the dashboard's pods and the reporter's (Pulse's own client,
+    which names no one else's address) and nothing else."""
     env = environment(overlay, named(overlay, "Deployment", "query-api"))
     trusted = [ipaddress.ip_network(n) for n in json.loads(env["PULSE_TRUSTED_PROXIES"])]
     assert trusted
@@ -874,4 +907,7 @@ def test_query_api_trusts_forwarded_addresses_only_from_pods_its_policy_admits(
         for rule in policy["spec"].get("ingress", [])
         for peer in rule.get("from", [])
     ]
-    assert admitted == [{"podSelector": {"matchLabels": {"app.kubernetes.io/name": "dashboard"}}}]
+    assert admitted == [
+        {"podSelector": {"matchLabels": {"app.kubernetes.io/name": name}}}
+        for name in ("dashboard", "reporter")
+    ]

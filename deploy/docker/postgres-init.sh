@@ -12,6 +12,8 @@
 #                 migrations), nothing of the analytics
 #   pulse_workspace  the workspace's role: the teams' tables (members, users, invites, API
 #                 tokens, the audit log; granted by the migrations), nothing of the analytics
+#   pulse_reporter  the reporter's role: its schedules, deliveries and alerts, and businesses
+#                 read (granted by the migrations), nothing of the analytics
 # Passwords come from the container's environment, with no default (docker-compose.yml:
 # the generated ones of deploy/local/credentials.py).
 set -eo pipefail
@@ -21,10 +23,12 @@ psql -v ON_ERROR_STOP=1 -X -q \
   --set=app_password="${PULSE_PG_APP_PASSWORD:?}" \
   --set=reader_password="${PULSE_PG_READER_PASSWORD:?}" \
   --set=ingest_password="${PULSE_PG_INGEST_PASSWORD:?}" \
-  --set=workspace_password="${PULSE_PG_WORKSPACE_PASSWORD:?}" <<'SQL'
+  --set=workspace_password="${PULSE_PG_WORKSPACE_PASSWORD:?}" \
+  --set=reporter_password="${PULSE_PG_REPORTER_PASSWORD:?}" <<'SQL'
 CREATE ROLE pulse WITH LOGIN NOSUPERUSER CREATEDB NOCREATEROLE PASSWORD :'app_password';
 CREATE ROLE pulse_reader WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reader_password';
 CREATE ROLE pulse_ingest WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'ingest_password';
 CREATE ROLE pulse_workspace WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'workspace_password';
+CREATE ROLE pulse_reporter WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD :'reporter_password';
 CREATE DATABASE pulse OWNER pulse;
 SQL

@@ -20,6 +20,7 @@ PG_READER_STATEMENT_TIMEOUT="${PULSE_PG_READER_STATEMENT_TIMEOUT:-10s}"
 PG_READER_TEMP_FILE_LIMIT="${PULSE_PG_READER_TEMP_FILE_LIMIT:-512MB}"
 PG_INGEST_USER="${PULSE_PG_INGEST_USER:-pulse_ingest}"
 PG_WORKSPACE_USER="${PULSE_PG_WORKSPACE_USER:-pulse_workspace}"
+PG_REPORTER_USER="${PULSE_PG_REPORTER_USER:-pulse_reporter}"
 PG_DATABASE="${PULSE_PG_DATABASE:-pulse}"
 REDIS_PORT="${PULSE_REDIS_PORT:-6379}"
 # Keycloak, the local OpenID provider (realm pulse); Mailpit, the local SMTP server and its
@@ -106,6 +107,7 @@ load_credentials() {
   PG_READER_PASSWORD="$PULSE_PG_READER_PASSWORD"
   PG_INGEST_PASSWORD="$PULSE_PG_INGEST_PASSWORD"
   PG_WORKSPACE_PASSWORD="$PULSE_PG_WORKSPACE_PASSWORD"
+  PG_REPORTER_PASSWORD="$PULSE_PG_REPORTER_PASSWORD"
 }
 
 # A service's Redis URL, as its own ACL user (pulse_shared.permissions.REDIS_USERS).
@@ -140,6 +142,9 @@ ingest_database_url() {
 }
 workspace_database_url() {
   echo "postgresql+asyncpg://$PG_WORKSPACE_USER:$PG_WORKSPACE_PASSWORD@127.0.0.1:$PG_PORT/${1:-$PG_DATABASE}"
+}
+reporter_database_url() {
+  echo "postgresql+asyncpg://$PG_REPORTER_USER:$PG_REPORTER_PASSWORD@127.0.0.1:$PG_PORT/${1:-$PG_DATABASE}"
 }
 reader_database_url() {
   echo "postgresql+asyncpg://$PG_READER_USER:$PG_READER_PASSWORD@127.0.0.1:$PG_PORT/${1:-$PG_DATABASE}"

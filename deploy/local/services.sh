@@ -12,11 +12,13 @@ load_credentials
 # name  module  port (the simulator first: the ingest services poll it)
 SIM_PORT=${PULSE_PLATFORM_SIM_PORT:-8200}
 WORKSPACE_PORT=${PULSE_WORKSPACE_PORT:-8400}
+REPORTER_PORT=${PULSE_REPORTER_PORT:-8500}
 SERVICES=(
   "platform-sim pulse_platform_sim.app:app $SIM_PORT"
   "aggregator pulse_aggregator.app:app ${PULSE_AGGREGATOR_PORT:-8100}"
   "workspace pulse_workspace.app:app $WORKSPACE_PORT"
   "query-api pulse_query_api.app:app ${PULSE_QUERY_API_PORT:-8000}"
+  "reporter pulse_reporter.app:app $REPORTER_PORT"
   "dashboard server.app:app ${PULSE_DASHBOARD_PORT:-8080}"
   "ingest-linkedin pulse_ingest_linkedin.app:app ${PULSE_INGEST_LINKEDIN_PORT:-8101}"
   "ingest-twitter pulse_ingest_twitter.app:app ${PULSE_INGEST_TWITTER_PORT:-8102}"
@@ -77,6 +79,8 @@ export PULSE_QUERY_API_URL="http://127.0.0.1:${PULSE_QUERY_API_PORT:-8000}"
 export PULSE_INGEST_LINKEDIN_URL="http://127.0.0.1:${PULSE_INGEST_LINKEDIN_PORT:-8101}"
 export PULSE_INGEST_TWITTER_URL="http://127.0.0.1:${PULSE_INGEST_TWITTER_PORT:-8102}"
 export PULSE_INGEST_META_URL="http://127.0.0.1:${PULSE_INGEST_META_PORT:-8103}"
+# ... and its /reporter/ relay to the reporter.
+export PULSE_REPORTER_URL="http://127.0.0.1:$REPORTER_PORT"
 
 app_dir_for() {
   # The dashboard's server is a module of its folder, not a workspace package.
@@ -102,29 +106,34 @@ oauth_env_for() {
 
 # On this one machine every browser, the demo and the e2e come from 127.0.0.1: one address.
 # The per-address limits of production (one person's browser) would make them all one
-# person, so the workspace's and the dashboard's are a hundred people's here.
+# person, so the workspace's, the reporter's and the dashboard's are a hundred people's here.
 local_limits_for() {
   case "$1" in
-    workspace|dashboard) echo "PULSE_RATE_LIMIT_ADDRESS=60000/60 PULSE_RATE_LIMIT_AUTH_FAILURES=3000/60 PULSE_RATE_LIMIT_SIGN_IN=3000/60" ;;
+    workspace|reporter|dashboard) echo "PULSE_RATE_LIMIT_ADDRESS=60000/60 PULSE_RATE_LIMIT_AUTH_FAILURES=3000/60 PULSE_RATE_LIMIT_SIGN_IN=3000/60" ;;
   esac
 }
 
 # The secrets a service needs beyond its principals' (values without spaces).
 secrets_env_for() {
   case "$1" in
-    workspace) echo "PULSE_WORKSPACE_SIGNING_KEYS=$PULSE_WORKSPACE_SIGNING_KEYS PULSE_WORKSPACE_OPERATOR_TOKEN=$PULSE_WORKSPACE_OPERATOR_TOKEN PULSE_SMTP_HOST=127.0.0.1 PULSE_SMTP_PORT=$SMTP_PORT PULSE_SMTP_USERNAME=pulse PULSE_SMTP_PASSWORD=$PULSE_MAILPIT_SMTP_PASSWORD PULSE_SMTP_TLS=none PULSE_MAIL_FROM=pulse@pulse.local" ;;
+    workspace) echo "PULSE_WORKSPACE_SIGNING_KEYS=$PULSE_WORKSPACE_SIGNING_KEYS PULSE_WORKSPACE_OPERATOR_TOKEN=$PULSE_WORKSPACE_OPERATOR_TOKEN PULSE_REPORTER_SERVICE_TOKEN=$PULSE_REPORTER_SERVICE_TOKEN PULSE_SMTP_HOST=127.0.0.1 PULSE_SMTP_PORT=$SMTP_PORT PULSE_SMTP_USERNAME=pulse PULSE_SMTP_PASSWORD=$PULSE_MAILPIT_SMTP_PASSWORD PULSE_SMTP_TLS=none PULSE_MAIL_FROM=pulse@pulse.local" ;;
+    # Its bearer to the workspace's service route, its unsubscribe links' key; reports and
+    # alerts to Mailpit, as the workspace's invites.
+    reporter) echo "PULSE_REPORTER_SERVICE_TOKEN=$PULSE_REPORTER_SERVICE_TOKEN PULSE_REPORTER_LINK_KEYS=$PULSE_REPORTER_LINK_KEYS PULSE_SMTP_HOST=127.0.0.1 PULSE_SMTP_PORT=$SMTP_PORT PULSE_SMTP_USERNAME=pulse PULSE_SMTP_PASSWORD=$PULSE_MAILPIT_SMTP_PASSWORD PULSE_SMTP_TLS=none PULSE_MAIL_FROM=pulse@pulse.local PULSE_REPORTER_PUBLIC_URL=http://127.0.0.1:$REPORTER_PORT" ;;
     dashboard) echo "PULSE_OIDC_CLIENT_SECRET=$PULSE_KEYCLOAK_DASHBOARD_CLIENT_SECRET PULSE_DASHBOARD_SESSION_KEYS=$PULSE_DASHBOARD_SESSION_KEYS" ;;
   esac
 }
 
 database_url_for() {
   # query-api reads with the SELECT-only role, the ingest services reach only the connected
-  # accounts with theirs, the workspace only the teams' tables; the aggregator (the one
-  # writer of analytics) uses the application role; the dashboard none.
+  # accounts with theirs, the workspace only the teams' tables, the reporter only its
+  # schedules, deliveries and alerts; the aggregator (the one writer of analytics) uses the
+  # application role; the dashboard none.
   case "$1" in
     query-api) reader_database_url ;;
     ingest-*) ingest_database_url ;;
     workspace) workspace_database_url ;;
+    reporter) reporter_database_url ;;
     dashboard) ;;
     *) app_database_url ;;
   esac
@@ -133,7 +142,7 @@ database_url_for() {
 # Redis: each service that uses it as its own ACL user; the others not at all.
 redis_url_of() {
   case "$1" in
-    aggregator|query-api|ingest-*|workspace|dashboard) redis_url_for "$1" ;;
+    aggregator|query-api|ingest-*|workspace|reporter|dashboard) redis_url_for "$1" ;;
   esac
 }
 
@@ -141,7 +150,7 @@ redis_url_of() {
 # made from a Python under /root, say pyenv's, it cannot: then they run as root, said so).
 service_user() {
   [[ $(id -u) -eq 0 ]] || return 0
-  local probe="import uvicorn, pulse_shared, pulse_aggregator, pulse_query_api, pulse_platform_sim, pulse_workspace, authlib"
+  local probe="import uvicorn, pulse_shared, pulse_aggregator, pulse_query_api, pulse_platform_sim, pulse_workspace, pulse_reporter, authlib"
   if (cd / && $(run_as pulse) "$ROOT/.venv/bin/python" -c "$probe" \
       && $(run_as pulse) test -r "$ROOT/services/dashboard/dist/index.html") > /dev/null 2>&1; then
     # Its own bytecode cache: the sources' folders are not its to write.
@@ -183,9 +192,10 @@ start_one() {
       $(local_limits_for "$name"); do
       export "${pair?}"
     done
-    # Kafka: each service that uses it as its own SCRAM user (the dashboard and the
-    # workspace do not).
-    [[ "$name" == dashboard || "$name" == workspace ]] || export_kafka_user "$name"
+    # Kafka: each service that uses it as its own SCRAM user (the dashboard, the workspace
+    # and the reporter do not).
+    [[ "$name" == dashboard || "$name" == workspace || "$name" == reporter ]] \
+      || export_kafka_user "$name"
     [[ -z "$SERVICE_USER" ]] || export PYTHONPYCACHEPREFIX="$RUN/pycache-$SERVICE_USER"
     # shellcheck disable=SC2046
     exec setsid nohup ${SERVICE_USER:+$(run_as "$SERVICE_USER")} "$ROOT/.venv/bin/uvicorn" "$module" \

@@ -45,6 +45,7 @@ cat <<TXT
   platform sim     http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}/_sim/population  (the APIs the ingest services poll)
   sign-in          $KEYCLOAK_ISSUER/account   (Keycloak, realm pulse; admin console: http://127.0.0.1:$KEYCLOAK_PORT/admin)
   workspace        http://127.0.0.1:${PULSE_WORKSPACE_PORT:-8400}/.well-known/jwks.json   (members, invites, tokens; SMTP 127.0.0.1:$SMTP_PORT)
+  reporter         http://127.0.0.1:${PULSE_REPORTER_PORT:-8500}/readyz   (scheduled reports and alerts: they arrive in the mail above)
   Kafka            127.0.0.1:$KAFKA_PORT    PostgreSQL 127.0.0.1:$PG_PORT (db $PG_DATABASE)    Redis 127.0.0.1:$REDIS_PORT
   logs             $LOGS/
   credentials      $CREDENTIALS   (generated; each service and server has its own; the names above are in it)

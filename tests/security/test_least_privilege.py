@@ -35,7 +35,7 @@ from conftest import Infra
 from pulse_aggregator.consumer import CONSUMED_TOPICS
 from pulse_aggregator.settings import Settings as AggregatorSettings
 from pulse_query_api.cache import AnswerCache
-from pulse_shared import topics
+from pulse_shared import tables, topics
 from pulse_shared.cache import bump_cache_versions, cache_version_key
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.contracts import TrackedPost
@@ -44,8 +44,11 @@ from pulse_shared.ingest.ratelimit import Budget, RateLimiter, rate_limit_app
 from pulse_shared.ingest.tracking import PollSchedule
 from pulse_shared.permissions import (
     DATABASE_ROLES,
+    READER_ROLE,
     REDIS_ADMIN,
     REDIS_USERS,
+    REPORTER_ROLE,
+    REPORTER_TABLES,
     SERVICES,
     SUPERUSER,
     RedisUser,
@@ -222,6 +225,28 @@ async def test_query_api_caches_answers_and_only_reads_cache_versions(infra: Inf
         await engine.dispose()
 
 
+async def test_the_reporter_counts_its_rate_limits_and_nothing_else() -> None:
+    """Its one use of Redis: the request rate limits shared by its replicas
+    (pulse_shared.http_ratelimit); not the memberships the workspace forgets, nor a read."""
+    client = redis_as(REDIS_USERS["reporter"])
+    key = sample_key("pulse:http-rl:*")
+    try:
+        async with client.pipeline(transaction=False) as pipe:
+            pipe.incrby(key, 1)
+            pipe.expire(key, 5)
+            assert await pipe.execute() == [1, True]
+        for refused in (
+            client.get(key),
+            client.set(key, b"0"),
+            client.delete(sample_key("pulse:member:*")),
+            client.incrby(sample_key("pulse:cache-version:*"), 1),
+        ):
+            with pytest.raises(NoPermissionError):
+                await refused
+    finally:
+        await client.aclose()
+
+
 INGEST: dict[str, tuple[str, ...]] = {
     "ingest-linkedin": ("linkedin",),
     "ingest-twitter": ("twitter",),
@@ -366,6 +391,88 @@ async def test_each_database_role_has_exactly_its_grants(infra: Infra) -> None:
             assert not any(attributes.values()), role.name
     finally:
         await conn.close()
+
+
+def test_the_reporters_row_names_its_tables_and_the_reader_is_kept_from_them() -> None:
+    """permissions.py reads no SQLAlchemy, so it names the reporter's tables itself: they
+    are pulse_shared.tables', and the reader role is refused every secret table."""
+    assert set(REPORTER_TABLES) == set(tables.REPORTER_TABLES)
+    assert set(DATABASE_ROLES[READER_ROLE].except_tables) == set(tables.SECRET_TABLES)
+
+
+# Whatever the reporter is refused: the analytics (query-api answers it), the teams' tables
+# (the workspace does), the token vault, a business's name or time zone, a table of its own.
+REPORTER_REFUSED = (
+    "SELECT count(*) FROM published_posts",
+    "SELECT count(*) FROM post_analytics",
+    "SELECT count(*) FROM post_metric_snapshots",
+    "SELECT count(*) FROM analytics_summaries",
+    "SELECT count(*) FROM activity_daily",
+    "SELECT count(*) FROM account_snapshots",
+    "SELECT count(*) FROM business_members",
+    "SELECT count(*) FROM users",
+    "SELECT count(*) FROM api_tokens",
+    "SELECT count(*) FROM connected_accounts",
+    "SELECT count(*) FROM audit_log",
+    "UPDATE businesses SET timezone = 'Europe/Berlin'",
+    "INSERT INTO businesses (id) VALUES (1)",
+    "DELETE FROM businesses",
+    "CREATE TABLE intruder (id int)",
+)
+
+
+async def test_the_reporter_role_writes_its_tables_and_only_reads_businesses(
+    infra: Infra,
+) -> None:
+    """As the reporter connects (its own role and generated password), in the session's
+    database: schedules, deliveries and alerts written, read and deleted (their ids from
+    identity columns, which need no grant of their own); nothing else."""
+    owner = await asyncpg.connect(asyncpg_dsn(infra.database_url))
+    business = secrets.randbelow(2**62) + 10**15
+    await owner.execute("INSERT INTO businesses (id, name) VALUES ($1, 'Reporter test')", business)
+    password = credentials()[DATABASE_ROLES[REPORTER_ROLE].password_var]
+    conn = await asyncpg.connect(
+        host="127.0.0.1",
+        port=PG_PORT,
+        user=REPORTER_ROLE,
+        password=password,
+        database=infra.database_name,
+    )
+    try:
+        assert await conn.fetchval("SELECT timezone FROM businesses WHERE id = $1", business)
+        schedule = await conn.fetchval(
+            "INSERT INTO report_schedules (business_id, kind, recipients, created_by) "
+            "VALUES ($1, 'weekly', ARRAY['boss@example.com'], 'u') RETURNING id",
+            business,
+        )
+        await conn.execute(
+            "INSERT INTO report_deliveries (business_id, schedule_id, delivery_key, "
+            "period_start, period_end, message_id) VALUES ($1, $2, $3, '2026-11-02', "
+            "'2026-11-08', '<m@pulse.local>')",
+            business,
+            schedule,
+            f"{schedule}:2026-11-02",
+        )
+        await conn.execute(
+            "UPDATE report_deliveries SET status = 'sent' WHERE schedule_id = $1", schedule
+        )
+        alert = await conn.fetchval(
+            "INSERT INTO alerts (business_id, alert_key, kind, platform, day, title, sentence, "
+            "link) VALUES ($1, $2, 'anomaly', 'linkedin', '2026-11-03', 't', 's', '/') "
+            "RETURNING id",
+            business,
+            f"least-privilege-{business}",
+        )
+        await conn.execute("INSERT INTO alert_reads (alert_id, user_id) VALUES ($1, 'u')", alert)
+        await conn.execute("DELETE FROM alerts WHERE id = $1", alert)
+        await conn.execute("DELETE FROM report_schedules WHERE id = $1", schedule)
+        for statement in REPORTER_REFUSED:
+            with pytest.raises(asyncpg.InsufficientPrivilegeError):
+                await conn.execute(statement)
+    finally:
+        await conn.close()
+        await owner.execute("DELETE FROM businesses WHERE id = $1", business)
+        await owner.close()
 
 
 # --- processes and files --------------------------------------------------------------------

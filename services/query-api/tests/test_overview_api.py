@@ -319,7 +319,8 @@ async def test_calendar_tells_the_business_day_not_the_utc_one(
     berlin = await get(query_api, business["token"], "calendar", business_id=business["id"])
     assert berlin.status_code == 200, berlin.text
     assert berlin.json() == {
-        "business_id": business["id"], "timezone": "Europe/Berlin", "today": "2026-11-20",
+        "business_id": business["id"], "name": None, "timezone": "Europe/Berlin",
+        "today": "2026-11-20",
     }  # fmt: skip
     new_york = secrets.randbelow(2**62) + 10**12
     await db.execute("INSERT INTO businesses (id) VALUES ($1)", new_york)

@@ -6,12 +6,20 @@ that takes a member's token (query-api, the ingest services' connect routes, the
 A token only names the user, and for a personal API token the one business it may read
 (``pulse_business``); whether the user may read a business, and with which role, is looked
 up in business_members on every request, so removing a member takes effect at once.
+
+A token the workspace mints for one of Pulse's own services (the reporter, which reads
+analytics through query-api like any client) names the service (``pulse_service``, its
+subject ``service:<name>``) and one business; a service is no member of anything, so no
+membership is looked up for it: it may read and export that business
+(:data:`SERVICE_PERMISSIONS`) and nothing else.
 """
 
 from __future__ import annotations
 
 import asyncio
+import re
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -21,6 +29,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from jwt.types import Options
 
 from pulse_shared.auth import weak_secret_reason
+from pulse_shared.roles import TOKEN_PERMISSIONS, Permission
 from pulse_shared.settings import PulseSettings
 
 UNAUTHORIZED = {"WWW-Authenticate": "Bearer"}
@@ -38,17 +47,34 @@ ASYMMETRIC = ["EdDSA", "ES256", "RS256"]
 # The claims of a token exchanged for a personal API token (the workspace service mints them).
 TOKEN_BUSINESS_CLAIM = "pulse_business"  # noqa: S105 - a claim's name
 TOKEN_ID_CLAIM = "pulse_token"  # noqa: S105 - a claim's name
+# The claim of a token the workspace mints for a Pulse service (POST /v1/service/tokens):
+# the service's name; the token also carries TOKEN_BUSINESS_CLAIM and no TOKEN_ID_CLAIM.
+TOKEN_SERVICE_CLAIM = "pulse_service"  # noqa: S105 - a claim's name
+SERVICE_SUBJECT_PREFIX = "service:"
+SERVICE_NAME = re.compile(r"[a-z][a-z0-9-]{0,31}")
+# What a service's token may do in its business: what a personal API token may.
+SERVICE_PERMISSIONS = TOKEN_PERMISSIONS
+
+
+def service_subject(service: str) -> str:
+    """The subject of a service's tokens: ``service:reporter``."""
+    return SERVICE_SUBJECT_PREFIX + service
 
 
 @dataclass(frozen=True)
 class Caller:
     """Who is calling: ``user`` (the token's subject); for a personal API token, the one
     business it may read (``api_token_business``) and the token's id. Such a caller is
-    read-only (pulse_shared.roles.TOKEN_PERMISSIONS)."""
+    read-only (pulse_shared.roles.TOKEN_PERMISSIONS).
+
+    For a Pulse service's token, ``service`` names the service and ``api_token_business``
+    is its one business too (so every check of a token's business and read-only-ness
+    holds for it as well); it is no member: see :meth:`service_may`."""
 
     user: str
     api_token_business: int | None = None
     api_token_id: int | None = None
+    service: str | None = None
 
     @property
     def api_token(self) -> bool:
@@ -57,6 +83,33 @@ class Caller:
     def may_see(self, business_id: int) -> bool:
         """False for a business an API token is not for (answered as if it did not exist)."""
         return self.api_token_business is None or self.api_token_business == business_id
+
+    def service_may(self, permission: Permission) -> bool:
+        """What a service's token may do in its business (no role: it is no member)."""
+        return self.service is not None and permission in SERVICE_PERMISSIONS
+
+
+def _malformed(what: str) -> HTTPException:
+    return HTTPException(401, f"invalid token: malformed {what} claims", headers=UNAUTHORIZED)
+
+
+def caller_of_claims(subject: str, claims: Mapping[str, Any]) -> Caller:
+    """The caller a verified token's claims name (401 for claims that do not fit)."""
+    business, token_id = claims.get(TOKEN_BUSINESS_CLAIM), claims.get(TOKEN_ID_CLAIM)
+    service = claims.get(TOKEN_SERVICE_CLAIM)
+    if service is not None:
+        if not (
+            isinstance(service, str)
+            and SERVICE_NAME.fullmatch(service)
+            and subject == service_subject(service)
+            and type(business) is int
+            and token_id is None
+        ):
+            raise _malformed("service token")
+        return Caller(subject, business, None, service)
+    if business is not None and (type(business) is not int or type(token_id) is not int):
+        raise _malformed("API token")
+    return Caller(subject, business, token_id if business is not None else None)
 
 
 class Authenticator:
@@ -131,12 +184,7 @@ class Authenticator:
                 f"invalid token: issued for longer than {self._max_lifetime_s} s",
                 headers=UNAUTHORIZED,
             )
-        business, token_id = claims.get(TOKEN_BUSINESS_CLAIM), claims.get(TOKEN_ID_CLAIM)
-        if business is not None and (type(business) is not int or type(token_id) is not int):
-            detail = "invalid token: malformed API token claims"
-            raise HTTPException(401, detail, headers=UNAUTHORIZED)
-        caller = Caller(subject, business, token_id if business is not None else None)
-        return caller, float(expires)
+        return caller_of_claims(subject, claims), float(expires)
 
 
 class BearerUser(HTTPBearer):

@@ -44,11 +44,18 @@ APP_ROLE = "pulse"
 READER_ROLE = "pulse_reader"
 INGEST_ROLE = "pulse_ingest"
 WORKSPACE_ROLE = "pulse_workspace"
+REPORTER_ROLE = "pulse_reporter"
+# The reporter's own tables: pulse_shared.tables.REPORTER_TABLES' names (a test holds them
+# equal; this module reads no SQLAlchemy).
+REPORTER_TABLES = (
+    "report_schedules", "report_branding", "report_deliveries", "report_unsubscribes",
+    "report_bounces", "alert_settings", "alerts", "alert_reads", "alert_deliveries",
+)  # fmt: skip
 
 # Servers and what lies outside the cluster, with their ports.
 POSTGRES, REDIS, KAFKA = "postgres", "redis", "kafka"
-INTERNET = "internet"  # the platforms' APIs, the identity provider (HTTPS)
-SMTP = "smtp"  # the mail server invites leave through (submission port)
+INTERNET = "internet"  # the platforms' APIs, the identity provider, alert webhooks (HTTPS)
+SMTP = "smtp"  # the mail server invites and reports leave through (submission port)
 INGRESS = "ingress"  # the ingress controller: the public's way in
 SERVER_PORTS = {POSTGRES: 5432, REDIS: 6379, KAFKA: 9092, INTERNET: 443, SMTP: 587}
 
@@ -169,7 +176,14 @@ DATABASE_ROLES: dict[str, DatabaseRole] = {
             READER_ROLE,
             "PULSE_PG_READER_PASSWORD",
             grants={"*": frozenset({"SELECT"})},
-            except_tables=("connected_accounts", "users", "invites", "api_tokens", "audit_log"),
+            except_tables=(
+                "connected_accounts",
+                "users",
+                "invites",
+                "api_tokens",
+                "audit_log",
+                *REPORTER_TABLES,
+            ),
         ),
         # The token vault, who is a member of which business with which role (the connect
         # routes check it), and the audit log's lines of connections; nothing of the
@@ -198,6 +212,17 @@ DATABASE_ROLES: dict[str, DatabaseRole] = {
                 "audit_log": frozenset({"SELECT", "INSERT"}),
             },
         ),
+        # The reporter: its schedules, deliveries and alerts (its tables, no other writer),
+        # and a business's name and time zone; nothing of the analytics (it reads them
+        # through query-api) and nothing of the teams (members through the workspace).
+        DatabaseRole(
+            REPORTER_ROLE,
+            "PULSE_PG_REPORTER_PASSWORD",
+            grants={
+                **{t: frozenset({"SELECT", "INSERT", "UPDATE", "DELETE"}) for t in REPORTER_TABLES},
+                "businesses": frozenset({"SELECT"}),
+            },
+        ),
     )
 }
 SUPERUSER_PASSWORD_VAR = "PULSE_PG_SUPERUSER_PASSWORD"  # noqa: S105 - a variable's name
@@ -205,10 +230,16 @@ SUPERUSER_PASSWORD_VAR = "PULSE_PG_SUPERUSER_PASSWORD"  # noqa: S105 - a variabl
 # The services' own secrets, generated at install beside the principals' passwords: the
 # workspace's signing key (an Ed25519 private key's 32 bytes, base64url; a comma-separated
 # list when rotating, the first signs), the operator's key to the workspace's operator
-# routes (`pulse token`, `pulse business add-owner`), and the dashboard server's session
-# key (Fernet: what a session keeps of the identity provider's tokens is encrypted).
-SEED_SECRETS = ("PULSE_WORKSPACE_SIGNING_KEYS", "PULSE_DASHBOARD_SESSION_KEYS")
-TOKEN_SECRETS = ("PULSE_WORKSPACE_OPERATOR_TOKEN",)
+# routes (`pulse token`, `pulse business add-owner`), the dashboard server's session
+# key (Fernet: what a session keeps of the identity provider's tokens is encrypted), the
+# key the reporter signs its unsubscribe links with, and the reporter's bearer to the
+# workspace's service route (given to both).
+SEED_SECRETS = (
+    "PULSE_WORKSPACE_SIGNING_KEYS",
+    "PULSE_DASHBOARD_SESSION_KEYS",
+    "PULSE_REPORTER_LINK_KEYS",
+)
+TOKEN_SECRETS = ("PULSE_WORKSPACE_OPERATOR_TOKEN", "PULSE_REPORTER_SERVICE_TOKEN")
 
 # What the poll schedule (pulse_shared.ingest.tracking), the rate-limit budgets
 # (ingest.ratelimit) and the webhook deduplication (ingest.dedupe) run, scripts included.
@@ -262,6 +293,8 @@ REDIS_USERS: dict[str, RedisUser] = {
             commands=("del", *_HTTP_LIMIT_COMMANDS),
             keys=("pulse:member:*", _HTTP_LIMITS),
         ),
+        # Its own request rate limits, nothing else.
+        RedisUser("reporter", commands=_HTTP_LIMIT_COMMANDS, keys=(_HTTP_LIMITS,)),
         # The signed-in sessions (server-side; the cookie holds only their id).
         RedisUser(
             "dashboard",
@@ -299,12 +332,13 @@ SERVICES: dict[str, Service] = {
     service.name: service
     for service in (
         # The backend-for-frontend: the OpenID client (its sessions in Redis), the one
-        # origin of the page, relaying to query-api, the workspace and the connect routes.
+        # origin of the page, relaying to query-api, the workspace, the reporter and the
+        # connect routes.
         Service(
             "dashboard",
             8080,
             redis_user="dashboard",
-            calls=(REDIS, "query-api", "workspace", INTERNET, *INGEST_SERVICES),
+            calls=(REDIS, "query-api", "workspace", "reporter", INTERNET, *INGEST_SERVICES),
             public=True,
         ),
         # Members, roles, invites, API tokens, the audit log; Pulse's access tokens (RS256,
@@ -316,6 +350,17 @@ SERVICES: dict[str, Service] = {
             database_role=WORKSPACE_ROLE,
             redis_user="workspace",
             calls=(POSTGRES, REDIS, SMTP, INTERNET),
+        ),
+        # Scheduled reports and alerts: the analytics read through query-api, members and
+        # its service token's checks through the workspace (its JWKS too); reports and
+        # alerts mailed over SMTP, alerts posted to Slack-compatible webhooks (public
+        # addresses, HTTPS). Reached only through the dashboard's relay.
+        Service(
+            "reporter",
+            8500,
+            database_role=REPORTER_ROLE,
+            redis_user="reporter",
+            calls=(POSTGRES, REDIS, SMTP, INTERNET, "query-api", "workspace"),
         ),
         Service(
             "query-api",

@@ -47,6 +47,8 @@ class PulseSettings(BaseSettings):
     database_ingest_role: str = "pulse_ingest"
     # The workspace service's role: the teams' tables and nothing of the analytics.
     database_workspace_role: str = "pulse_workspace"
+    # The reporter's role: its schedules, deliveries and alerts, and nothing of the analytics.
+    database_reporter_role: str = "pulse_reporter"
     redis_url: str = "redis://127.0.0.1:6379/0"
 
     # Access tokens (see pulse_shared.auth): HS256 with this secret in dev, RS256 through

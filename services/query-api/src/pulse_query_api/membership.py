@@ -13,6 +13,7 @@ denies is forgotten at once, and whatever removes a member must forget it too
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
@@ -37,34 +38,53 @@ VOUCH_S = 300
 # How often one process writes a member's confirmation again.
 REWRITE_EVERY_S = 60.0
 
-# The caller's business, its time zone and the caller's role; no row for a business the
-# caller is not a member of, exactly as for one that does not exist.
+# The caller's business, its time zone and name, and the caller's role; no row for a
+# business the caller is not a member of, exactly as for one that does not exist.
 MEMBER_TIMEZONE_AND_ROLE = """
-SELECT b.timezone, m.role FROM businesses b
+SELECT b.timezone, b.name, m.role FROM businesses b
 JOIN business_members m ON m.business_id = b.id
 WHERE b.id = $1 AND m.user_id = $2
 """
+# A business as a Pulse service's token sees it (a service is no member: pulse_shared.http_auth).
+BUSINESS_TIMEZONE_AND_NAME = "SELECT timezone, name FROM businesses WHERE id = $1"
 
 
 @dataclass(frozen=True)
 class Membership:
-    """A member's business (its time zone) and role; ``vouched`` when read from memory
-    while PostgreSQL is unreachable."""
+    """A member's business (its time zone and name) and role; ``vouched`` when read from
+    memory while PostgreSQL is unreachable."""
 
     timezone: str
     role: str
     vouched: bool
+    name: str | None = None
 
     def remembered(self) -> str:
-        """As kept in Redis: the role, a space, the time zone (a zone name has no space)."""
-        return f"{self.role} {self.timezone}"
+        """As kept in Redis: the role, the time zone (neither has a space) and the name as
+        JSON, separated by spaces."""
+        return f"{self.role} {self.timezone} {json.dumps(self.name)}"
 
     @staticmethod
     def recalled(value: str) -> Membership | None:
-        role, _, timezone = value.partition(" ")
-        if not timezone:
-            return None  # written before roles were kept: vouches for nothing
-        return Membership(timezone, role, vouched=True)
+        parts = value.split(" ", 2)
+        if len(parts) < 3:
+            return None  # written before roles (or names) were kept: vouches for nothing
+        role, timezone, name = parts
+        try:
+            named = json.loads(name)
+        except ValueError:
+            return None
+        if named is not None and not isinstance(named, str):
+            return None
+        return Membership(timezone, role, vouched=True, name=named)
+
+
+@dataclass(frozen=True)
+class Business:
+    """A business as a service's token reads it: its time zone and name."""
+
+    timezone: str
+    name: str | None
 
 
 class Memberships:
@@ -98,13 +118,19 @@ class Memberships:
             if self._redis is not None:
                 self._in_background(self._forget(key))
             return None
-        found = Membership(row["timezone"], row["role"], vouched=False)
+        found = Membership(row["timezone"], row["role"], vouched=False, name=row["name"])
         if self._redis is None:
             return found
         if self._clock() - self._written.get(key, float("-inf")) >= REWRITE_EVERY_S:
             self._written[key] = self._clock()
             self._in_background(self._remember(key, found.remembered()))
         return found
+
+    async def business(self, business_id: int) -> Business | None:
+        """The business (None when it does not exist), for a service's token: no membership
+        to look up, and none to vouch for it while PostgreSQL is unreachable."""
+        row = await self._lookups.fetchrow(BUSINESS_TIMEZONE_AND_NAME, business_id)
+        return None if row is None else Business(row["timezone"], row["name"])
 
     async def _vouched(self, key: str) -> Membership | None:
         if self._redis is None:

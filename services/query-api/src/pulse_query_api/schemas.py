@@ -374,7 +374,20 @@ class AccountsOut(BaseModel):
 
 
 class CalendarOut(BaseModel):
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {"business_id": 42, "name": "Acme Coffee", "timezone": "America/New_York",
+                 "today": "2026-11-19"}
+            ]
+        }
+    )  # fmt: skip
+
     business_id: int
+    name: str | None = Field(
+        description="The business's name; null when it has none (a business first named by "
+        "an event, until an operator or its owner names it)"
+    )
     timezone: str = Field(description="The business's IANA time zone")
     today: date = Field(description="The business's local date now")
 

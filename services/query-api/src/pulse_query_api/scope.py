@@ -99,13 +99,15 @@ def fixed_clock(at: datetime) -> Clock:
 
 @dataclass(frozen=True)
 class CallerBusiness:
-    """A business the caller is a member of, and its local calendar day at the request."""
+    """A business the caller is a member of (or a service's token is for), and its local
+    calendar day at the request."""
 
     business_id: int
     timezone: str
     today: date
-    role: str
+    role: str | None  # None for a service's token: no member
     now: datetime  # the request's instant, on query-api's one clock
+    name: str | None = None  # the business's, if it has one
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,11 @@ def year_before(day: date) -> date:
     return day.replace(year=day.year - 1)
 
 
+def _not_found(business_id: int) -> HTTPException:
+    # Another business is as absent as one that does not exist.
+    return HTTPException(404, f"business {business_id} not found")
+
+
 def _invalid(field: str, message: str) -> RequestValidationError:
     return RequestValidationError(
         [{"loc": ("query", field), "msg": message, "type": "value_error", "input": None}]
@@ -167,23 +174,45 @@ async def member_business(
     """The business, when the caller is one of its members (and its API token, if it holds
     one, is for it); 404 otherwise. 403 when the member's role (pulse_shared.roles) does
     not allow ``needs``."""
+    if caller.service is not None:
+        return await service_business(request, caller, business_id, needs)
     memberships: Memberships = request.app.state.memberships
     found = None
     if caller.may_see(business_id):
         found = await memberships.membership(business_id, caller.user)
     if found is None:
-        # Another business is as absent as one that does not exist.
-        raise HTTPException(404, f"business {business_id} not found")
+        raise _not_found(business_id)
     if not may(found.role, needs, api_token=caller.api_token):
         held = "a read-only API token" if caller.api_token else f"the role {found.role}"
         raise HTTPException(403, f"{held} may not {needs.value} in business {business_id}")
     if found.vouched:  # PostgreSQL unreachable: cached answers only, said so (app.py)
         request.state.database_away = True
+    now = _now(request)
+    today = local_today(now, found.timezone)
+    return CallerBusiness(business_id, found.timezone, today, found.role, now, found.name)
+
+
+async def service_business(
+    request: Request, caller: Caller, business_id: int, needs: Permission
+) -> CallerBusiness:
+    """The business a Pulse service's token is for (the reporter's: pulse_shared.http_auth);
+    404 for any other, 403 beyond read and export. No membership is looked up: a service
+    is no member."""
+    memberships: Memberships = request.app.state.memberships
+    found = await memberships.business(business_id) if caller.may_see(business_id) else None
+    if found is None:
+        raise _not_found(business_id)
+    if not caller.service_may(needs):
+        detail = f"the {caller.service} service may not {needs.value} in business {business_id}"
+        raise HTTPException(403, detail)
+    now = _now(request)
+    today = local_today(now, found.timezone)
+    return CallerBusiness(business_id, found.timezone, today, None, now, found.name)
+
+
+def _now(request: Request) -> datetime:
     clock: Clock = request.app.state.clock
-    now = clock()
-    return CallerBusiness(
-        business_id, found.timezone, local_today(now, found.timezone), found.role, now
-    )
+    return clock()
 
 
 async def caller_business(

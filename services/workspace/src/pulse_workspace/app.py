@@ -24,6 +24,7 @@ from pulse_shared.logs import configure_logging, get_logger
 from pulse_workspace.id_tokens import IdTokenVerifier
 from pulse_workspace.mail import Mailer
 from pulse_workspace.routes import audit, businesses, invites, keys, operator, sessions, tokens
+from pulse_workspace.routes import service as service_tokens
 from pulse_workspace.rules import Refused
 from pulse_workspace.settings import Settings
 from pulse_workspace.signing import Signer
@@ -139,7 +140,7 @@ app.add_middleware(CancelOnDisconnect)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
 app.add_middleware(RateLimits)
 app.add_middleware(RequestMetrics, service="workspace")
-for router in (keys, sessions, businesses, invites, tokens, audit, operator):
+for router in (keys, sessions, businesses, invites, tokens, audit, operator, service_tokens):
     app.include_router(router.router)
 app.include_router(health_router(_checks))
 

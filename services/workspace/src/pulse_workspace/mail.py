@@ -1,20 +1,14 @@
-"""Invites leave by SMTP (submission with STARTTLS by default). Sending is blocking
-(smtplib), so it runs in a worker thread, bounded by a timeout."""
+"""Invites leave by SMTP through pulse_shared.mail (its Mailer and MailFailed, re-exported
+here)."""
 
 from __future__ import annotations
 
-import asyncio
 import html
-import smtplib
-import ssl
 from dataclasses import dataclass
 from email.message import EmailMessage
 
-from pulse_workspace.settings import Settings
-
-
-class MailFailed(Exception):
-    """The mail server refused the message or could not be reached."""
+from pulse_shared.mail import Mailer as Mailer
+from pulse_shared.mail import MailFailed as MailFailed
 
 
 @dataclass(frozen=True)
@@ -48,32 +42,3 @@ def invitation_message(invitation: Invitation, sender: str) -> EmailMessage:
         subtype="html",
     )
     return message
-
-
-class Mailer:
-    def __init__(self, settings: Settings) -> None:
-        self._settings = settings
-
-    def _send(self, message: EmailMessage) -> None:
-        s = self._settings
-        context = ssl.create_default_context()
-        smtp: smtplib.SMTP
-        if s.smtp_tls == "tls":
-            smtp = smtplib.SMTP_SSL(
-                s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s, context=context
-            )
-        else:
-            smtp = smtplib.SMTP(s.smtp_host, s.smtp_port, timeout=s.smtp_timeout_s)
-        with smtp:
-            if s.smtp_tls == "starttls":
-                smtp.starttls(context=context)
-            if s.smtp_username:
-                password = s.smtp_password.get_secret_value() if s.smtp_password else ""
-                smtp.login(s.smtp_username, password)
-            smtp.send_message(message)
-
-    async def send(self, message: EmailMessage) -> None:
-        try:
-            await asyncio.to_thread(self._send, message)
-        except (smtplib.SMTPException, OSError) as exc:
-            raise MailFailed(f"{type(exc).__name__}: {str(exc)[:200]}") from exc

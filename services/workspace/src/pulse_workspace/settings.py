@@ -1,12 +1,11 @@
 from __future__ import annotations
 
 import base64
-from typing import Literal
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from pulse_shared.http_ratelimit import Limit
-from pulse_shared.settings import PulseSettings
+from pulse_shared.mail import MailSettings
 
 SEED_BYTES = 32  # an Ed25519 private key's seed
 
@@ -22,7 +21,7 @@ def decode_seed(text: str) -> bytes:
     return seed
 
 
-class Settings(PulseSettings):
+class Settings(MailSettings):
     # The pulse_workspace role: the teams' tables, nothing of the analytics.
     database_url: str = "postgresql+asyncpg://pulse_workspace:pulse_workspace@127.0.0.1:5432/pulse"
     db_pool_size: int = Field(default=5, ge=1)
@@ -35,19 +34,15 @@ class Settings(PulseSettings):
     workspace_token_ttl_s: int = Field(default=300, ge=30)
     # The operator's bearer for /v1/operator/*; unset, those routes do not exist (404).
     workspace_operator_token: SecretStr | None = None
+    # The reporter's bearer for /v1/service/tokens (a blank one counts as unset); unset,
+    # that route does not exist (404).
+    reporter_service_token: SecretStr | None = None
 
     # The identity provider whose ID tokens /v1/sessions takes; unset, sign-in is off (503).
     oidc_issuer: str | None = None
     oidc_client_id: str | None = None
 
-    smtp_host: str = "127.0.0.1"
-    smtp_port: int = Field(default=587, ge=1, le=65535)
-    smtp_username: str | None = None
-    smtp_password: SecretStr | None = None
-    # starttls (submission, the default), tls (implicit, port 465), none (dev and test only).
-    smtp_tls: Literal["starttls", "tls", "none"] = "starttls"
-    smtp_timeout_s: float = Field(default=10.0, gt=0)
-    mail_from: str = "Pulse <no-reply@pulse.local>"
+    # SMTP and the sender: pulse_shared.mail.MailSettings (PULSE_SMTP_*, PULSE_MAIL_FROM).
 
     # The dashboard's public URL: invite links are {dashboard_url}/invite#<secret>.
     dashboard_url: str = "http://127.0.0.1:8080"
@@ -70,8 +65,6 @@ class Settings(PulseSettings):
         "workspace_operator_token",
         "oidc_issuer",
         "oidc_client_id",
-        "smtp_username",
-        "smtp_password",
         mode="before",
     )
     @classmethod
@@ -93,8 +86,6 @@ class Settings(PulseSettings):
                 "PULSE_WORKSPACE_SIGNING_KEYS is required: base64url Ed25519 seeds, "
                 "comma-separated (deploy/local/credentials.py generates one)"
             )
-        if self.smtp_tls == "none" and self.environment not in ("dev", "test"):
-            raise ValueError("PULSE_SMTP_TLS=none is for dev and tests; use starttls or tls")
         if (self.oidc_issuer is None) != (self.oidc_client_id is None):
             raise ValueError("set both PULSE_OIDC_ISSUER and PULSE_OIDC_CLIENT_ID, or neither")
         return self

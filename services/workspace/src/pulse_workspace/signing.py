@@ -16,7 +16,12 @@ import jwt
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from pulse_shared.http_auth import TOKEN_BUSINESS_CLAIM, TOKEN_ID_CLAIM
+from pulse_shared.http_auth import (
+    TOKEN_BUSINESS_CLAIM,
+    TOKEN_ID_CLAIM,
+    TOKEN_SERVICE_CLAIM,
+    service_subject,
+)
 
 
 def b64url(raw: bytes) -> str:
@@ -65,15 +70,23 @@ class Signer:
         *,
         business_id: int | None = None,
         token_id: int | None = None,
+        service: str | None = None,
     ) -> AccessToken:
         """A token naming ``user``; with ``business_id`` and ``token_id``, one exchanged for
-        a personal API token (read-only, that business only)."""
+        a personal API token (read-only, that business only); with ``business_id`` and
+        ``service``, a Pulse service's (its subject ``service:<name>``: no member, it reads
+        and exports that business only)."""
+        if service is not None and (business_id is None or user != service_subject(service)):
+            raise ValueError("a service's token names service:<name> and one business")
         issued = int(now.timestamp())
         claims: dict[str, Any] = {
             "iss": self.issuer, "aud": self.audience, "sub": user, "iat": issued,
             "exp": issued + ttl_s, "jti": secrets.token_urlsafe(16),
         }  # fmt: skip
-        if business_id is not None:
+        if service is not None:
+            claims[TOKEN_BUSINESS_CLAIM] = business_id
+            claims[TOKEN_SERVICE_CLAIM] = service
+        elif business_id is not None:
             claims[TOKEN_BUSINESS_CLAIM] = business_id
             claims[TOKEN_ID_CLAIM] = token_id
         headers = {"kid": self._jwks[0]["kid"]}

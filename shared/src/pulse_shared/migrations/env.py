@@ -9,7 +9,7 @@ from sqlalchemy import pool, text
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import async_engine_from_config
 
-from pulse_shared.permissions import DATABASE_ROLES, INGEST_ROLE, WORKSPACE_ROLE
+from pulse_shared.permissions import DATABASE_ROLES, INGEST_ROLE, REPORTER_ROLE, WORKSPACE_ROLE
 from pulse_shared.settings import PulseSettings
 from pulse_shared.tables import SECRET_TABLES, metadata
 
@@ -54,11 +54,13 @@ def _grant_reader(connection: Connection) -> None:
 def _grant_rows(connection: Connection) -> None:
     """Give each restricted role its row of pulse_shared.permissions and nothing else: the
     ingest services' (the token vault, the members list), the workspace's (the teams'
-    tables); no analytics table, so a leaked credential reads no customer numbers."""
+    tables), the reporter's (its schedules, deliveries and alerts); no analytics table, so
+    a leaked credential reads no customer numbers."""
     settings = PulseSettings()
     configured = {
         INGEST_ROLE: config.attributes.get("ingest_role") or settings.database_ingest_role,
         WORKSPACE_ROLE: config.attributes.get("workspace_role") or settings.database_workspace_role,
+        REPORTER_ROLE: config.attributes.get("reporter_role") or settings.database_reporter_role,
     }
     for row, role in configured.items():
         exists = connection.execute(text("SELECT 1 FROM pg_roles WHERE rolname = :r"), {"r": role})

@@ -78,7 +78,7 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * The business's time zone and its local date today
+         * The business's name, time zone and local date today
          * @description Every period is a range of the business's local days. A client computes its presets (last 7 days, this month ...) from `today` here, never from the device's clock: between the device's midnight and the business's the two days differ.
          */
         get: operations["calendar_api_v1_analytics_calendar_get"];
@@ -598,10 +598,23 @@ export interface components {
              */
             recommendations: components["schemas"]["RecommendationOut"][];
         };
-        /** CalendarOut */
+        /**
+         * CalendarOut
+         * @example {
+         *       "business_id": 42,
+         *       "name": "Acme Coffee",
+         *       "timezone": "America/New_York",
+         *       "today": "2026-11-19"
+         *     }
+         */
         CalendarOut: {
             /** Business Id */
             business_id: number;
+            /**
+             * Name
+             * @description The business's name; null when it has none (a business first named by an event, until an operator or its owner names it)
+             */
+            name: string | null;
             /**
              * Timezone
              * @description The business's IANA time zone

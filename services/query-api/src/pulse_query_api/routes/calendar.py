@@ -1,5 +1,6 @@
 """GET /api/v1/analytics/calendar: the business's own "today", so a client builds its date
-ranges from the business's calendar rather than from its own clock and time zone."""
+ranges from the business's calendar rather than from its own clock and time zone; and its
+name (a report's cover)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["calendar"])
 @router.get(
     "/calendar",
     response_model=CalendarOut,
-    summary="The business's time zone and its local date today",
+    summary="The business's name, time zone and local date today",
     description=(
         "Every period is a range of the business's local days. A client computes its "
         "presets (last 7 days, this month ...) from `today` here, never from the device's "
@@ -25,5 +26,8 @@ router = APIRouter(prefix="/api/v1/analytics", tags=["calendar"])
 )
 async def calendar(business: CallerBusinessDep) -> CalendarOut:
     return CalendarOut(
-        business_id=business.business_id, timezone=business.timezone, today=business.today
+        business_id=business.business_id,
+        name=business.name,
+        timezone=business.timezone,
+        today=business.today,
     )

@@ -94,7 +94,10 @@ async def get_post(
 ) -> PostDetailOut:
     # Another business's post is as absent as a post that does not exist.
     not_found = HTTPException(status_code=404, detail=f"post {post_id} not found")
-    business_id = await lookups.fetchval(MEMBER_POST_BUSINESS, post_id, caller.user)
+    if caller.service is not None:  # no member: its one business is searched for the post
+        business_id = caller.api_token_business
+    else:
+        business_id = await lookups.fetchval(MEMBER_POST_BUSINESS, post_id, caller.user)
     if business_id is None or not caller.may_see(business_id):
         raise not_found
     business = await member_business(request, caller, business_id)

@@ -1,0 +1,1 @@
+"""The reporter's HTTP routes, one module per resource."""
