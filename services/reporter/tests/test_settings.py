@@ -4,6 +4,7 @@ credentials, and with SMTP in the clear outside dev and tests."""
 from __future__ import annotations
 
 import base64
+import os
 import secrets
 from typing import Any
 
@@ -11,6 +12,13 @@ import pytest
 from pydantic import ValidationError
 
 from pulse_reporter.settings import Settings
+
+
+@pytest.fixture(autouse=True)
+def unset_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Settings as a fresh machine gives them: no PULSE_* variable from the shell or CI."""
+    for name in [n for n in os.environ if n.startswith("PULSE_")]:
+        monkeypatch.delenv(name)
 
 
 def key() -> str:
