@@ -3,7 +3,8 @@ reports"). Every service that decides asks :func:`may`; none keeps its own rule.
 
 - **owner**: everything, including naming and removing owners; a business keeps at least
   one (the workspace service refuses to lose its last).
-- **admin**: manage members (not owners), invites and connected accounts; read the audit log.
+- **admin**: manage members (not owners), invites and connected accounts; manage report
+  schedules, the reports' branding and alert settings; read the audit log.
 - **analyst**: read everything, export, ask for fresh numbers.
 - **viewer**: read.
 
@@ -36,6 +37,8 @@ class Permission(StrEnum):
     MANAGE_OWNERS = "manage_owners"  # name, demote and remove owners
     MANAGE_TOKENS = "manage_tokens"  # list and revoke other members' API tokens
     READ_AUDIT = "read_audit"
+    # report schedules (and send now), the reports' logo and colour, alert settings
+    MANAGE_REPORTS = "manage_reports"
 
 
 _READ = frozenset({Permission.READ, Permission.CREATE_TOKEN})
@@ -45,6 +48,7 @@ _ADMIN = _ANALYST | {
     Permission.MANAGE_MEMBERS,
     Permission.MANAGE_TOKENS,
     Permission.READ_AUDIT,
+    Permission.MANAGE_REPORTS,
 }
 PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.VIEWER: _READ,

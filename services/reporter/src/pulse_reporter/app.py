@@ -19,14 +19,16 @@ from redis.asyncio import Redis
 
 from pulse_reporter.analytics import QueryApiAnalytics
 from pulse_reporter.deliveries import Deliverer
-from pulse_reporter.routes import unsubscribe
+from pulse_reporter.deps import BodyLimits, serving_api
+from pulse_reporter.routes import alerts, branding, deliveries, schedules, unsubscribe
 from pulse_reporter.settings import Settings
 from pulse_reporter.worker import Worker, utc_now
 from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn, database_unreachable
 from pulse_shared.health import Check, health_router
+from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_body import openapi_as_declared
 from pulse_shared.http_disconnect import CancelOnDisconnect
-from pulse_shared.http_limits import BodyLimit, validation_error
+from pulse_shared.http_limits import validation_error
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits, key_prefix
 from pulse_shared.logs import configure_logging, get_logger
@@ -74,8 +76,11 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     # WeasyPrint and its font library narrate every step of every PDF at INFO.
     for noisy in ("weasyprint", "weasyprint.progress", "fontTools"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    Authenticator.check_configuration(settings)
     app.state.settings = settings
     app.state.link_keys = settings.link_keys()
+    # Members' bearer tokens, checked against the workspace's keys (PULSE_JWT_JWKS_URL).
+    app.state.authenticator = Authenticator(settings)
     # min_size 0: the service starts (and says it is not ready) while the database is away.
     app.state.pool = await asyncpg.create_pool(
         asyncpg_dsn(settings.database_url),
@@ -90,12 +95,14 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             RateLimiter(redis, key_prefix(settings.topic_prefix)),
             HttpLimits(
                 address=Limit.parse("address", settings.rate_limit_address),
+                token=Limit.parse("token", settings.rate_limit_token),
+                auth_failures=Limit.parse("auth-failures", settings.rate_limit_auth_failures),
                 trusted_proxies=frozenset(settings.trusted_proxies),
                 path_prefix="/v1/",  # the orchestrator's probes and scrapes are not limited
             ),
         )
     try:
-        async with running_worker(app, settings):
+        async with serving_api(app, settings), running_worker(app, settings):
             yield
     finally:
         await app.state.pool.close()
@@ -109,8 +116,9 @@ def _checks() -> Mapping[str, Check]:
     return {"database": database}
 
 
-# The largest body is a one-click unsubscribe's form ("List-Unsubscribe=One-Click").
-MAX_BODY_BYTES = 4 * 1024
+# The largest JSON body is a schedule's or the alert settings' 50 recipients; a logo (its
+# bytes, routes/branding.py) is the one larger body.
+MAX_BODY_BYTES = 32 * 1024
 
 app = FastAPI(
     title="Pulse reporter",
@@ -137,10 +145,15 @@ for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceErro
     app.add_exception_handler(database_exception, database_error)
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
-app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
+app.add_middleware(
+    BodyLimits,
+    max_bytes=MAX_BODY_BYTES,
+    larger={branding.LOGO_PATH: branding.MAX_LOGO_BYTES},
+)
 app.add_middleware(RateLimits)
 app.add_middleware(RequestMetrics, service="reporter")
-app.include_router(unsubscribe.router)
+for router in (schedules, deliveries, branding, alerts, unsubscribe):
+    app.include_router(router.router)
 app.include_router(health_router(_checks))
 
 app.openapi = openapi_as_declared(app)  # type: ignore[method-assign]

@@ -12,6 +12,7 @@ from email.utils import parseaddr
 
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
+from pulse_reporter.webhooks import WebhookPolicy, parse_networks
 from pulse_shared.http_ratelimit import Limit
 from pulse_shared.mail import MailSettings
 
@@ -74,12 +75,76 @@ class Settings(MailSettings):
     reporter_replica: str = Field(default_factory=_replica_name, min_length=1, max_length=200)
 
     rate_limit_address: str = "120/60"
+    # The API: every request per bearer token, refused sign-ins (401) per address; the
+    # heavy routes on their own: a PDF preview or an alerts preview per token (rendering
+    # takes a second or more of CPU), a send-now per business (each mails every recipient).
+    rate_limit_token: str = "300/60"  # noqa: S105 - a rate, not a secret
+    rate_limit_auth_failures: str = "30/60"
+    rate_limit_preview: str = "10/60"
+    rate_limit_send_now: str = "10/3600"
+    # A preview (PDF, alerts) is answered within this or refused (504), and at most this
+    # many PDFs are rendered at once per replica (the others wait, within the same time).
+    preview_timeout_s: float = Field(default=45.0, gt=0)
+    preview_concurrency: int = Field(default=2, ge=1)
 
-    @field_validator("rate_limit_address")
+    # Alert webhooks: https to public addresses only (webhooks.py), unless the operator
+    # allows plain http or private networks (CIDR, a JSON list: ["10.20.0.0/16"]).
+    alert_webhook_allow_http: bool = False
+    alert_webhook_allowed_networks: list[str] = Field(default_factory=list)
+    # The daily alert job (alerting.py): each business's day before is judged from this
+    # local hour; at most alert_batch_size businesses judged, and as many alert deliveries
+    # sent, per round and replica; a business whose analytics fail is tried again after
+    # alert_judge_retry_s.
+    alert_hour_local: int = Field(default=7, ge=0, le=23)
+    alert_batch_size: int = Field(default=50, ge=1)
+    alert_judge_retry_s: int = Field(default=600, ge=1)
+    # An alert's mail or webhook (alert_deliveries.py): attempts in all, the backoff between
+    # them, and how long a replica holds one it sends (longer than a webhook's worst case).
+    alert_max_attempts: int = Field(default=6, ge=1)
+    alert_backoff_base_s: int = Field(default=60, ge=1)
+    alert_backoff_cap_s: int = Field(default=3600, ge=1)
+    alert_delivery_hold_s: int = Field(default=600, ge=1)
+
+    @model_validator(mode="after")
+    def _alerts_safe(self) -> Settings:
+        if self.alert_backoff_cap_s < self.alert_backoff_base_s:
+            raise ValueError("PULSE_ALERT_BACKOFF_CAP_S must be at least the base")
+        p = self.webhook_policy()
+        longest = p.max_attempts * p.timeout_s + (p.max_attempts - 1) * p.retry_after_cap_s
+        if self.alert_delivery_hold_s <= longest:
+            raise ValueError(
+                f"PULSE_ALERT_DELIVERY_HOLD_S must be longer than a webhook delivery may take "
+                f"({longest:.0f} s), or another replica would send it too"
+            )
+        return self
+
+    @field_validator(
+        "rate_limit_address",
+        "rate_limit_token",
+        "rate_limit_auth_failures",
+        "rate_limit_preview",
+        "rate_limit_send_now",
+    )
     @classmethod
     def _a_rate(cls, value: str, info: ValidationInfo) -> str:
         Limit.parse(str(info.field_name), value)
         return value
+
+    @field_validator("alert_webhook_allowed_networks")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        try:
+            parse_networks(value)
+        except ValueError as exc:
+            raise ValueError(f"PULSE_ALERT_WEBHOOK_ALLOWED_NETWORKS: {exc}") from None
+        return value
+
+    def webhook_policy(self) -> WebhookPolicy:
+        """Where alert webhooks may go (checked when a URL is saved and on each delivery)."""
+        return WebhookPolicy(
+            allow_http=self.alert_webhook_allow_http,
+            allowed_networks=parse_networks(self.alert_webhook_allowed_networks),
+        )
 
     @field_validator(
         "reporter_service_token", "reporter_link_keys", "reporter_public_url", mode="before"

@@ -1,8 +1,10 @@
 """The loop each replica runs (app.py starts it in the lifespan): every
 ``report_poll_every_s``, each schedule that runs gets its owed delivery (once: the key is
 unique, so replicas doing the same at once make one row), then this replica claims and
-delivers what is due until nothing is. Any number of replicas may run it; each delivery is
-sent by the one holding its lease (deliveries.py says what remains of "exactly once")."""
+delivers what is due until nothing is; then the alerts' turn (alerting.py: a batch of
+businesses judged, the alerts' due mail and webhooks sent). Any number of replicas may run
+it; each delivery is sent by the one holding its lease (deliveries.py says what remains of
+"exactly once")."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ from zoneinfo import ZoneInfoNotFoundError
 
 import asyncpg
 
+from pulse_reporter.alerting import Alerting
 from pulse_reporter.deliveries import Clock, Deliverer
 from pulse_reporter.report_data import Period
 from pulse_reporter.schedules import delivery_key, due, message_id, send_now_key
@@ -30,15 +33,27 @@ def utc_now() -> datetime:
 
 class Worker:
     def __init__(
-        self, pool: asyncpg.Pool, deliverer: Deliverer, settings: Settings, clock: Clock = utc_now
+        self,
+        pool: asyncpg.Pool,
+        deliverer: Deliverer,
+        settings: Settings,
+        clock: Clock = utc_now,
+        alerting: Alerting | None = None,
     ) -> None:
         self.pool, self.deliverer, self.settings, self.clock = pool, deliverer, settings, clock
         self.stopping = asyncio.Event()
+        # Unless given: the alerts with the reports' analytics and mail server.
+        self.alerting = alerting or Alerting(
+            pool, deliverer.analytics, deliverer.mailer, settings, clock
+        )
 
     async def tick(self) -> int:
-        """One round: owed deliveries made, then every due one delivered. How many were."""
+        """One round: owed deliveries made, then every due one delivered, then the alerts'
+        step. How many reports were delivered."""
         await self.make_owed_deliveries()
-        return await self.deliver_due()
+        delivered = await self.deliver_due()
+        await self.alerting.tick(self.stopping)
+        return delivered
 
     async def make_owed_deliveries(self) -> int:
         now = self.clock()
