@@ -452,6 +452,28 @@ def _business_fk() -> Column[int]:
     )
 
 
+def _business_key() -> Column[int]:
+    """A table of one row per business."""
+    return Column(
+        "business_id", BigInteger, ForeignKey("businesses.id", ondelete="CASCADE"), primary_key=True
+    )
+
+
+def _schedule_fk() -> Column[int]:
+    return Column(
+        "schedule_id",
+        BigInteger,
+        ForeignKey("report_schedules.id", ondelete="CASCADE"),
+        nullable=False,
+    )
+
+
+def _alert_fk() -> Column[int]:
+    return Column(
+        "alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False
+    )
+
+
 def _at(name: str, nullable: bool = False) -> Column[object]:
     default = None if nullable else func.now()
     return Column(name, DateTime(timezone=True), nullable=nullable, server_default=default)
@@ -479,12 +501,7 @@ report_schedules = Table(
 report_branding = Table(
     "report_branding",
     metadata,
-    Column(
-        "business_id",
-        BigInteger,
-        ForeignKey("businesses.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _business_key(),
     Column("colour", Text, nullable=False),
     Column("logo", LargeBinary, nullable=True),
     Column("logo_media_type", Text, nullable=True),
@@ -499,12 +516,7 @@ report_deliveries = Table(
     metadata,
     Column("id", BigInteger, Identity(always=False), primary_key=True),
     _business_fk(),
-    Column(
-        "schedule_id",
-        BigInteger,
-        ForeignKey("report_schedules.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _schedule_fk(),
     Column("delivery_key", Text, nullable=False, unique=True),
     Column("period_start", Date, nullable=False),
     Column("period_end", Date, nullable=False),
@@ -529,12 +541,7 @@ report_deliveries = Table(
 report_unsubscribes = Table(
     "report_unsubscribes",
     metadata,
-    Column(
-        "schedule_id",
-        BigInteger,
-        ForeignKey("report_schedules.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    _schedule_fk(),
     Column("email", Text, nullable=False),
     _business_fk(),
     _at("at"),
@@ -557,12 +564,7 @@ report_bounces = Table(
 alert_settings = Table(
     "alert_settings",
     metadata,
-    Column(
-        "business_id",
-        BigInteger,
-        ForeignKey("businesses.id", ondelete="CASCADE"),
-        primary_key=True,
-    ),
+    _business_key(),
     Column("sensitivity", Text, nullable=False, server_default=text("'medium'")),
     Column("email_recipients", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     Column("webhook_url", Text, nullable=True),
@@ -595,7 +597,7 @@ alerts = Table(
 alert_reads = Table(
     "alert_reads",
     metadata,
-    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    _alert_fk(),
     Column("user_id", Text, nullable=False),
     _at("read_at"),
     PrimaryKeyConstraint("alert_id", "user_id"),
@@ -605,7 +607,7 @@ alert_reads = Table(
 alert_deliveries = Table(
     "alert_deliveries",
     metadata,
-    Column("alert_id", BigInteger, ForeignKey("alerts.id", ondelete="CASCADE"), nullable=False),
+    _alert_fk(),
     Column("channel", Text, nullable=False),
     Column("status", Text, nullable=False, server_default=text("'pending'")),
     Column("attempts", Integer, nullable=False, server_default=text("0")),
