@@ -7,6 +7,7 @@ everywhere and only the service's own knobs are added there.
 
 from __future__ import annotations
 
+import base64
 from typing import Literal
 
 from pydantic import Field, SecretStr
@@ -85,3 +86,23 @@ class PulseSettings(BaseSettings):
 
     def topic(self, name: str) -> str:
         return f"{self.topic_prefix}{name}"
+
+
+KEY_BYTES = 32  # an Ed25519 seed (the workspace's signing keys), an HMAC key (link keys)
+
+
+def decode_key(text: str, what: str) -> bytes:
+    """One 32-byte key, base64url (padded or not); ``what`` names it in the error."""
+    try:
+        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise ValueError(f"each {what} must be 32 bytes, base64url-encoded")
+    return key
+
+
+def decode_keys(text: str, what: str) -> list[bytes]:
+    """A comma-separated list of keys (:func:`decode_key`), in its order: the first signs,
+    all verify (a rotation adds the new key first and drops the old one later)."""
+    return [decode_key(part.strip(), what) for part in text.split(",") if part.strip()]

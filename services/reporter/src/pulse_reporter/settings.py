@@ -4,7 +4,6 @@ TLS is for dev and tests only (pulse_shared.mail.MailSettings)."""
 
 from __future__ import annotations
 
-import base64
 import os
 import re
 import socket
@@ -15,20 +14,14 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 from pulse_reporter.webhooks import WebhookPolicy, parse_networks
 from pulse_shared.http_ratelimit import Limit
 from pulse_shared.mail import MailSettings
+from pulse_shared.settings import decode_key, decode_keys
 
-LINK_KEY_BYTES = 32  # an HMAC-SHA256 key
 DOMAIN = re.compile(r"[a-z0-9](?:[a-z0-9.-]*[a-z0-9])?")
 
 
 def decode_link_key(text: str) -> bytes:
-    """One link key: 32 bytes, base64url (padded or not)."""
-    try:
-        key = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except ValueError:
-        key = b""
-    if len(key) != LINK_KEY_BYTES:
-        raise ValueError("each link key must be 32 bytes, base64url-encoded")
-    return key
+    """One link key: an HMAC-SHA256 key, 32 bytes, base64url (padded or not)."""
+    return decode_key(text, "link key")
 
 
 def _replica_name() -> str:
@@ -183,7 +176,7 @@ class Settings(MailSettings):
     def link_keys(self) -> list[bytes]:
         assert self.reporter_link_keys is not None
         text = self.reporter_link_keys.get_secret_value()
-        return [decode_link_key(part.strip()) for part in text.split(",") if part.strip()]
+        return decode_keys(text, "link key")
 
     @property
     def public_url(self) -> str:

@@ -1,24 +1,15 @@
 from __future__ import annotations
 
-import base64
-
 from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from pulse_shared.http_ratelimit import Limit
 from pulse_shared.mail import MailSettings
-
-SEED_BYTES = 32  # an Ed25519 private key's seed
+from pulse_shared.settings import decode_key, decode_keys
 
 
 def decode_seed(text: str) -> bytes:
-    """One signing key: 32 bytes, base64url (padded or not)."""
-    try:
-        seed = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except ValueError:
-        seed = b""
-    if len(seed) != SEED_BYTES:
-        raise ValueError("each signing key must be 32 bytes, base64url-encoded")
-    return seed
+    """One signing key: an Ed25519 seed, 32 bytes, base64url (padded or not)."""
+    return decode_key(text, "signing key")
 
 
 class Settings(MailSettings):
@@ -93,7 +84,7 @@ class Settings(MailSettings):
     def signing_seeds(self) -> list[bytes]:
         assert self.workspace_signing_keys is not None
         text = self.workspace_signing_keys.get_secret_value()
-        return [decode_seed(part.strip()) for part in text.split(",") if part.strip()]
+        return decode_keys(text, "signing key")
 
     @property
     def allows_local_mail_domains(self) -> bool:
