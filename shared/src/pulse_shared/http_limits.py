@@ -12,16 +12,10 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-import asyncpg
-from fastapi import FastAPI, HTTPException, Request
+from fastapi import HTTPException, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
-
-from pulse_shared.db import database_unreachable
-from pulse_shared.logs import get_logger
-
-log = get_logger(__name__)
 
 EXCERPT_CHARS = 64
 
@@ -100,30 +94,3 @@ async def validation_error(request: Request, exc: Exception) -> JSONResponse:
         for e in exc.errors()
     ]  # fmt: skip
     return JSONResponse({"detail": detail}, status_code=422)
-
-
-# What asyncpg raises, reaching the database or in it.
-DATABASE_EXCEPTIONS: tuple[type[Exception], ...] = (
-    OSError,
-    asyncpg.PostgresError,
-    asyncpg.InterfaceError,
-)
-
-
-def answer_database_errors(app: FastAPI, database: str) -> None:
-    """Answers what the database raises: unreachable or a cancelled statement is 503 naming
-    ``database`` ("the workspace database") with Retry-After; anything else it raised is a
-    fault of ours (500, logged, never shown)."""
-
-    async def database_error(request: Request, exc: Exception) -> JSONResponse:
-        if database_unreachable(exc) or isinstance(exc, asyncpg.QueryCanceledError):
-            return JSONResponse(
-                {"detail": f"{database} is unavailable right now; try again shortly"},
-                status_code=503,
-                headers={"Retry-After": "5"},
-            )
-        log.error("database error", error=repr(exc)[:500], path=request.url.path, exc_info=exc)
-        return JSONResponse({"detail": "internal error"}, status_code=500)
-
-    for exception in DATABASE_EXCEPTIONS:
-        app.add_exception_handler(exception, database_error)

@@ -12,8 +12,9 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
-from fastapi import FastAPI
+from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
 from pulse_reporter.analytics import QueryApiAnalytics
@@ -22,12 +23,12 @@ from pulse_reporter.deps import BodyLimits, serving_api
 from pulse_reporter.routes import alerts, branding, deliveries, schedules, unsubscribe
 from pulse_reporter.settings import Settings
 from pulse_reporter.worker import Worker, utc_now
-from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn
+from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn, database_unreachable
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_body import openapi_as_declared
 from pulse_shared.http_disconnect import CancelOnDisconnect
-from pulse_shared.http_limits import answer_database_errors, validation_error
+from pulse_shared.http_limits import validation_error
 from pulse_shared.http_metrics import RequestMetrics
 from pulse_shared.http_ratelimit import HttpLimits, Limit, RateLimiter, RateLimits, key_prefix
 from pulse_shared.logs import configure_logging, get_logger
@@ -127,7 +128,21 @@ app = FastAPI(
 )
 
 
-answer_database_errors(app, "the reporter's database")
+async def database_error(request: Request, exc: Exception) -> JSONResponse:
+    """PostgreSQL unreachable: say so and when to try again; anything else it raised is a
+    fault of ours (500)."""
+    if database_unreachable(exc) or isinstance(exc, asyncpg.QueryCanceledError):
+        return JSONResponse(
+            {"detail": "the reporter's database is unavailable right now; try again shortly"},
+            status_code=503,
+            headers={"Retry-After": "5"},
+        )
+    log.error("database error", error=repr(exc)[:500], path=request.url.path, exc_info=exc)
+    return JSONResponse({"detail": "internal error"}, status_code=500)
+
+
+for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
+    app.add_exception_handler(database_exception, database_error)
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
 app.add_middleware(
