@@ -35,6 +35,7 @@ from conftest import (
     local_credentials,
     start_dashboard_server,
 )
+from services.dashboard.server.headers import PDF_CONTENT_SECURITY_POLICY
 from services.dashboard.tests.support import dashboard_server
 from tests.test_local_identity_and_mail import BrowserCookies, KeycloakPage
 
@@ -111,12 +112,23 @@ def echo(seen: Seen) -> ANSWER:
     return 200, LOOSE_HEADERS, json.dumps({"path": seen.path}).encode()
 
 
+PDF = b"%PDF-1.7\n%\xe2\xe3\xcf\xd3\n"
+
+
+def reporter_answer(seen: Seen) -> ANSWER:
+    """The reporter's stand-in: a PDF for a preview, else the path echoed."""
+    if seen.path.endswith("/preview.pdf"):
+        return 200, {**LOOSE_HEADERS, "Content-Type": "application/pdf"}, PDF
+    return echo(seen)
+
+
 @dataclass
 class Stack:
     dashboard: ServiceProcess
     query_api: RecordingServer
     workspace: Workspace
     workspace_server: RecordingServer
+    reporter: RecordingServer
     session_keys: str = field(repr=False)
 
 
@@ -127,19 +139,22 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     workspace = Workspace()
     workspace_server = RecordingServer(workspace.respond)
     query_api = RecordingServer(echo)
+    reporter = RecordingServer(reporter_answer)
     keys = Fernet.generate_key().decode()
     env = {
         "PULSE_QUERY_API_URL": query_api.url,
         "PULSE_WORKSPACE_URL": workspace_server.url,
+        "PULSE_REPORTER_URL": reporter.url,
         "PULSE_DASHBOARD_SESSION_KEYS": keys,
     }
     dashboard = dashboard_server(tmp_path_factory, env)
     try:
-        yield Stack(dashboard, query_api, workspace, workspace_server, keys)
+        yield Stack(dashboard, query_api, workspace, workspace_server, reporter, keys)
     finally:
         dashboard.stop()
         query_api.close()
         workspace_server.close()
+        reporter.close()
     assert "NOPERM" not in dashboard.log()
 
 
@@ -147,6 +162,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 def fresh(stack: Stack) -> Stack:
     stack.query_api.seen.clear()
     stack.workspace_server.seen.clear()
+    stack.reporter.seen.clear()
     stack.workspace.ttl_s = 300
     return stack
 
@@ -312,6 +328,86 @@ def test_the_workspace_relay_reaches_only_the_member_routes(
         ("GET", "/v1/businesses/1/audit"),
         ("PATCH", "/v1/businesses/7/members/auth0%7C42"),
     ]
+
+
+def test_the_reporter_relay_reaches_only_its_member_routes_with_the_session_token(
+    fresh: Stack, browser: httpx.Client
+) -> None:
+    sign_in(browser, fresh.dashboard)
+    headers = {"X-CSRF-Token": csrf(browser, fresh.dashboard)}
+    url = fresh.dashboard.url
+    for path in (
+        "/reporter/metrics",
+        "/reporter/readyz",
+        "/reporter/openapi.json",
+        "/reporter/v1/businesses/1/reports",
+        "/reporter/v1/businesses/1/reports/schedules/2/x",
+        "/reporter/v1/businesses/1/alerts/..%2f..%2f..%2fmetrics",
+        "/reporter/v1/businesses/1%2f2/alerts",
+        "/reporter/v1/businesses/1/alerts/%2e%2e/%2e%2e/%2e%2e/%2e%2e/metrics",
+    ):
+        assert browser.get(url + path).status_code == 404, path
+    alerts = f"{url}/reporter/v1/businesses/1/alerts"
+    assert browser.delete(alerts, headers=headers).status_code == 405
+    sent = browser.post(
+        f"{url}/reporter/v1/businesses/1/reports/schedules",
+        headers=headers, json={"kind": "weekly", "recipients": ["boss@example.com"]},
+    )  # fmt: skip
+    assert sent.status_code == 200, sent.text
+    pdf = browser.get(f"{url}/reporter/v1/businesses/1/reports/schedules/2/preview.pdf")
+    assert (pdf.status_code, pdf.content) == (200, PDF)
+    assert pdf.headers["content-type"] == "application/pdf"
+    # Chrome's PDF viewer is refused by object-src/default-src 'none' (crbug.com/271452):
+    # a PDF's policy keeps only what still applies; every other answer keeps the page's.
+    assert pdf.headers["content-security-policy"] == PDF_CONTENT_SECURITY_POLICY
+    assert pdf.headers["x-content-type-options"] == "nosniff"
+    assert pdf.headers["x-frame-options"] == "DENY"
+    assert "default-src 'none'" in sent.headers["content-security-policy"]
+    # A state-changing request without the session's CSRF token never leaves.
+    assert browser.post(f"{url}/reporter/v1/businesses/1/alerts/read-all").status_code == 403
+    assert [(s.method, s.path) for s in fresh.reporter.seen] == [
+        ("POST", "/v1/businesses/1/reports/schedules"),
+        ("GET", "/v1/businesses/1/reports/schedules/2/preview.pdf"),
+    ]
+    bearers = {s.headers["authorization"] for s in fresh.reporter.seen}
+    assert len(bearers) == 1
+    fresh.workspace.verify(bearers.pop().removeprefix("Bearer "))
+
+
+def test_the_reporter_relay_takes_a_logo_of_512_kib_and_other_bodies_of_64(
+    fresh: Stack, browser: httpx.Client
+) -> None:
+    sign_in(browser, fresh.dashboard)
+    headers = {"X-CSRF-Token": csrf(browser, fresh.dashboard), "Content-Type": "image/png"}
+    logo = f"{fresh.dashboard.url}/reporter/v1/businesses/1/reports/branding/logo"
+    colour = f"{fresh.dashboard.url}/reporter/v1/businesses/1/reports/branding"
+    assert browser.put(logo, headers=headers, content=b"\x89PNG" * 100_000).status_code == 200
+    assert browser.put(logo, headers=headers, content=b"x" * (512 * 1024 + 1)).status_code == 413
+    assert browser.put(colour, headers=headers, content=b"x" * (64 * 1024 + 1)).status_code == 413
+    assert [len(s.body) for s in fresh.reporter.seen] == [400_000]
+
+
+def test_the_unsubscribe_link_needs_no_session_and_carries_no_credential(
+    fresh: Stack, browser: httpx.Client
+) -> None:
+    """Opened from a mail by anyone, posted to by mail clients (RFC 8058): no session, no
+    CSRF token, and nothing of a session or a client's header goes to the reporter."""
+    url = f"{fresh.dashboard.url}/reporter/v1/unsubscribe?token=t0k3n"
+    with httpx.Client() as stranger:
+        assert stranger.get(url).status_code == 200
+        one_click = stranger.post(
+            url, data={"List-Unsubscribe": "One-Click"}, headers={"Authorization": "Bearer x"}
+        )
+        assert one_click.status_code == 200, one_click.text
+    sign_in(browser, fresh.dashboard)
+    assert browser.post(url, data={"List-Unsubscribe": "One-Click"}).status_code == 200
+    assert [(s.method, s.path) for s in fresh.reporter.seen] == [
+        ("GET", "/v1/unsubscribe?token=t0k3n"),
+        *[("POST", "/v1/unsubscribe?token=t0k3n")] * 2,
+    ]
+    for seen in fresh.reporter.seen:
+        assert "authorization" not in seen.headers
+        assert "cookie" not in seen.headers
 
 
 def test_a_programmatic_client_with_its_own_token_is_relayed_without_a_session(

@@ -55,6 +55,7 @@ export default defineConfig({
       "/api/": relay,
       "/auth/": relay,
       "/workspace/": relay,
+      "/reporter/": relay,
       "/connect/": relay,
     },
   },

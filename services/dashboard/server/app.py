@@ -1,8 +1,9 @@
 """The dashboard's small server, the browser's one origin: the built page (``dist/``), the
 OpenID Connect client of the user's sign-in with sessions kept in Redis (server/auth.py,
 backend for frontend: the browser never holds a token), and relays of ``/api/`` to
-query-api, ``/workspace/`` to the workspace service and ``/connect/<service>/`` to the
-ingest services, each with the session's Pulse token (server/relays.py).
+query-api, ``/workspace/`` to the workspace service, ``/reporter/`` to the reporter and
+``/connect/<service>/`` to the ingest services, each with the session's Pulse token
+(server/relays.py).
 
 Every request is rate limited per client address, sign-ins and refused session cookies
 more tightly (server/limits.py); ``/readyz`` says whether Redis and the identity provider
@@ -68,6 +69,7 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
             renewal=Renewal(idp, workspace, store),
             query_api=await stack.enter_async_context(upstream_client(settings.query_api_url)),
             workspace=workspace,
+            reporter=await stack.enter_async_context(upstream_client(settings.reporter_url)),
             ingest={
                 service: await stack.enter_async_context(upstream_client(url))
                 for service, url in settings.ingest_urls.items()

@@ -41,6 +41,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
     ]
 )
 
+# A report's PDF preview, opened in a tab of its own: Chrome shows a PDF in a document it
+# makes up, with its viewer in an <embed> and styles of its own, which a policy naming
+# object-src 'none' or default-src 'none' blocks (crbug.com/271452). The PDF's policy keeps
+# what still applies: no framing, no base, no form. nosniff and the exact Content-Type
+# keep the bytes a PDF; its viewer runs no script of this origin.
+PDF_CONTENT_SECURITY_POLICY = "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
+
 SECURITY_HEADERS = {
     "content-security-policy": CONTENT_SECURITY_POLICY,
     "x-content-type-options": "nosniff",
@@ -51,6 +58,17 @@ SECURITY_HEADERS = {
 }
 _NAMES = {name.encode() for name in SECURITY_HEADERS}
 _HEADERS = [(name.encode(), value.encode()) for name, value in SECURITY_HEADERS.items()]
+_PDF_HEADERS = [
+    (name, PDF_CONTENT_SECURITY_POLICY.encode() if name == b"content-security-policy" else value)
+    for name, value in _HEADERS
+]
+
+
+def is_pdf(headers: list[tuple[bytes, bytes]]) -> bool:
+    return any(
+        k.lower() == b"content-type" and v.split(b";")[0].strip().lower() == b"application/pdf"
+        for k, v in headers
+    )
 
 
 class SecurityHeaders:
@@ -67,8 +85,10 @@ class SecurityHeaders:
 
         async def send_secured(message: Message) -> None:
             if message["type"] == "http.response.start":
-                kept = [(k, v) for k, v in message.get("headers", []) if k.lower() not in _NAMES]
-                message = {**message, "headers": [*kept, *_HEADERS]}
+                headers = message.get("headers", [])
+                kept = [(k, v) for k, v in headers if k.lower() not in _NAMES]
+                ours = _PDF_HEADERS if is_pdf(headers) else _HEADERS
+                message = {**message, "headers": [*kept, *ours]}
             await send(message)
 
         await self.app(scope, receive, send_secured)

@@ -5,7 +5,9 @@
 service, ``POST /connect/authorize`` and ``POST /connect/disconnect``, asked for as
 ``/connect/<service>/<authorize|disconnect>`` (service: linkedin, twitter, meta).
 ``/workspace/``: the workspace service's member routes under ``/v1/`` (``WORKSPACE_ROUTES``),
-never its ``/v1/sessions`` (this server's alone) nor ``/v1/operator/``.
+never its ``/v1/sessions`` (this server's alone) nor ``/v1/operator/``. ``/reporter/``: the
+reporter's member routes under ``/v1/`` (``REPORTER_ROUTES``) and its public unsubscribe
+link, never its ``/metrics``, ``/docs`` or health checks.
 
 The path is decided as the upstream would read it, after every layer of percent-encoding is
 peeled off and the segments are normalised, and the upstream URL is built from that
@@ -16,6 +18,7 @@ receives.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from urllib.parse import quote, unquote
 
 import httpx
@@ -55,6 +58,8 @@ NOT_RELAYED = {
 # this long for the next bytes (an export streams for as long as they keep coming).
 TIMEOUT = httpx.Timeout(10.0, read=30.0)
 EXPORT_TIMEOUT = httpx.Timeout(10.0, read=330.0)
+# The reporter's previews (a PDF rendered now, 90 days of alerts) give up after 45 s.
+PREVIEW_TIMEOUT = httpx.Timeout(10.0, read=60.0)
 
 
 def normalised(raw_path: bytes, segment_shape: re.Pattern[str] = SEGMENT) -> list[str] | None:
@@ -130,6 +135,13 @@ WORKSPACE_ROUTES: tuple[tuple[tuple[str | re.Pattern[str], ...], frozenset[str]]
 )
 
 
+def matches(pattern: tuple[str | re.Pattern[str], ...], segments: list[str]) -> bool:
+    return len(pattern) == len(segments) and all(
+        part == segment if isinstance(part, str) else part.fullmatch(segment)
+        for part, segment in zip(pattern, segments, strict=True)
+    )
+
+
 def workspace_route(raw_path: bytes) -> tuple[str, frozenset[str]] | None:
     """The workspace path (``/v1/...``, each segment percent-encoded as needed) for a
     request to ``raw_path`` under ``/workspace/``, and the methods of that route; None
@@ -139,11 +151,65 @@ def workspace_route(raw_path: bytes) -> tuple[str, frozenset[str]] | None:
         return None
     segments = segments[1:]
     for pattern, methods in WORKSPACE_ROUTES:
-        if len(pattern) == len(segments) and all(
-            part == segment if isinstance(part, str) else part.fullmatch(segment)
-            for part, segment in zip(pattern, segments, strict=True)
-        ):
+        if matches(pattern, segments):
             return "/v1/" + "/".join(quote(s, safe="") for s in segments), methods
+    return None
+
+
+@dataclass(frozen=True)
+class ReporterRoute:
+    """A reporter route the page (or a report's reader) calls: its segments after /v1/,
+    its methods, the largest body it takes, whether it renders a preview (whose answer may
+    take most of a minute), and whether it is public (the unsubscribe link: its token is
+    the credential, no session goes)."""
+
+    pattern: tuple[str | re.Pattern[str], ...]
+    methods: frozenset[str]
+    max_body: int = MAX_BODY
+    preview: bool = False
+    public: bool = False
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return PREVIEW_TIMEOUT if self.preview else TIMEOUT
+
+
+# A logo is at most 512 KiB (the reporter's branding route checks it again).
+LOGO_MAX_BODY = 512 * 1024
+_SCHEDULE = ("businesses", ID, "reports", "schedules", ID)
+_ALERTS = ("businesses", ID, "alerts")
+REPORTER_ROUTES = (
+    ReporterRoute(_SCHEDULE[:4], frozenset({"GET", "POST"})),
+    ReporterRoute(_SCHEDULE, frozenset({"PATCH", "DELETE"})),
+    ReporterRoute((*_SCHEDULE, "send-now"), frozenset({"POST"})),
+    ReporterRoute((*_SCHEDULE, "preview.pdf"), frozenset({"GET"}), preview=True),
+    ReporterRoute(("businesses", ID, "reports", "deliveries"), frozenset({"GET"})),
+    ReporterRoute(("businesses", ID, "reports", "branding"), frozenset({"GET", "PUT"})),
+    ReporterRoute(
+        ("businesses", ID, "reports", "branding", "logo"),
+        frozenset({"GET", "PUT", "DELETE"}),
+        max_body=LOGO_MAX_BODY,
+    ),
+    ReporterRoute(_ALERTS, frozenset({"GET"})),
+    ReporterRoute((*_ALERTS, ID, "read"), frozenset({"POST"})),
+    ReporterRoute((*_ALERTS, "read-all"), frozenset({"POST"})),
+    ReporterRoute((*_ALERTS, "settings"), frozenset({"GET", "PUT"})),
+    ReporterRoute((*_ALERTS, "preview"), frozenset({"GET"}), preview=True),
+    ReporterRoute(("unsubscribe",), frozenset({"GET", "POST"}), public=True),
+)
+
+
+def reporter_route(raw_path: bytes) -> tuple[str, ReporterRoute] | None:
+    """The reporter path (``/v1/...``) for a request to ``raw_path`` under ``/reporter/``,
+    and its route; None for a path that is not one of ``REPORTER_ROUTES`` once decoded
+    and normalised."""
+    segments = normalised(raw_path)
+    if segments is None or segments[:2] != ["reporter", "v1"]:
+        return None
+    segments = segments[2:]
+    for route in REPORTER_ROUTES:
+        if matches(route.pattern, segments):
+            return "/v1/" + "/".join(segments), route
     return None
 
 

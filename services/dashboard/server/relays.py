@@ -1,5 +1,6 @@
 """The relays that let the page talk to one origin: ``/api/`` to query-api, ``/workspace/``
-to the workspace service, ``/connect/<service>/`` to the ingest services. Which paths,
+to the workspace service, ``/reporter/`` to the reporter, ``/connect/<service>/`` to the
+ingest services. Which paths,
 headers and bodies may go is proxy.py's; who the request is, guard.py's: with a session,
 the session's Pulse token goes upstream as the bearer; without one, a programmatic
 client's own Authorization header goes as it came. A path that is not relayed is a 404
@@ -23,6 +24,7 @@ from .proxy import (
     answer_headers,
     connect_target,
     read_body,
+    reporter_route,
     timeout_for,
     upstream_headers,
     upstream_path,
@@ -61,13 +63,18 @@ async def stream(
     time_limits: httpx.Timeout,
     upstream_name: str,
     forwarded: str | None,
+    max_body: int = MAX_BODY,
+    public: bool = False,
 ) -> Response:
-    """Sends the request to ``path`` of ``client``'s upstream and streams the answer back."""
-    body = await read_body(request)
+    """Sends the request to ``path`` of ``client``'s upstream and streams the answer back.
+    ``public``: the route needs no credential, and none goes (not even the client's own)."""
+    body = await read_body(request, max_body)
     if body is None:
-        return too_large(MAX_BODY)
+        return too_large(max_body)
     headers = upstream_headers(request, forwarded)
-    if authorization is not None:
+    if public:
+        headers.pop("authorization", None)
+    elif authorization is not None:
         headers["authorization"] = authorization
     upstream = client.build_request(
         request.method, path, params=request.url.query, headers=headers, content=body,
@@ -107,14 +114,35 @@ async def workspace(request: Request, services: ServicesDep) -> Response:
         return JSONResponse(NOT_FOUND, status_code=404)
     path, methods = route
     if request.method not in methods:
-        allow = ", ".join(sorted(methods))
-        return JSONResponse(
-            {"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow}
-        )
+        return method_not_allowed(methods)
     authorization = await relay_authorization(request, services)
     return await stream(
         request, services.workspace, path, authorization, TIMEOUT, "the workspace service",
         forwarded_for(request, services),
+    )  # fmt: skip
+
+
+def method_not_allowed(methods: frozenset[str]) -> JSONResponse:
+    allow = ", ".join(sorted(methods))
+    return JSONResponse({"detail": "Method Not Allowed"}, status_code=405, headers={"Allow": allow})
+
+
+@router.api_route("/reporter/{path:path}", methods=EVERY_METHOD)
+async def reporter(request: Request, services: ServicesDep) -> Response:
+    """The reporter's member routes and its public unsubscribe link (server/proxy.py's
+    REPORTER_ROUTES). The unsubscribe link is opened from a mail, by people who may have
+    no session at all, and posted to by mail clients (RFC 8058's one-click): it takes no
+    session, so no CSRF rule applies, and no credential goes upstream."""
+    found = reporter_route(raw_path(request))
+    if found is None:
+        return JSONResponse(NOT_FOUND, status_code=404)
+    path, route = found
+    if request.method not in route.methods:
+        return method_not_allowed(route.methods)
+    authorization = None if route.public else await relay_authorization(request, services)
+    return await stream(
+        request, services.reporter, path, authorization, route.timeout, "the reporter",
+        forwarded_for(request, services), route.max_body, route.public,
     )  # fmt: skip
 
 

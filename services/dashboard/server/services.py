@@ -68,6 +68,7 @@ class Services:
     renewal: Renewal
     query_api: httpx.AsyncClient
     workspace: httpx.AsyncClient
+    reporter: httpx.AsyncClient
     ingest: dict[str, httpx.AsyncClient]
     pages: Pages
     limits: Limits | None  # None: rate limits switched off

@@ -17,6 +17,7 @@ refuses to start without it, naming what is missing.
   PULSE_DASHBOARD_SESSION_MAX_AGE_S  and any session this old (7 days)
   PULSE_WORKSPACE_URL             the workspace service (default http://127.0.0.1:8400)
   PULSE_QUERY_API_URL             query-api (default http://127.0.0.1:8000)
+  PULSE_REPORTER_URL              the reporter (default http://127.0.0.1:8500)
   PULSE_INGEST_<SERVICE>_URL      each ingest service (defaults 8101, 8102, 8103; "" : that
                                   service's /connect/ routes answer 404)
   PULSE_DASHBOARD_DIST            the built page (default ../dist next to this file)
@@ -87,6 +88,7 @@ class Settings:
     session_max_age_s: int = 7 * 24 * 3600
     workspace_url: str = "http://127.0.0.1:8400"
     query_api_url: str = "http://127.0.0.1:8000"
+    reporter_url: str = "http://127.0.0.1:8500"
     ingest_urls: Mapping[str, str] = field(default_factory=lambda: dict(INGEST_DEFAULTS))
     dist: Path = DEFAULT_DIST
     rate_limits_enabled: bool = True
@@ -131,6 +133,7 @@ class Settings:
             session_max_age_s=_seconds(env, "PULSE_DASHBOARD_SESSION_MAX_AGE_S", 7 * 24 * 3600),
             workspace_url=_url(env.get("PULSE_WORKSPACE_URL", "http://127.0.0.1:8400")),
             query_api_url=_url(env.get("PULSE_QUERY_API_URL", "http://127.0.0.1:8000")),
+            reporter_url=_url(env.get("PULSE_REPORTER_URL", "http://127.0.0.1:8500")),
             ingest_urls=ingest,
             dist=Path(env.get("PULSE_DASHBOARD_DIST") or DEFAULT_DIST),
             rate_limits_enabled=_flag(env, "PULSE_RATE_LIMITS_ENABLED", default=True),
