@@ -22,8 +22,9 @@ PULSE_DEMO_USER_ID=$(PULSE_KEYCLOAK_ADMIN_PASSWORD="$PULSE_KEYCLOAK_ADMIN_PASSWO
 export PULSE_DEMO_USER_ID
 export PULSE_WORKSPACE_URL="http://127.0.0.1:${PULSE_WORKSPACE_PORT:-8400}"
 export PULSE_WORKSPACE_OPERATOR_TOKEN
+export PULSE_REPORTER_URL="http://127.0.0.1:${PULSE_REPORTER_PORT:-8500}"
 post_id=$(cd "$ROOT" && PULSE_DATABASE_URL="$(app_database_url)" uv run --frozen --quiet python deploy/local/demo.py \
-  --sim "http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}") \
+  --sim "http://127.0.0.1:${PULSE_PLATFORM_SIM_PORT:-8200}" --report-to demo@pulse.local) \
   || die "demo data did not come through the pipeline (see $LOGS/ingest-*.log, $LOGS/aggregator.log)"
 q=${PULSE_QUERY_API_PORT:-8000}
 cat <<TXT

@@ -173,6 +173,14 @@ def demo(
     timeout: Annotated[
         float, typer.Option(min=0, help="Seconds to wait for the first business's numbers.")
     ] = 120.0,
+    report_to: Annotated[
+        str | None,
+        typer.Option(
+            "--report-to",
+            help="Also schedule the first business's weekly report to this address, and "
+            "send its first one now (once: kept on later runs).",
+        ),
+    ] = None,
 ) -> None:
     """Load demo data through the real pipeline, from the platform simulator.
 
@@ -183,7 +191,11 @@ def demo(
     the aggregator has stored their numbers. Prints one of its post ids on the last line.
     Needs the stack running (`make up` runs this). Idempotent.
     """
-    post_id = run(demo_module.load_demo(load_settings(demo_module.DemoSettings), sim, timeout))
+    settings = load_settings(demo_module.DemoSettings)
+    business_id, post_id = run(demo_module.load_demo(settings, sim, timeout))
+    if report_to is not None and run(demo_module.demo_report(settings, business_id, report_to)):
+        err.print(f"a weekly report of business {business_id} is scheduled to {report_to}; "
+                  "its first one is on its way")  # fmt: skip
     print(post_id)
 
 

@@ -44,6 +44,7 @@ class DemoSettings(IngestSettings):
     ingest_twitter_url: str = "http://127.0.0.1:8102"
     ingest_meta_url: str = "http://127.0.0.1:8103"
     dashboard_url: str = "http://127.0.0.1:8080"
+    reporter_url: str = "http://127.0.0.1:8500"
     # Who the demo's businesses belong to: the identity provider's subject of the demo
     # user (demo@pulse.local), which deploy/local reads from Keycloak.
     demo_user_id: str = DEMO_MEMBER
@@ -182,8 +183,8 @@ async def polled_posts(settings: IngestSettings, business_id: int) -> list[int]:
         await conn.close()
 
 
-async def load_demo(settings: DemoSettings, sim_url: str, timeout_s: float) -> int:
-    """Connect, publish, wait; returns a post id of the first business."""
+async def load_demo(settings: DemoSettings, sim_url: str, timeout_s: float) -> tuple[int, int]:
+    """Connect, publish, wait; returns the first business and one of its post ids."""
     # Standard output carries the answer (a post id): the vault's log lines go to stderr,
     # and only its warnings.
     structlog.configure(
@@ -210,10 +211,39 @@ async def load_demo(settings: DemoSettings, sim_url: str, timeout_s: float) -> i
             done = await polled_posts(settings, business_id)
             progress.update(task, completed=min(len(done), wanted))
             if done and len(done) >= wanted:
-                return done[0]
+                return business_id, done[0]
             if time.monotonic() > deadline:
                 raise CommandFailed(
                     f"{len(done)}/{wanted} posts of business {business_id} polled in time "
                     "(see .run/logs/ingest-*.log and .run/logs/aggregator.log)"
                 )
             await asyncio.sleep(0.5)
+
+
+async def demo_report(settings: DemoSettings, business_id: int, recipient: str) -> bool:
+    """A weekly report of the business to ``recipient``, through the reporter's API as the
+    demo's owner: the schedule made once, and its first report (the last complete week)
+    sent at once rather than next Monday, so that a new user sees it arrive. Idempotent:
+    with the schedule already there, nothing is made or sent. Whether it was made."""
+    token = await Workspace().access_token(settings.demo_user_id, ttl_s=300)
+    schedules = f"/v1/businesses/{business_id}/reports/schedules"
+    try:
+        async with httpx.AsyncClient(
+            base_url=settings.reporter_url, headers={"Authorization": f"Bearer {token}"}, timeout=30
+        ) as reporter:
+            listed = (await reporter.get(schedules)).raise_for_status().json()
+            if any(s["kind"] == "weekly" and recipient in s["recipients"] for s in listed):
+                return False
+            body = {"kind": "weekly", "recipients": [recipient]}
+            made = (await reporter.post(schedules, json=body)).raise_for_status().json()
+            sent = await reporter.post(f"{schedules}/{made['id']}/send-now", json={})
+            sent.raise_for_status()
+            return True
+    except httpx.HTTPStatusError as exc:
+        raise CommandFailed(
+            f"the reporter refused the demo's report: {exc.response.status_code} "
+            f"{exc.response.text[:300]}"
+        ) from exc
+    except httpx.HTTPError as exc:
+        where = settings.reporter_url
+        raise CommandFailed(f"the reporter at {where} did not answer ({exc!r})") from exc
