@@ -6,13 +6,11 @@ import contextlib
 from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.gzip import GZipMiddleware
-from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 from sqlalchemy import text
-from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from pulse_query_api.cache import AnswerCache
@@ -35,12 +33,11 @@ from pulse_shared.db import (
     READER_SERVER_SETTINGS,
     asyncpg_dsn,
     create_engine,
-    database_timed_out,
-    database_unreachable,
 )
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_body import openapi_as_declared
+from pulse_shared.http_db_errors import answer_database_errors
 from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics
@@ -150,23 +147,7 @@ app = FastAPI(
 )
 
 
-async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    """The database unreachable (refused, broken, shutting down) or the query timed out:
-    say so and when to try again. Anything else it raised is a fault of ours: 500."""
-    if database_unreachable(exc) or database_timed_out(exc) or isinstance(exc, OperationalError):
-        return JSONResponse(
-            {"detail": "the analytics database is unavailable right now; try again shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    log.error("database error", error=repr(exc)[:500], path=request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
-
-
-# Everything the database and its drivers raise; database_error tells an outage from a bug.
-for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError,
-                           asyncpg.exceptions.InternalClientError, DBAPIError):  # fmt: skip
-    app.add_exception_handler(database_exception, database_error)
+answer_database_errors(app, "the analytics database")
 app.add_exception_handler(RequestValidationError, validation_error)
 # Answers of a KiB or more compressed for clients that accept gzip (an overview's 36 KiB of
 # JSON is 6 KiB: on a phone's network, a third of a second). Level 5: nearly level 9's size

@@ -12,9 +12,8 @@ import logging
 from collections.abc import AsyncIterator, Mapping
 
 import asyncpg
-from fastapi import FastAPI, Request
+from fastapi import FastAPI
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
 from pulse_reporter.analytics import QueryApiAnalytics
@@ -23,10 +22,11 @@ from pulse_reporter.deps import BodyLimits, serving_api
 from pulse_reporter.routes import alerts, branding, deliveries, schedules, unsubscribe
 from pulse_reporter.settings import Settings
 from pulse_reporter.worker import Worker, utc_now
-from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn, database_unreachable
+from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_body import openapi_as_declared
+from pulse_shared.http_db_errors import answer_database_errors
 from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import validation_error
 from pulse_shared.http_metrics import RequestMetrics
@@ -128,21 +128,7 @@ app = FastAPI(
 )
 
 
-async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    """PostgreSQL unreachable: say so and when to try again; anything else it raised is a
-    fault of ours (500)."""
-    if database_unreachable(exc) or isinstance(exc, asyncpg.QueryCanceledError):
-        return JSONResponse(
-            {"detail": "the reporter's database is unavailable right now; try again shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    log.error("database error", error=repr(exc)[:500], path=request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
-
-
-for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-    app.add_exception_handler(database_exception, database_error)
+answer_database_errors(app, "the reporter's database")
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
 app.add_middleware(

@@ -12,10 +12,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from redis.asyncio import Redis
 
-from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn, database_unreachable
+from pulse_shared.db import CONNECT_TIMEOUT_S, SERVER_SETTINGS, asyncpg_dsn
 from pulse_shared.health import Check, health_router
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.http_body import openapi_as_declared
+from pulse_shared.http_db_errors import answer_database_errors
 from pulse_shared.http_disconnect import CancelOnDisconnect
 from pulse_shared.http_limits import BodyLimit, validation_error
 from pulse_shared.http_metrics import RequestMetrics
@@ -119,22 +120,8 @@ async def refused(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse({"detail": exc.detail}, status_code=exc.status)
 
 
-async def database_error(request: Request, exc: Exception) -> JSONResponse:
-    """PostgreSQL unreachable: say so and when to try again; anything else it raised is a
-    fault of ours (500)."""
-    if database_unreachable(exc) or isinstance(exc, asyncpg.QueryCanceledError):
-        return JSONResponse(
-            {"detail": "the workspace database is unavailable right now; try again shortly"},
-            status_code=503,
-            headers={"Retry-After": "5"},
-        )
-    log.error("database error", error=repr(exc)[:500], path=request.url.path, exc_info=exc)
-    return JSONResponse({"detail": "internal error"}, status_code=500)
-
-
 app.add_exception_handler(Refused, refused)
-for database_exception in (OSError, asyncpg.PostgresError, asyncpg.InterfaceError):
-    app.add_exception_handler(database_exception, database_error)
+answer_database_errors(app, "the workspace database")
 app.add_exception_handler(RequestValidationError, validation_error)
 app.add_middleware(CancelOnDisconnect)
 app.add_middleware(BodyLimit, max_bytes=MAX_BODY_BYTES)
