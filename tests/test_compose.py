@@ -68,6 +68,8 @@ APPS: dict[str, tuple[str, str, int]] = {
     "workspace": ("pulse-workspace", "pulse_workspace.app", 8400),
     "reporter": ("pulse-reporter", "pulse_reporter.app", 8500),
 }
+# The one recipe of every Python service's image (the dashboard has its own).
+SERVICE_DOCKERFILE = "services/Dockerfile"
 DESIGN_SERVICES = INFRASTRUCTURE | ONE_SHOT | STAND_INS | set(APPS) | {"dashboard"}
 # DESIGN.md, "Running it": the default host ports, each overridable by environment. The
 # servers (Kafka 9092, PostgreSQL 5432, Redis 6379) publish none: only the containers on
@@ -246,8 +248,16 @@ class Dockerfile:
     def final(self) -> list[tuple[str, str]]:
         return self.stages[-1]
 
-    def last(self, instruction: str) -> str | None:
-        values = [value for name, value in self.final if name == instruction]
+    def stage(self, name: str) -> list[tuple[str, str]]:
+        """The stage ``FROM ... AS name`` (a build's target)."""
+        for stage in self.stages:
+            if stage[0][1].split()[-1] == name and " AS " in stage[0][1].upper():
+                return stage
+        raise AssertionError(f"{self.path}: no stage {name}")
+
+    def last(self, instruction: str, target: str | None = None) -> str | None:
+        stage = self.final if target is None else self.stage(target)
+        values = [value for name, value in stage if name == instruction]
         return values[-1] if values else None
 
 
@@ -428,11 +438,12 @@ def test_migrate_runs_the_migrations_then_creates_the_topics() -> None:
         "migrate runs in the aggregator's image"
     )
     # The files the command names are in that image, where the command looks for them.
-    image = dockerfile("services/aggregator/Dockerfile")
-    workdir = image.last("WORKDIR")
+    image = dockerfile(SERVICE_DOCKERFILE)
+    target = services()["aggregator"]["build"]["target"]
+    workdir = image.last("WORKDIR", "runtime")
     copied = {
         (Path(workdir or "/") / value.split()[-1]).as_posix()
-        for instruction, value in image.final
+        for instruction, value in image.stage(target)
         if instruction == "COPY" and "--from" not in value
     }
     for needed in ("shared/alembic.ini", "deploy/local/kafka_admin.py"):
@@ -654,10 +665,15 @@ def test_every_build_uses_the_repository_root_and_an_existing_dockerfile() -> No
         if image in builds:
             assert builds[image] == build, f"{name} builds {image} differently"
         builds[image] = build
-    for name in APPS:
+    for name, (_, module, port) in APPS.items():
         build = services()[name].get("build")
         assert build, f"{name}: not built from this repository"
-        assert build["dockerfile"] == f"services/{name}/Dockerfile", name
+        assert build["dockerfile"] == SERVICE_DOCKERFILE, f"{name}: build from the one recipe"
+        args = build.get("args", {})
+        assert args.get("SERVICE") == name, f"{name}: build arg SERVICE"
+        assert f"{args.get('MODULE')}.app" == module, f"{name}: build arg MODULE"
+        assert args.get("PORT") == str(port), f"{name}: build arg PORT"
+        assert build.get("target") == ("chores" if name == "aggregator" else "runtime"), name
     assert services()["migrate"].get("build") == services()["aggregator"].get("build")
 
 
@@ -670,17 +686,24 @@ def test_infrastructure_images_are_pinned() -> None:
     assert re.fullmatch(r"axllent/mailpit:v1\.\d+\.\d+", images["mailpit"]), images["mailpit"]
 
 
+def with_args(text: str, args: dict[str, str]) -> str:
+    """``text`` with the build's ``${NAME}``s replaced by its arguments."""
+    return re.sub(r"\$\{(\w+)\}", lambda m: args.get(m[1], m[0]), text)
+
+
 @pytest.mark.parametrize("name", sorted(APPS))
-def test_dockerfile_installs_its_package_and_runs_its_app(name: str) -> None:
+def test_the_service_recipe_installs_its_package_and_runs_its_app(name: str) -> None:
     distribution, module, port = APPS[name]
-    image = dockerfile(f"services/{name}/Dockerfile")
-    where = image.path.relative_to(ROOT)
+    image = dockerfile(SERVICE_DOCKERFILE)
+    build = services()[name]["build"]
+    args = {**image.args, **{k: str(v) for k, v in build["args"].items()}}
+    where = f"{SERVICE_DOCKERFILE} for {name}"
 
     project = (ROOT / "services" / name / "pyproject.toml").read_text(encoding="utf-8")
     assert f'name = "{distribution}"' in project, f"{distribution} is not services/{name}"
 
     syncs = [
-        value
+        with_args(value, args)
         for stage in image.stages
         for instruction, value in stage
         if instruction == "RUN" and "uv sync" in value
@@ -700,37 +723,58 @@ def test_dockerfile_installs_its_package_and_runs_its_app(name: str) -> None:
     for stage in image.stages:
         for instruction, value in stage:
             if instruction == "COPY" and "--from" not in value:
-                *sources, _ = value.split()
+                *sources, _ = with_args(value, args).split()
                 for source in sources:
                     assert (ROOT / source).exists(), f"{where}: COPY {source}: no such path"
 
     # Builder and runtime share the interpreter the venv links to; the runtime is slim.
     bases = {stage[0][1].split()[0] for stage in image.stages[1:]}
-    assert bases == {"${PYTHON_IMAGE}"}, f"{where}: builder and runtime must share a base"
+    assert bases == {"${PYTHON_IMAGE}", "runtime"}, f"{where}: builder and runtime share a base"
     assert re.fullmatch(r"python:3\.11(\.\d+)?-slim(-\w+)?", image.args["PYTHON_IMAGE"])
 
-    user = image.last("USER")
+    target = build["target"]
+    user = image.last("USER", "runtime")
     assert user, f"{where}: the runtime stage runs as root"
     assert user.split(":")[0] not in {"root", "0"}, f"{where}: USER {user} is root"
+    assert image.last("USER", target) in (None, user), f"{where}: {target} changes the user"
 
-    assert image.last("EXPOSE") == str(port), f"{where}: EXPOSE {port}"
-    health = image.last("HEALTHCHECK") or ""
+    assert with_args(image.last("EXPOSE", "runtime") or "", args) == str(port), f"{where}: EXPOSE"
+    health = image.last("HEALTHCHECK", "runtime") or ""
     assert "urllib" in health, f"{where}: HEALTHCHECK {health} (slim images have no curl)"
-    assert f":{port}/healthz" in health, f"{where}: HEALTHCHECK {health}"
+    assert "UVICORN_PORT" in health, f"{where}: HEALTHCHECK {health}"
+    assert "/healthz" in health, f"{where}: HEALTHCHECK {health}"
 
-    cmd = exec_form(image.last("CMD"), f"{where} CMD")
+    # uvicorn serves UVICORN_APP on UVICORN_PORT (its options from the environment).
+    runtime_env = with_args(
+        " ".join(v for n, v in image.stage("runtime") if n == "ENV"), args
+    )  # fmt: skip
+    assert f"UVICORN_APP={module}:app" in runtime_env, f"{where}: serves {module}:app"
+    assert f"UVICORN_PORT={port}" in runtime_env, f"{where}: listens on {port}"
+    cmd = exec_form(image.last("CMD", "runtime"), f"{where} CMD")
     assert cmd[0] == "uvicorn", f"{where}: CMD {cmd}"
-    assert cmd[1] == f"{module}:app", f"{where}: CMD runs {cmd[1]}, not {module}:app"
-    assert cmd[cmd.index("--port") + 1] == str(port), f"{where}: CMD port"
     assert cmd[cmd.index("--host") + 1] == "0.0.0.0", f"{where}: listen beyond the container"
+    assert "--port" not in cmd, f"{where}: the port is UVICORN_PORT's"
     app_file = module_file(module)
     assert app_file is not None, f"{where}: CMD runs {module}, no such package"
     assert app_file.is_file(), f"{where}: CMD runs {module}, no {app_file.relative_to(ROOT)}"
 
 
+def test_the_simulator_logs_no_access_lines_and_the_reporter_has_pango() -> None:
+    """Graph API clients put access tokens in the query string: the simulator's uvicorn
+    logs no requests. WeasyPrint draws the reporter's PDFs with Pango."""
+    args = {name: services()[name]["build"]["args"] for name in APPS}
+    assert args["platform-sim"].get("ACCESS_LOG") == "false"
+    assert all("ACCESS_LOG" not in a for name, a in args.items() if name != "platform-sim")
+    assert "UVICORN_ACCESS_LOG=${ACCESS_LOG}" in " ".join(
+        v for n, v in dockerfile(SERVICE_DOCKERFILE).stage("runtime") if n == "ENV"
+    )
+    assert {"libpango-1.0-0", "fonts-dejavu-core"} <= set(args["reporter"]["APT_PACKAGES"].split())
+
+
 def test_every_service_dockerfile_is_checked() -> None:
     on_disk = {path.parent.name for path in (ROOT / "services").glob("*/Dockerfile")}
-    assert on_disk == {*APPS, "dashboard"}, f"services with a Dockerfile: {sorted(on_disk)}"
+    assert on_disk == {"dashboard"}, f"services with a Dockerfile of their own: {sorted(on_disk)}"
+    assert (ROOT / SERVICE_DOCKERFILE).is_file()
 
 
 def test_dashboard_image_builds_the_page_and_serves_it_as_non_root() -> None:
