@@ -207,7 +207,8 @@ async def add_schedule(
 async def deliveries(db: asyncpg.Connection, schedule_id: int) -> list[dict[str, Any]]:
     rows = await db.fetch(
         "SELECT delivery_key, period_start, period_end, status, reason, attempts,"
-        " next_attempt_at, lease_owner, lease_until, message_id, created_at, finished_at"
+        " next_attempt_at, lease_owner, lease_until, message_id, created_at, finished_at,"
+        " sent_to"
         " FROM report_deliveries WHERE schedule_id = $1 ORDER BY id",
         schedule_id,
     )

@@ -13,6 +13,7 @@ import asyncio
 import html
 import secrets
 from datetime import timedelta
+from email.message import EmailMessage
 from urllib.parse import parse_qs, urlsplit
 
 import asyncpg
@@ -31,10 +32,11 @@ from pulse_reporter.deliveries import (
     stale_wait,
 )
 from pulse_reporter.mail import recipient_message_id, unsubscribe_token, verify_unsubscribe_token
-from pulse_reporter.settings import decode_link_key
+from pulse_reporter.settings import Settings, decode_link_key
 from pulse_reporter.store import connected
 from pulse_reporter.worker import request_send_now
 from pulse_shared.db import asyncpg_dsn
+from pulse_shared.mail import Mailer
 from services.reporter.tests.delivery_support import (
     DASHBOARD,
     LINK_KEYS,
@@ -276,6 +278,39 @@ async def test_an_unreachable_mail_server_is_retried_with_backoff_then_the_repor
     assert (row["status"], row["attempts"]) == ("sent", 2)
     [mail] = mail_to(someone)
     assert mail.message["Message-ID"] == recipient_message_id(row["message_id"], someone)
+
+
+class ServerGoneAfter:
+    """The mail server answering the first ``after`` messages, then gone (its port closed):
+    both real SMTP connections, Mailpit's and a refused one."""
+
+    def __init__(self, settings: Settings, after: int) -> None:
+        self.up, self.down, self.left = Mailer(settings), Mailer(unreachable(settings)), after
+
+    async def send(self, message: EmailMessage) -> None:
+        self.left -= 1
+        await (self.up if self.left >= 0 else self.down).send(message)
+
+
+async def test_a_retry_after_the_server_went_away_midway_sends_only_to_those_not_reached(
+    infra: Infra, pool: asyncpg.Pool, db: asyncpg.Connection, business: int
+) -> None:
+    first, second, third = address("first"), address("second"), address("third")
+    schedule = await add_schedule(db, business, [first, second, third])
+    analytics, clock = fresh(business), Clock()
+    settings = reporter_settings(infra)
+    midway = worker(pool, analytics, settings, clock, ServerGoneAfter(settings, after=1))
+
+    assert await midway.tick() == 1
+    [row] = await deliveries(db, schedule)
+    assert (row["status"], row["attempts"]) == ("pending", 1)
+    assert row["sent_to"] == [first.lower()]
+    clock.advance(seconds=60)
+    assert await worker(pool, analytics, settings, clock).tick() == 1
+    [row] = await deliveries(db, schedule)
+    assert (row["status"], row["attempts"], row["reason"]) == ("sent", 2, None)
+    assert sorted(row["sent_to"]) == sorted(a.lower() for a in (first, second, third))
+    assert [len(mail_to(a)) for a in (first, second, third)] == [1, 1, 1]
 
 
 async def test_the_last_attempt_fails_the_delivery_with_its_reason(

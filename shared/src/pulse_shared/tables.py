@@ -529,6 +529,9 @@ report_deliveries = Table(
     # The mail's Message-ID, the same on every attempt: a receiving server that saw it can
     # tell a re-send (the one window: accepted by SMTP, not yet recorded as sent).
     Column("message_id", Text, nullable=False),
+    # The recipients the mail server has accepted the report for, each recorded as it is:
+    # a later attempt sends only to the others (lower-cased addresses).
+    Column("sent_to", ARRAY(Text), nullable=False, server_default=text("'{}'")),
     _at("created_at"),
     _at("finished_at", nullable=True),
     CheckConstraint(_in("status", DELIVERY_STATUSES), name="status"),

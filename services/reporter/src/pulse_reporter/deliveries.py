@@ -4,7 +4,7 @@ holds under its lease (worker.py claims it):
     load the schedule -> who gets it (recipients minus unsubscribed and bounced)
     -> the report (query-api) -> no data? skipped -> stale? wait for fresh data
     -> render (PDF once; the email per recipient) -> send, one message per recipient
-    -> record the outcome
+       still owed one, each recorded as the mail server accepts it -> record the outcome
 
 Each step answers either what the next needs or the delivery's :data:`Outcome`, which
 ends the chain and is recorded once, at the end, only while the lease is still ours.
@@ -25,15 +25,14 @@ ends the chain and is recorded once, at the end, only while the lease is still o
 **Exactly once, nearly.** Two replicas never both send a delivery: the key is unique per
 schedule and period, and a delivery is sent only by the replica holding its lease (claimed
 with SKIP LOCKED; the lease is checked and extended before each message, and the outcome
-is written only while it holds). What remains is the window between the mail server
-accepting a message and the outcome being written: a replica that dies there (or loses
-the database) leaves the delivery pending; when its lease ends (``report_lease_s``)
-another replica sends it again (once, unless that one dies in the same window too), with
-the same Message-ID per recipient, so a mail client or server that keeps Message-IDs
-shows it once. A failure in the middle of the recipients (the server gone after the second
-message) leaves that window open for the recipients before it: each retry sends to them
-again, with the same Message-ID, at most ``report_max_attempts`` times in all. Recording
-each recipient as sent would close it; the deliveries table has no place for that yet.
+is written only while it holds). Each recipient the mail server accepts is recorded on the
+delivery (``sent_to``) before the next message goes, and every attempt sends only to those
+still owed one: a failure partway through the list (the server gone after the second
+message) retries the rest, never the first two. What remains is the window between the
+mail server accepting one message and its record: a replica that dies there (or loses the
+database) leaves that recipient owed; when its lease ends (``report_lease_s``) another
+replica sends that one message again (once, unless it dies in the same window too), with
+the same Message-ID, so a mail client or server that keeps Message-IDs shows it once.
 """
 
 from __future__ import annotations
@@ -269,9 +268,13 @@ class Deliverer:
         return Content(report, branding, pdf, csv)
 
     async def send(self, d: Claimed, content: Content, recipients: Sequence[str]) -> Outcome:
-        sent: list[str] = []
+        """One message to each recipient an earlier attempt did not reach, each recorded
+        as sent once the mail server accepted it."""
+        sent = [a for a in recipients if a.lower() in d.sent_to]
         bounced: list[str] = []
         for address in recipients:
+            if address.lower() in d.sent_to:
+                continue
             if not await self.still_ours(d):
                 return LostLease()
             try:
@@ -282,10 +285,16 @@ class Deliverer:
                 await self.bounce(d, address, exc)
                 bounced.append(address)
                 continue
+            if not await self.record_sent_to(d, address):
+                return LostLease()
             sent.append(address)
         if not sent:
             return Failed(f"the mail server refused every recipient: {', '.join(bounced)}")
         return Sent(tuple(sent), tuple(bounced))
+
+    async def record_sent_to(self, d: Claimed, address: str) -> bool:
+        async with connected(self.pool) as store:
+            return await store.record_sent_to(d.id, self.owner, address)
 
     async def still_ours(self, d: Claimed) -> bool:
         """Renews the lease before a message goes; False when another replica took it."""

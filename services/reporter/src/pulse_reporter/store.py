@@ -63,13 +63,19 @@ WHERE id = (
     AND (lease_until IS NULL OR lease_until < $1)
   ORDER BY next_attempt_at, id FOR UPDATE SKIP LOCKED LIMIT 1)
 RETURNING id, business_id, schedule_id, delivery_key, period_start, period_end, attempts,
-          message_id, created_at
+          message_id, created_at, sent_to
 """
 # Each statement below acts only while the lease is the caller's: a replica whose lease
 # ran out (another took the delivery over) changes nothing.
 EXTEND_LEASE = """
 UPDATE report_deliveries SET lease_until = $3
 WHERE id = $1 AND lease_owner = $2 AND status = 'pending' RETURNING id
+"""
+# A recipient the mail server accepted the report for: no later attempt sends it again.
+RECORD_SENT_TO = """
+UPDATE report_deliveries SET sent_to = array_append(sent_to, lower($3))
+WHERE id = $1 AND lease_owner = $2 AND status = 'pending' AND NOT lower($3) = ANY (sent_to)
+RETURNING id
 """
 MARK_SENT = """
 UPDATE report_deliveries
@@ -134,6 +140,7 @@ class Claimed:
     attempts: int  # attempts made before this one
     message_id: str
     created_at: datetime
+    sent_to: frozenset[str] = frozenset()  # lower-cased: accepted by the mail server before
 
 
 @dataclass(frozen=True)
@@ -161,6 +168,7 @@ def _claimed(row: asyncpg.Record) -> Claimed:
         attempts=row["attempts"],
         message_id=row["message_id"],
         created_at=row["created_at"],
+        sent_to=frozenset(row["sent_to"]),
     )
 
 
@@ -205,6 +213,11 @@ class Store:
     async def extend_lease(self, delivery_id: int, owner: str, until: datetime) -> bool:
         """False when the lease is no longer ``owner``'s."""
         return await self.db.fetchval(EXTEND_LEASE, delivery_id, owner, until) is not None
+
+    async def record_sent_to(self, delivery_id: int, owner: str, address: str) -> bool:
+        """False when the lease is no longer ``owner``'s (or ``address`` was recorded)."""
+        found = await self.db.fetchval(RECORD_SENT_TO, delivery_id, owner, address)
+        return found is not None
 
     async def mark_sent(
         self, delivery_id: int, owner: str, note: str | None, now: datetime
