@@ -1,5 +1,5 @@
 """When to post: a pooled estimate of the engagement rate by local day of week and hour,
-and the posting windows it recommends. Pure (no I/O): ``queries.SLOTS`` gathers the
+and the posting windows it recommends. Pure (no I/O): ``queries.SLOT_EVIDENCE`` gathers the
 evidence per (day, hour), ``estimate`` turns it into the best-times answer.
 
 The model, in the engagement rate's own unit (percent), for every one of the 168 slots:
@@ -34,6 +34,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from pulse_query_api import insights
 from pulse_shared import formulas
 
 T = TypeVar("T")
@@ -41,7 +42,6 @@ Grid = list[list[T]]  # [day][hour]
 
 DAYS = 7
 HOURS = 24
-DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 # Fewest posts (with impressions) a recommended window must hold: below it, a window's
 # figure is one or two posts' luck.
@@ -112,7 +112,7 @@ def outlier_cap(rates: Iterable[float]) -> float | None:
 
 
 def slots_from_posts(posts: Iterable[tuple[int, int, float]]) -> list[SlotEvidence]:
-    """The evidence ``queries.SLOTS`` computes, from (day, hour, rate) per post."""
+    """The evidence ``queries.SLOT_EVIDENCE`` computes, from (day, hour, rate) per post."""
     posts = list(posts)
     cap = outlier_cap(rate for _, _, rate in posts)
     sums: dict[tuple[int, int], list[float]] = {}
@@ -256,28 +256,17 @@ def confidence(model: Fit, best: Window | None) -> int:
 
 
 def window_label(w: Window) -> str:
-    """ "Tuesday 09:00–11:00": from the window's first hour to the end of its last."""  # noqa: RUF002
-    return f"{DAY_NAMES[w.day]} {w.start_hour:02d}:00–{w.end_hour + 1:02d}:00"  # noqa: RUF001
+    return insights.window_label(w.day, w.start_hour, w.end_hour)
 
 
 def message(model: Fit, chosen: Sequence[Window], needed: int) -> str:
-    if not chosen and not needed:
-        return (
-            f"No window of {MIN_WINDOW_POSTS} or more posts does better than the average "
-            f"{model.mean:.2f}% yet."
-        )
-    if not chosen:
-        longest = max(WINDOW_HOURS)
-        return (
-            f"Not enough posts yet ({needed} more needed): a recommendation needs "
-            f"{MIN_WINDOW_POSTS} posts with impressions within {longest} consecutive hours "
-            f"of one day; the busiest such window has {MIN_WINDOW_POSTS - needed}."
-        )
-    best = chosen[0]
-    return (
-        f"Best: {window_label(best)} ({best.posts} posts), an estimated engagement rate of "
-        f"{best.score:.2f}% against {model.mean:.2f}% on average."
-    )
+    """The answer in a sentence: the best window, or why there is none."""
+    if chosen:
+        best = chosen[0]
+        return insights.best_window_sentence(window_label(best), best.posts, best.score, model.mean)
+    if needed:
+        return insights.not_enough_posts_sentence(needed, MIN_WINDOW_POSTS, max(WINDOW_HOURS))
+    return insights.nothing_above_mean_sentence(MIN_WINDOW_POSTS, model.mean)
 
 
 def _axis(

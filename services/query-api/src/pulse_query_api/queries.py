@@ -14,10 +14,18 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api import best_times as best_times_model
+from pulse_query_api.post_row import (
+    ENGAGEMENT,
+    POST_COLUMNS,
+    POSTS_WITH_NUMBERS,
+    RATE_EXISTS,
+    post_fields,
+)
 from pulse_query_api.scope import Compare, Scope
 from pulse_shared import formulas, summaries
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.schedule import GRACE, sql_poll_interval
+from pulse_shared.tables import METRIC_COLUMNS
 
 # The additive columns of the summary rows (pulse_shared.summaries), summed, and follower
 # growth (null when no account was observed).
@@ -34,7 +42,7 @@ SUMMARY_SUMS = ",\n    ".join(
 # Per platform of the scope, the period's daily rows added up, and (``previous``) those of
 # the compared period :compared_start..:compared_end (a year before a 366-day period shares
 # a day with it): the one read behind a summary, its platforms and what it is compared with.
-BY_PLATFORM = text(f"""
+PERIOD_SUMS_BY_PLATFORM = text(f"""
 SELECT platform, p.previous, {SUMMARY_SUMS}
 FROM (VALUES (false, CAST(:start AS date), CAST(:end AS date)),
              (true, CAST(:compared_start AS date), CAST(:compared_end AS date)))
@@ -51,7 +59,7 @@ GROUP BY 1, 2
 # counts (``observed_followers``, null when none was). The business's accounts are found
 # by skipping along the primary key (a handful of probes), then one probe per account and
 # period.
-FOLLOWERS = text("""
+FOLLOWERS_AT_PERIOD_ENDS = text("""
 WITH RECURSIVE accounts AS (
     (SELECT platform, account_id FROM account_snapshots
      WHERE business_id = :business_id ORDER BY platform, account_id LIMIT 1)
@@ -81,42 +89,16 @@ GROUP BY p.n, a.platform
 """)
 
 _platform_filter = "(:platform = 'all' OR p.platform = :platform)"
-
-# A post's metrics: API name (the metrics event's) -> post_analytics column.
-POST_METRIC_COLUMNS = {
-    "likes": "likes_count", "comments": "comments_count", "shares": "shares_count",
-    "reactions": "reactions_count", "retweets": "retweets_count",
-    "quote_tweets": "quote_tweets_count", "saves": "saves_count",
-    "impressions": "impressions", "reach": "reach", "clicks": "clicks",
-    "video_views": "video_views", "video_watch_time_s": "video_watch_time_s",
-}  # fmt: skip
-# likes + comments + shares (a null counting as 0), null when none of the three is reported.
-POST_ENGAGEMENT = (
-    "CASE WHEN num_nonnulls(a.likes_count, a.comments_count, a.shares_count) > 0 THEN "
-    f"{formulas.sql_engagement('a.likes_count', 'a.comments_count', 'a.shares_count')} END"
-)
-# When a post has each rate (stored as 0 without one): it exists over impressions only,
-# and the click-through rate over reported clicks only.
-POST_RATE_EXISTS = {
-    "engagement_rate": "a.impressions > 0",
-    "click_through_rate": "a.impressions > 0 AND a.clicks IS NOT NULL",
-}
-
-# A post's metrics and rates over ``a`` (post_analytics), in API names.
-POST_METRICS_SQL = ", ".join(
-    f"a.{column} AS {name}" for name, column in POST_METRIC_COLUMNS.items()
-)
-POST_RATES_SQL = ", ".join(
-    f"CASE WHEN {exists} THEN a.{rate} END AS {rate}" for rate, exists in POST_RATE_EXISTS.items()
-)
-TOP_POSTS_SQL = f"""
-SELECT p.id AS post_id, p.business_id, p.platform, p.platform_post_id, p.platform_post_url,
-       p.published_at, p.content_type, p.content_preview, p.thumbnail_url, p.removed_at,
-       {POST_METRICS_SQL}, {POST_ENGAGEMENT} AS engagement, {POST_RATES_SQL}, a.fetched_at
-FROM published_posts p
-LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+# The scope's posts published in its period (instants :since..:until), with their latest
+# numbers: what top posts, freshness, content performance and the export read. A FROM with
+# its WHERE, so a statement adds its own conditions with AND.
+PERIOD_POSTS = f"""{POSTS_WITH_NUMBERS}
 WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND {_platform_filter} AND {{ranked}}
+  AND {_platform_filter}"""
+TOP_POSTS_SQL = f"""
+SELECT {POST_COLUMNS}
+FROM {PERIOD_POSTS}
+  AND {{ranked}}
 ORDER BY {{order}} DESC NULLS LAST, p.id
 LIMIT :limit
 """
@@ -130,10 +112,10 @@ TopPostMetric = Literal[
 # ranks every post of the period, an unreported value after every reported one (never as
 # 0); a rate ranks only the posts that have it; ties go to the lower post id.
 TOP_POST_ORDERS: dict[str, tuple[str, str]] = {
-    **{name: (f"a.{POST_METRIC_COLUMNS[name]}", "TRUE")
-       for name in get_args(TopPostMetric) if name in POST_METRIC_COLUMNS},
-    "engagement": (POST_ENGAGEMENT, "TRUE"),
-    **{rate: (f"a.{rate}", exists) for rate, exists in POST_RATE_EXISTS.items()},
+    **{name: (f"a.{METRIC_COLUMNS[name]}", "TRUE")
+       for name in get_args(TopPostMetric) if name in METRIC_COLUMNS},
+    "engagement": (ENGAGEMENT, "TRUE"),
+    **{rate: (f"a.{rate}", exists) for rate, exists in RATE_EXISTS.items()},
 }  # fmt: skip
 assert set(TOP_POST_ORDERS) == set(get_args(TopPostMetric))
 # Built from our own constants only: the values are bind parameters.
@@ -145,7 +127,7 @@ TOP_POSTS = {
 # Per local (day of week, hour) of publication, the posts with impressions: how many, the
 # sum of their engagement rates, and the sums the best-times model uses, of each rate
 # capped at the period's outlier fence, Q3 + :fence x IQR (best_times.py).
-SLOTS = text(f"""
+SLOT_EVIDENCE = text(f"""
 WITH rated AS (
     SELECT (extract(isodow FROM p.published_at AT TIME ZONE :tz) - 1)::int AS day,
            extract(hour FROM p.published_at AT TIME ZONE :tz)::int AS hour,
@@ -178,14 +160,12 @@ SELECT max(a.fetched_at) AS data_as_of,
                  < :now - {sql_poll_interval("(:now - p.published_at)")}
                    - interval '{int(GRACE.total_seconds())} seconds'
        ) AS stale_posts
-FROM published_posts p
-LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND {_platform_filter}
+FROM {PERIOD_POSTS}
 """)
 
 
-def _params(scope: Scope) -> dict[str, Any]:
+def scope_params(scope: Scope) -> dict[str, Any]:
+    """The bind parameters every statement here may take of the scope."""
     since, until = scope.bounds()
     return {
         "business_id": scope.business_id,
@@ -227,7 +207,7 @@ def mean(total: float, count: int) -> float | None:
 
 @dataclass(frozen=True)
 class FollowerCounts:
-    """A platform's followers at a period's end (FOLLOWERS)."""
+    """A platform's followers at a period's end (FOLLOWERS_AT_PERIOD_ENDS)."""
 
     at_end: int  # of every account with a count by then: its latest one
     observed: int | None  # of the accounts observed in the period; None when none was
@@ -323,16 +303,17 @@ async def followers_at_ends(
     session: AsyncSession, scope: Scope, periods: Sequence[tuple[date, date]]
 ) -> list[dict[str, FollowerCounts]]:
     """Per period (its first and last local day), per platform of the scope with a count by
-    its end: the followers then, of every account and of those observed in it (FOLLOWERS)."""
+    its end: the followers then, of every account and of those observed in it
+    (FOLLOWERS_AT_PERIOD_ENDS)."""
     if not periods:
         return []
     params = {
-        **_params(scope),
+        **scope_params(scope),
         "since": [_local_midnight(first, scope.timezone) for first, _ in periods],
         "until": [_local_midnight(last + timedelta(days=1), scope.timezone) for _, last in periods],
     }
     out: list[dict[str, FollowerCounts]] = [{} for _ in periods]
-    for r in (await session.execute(FOLLOWERS, params)).all():
+    for r in (await session.execute(FOLLOWERS_AT_PERIOD_ENDS, params)).all():
         out[r.n - 1][r.platform] = FollowerCounts(r.followers, r.observed_followers)
     return out
 
@@ -362,8 +343,8 @@ async def period_summaries(
     ``compared`` (a period before the scope's: Scope.compared) the summary of that period."""
     # Without a compared period, an empty one (its end before its start).
     other = compared or replace(scope, start=scope.start, end=scope.start - timedelta(days=1))
-    params = {**_params(scope), "compared_start": other.start, "compared_end": other.end}
-    rows = (await session.execute(BY_PLATFORM, params)).all()
+    params = {**scope_params(scope), "compared_start": other.start, "compared_end": other.end}
+    rows = (await session.execute(PERIOD_SUMS_BY_PLATFORM, params)).all()
     current = {r.platform: dict(r._mapping) for r in rows if not r.previous}
     before = {r.platform: dict(r._mapping) for r in rows if r.previous}
     periods = [(scope.start, scope.end)] + ([(other.start, other.end)] if compared else [])
@@ -389,19 +370,15 @@ async def top_posts(
 ) -> list[dict[str, Any]]:
     """The period's posts best first by ``metric`` (TOP_POST_ORDERS says which are ranked),
     in API names, rates rounded (null where a post has none)."""
-    rows = (await session.execute(TOP_POSTS[metric], {**_params(scope), "limit": limit})).all()
-    posts = [dict(r._mapping) for r in rows]
-    for post in posts:
-        for rate in POST_RATE_EXISTS:
-            post[rate] = formulas.round2(post[rate])
-    return posts
+    rows = (await session.execute(TOP_POSTS[metric], {**scope_params(scope), "limit": limit})).all()
+    return [post_fields(r._mapping) for r in rows]
 
 
 async def best_times(session: AsyncSession, scope: Scope) -> dict[str, Any]:
     """When to post, over the scope's posts with impressions: the evidence per local (day,
-    hour) from SLOTS, through the pooled model of best_times.py."""
-    params = {**_params(scope), "fence": best_times_model.OUTLIER_FENCE_IQR}
-    rows = (await session.execute(SLOTS, params)).all()
+    hour) from SLOT_EVIDENCE, through the pooled model of best_times.py."""
+    params = {**scope_params(scope), "fence": best_times_model.OUTLIER_FENCE_IQR}
+    rows = (await session.execute(SLOT_EVIDENCE, params)).all()
     return best_times_model.estimate(
         [
             best_times_model.SlotEvidence(
@@ -413,7 +390,7 @@ async def best_times(session: AsyncSession, scope: Scope) -> dict[str, Any]:
 
 
 async def freshness(session: AsyncSession, scope: Scope) -> tuple[datetime | None, int]:
-    row = (await session.execute(FRESHNESS, {**_params(scope), "now": scope.now})).one()
+    row = (await session.execute(FRESHNESS, {**scope_params(scope), "now": scope.now})).one()
     return row.data_as_of, row.stale_posts
 
 
@@ -444,7 +421,7 @@ async def stored_summaries(
 ) -> list[dict[str, Any]]:
     """The aggregator's rows of ``period_type`` that start inside the scope's dates, each
     with the summary fields of its platforms' rows."""
-    params = {**_params(scope), "period_type": period_type}
+    params = {**scope_params(scope), "period_type": period_type}
     rows = (await session.execute(STORED_SUMMARIES, params)).all()
     own = [r for r in rows if r.platform == scope.platform]
     parts: dict[date, dict[str, Mapping[str, Any]]] = {}
@@ -468,12 +445,12 @@ async def stored_summaries(
     ]
 
 
-_cp_reported = ",\n       ".join(
-    f"count(a.{POST_METRIC_COLUMNS[m]}) AS reported_{m}" for m in SUMMARY_TOTALS.values()
+_reported_counts = ",\n       ".join(
+    f"count(a.{METRIC_COLUMNS[m]}) AS reported_{m}" for m in SUMMARY_TOTALS.values()
 )
 _has_ctr = "a.clicks IS NOT NULL AND COALESCE(a.impressions, 0) > 0"
 CONTENT_AVERAGES = ("likes", "comments", "shares", "impressions", "reach", "clicks")
-CONTENT_PERFORMANCE = text(f"""
+SUMS_BY_CONTENT_TYPE = text(f"""
 SELECT p.content_type, count(*) AS posts,
        COALESCE(sum(a.likes_count), 0)::bigint AS likes,
        COALESCE(sum(a.comments_count), 0)::bigint AS comments,
@@ -481,17 +458,14 @@ SELECT p.content_type, count(*) AS posts,
        COALESCE(sum(a.impressions), 0)::bigint AS impressions,
        COALESCE(sum(a.reach), 0)::bigint AS reach,
        COALESCE(sum(a.clicks), 0)::bigint AS clicks,
-       {_cp_reported},
+       {_reported_counts},
        count(*) FILTER (WHERE COALESCE(a.impressions, 0) > 0) AS rated_posts,
        COALESCE(sum(a.engagement_rate) FILTER (WHERE COALESCE(a.impressions, 0) > 0), 0)
            AS engagement_rate_sum,
        count(*) FILTER (WHERE {_has_ctr}) AS ctr_rated_posts,
        COALESCE(sum(a.click_through_rate) FILTER (WHERE {_has_ctr}), 0)
            AS click_through_rate_sum
-FROM published_posts p
-LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-WHERE p.business_id = :business_id AND p.published_at >= :since AND p.published_at < :until
-  AND {_platform_filter}
+FROM {PERIOD_POSTS}
 GROUP BY p.content_type
 """)
 
@@ -501,7 +475,7 @@ async def content_performance(session: AsyncSession, scope: Scope) -> list[dict[
     reported it (null when none did, or there are no posts of the type)."""
     rows = {
         r.content_type: r._mapping
-        for r in (await session.execute(CONTENT_PERFORMANCE, _params(scope))).all()
+        for r in (await session.execute(SUMS_BY_CONTENT_TYPE, scope_params(scope))).all()
     }
     out = []
     for content_type in CONTENT_TYPES:
@@ -674,7 +648,12 @@ async def _bucket_rows(
     """The daily rows of ``read``'s days added up per bucket (their days moved by ``shift``,
     years and days, into the range's) and platform, and the followers at the end of each
     bucket's days ``days_of``."""
-    params = {**_params(read), "unit": TREND_UNITS[period], "years": shift[0], "days": shift[1]}
+    params = {
+        **scope_params(read),
+        "unit": TREND_UNITS[period],
+        "years": shift[0],
+        "days": shift[1],
+    }
     published: Rows = {
         (r.bucket, r.platform): dict(r._mapping)
         for r in (await session.execute(PUBLISHED_BY_BUCKET, params)).all()

@@ -18,6 +18,7 @@ import csv
 import io
 import itertools
 import json
+import re
 from collections.abc import AsyncIterator, Iterator, Sequence
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
@@ -30,6 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from pulse_query_api import queries
 from pulse_query_api.deps import EngineDep
+from pulse_query_api.post_row import POST_COLUMNS, post_fields
 from pulse_query_api.routes.overview import ERRORS, build_overview
 from pulse_query_api.scope import ExportScopeDep, Scope
 from pulse_query_api.tenancy import (
@@ -43,24 +45,14 @@ from pulse_shared.tables import SUMMARY_REPORTED
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["export"])
 
-# One row per post, in API names; a rate is null where the post has none.
-EXPORT_ROWS_SQL = """
-SELECT (p.published_at AT TIME ZONE {tz})::date AS date, p.platform, 1 AS posts,
-       p.id AS post_id, p.platform_post_id, p.platform_post_url, p.published_at,
-       p.content_type, p.content_preview, {metrics}, {rates}, a.fetched_at
-FROM published_posts p
-LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-WHERE p.business_id = {business_id} AND p.published_at >= {since} AND p.published_at < {until}
-  AND ({platform} = 'all' OR p.platform = {platform})
+# One row per post, oldest first: its local day of publication, and the post as every
+# answer reads it (post_row), in API names.
+EXPORT_ROWS_SQL = f"""
+SELECT (p.published_at AT TIME ZONE :tz)::date AS date, 1 AS posts, {POST_COLUMNS}
+FROM {queries.PERIOD_POSTS}
 ORDER BY p.published_at, p.id
-"""
-_POST_PARTS = {"metrics": queries.POST_METRICS_SQL, "rates": queries.POST_RATES_SQL}
-EXPORT_ROWS = text(
-    EXPORT_ROWS_SQL.format(
-        tz=":tz", business_id=":business_id", since=":since", until=":until",
-        platform=":platform", **_POST_PARTS,
-    )
-)  # fmt: skip
+"""  # noqa: S608 (our own column list; the values are bind parameters)
+EXPORT_ROWS = text(EXPORT_ROWS_SQL)
 
 # (CSV header, API name): the columns the issue names first, then the rest of the post.
 COLUMNS: Sequence[tuple[str, str]] = (
@@ -110,12 +102,22 @@ _CSV_CELLS = {
     "content_type": neutralised("r.content_type"),
     "content_preview": neutralised("r.content_preview"),
 }  # fmt: skip
+# The COPY's parameters, in the order asyncpg binds them ($1..$5).
+COPY_PARAMETERS = ("business_id", "since", "until", "platform", "tz")
+
+
+def numbered(sql: str, names: Sequence[str]) -> str:
+    """``sql`` with its :name parameters written as asyncpg's $1, $2 ... in ``names``' order
+    (COPY takes no named ones), so the CSV and the JSON read one statement."""
+    for number, name in enumerate(names, start=1):
+        sql = re.sub(rf"(?<![:\w]):{name}\b", f"${number}", sql)
+    return sql
+
+
 # Built from our own constants only; the values are bind parameters ($1..$5).
 EXPORT_CSV = "SELECT {cells} FROM ({rows}) r ORDER BY r.published_at, r.post_id".format(  # noqa: S608
     cells=", ".join(f'{_CSV_CELLS.get(key, "r." + key)} AS "{header}"' for header, key in COLUMNS),
-    rows=EXPORT_ROWS_SQL.format(
-        business_id="$1", since="$2", until="$3", platform="$4", tz="$5", **_POST_PARTS
-    ),
+    rows=numbered(EXPORT_ROWS_SQL, COPY_PARAMETERS),
 )  # fmt: skip
 
 
@@ -124,13 +126,19 @@ def instant(value: datetime | None) -> str | None:
     return None if value is None else value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
-def _row(r: Any) -> dict[str, Any]:
-    row = dict(r._mapping)
+# What a JSON row holds of a post: the CSV's fields, the three that lead the CSV first.
+_JSON_LEAD = ("date", "platform", "posts")
+_JSON_FIELDS = frozenset(name for _, name in COLUMNS)
+
+
+def _json_row(r: Any) -> dict[str, Any]:
+    post = post_fields(r._mapping)
+    row = {name: post[name] for name in _JSON_LEAD} | {
+        name: value for name, value in post.items() if name in _JSON_FIELDS
+    }
     row["date"] = row["date"].isoformat()
     row["published_at"] = instant(row["published_at"])
     row["fetched_at"] = instant(row["fetched_at"])
-    for rate in queries.POST_RATE_EXISTS:
-        row[rate] = formulas.round2(row[rate])
     return row
 
 
@@ -142,24 +150,15 @@ SELECT set_config('statement_timeout', '300s', true),
 """
 
 
-def _params(scope: Scope) -> dict[str, Any]:
-    since, until = scope.bounds()
-    return {
-        "business_id": scope.business_id, "since": since, "until": until,
-        "platform": scope.platform, "tz": scope.timezone, "start": scope.start,
-        "end": scope.end,
-    }  # fmt: skip
-
-
 async def _rows(engine: AsyncEngine, scope: Scope) -> AsyncIterator[list[dict[str, Any]]]:
     # Its own connection: the response streams after the request's session has closed.
     async with business_connection(engine, scope.business_id) as conn:
         await conn.execute(text(EXPORT_LIMITS))
         result = await conn.stream(
-            EXPORT_ROWS.execution_options(yield_per=CHUNK_ROWS), _params(scope)
+            EXPORT_ROWS.execution_options(yield_per=CHUNK_ROWS), queries.scope_params(scope)
         )
         async for chunk in result.partitions(CHUNK_ROWS):
-            yield [_row(r) for r in chunk]
+            yield [_json_row(r) for r in chunk]
 
 
 def spans(since: datetime, until: datetime, parts: int) -> list[tuple[datetime, datetime]]:
@@ -174,8 +173,8 @@ async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
     its own, all at once on their own connections (so on several cores) and all reading
     one snapshot; each part's output is relayed in turn, the later ones held meanwhile in
     queues of at most QUEUED_CHUNKS chunks (a full queue pauses its COPY)."""
-    since, until = scope.bounds()
-    parts = spans(since, until, CSV_PARTS)
+    bound = queries.scope_params(scope)
+    parts = spans(bound["since"], bound["until"], CSV_PARTS)
     queues: list[asyncio.Queue[bytes | None]] = [asyncio.Queue(QUEUED_CHUNKS) for _ in parts]
     async with contextlib.AsyncExitStack() as stack:
         # Their own connections: the response streams after the request's session closed.
@@ -203,9 +202,10 @@ async def _csv(engine: AsyncEngine, scope: Scope) -> AsyncIterator[bytes]:
                 await queue.put(bytes(data))  # a copy: asyncpg may reuse its buffer
 
             try:
+                values = {**bound, "since": parts[index][0], "until": parts[index][1]}
                 await raws[index].copy_from_query(
-                    EXPORT_CSV, scope.business_id, *parts[index], scope.platform,
-                    scope.timezone, output=keep, format="csv", header=index == 0,
+                    EXPORT_CSV, *(values[name] for name in COPY_PARAMETERS),
+                    output=keep, format="csv", header=index == 0,
                 )  # fmt: skip
             finally:
                 await queue.put(None)
@@ -254,7 +254,8 @@ DAY_COLUMNS: Sequence[tuple[str, str]] = (
 async def day_rows(engine: AsyncEngine, scope: Scope) -> list[dict[str, Any]]:
     """The per-day rows, in API names (``date`` a local date, rates rounded)."""
     async with business_connection(engine, scope.business_id) as conn:
-        rows = [dict(r._mapping) for r in await conn.execute(DAY_ROWS, _params(scope))]
+        result = await conn.execute(DAY_ROWS, queries.scope_params(scope))
+        rows = [dict(r._mapping) for r in result]
     for row in rows:
         row["date"] = row["date"].isoformat()
         row["engagement_rate"] = formulas.round2(row["engagement_rate"])

@@ -3,25 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, HTTPException, Path, Request
-from sqlalchemy import and_, select
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from pulse_query_api.deps import EngineDep, LookupsDep
-from pulse_query_api.schemas import MetricSnapshotOut, PostDetailOut
+from pulse_query_api.post_row import (
+    POST_COLUMNS,
+    POSTS_WITH_NUMBERS,
+    Row,
+    metrics_as_api_names,
+    post_detail_fields,
+    snapshot_fields,
+)
+from pulse_query_api.schemas import PostDetailOut
 from pulse_query_api.scope import IdDigits, member_business
 from pulse_query_api.tenancy import business_session
-from pulse_shared import formulas
-from pulse_shared.events import METRIC_NAMES
 from pulse_shared.http_auth import CallerDep
-from pulse_shared.tables import (
-    METRIC_COLUMNS,
-    post_analytics,
-    post_metric_snapshots,
-    published_posts,
-)
 
 router = APIRouter(prefix="/api/v1/analytics", tags=["posts"])
 
@@ -33,46 +33,38 @@ HISTORY_LIMIT = 2000
 # role's row-level security until its business is set.
 MEMBER_POST_BUSINESS = "SELECT pulse_member_post_business($1, $2)"
 
+# The post as every answer reads it, with its video's length (for the completion rate).
+POST_WITH_NUMBERS = text(f"""
+SELECT {POST_COLUMNS}, p.video_duration_s
+FROM {POSTS_WITH_NUMBERS}
+WHERE p.business_id = :business_id AND p.id = :post_id
+""")  # noqa: S608 (our own column list; the values are bind parameters)
 
-def _rate(impressions: int | None, rate: float | None, *over: int | None) -> float | None:
-    """A rate, rounded; null without impressions or when what it counts is not reported."""
-    if not impressions or rate is None or any(value is None for value in over):
-        return None
-    return formulas.round2(rate)
-
-
-def _metrics(row: Any) -> dict[str, Any]:
-    return {name: row[METRIC_COLUMNS[name]] for name in METRIC_NAMES}
+# The post's stored snapshots, newest first (the answer lists them oldest first).
+POST_SNAPSHOTS_NEWEST_FIRST = text(f"""
+SELECT s.observed_at, s.source, {metrics_as_api_names("s")}
+FROM post_metric_snapshots s
+WHERE s.business_id = :business_id AND s.platform = :platform
+  AND s.platform_post_id = :platform_post_id
+ORDER BY s.observed_at DESC
+LIMIT :limit
+""")  # noqa: S608 (our own column list; the values are bind parameters)
 
 
 async def _post_and_history(
     session: AsyncSession, business_id: int, post_id: int
-) -> tuple[Any, Sequence[Any]]:
-    """The post with its latest metrics (None if absent), and its snapshots newest first."""
-    pp, pa = published_posts, post_analytics
-    metric_cols = [pa.c[METRIC_COLUMNS[n]] for n in METRIC_NAMES]
-    stmt = (
-        select(pp, *metric_cols, pa.c.engagement_rate, pa.c.click_through_rate, pa.c.fetched_at)
-        .select_from(
-            pp.outerjoin(pa, and_(pa.c.business_id == pp.c.business_id, pa.c.post_id == pp.c.id))
-        )
-        .where(pp.c.business_id == business_id, pp.c.id == post_id)
-    )
-    row = (await session.execute(stmt)).mappings().first()
+) -> tuple[Row | None, Sequence[Row]]:
+    """The post with its latest numbers (None if absent), and its snapshots newest first."""
+    params = {"business_id": business_id, "post_id": post_id}
+    row = (await session.execute(POST_WITH_NUMBERS, params)).mappings().first()
     if row is None:
         return None, []
-    s = post_metric_snapshots
-    history_stmt = (
-        select(s)
-        .where(
-            s.c.business_id == business_id,
-            s.c.platform == row["platform"],
-            s.c.platform_post_id == row["platform_post_id"],
-        )
-        .order_by(s.c.observed_at.desc())
-        .limit(HISTORY_LIMIT)
-    )
-    return row, (await session.execute(history_stmt)).mappings().all()
+    history = await session.execute(
+        POST_SNAPSHOTS_NEWEST_FIRST,
+        {**params, "platform": row["platform"], "platform_post_id": row["platform_post_id"],
+         "limit": HISTORY_LIMIT},
+    )  # fmt: skip
+    return row, history.mappings().all()
 
 
 @router.get(
@@ -106,48 +98,10 @@ async def get_post(
     if row is None:
         raise not_found
 
-    metrics = _metrics(row)
-    likes, comments, shares = metrics["likes"], metrics["comments"], metrics["shares"]
-    impressions = metrics["impressions"]
-    history = []
-    for h in reversed(history_rows):
-        m = _metrics(h)
-        history.append(
-            MetricSnapshotOut(
-                observed_at=h["observed_at"],
-                source=h["source"],
-                engagement=formulas.engagement(m["likes"], m["comments"], m["shares"]),
-                engagement_rate=_rate(
-                    m["impressions"],
-                    formulas.engagement_rate(
-                        m["likes"], m["comments"], m["shares"], m["impressions"]
-                    ),
-                ),
-                **m,
-            )
-        )
-    return PostDetailOut(
-        timezone=business.timezone,
-        post_id=row["id"],
-        business_id=row["business_id"],
-        platform=row["platform"],
-        platform_post_id=row["platform_post_id"],
-        platform_post_url=row["platform_post_url"],
-        published_at=row["published_at"],
-        content_type=row["content_type"],
-        content_preview=row["content_preview"],
-        thumbnail_url=row["thumbnail_url"],
-        removed_at=row["removed_at"],
-        engagement=formulas.engagement(likes, comments, shares),
-        engagement_rate=_rate(impressions, row["engagement_rate"]),
-        click_through_rate=_rate(impressions, row["click_through_rate"], metrics["clicks"]),
-        virality=_rate(impressions, formulas.virality(shares, impressions), shares),
-        video_completion=formulas.round2(
-            formulas.video_completion(
-                metrics["video_watch_time_s"], metrics["video_views"], row["video_duration_s"]
-            )
-        ),
-        fetched_at=row["fetched_at"],
-        history=history,
-        **metrics,
+    return PostDetailOut.model_validate(
+        {
+            **post_detail_fields(row),
+            "timezone": business.timezone,
+            "history": [snapshot_fields(h) for h in reversed(history_rows)],
+        }
     )

@@ -15,6 +15,7 @@ from pulse_query_api import best_times as bt
 from pulse_query_api import queries
 from pulse_query_api.cache import scope_parts
 from pulse_query_api.deps import CacheDep
+from pulse_query_api.insights import platform_insights
 from pulse_query_api.routes.overview import ERRORS
 from pulse_query_api.schemas import (
     BestTimesAnswerOut,
@@ -263,53 +264,6 @@ async def trends(
     return await cache.answer(scope.business_id, parts, build)
 
 
-NAMES = {"linkedin": "LinkedIn", "twitter": "X", "facebook": "Facebook", "instagram": "Instagram"}
-
-
-def insights(platforms: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Plain sentences computed from the numbers, each carrying the numbers."""
-    out: list[dict[str, Any]] = []
-    rated = [p for p in platforms if (p["total_impressions"] or 0) > 0]
-    if len(rated) >= 2:
-        best, worst = rated[0], rated[-1]
-        if worst["engagement_rate"] > 0:
-            ratio = best["engagement_rate"] / worst["engagement_rate"]
-            out.append({
-                "text": f"{NAMES[best['platform']]} posts earn {ratio:.1f}× the engagement "  # noqa: RUF001
-                        f"rate of {NAMES[worst['platform']]} posts",
-                "numbers": {"best": best["platform"], "best_rate": best["engagement_rate"],
-                            "worst": worst["platform"], "worst_rate": worst["engagement_rate"],
-                            "ratio": round(ratio, 2)},
-            })  # fmt: skip
-        else:
-            out.append({
-                "text": f"{NAMES[worst['platform']]} posts earned no engagement on their "
-                        f"{worst['total_impressions']:,} impressions",
-                "numbers": {"platform": worst["platform"],
-                            "impressions": worst["total_impressions"]},
-            })  # fmt: skip
-    posted = [p for p in platforms if p["total_posts"] > 0]
-    if posted:
-        most = max(posted, key=lambda p: (p["total_posts"], p["platform"]))
-        out.append({
-            "text": f"{most['share_of_posts']:.0f}% of posts went to {NAMES[most['platform']]} "
-                    f"and earned {most['share_of_engagement']:.0f}% of the engagement",
-            "numbers": {"platform": most["platform"], "posts": most["total_posts"],
-                        "share_of_posts": most["share_of_posts"],
-                        "share_of_engagement": most["share_of_engagement"]},
-        })  # fmt: skip
-    seen = [p for p in posted if p["avg_impressions"] is not None]
-    if seen:
-        reach = max(seen, key=lambda p: (p["avg_impressions"], p["platform"]))
-        out.append({
-            "text": f"{NAMES[reach['platform']]} posts are seen most: "
-                    f"{reach['avg_impressions']:,.0f} impressions per post",
-            "numbers": {"platform": reach["platform"],
-                        "avg_impressions": reach["avg_impressions"]},
-        })  # fmt: skip
-    return out
-
-
 def _ranked(p: dict[str, Any]) -> tuple[bool, float, int, str]:
     """By engagement rate, highest first; a platform without one (no impressions reported)
     after those with one."""
@@ -341,7 +295,7 @@ async def platform_comparison(scope: ScopeDep, cache: CacheDep) -> Response:
                 "platforms": platforms,
                 "best": rated[0]["platform"] if rated else None,
                 "worst": rated[-1]["platform"] if len(rated) > 1 else None,
-                "insights": insights(platforms),
+                "insights": platform_insights(platforms),
                 "data_as_of": data_as_of,
                 "stale_posts": stale,
             }
