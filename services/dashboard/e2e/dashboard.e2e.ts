@@ -728,6 +728,82 @@ async function teamAgain(page: Page): Promise<void> {
   await ready(page, "members");
 }
 
+// ---- the reporter, relayed at /reporter/ (services/reporter's schemas.py) -------------
+const REPORTER = `/reporter/v1/businesses/${BUSINESS}`;
+interface ReportSchedule {
+  id: number;
+  kind: "weekly" | "monthly";
+  recipients: string[];
+  include_csv: boolean;
+  paused: boolean;
+}
+interface SendNowAnswer {
+  delivery_key: string;
+  period: { start: string; end: string };
+}
+interface AlertSettingsAnswer {
+  sensitivity: string;
+  email_recipients: string[];
+  webhook: { url_hint: string; signed: boolean } | null;
+  updated_at: string | null;
+}
+interface AlertsAnswer {
+  alerts: { id: number; read: boolean; title: string }[];
+  next_before: number | null;
+  unread: number;
+}
+
+// A 1×1 PNG: a logo the reporter takes (and the e2e removes again).
+const TINY_PNG = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
+
+/** The Reports view, its panels loaded. */
+async function openReports(page: Page): Promise<void> {
+  await page.getByTestId("tab-reports").click();
+  await ready(page, "schedules");
+  await ready(page, "deliveries");
+  await ready(page, "branding");
+}
+
+/** The Alerts view, its list and settings loaded. */
+async function openAlerts(page: Page): Promise<void> {
+  await page.getByTestId("tab-alerts").click();
+  await ready(page, "alerts");
+  await ready(page, "alert-settings");
+}
+
+/** Where Tab stops from the top of the page (at most `max`), each as "tag name-or-text". */
+async function tabStops(page: Page, max = 150): Promise<string[]> {
+  // A click on the brand (no control) moves where Tab starts from to the top of the page.
+  await page.locator(".brand-name").click();
+  const stops: string[] = [];
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const stop = await page.evaluate(() => {
+      const e = document.activeElement;
+      if (!e || e === document.body) return "";
+      const named = e.getAttribute("name") ?? e.getAttribute("data-testid") ?? (e.textContent ?? "").trim().slice(0, 24);
+      return `${e.tagName.toLowerCase()} ${JSON.stringify(named)}`;
+    });
+    if (!stop) break;
+    stops.push(stop);
+  }
+  return stops;
+}
+
+/** Nothing wider than the screen, axe content, and a screenshot: the view at a phone's width. */
+async function onPhone(page: Page, view: string, open: () => Promise<void>): Promise<void> {
+  await page.setViewportSize({ width: 390, height: 844 });
+  try {
+    await open();
+    const [scrollWidth, innerWidth] = await page.evaluate(() => [document.documentElement.scrollWidth, window.innerWidth]);
+    if (scrollWidth > innerWidth + 1) throw new Error(`${view} at 390px is ${scrollWidth}px wide`);
+    await accessible(page, view);
+    await shot(page, `${view}-phone`);
+  } finally {
+    await page.setViewportSize({ width: 1280, height: 900 });
+  }
+}
+
 // ---- the checks ----------------------------------------------------------------------
 // The summary cards as web/components/SummaryCards.tsx writes them, from /overview: each
 // card's value (of `summary`), previous value (of `previous_summary`), change (change_pct)
@@ -1686,6 +1762,8 @@ async function main(): Promise<number> {
         await page.getByTestId("tab-best-times").click();
         await ready(page, "best-times");
       }],
+      ["reports", () => openReports(page)],
+      ["alerts", () => openAlerts(page)],
       ["connections", async () => {
         await page.getByTestId("tab-connections").click();
         await ready(page, "connections");
@@ -1718,7 +1796,7 @@ async function main(): Promise<number> {
       }
       const inCharts = stops.filter((s) => s.includes("(in a chart)"));
       if (inCharts.length) failures.push(`Tab stops inside charts: ${inCharts.join(", ")}`);
-      for (const wanted of ['"business"', '"platform"', '"preset"', '"compare"', '"Overview"', '"Team"'])
+      for (const wanted of ['"business"', '"platform"', '"preset"', '"compare"', '"Overview"', '"Reports"', '"Alerts', '"Team"'])
         if (!stops.some((s) => s.includes(wanted))) failures.push(`Tab never reaches ${wanted} (stops: ${stops.join(", ")})`);
       for (const [width, height] of [[1440, 900], [390, 844]]) {
         await page.setViewportSize({ width, height });
@@ -1739,6 +1817,216 @@ async function main(): Promise<number> {
       await page.getByTestId("tab-overview").click();
     }
     if (failures.length) throw new Error(failures.join(" | "));
+  });
+
+  await test("reports: the owner makes a weekly schedule in the form and it is listed; Send now queues it and its delivery shows in the log; its preview is a PDF; paused, resumed, its recipients edited; Delete asks, then it is gone", page, async () => {
+    await openReports(page);
+    const address = `e2e-report-${Date.now()}@example.com`;
+    let schedule: ReportSchedule | null = null;
+    try {
+      // A wrong address first: refused beside the recipients, nothing made.
+      await page.locator('textarea[name="schedule-recipients"]').fill(`${address}, not-an-address`);
+      await page.getByTestId("create-schedule").click();
+      const refused = page.getByTestId("schedule-recipients-error");
+      await refused.waitFor({ timeout: WAIT_MS });
+      const said = await refused.innerText();
+      if (!/Address 2: .*not an email address/.test(said)) throw new Error(`the refusal beside the recipients: ${said}`);
+      assertEqual(await page.locator('textarea[name="schedule-recipients"]').getAttribute("aria-describedby"), "schedule-recipients-error", "the recipients' description");
+      // Then the right one: weekly, the CSV attached.
+      await page.locator('select[name="schedule-kind"]').selectOption("weekly");
+      await page.locator('textarea[name="schedule-recipients"]').fill(address);
+      await page.locator('input[name="schedule-csv"]').check();
+      const made = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === `${REPORTER}/reports/schedules`, { timeout: WAIT_MS });
+      await page.getByTestId("create-schedule").click();
+      const answer = await made;
+      checkSessionCall(answer.request(), "creating a schedule");
+      assertEqual(answer.request().postData(), JSON.stringify({ kind: "weekly", recipients: [address], include_csv: true }), "the new schedule's body");
+      assertEqual(answer.status(), 201, "creating a schedule");
+      schedule = (await answer.json()) as ReportSchedule;
+      const row = page.locator(`[data-testid="schedule-row"][data-schedule-id="${schedule.id}"]`);
+      await row.waitFor({ timeout: WAIT_MS });
+      if (!(await row.getByTestId("schedule-kind").innerText()).startsWith("Weekly, Mondays")) throw new Error(`the schedule's kind: ${await row.getByTestId("schedule-kind").innerText()}`);
+      assertEqual((await row.getByTestId("schedule-recipients").innerText()).trim(), address, "the schedule's recipients");
+      assertEqual((await row.getByTestId("schedule-csv").innerText()).trim(), "Attached", "the schedule's CSV");
+      assertEqual((await row.getByTestId("schedule-state").innerText()).trim(), "Active", "the schedule's state");
+      // Send now: queued, and its delivery in the log at once.
+      const asked = page.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === `${REPORTER}/reports/schedules/${schedule!.id}/send-now`, { timeout: WAIT_MS });
+      await row.getByTestId("send-now").click();
+      const sent = await asked;
+      checkSessionCall(sent.request(), "send now");
+      assertEqual(sent.status(), 202, "send now");
+      const queued = (await sent.json()) as SendNowAnswer;
+      const notice = page.getByTestId("schedules-notice");
+      await notice.waitFor({ timeout: WAIT_MS });
+      if (!(await notice.innerText()).startsWith("Queued:")) throw new Error(`after Send now: ${await notice.innerText()}`);
+      const delivery = page.locator(`[data-testid="delivery-row"][data-delivery-key="${queued.delivery_key}"]`);
+      await delivery.waitFor({ timeout: WAIT_MS });
+      console.log(`      queued ${queued.delivery_key} for ${queued.period.start} – ${queued.period.end}: ${await delivery.getAttribute("data-status")}`);
+      await shot(page, "reports-queued");
+      // The preview: a link to a new tab; fetched as the page would, it is a PDF.
+      const link = row.getByTestId("preview-pdf");
+      assertEqual(await link.getAttribute("target"), "_blank", "the preview link's target");
+      const href = (await link.getAttribute("href")) ?? "";
+      assertEqual(href, `${REPORTER}/reports/schedules/${schedule.id}/preview.pdf`, "the preview link");
+      const pdf = await page.evaluate(async (url) => {
+        const res = await fetch(url, { credentials: "same-origin" });
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        return { status: res.status, type: res.headers.get("content-type") ?? "", magic: String.fromCharCode(...bytes.slice(0, 4)), size: bytes.length };
+      }, href);
+      console.log(`      preview: HTTP ${pdf.status}, ${pdf.type}, ${pdf.size.toLocaleString("en-US")} bytes`);
+      assertEqual(pdf.status, 200, "the preview's status");
+      if (!pdf.type.startsWith("application/pdf")) throw new Error(`the preview's Content-Type: ${pdf.type}`);
+      assertEqual(pdf.magic, "%PDF", "the preview's first bytes");
+      // The worker picks it up within its poll (30 s) and renders: told, not required (stale
+      // data may hold it back for hours, by design).
+      await until("the delivery to leave pending", async () => (await delivery.getAttribute("data-status")) !== "pending", 75_000).catch(() => undefined);
+      console.log(`      the delivery now: ${await delivery.getAttribute("data-status")}: ${(await delivery.getByTestId("delivery-reason").innerText()).trim()}`);
+      await onPhone(page, "reports", () => openReports(page));
+      // Pause and resume; another recipient, refused then saved, beside its field.
+      await row.getByTestId("pause-schedule").click();
+      await page.locator(`[data-testid="schedule-row"][data-schedule-id="${schedule.id}"][data-paused="true"]`).waitFor({ timeout: WAIT_MS });
+      assertEqual((await row.getByTestId("schedule-state").innerText()).trim(), "Paused", "the paused schedule's state");
+      await row.getByTestId("resume-schedule").click();
+      await page.locator(`[data-testid="schedule-row"][data-schedule-id="${schedule.id}"][data-paused="false"]`).waitFor({ timeout: WAIT_MS });
+      await row.getByTestId("edit-schedule").click();
+      const edit = page.getByTestId("schedule-edit-form");
+      await edit.locator('textarea[name="edit-recipients"]').fill(`${address}\nnope@`);
+      await edit.getByTestId("save-schedule").click();
+      await page.getByTestId(`schedule-${schedule.id}-recipients-error`).waitFor({ timeout: WAIT_MS });
+      const second = `second-${address}`;
+      await edit.locator('textarea[name="edit-recipients"]').fill(`${address}, ${second}`);
+      await edit.getByTestId("save-schedule").click();
+      await edit.waitFor({ state: "detached", timeout: WAIT_MS });
+      await until("both recipients listed", async () => (await row.getByTestId("schedule-recipients").innerText()).includes(second));
+      // Delete: asked first, then gone.
+      await row.getByTestId("delete-schedule").click();
+      await row.getByTestId("delete-confirm").waitFor({ timeout: WAIT_MS });
+      await shot(page, "reports-delete-confirm");
+      await row.getByTestId("confirm-delete").click();
+      await row.waitFor({ state: "detached", timeout: WAIT_MS });
+      const left = await sessionJson<ReportSchedule[]>(context, "GET", `${REPORTER}/reports/schedules`);
+      assertEqual(left.some((x) => x.id === schedule?.id), false, "the deleted schedule still listed");
+      schedule = null;
+    } finally {
+      if (schedule) await session(context, "DELETE", `${REPORTER}/reports/schedules/${schedule.id}`);
+      // The report mailed to the address, if it went, out of the inbox.
+      const ids = [...(await mailsTo(address).catch(() => new Set<string>()))];
+      if (ids.length) await mailpit("/api/v1/messages", { method: "DELETE", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ IDs: ids }) });
+    }
+  });
+
+  await test("reports: the colour (a picker and its hex, checked here); the logo checked here, uploaded, shown and removed; Tab reaches every control of the view", page, async () => {
+    await openReports(page);
+    const hex = page.locator('input[name="brand-colour"]');
+    const picker = page.locator('input[name="brand-colour-picker"]');
+    assertEqual(await picker.getAttribute("type"), "color", "the colour picker");
+    assertEqual((await picker.inputValue()).toLowerCase(), (await hex.inputValue()).toLowerCase(), "the picker and the hex");
+    // A malformed hex is refused here, beside the field, before any call.
+    const before = await hex.inputValue();
+    await hex.fill("#12");
+    await page.getByTestId("save-colour").click();
+    await page.getByTestId("brand-colour-error").waitFor({ timeout: WAIT_MS });
+    await hex.fill(before);
+    const branding = await sessionJson<{ logo: { url: string } | null }>(context, "GET", `${REPORTER}/reports/branding`);
+    if (branding.logo) {
+      const src = (await page.getByTestId("logo").getAttribute("src")) ?? "";
+      if (!src.startsWith(`${REPORTER}/reports/branding/logo`)) throw new Error(`the logo's src: ${src}`);
+      assertEqual(await page.getByTestId("logo").evaluate((img) => (img as HTMLImageElement).naturalWidth > 0), true, "the logo shown");
+    } else {
+      // No logo yet: an SVG is refused here, before any call; a PNG is uploaded, shown, then removed.
+      await page.getByTestId("no-logo").waitFor({ timeout: WAIT_MS });
+      const input = page.locator('input[name="brand-logo"]');
+      await input.setInputFiles({ name: "logo.svg", mimeType: "image/svg+xml", buffer: Buffer.from("<svg xmlns='http://www.w3.org/2000/svg'/>") });
+      const refused = await page.getByTestId("brand-logo-error").innerText({ timeout: WAIT_MS });
+      if (!/PNG, JPEG or WebP/.test(refused)) throw new Error(`an SVG logo: ${refused}`);
+      const uploaded = page.waitForResponse((r) => r.request().method() === "PUT" && new URL(r.url()).pathname === `${REPORTER}/reports/branding/logo`, { timeout: WAIT_MS });
+      await input.setInputFiles({ name: "logo.png", mimeType: "image/png", buffer: Buffer.from(TINY_PNG, "base64") });
+      const answer = await uploaded;
+      checkSessionCall(answer.request(), "uploading the logo");
+      assertEqual(answer.request().headers()["content-type"], "image/png", "the logo's Content-Type");
+      assertEqual(answer.status(), 200, "uploading the logo");
+      const logo = page.getByTestId("logo");
+      await logo.waitFor({ timeout: WAIT_MS });
+      await until("the logo to load", async () => logo.evaluate((img) => (img as HTMLImageElement).complete && (img as HTMLImageElement).naturalWidth > 0));
+      await shot(page, "reports-logo");
+      await page.getByTestId("remove-logo").click();
+      await page.getByTestId("no-logo").waitFor({ timeout: WAIT_MS });
+    }
+    const stops = await tabStops(page, 300);
+    for (const wanted of ['"schedule-kind"', '"schedule-recipients"', '"schedule-csv"', '"create-schedule"', '"brand-colour-picker"', '"brand-colour"', '"save-colour"', '"brand-logo"'])
+      if (!stops.some((s) => s.includes(wanted))) throw new Error(`Tab never reaches ${wanted} (stops: ${stops.join(", ")})`);
+  });
+
+  await test("alerts: the list (or its empty state) and the unread count are the API's; a webhook to a private address is refused beside its field; the 90-day preview lists what would have fired", page, async () => {
+    const saved = await sessionJson<AlertSettingsAnswer>(context, "GET", `${REPORTER}/alerts/settings`);
+    await openAlerts(page);
+    const listed = await sessionJson<AlertsAnswer>(context, "GET", `${REPORTER}/alerts?limit=50`);
+    const items = page.getByTestId("alert-item");
+    if (listed.alerts.length === 0) {
+      const none = await page.getByTestId("alerts-none").innerText();
+      if (!none.startsWith("No alert yet")) throw new Error(`the empty list says: ${none}`);
+    } else assertEqual(await items.count(), listed.alerts.length, "alerts listed");
+    const tab = page.getByTestId("tab-alerts");
+    if (listed.unread > 0) {
+      await until("the unread count on the tab", async () => (await tab.innerText()).includes(`(${listed.unread >= 100 ? "99+" : listed.unread})`));
+      if (!(await tab.innerText()).includes("unread")) throw new Error(`the tab's unread count has no words for a screen reader: ${await tab.innerText()}`);
+    } else assertEqual(await page.getByTestId("alerts-unread").count(), 0, "an unread count with nothing unread");
+    console.log(`      ${listed.alerts.length} alert(s), ${listed.unread} unread`);
+    // The webhook: a private address is refused, the message beside the field, nothing saved.
+    await page.locator('input[name="webhook-choice"][value="replace"]').check();
+    const url = page.locator('input[name="webhook-url"]');
+    await url.fill("https://10.0.0.1/hook");
+    const put = page.waitForResponse((r) => r.request().method() === "PUT" && new URL(r.url()).pathname === `${REPORTER}/alerts/settings`, { timeout: WAIT_MS });
+    await page.getByTestId("save-alert-settings").click();
+    const refused = await put;
+    checkSessionCall(refused.request(), "saving the alert settings");
+    assertEqual(refused.status(), 422, "a webhook to 10.0.0.1");
+    const error = page.getByTestId("webhook-url-error");
+    await error.waitFor({ timeout: WAIT_MS });
+    const said = await error.innerText();
+    console.log(`      beside the webhook: ${said}`);
+    if (!said.includes("10.0.0.1") || !/private/.test(said)) throw new Error(`the message beside the webhook: ${said}`);
+    assertEqual(await url.getAttribute("aria-describedby"), "webhook-url-error", "the webhook field's description");
+    assertEqual(await url.getAttribute("aria-invalid"), "true", "the webhook field marked invalid");
+    const after = await sessionJson<AlertSettingsAnswer>(context, "GET", `${REPORTER}/alerts/settings`);
+    assertEqual(JSON.stringify(after), JSON.stringify(saved), "the settings after a refusal");
+    await shot(page, "alerts-webhook-refused");
+    // The preview at a chosen sensitivity: its count and sentences are the answer's.
+    await page.locator('select[name="preview-sensitivity"]').selectOption("high");
+    const asked = page.waitForResponse((r) => new URL(r.url()).pathname === `${REPORTER}/alerts/preview`, { timeout: 90_000 });
+    await page.getByTestId("run-alert-preview").click();
+    const answer = await asked;
+    assertEqual(new URL(answer.url()).searchParams.get("sensitivity"), "high", "the preview's sensitivity");
+    assertEqual(new URL(answer.url()).searchParams.get("days"), "90", "the preview's days");
+    assertEqual(answer.status(), 200, "the preview");
+    const preview = (await answer.json()) as { alerts: { sentence: string }[] };
+    await page.locator('[data-testid="alert-preview"][data-state="ready"]').waitFor({ timeout: WAIT_MS });
+    assertEqual(await page.getByTestId("alert-preview-result").getAttribute("data-count"), String(preview.alerts.length), "alerts in the preview");
+    const sentences = await page.locator('[data-testid="preview-alert"] .alert-sentence').allInnerTexts();
+    assertEqual(sentences.map((t) => t.trim()).join(" | "), preview.alerts.map((a) => a.sentence).join(" | "), "the preview's sentences");
+    console.log(`      preview (high): ${await page.getByTestId("alert-preview-count").innerText()}`);
+    await shot(page, "alerts-preview");
+    const stops = await tabStops(page, 200 + 3 * listed.alerts.length);
+    for (const wanted of ['"alert-sensitivity"', '"alert-recipients"', '"webhook-choice"', '"webhook-url"', '"save-alert-settings"', '"preview-sensitivity"', '"run-alert-preview"'])
+      if (!stops.some((s) => s.includes(wanted))) throw new Error(`Tab never reaches ${wanted} (stops: ${stops.join(", ")})`);
+    await onPhone(page, "alerts", () => openAlerts(page));
+  });
+
+  await test("an alert mail's link, /?business=<id>#/alerts, opens the Alerts view of that business", page, async () => {
+    const select = page.locator('select[name="business"]');
+    const others = (await select.locator("option").evaluateAll((os) => os.map((o) => (o as HTMLOptionElement).value))).filter((v) => v !== String(BUSINESS));
+    // Another business entered first (when there is one), so the link's own is what opens.
+    if (others.length) {
+      await enterBusiness(page, Number(others[0]));
+      await ready(page, "alerts");
+    }
+    await page.goto(`${ORIGIN}/?business=${BUSINESS}#/alerts`);
+    await ready(page, "alerts");
+    assertEqual(await page.locator('select[name="business"]').inputValue(), String(BUSINESS), "the business the link opened");
+    assertEqual(await page.getByTestId("tab-alerts").getAttribute("aria-current"), "page", "the tab the link opened");
+    assertEqual(new URL(page.url()).hash, "#/alerts", "the view in the address");
+    await page.getByTestId("tab-overview").click();
+    await ready(page, "summary");
   });
 
   await test("export: CSV and JSON downloads hold the rows of the page's /export answers", page, async () => {
@@ -1988,12 +2276,53 @@ async function main(): Promise<number> {
     await shot(cp, "colleague-team");
   });
 
-  await test("the API refuses the viewer what the page does not offer (refresh, invite, connect): 403", page, async () => {
+  await test("the viewer sees Reports and Alerts as they are (no schedule form, Send now, Delete, branding or alert-settings controls) and marks alerts read, for themselves", page, async () => {
+    if (!colleague) throw new Error("no colleague signed in");
+    const cp = colleague;
+    await openReports(cp);
+    await cp.getByTestId("reports-read-only").waitFor({ timeout: WAIT_MS });
+    for (const id of ["new-schedule", "schedule-form", "send-now", "pause-schedule", "edit-schedule", "delete-schedule", "colour-form", "remove-logo"])
+      assertEqual(await cp.getByTestId(id).count(), 0, `${id} for a viewer`);
+    assertEqual(await cp.locator('input[name="brand-logo"]').count(), 0, "the logo upload for a viewer");
+    await shot(cp, "colleague-reports");
+    await openAlerts(cp);
+    assertEqual(await cp.getByTestId("alert-settings-form").count(), 0, "the alert settings' form for a viewer");
+    await cp.getByTestId("alert-settings-read").waitFor({ timeout: WAIT_MS });
+    await shot(cp, "colleague-alerts");
+    // Read marks are each member's own (the owner's stay as they are): the viewer marks one
+    // read, then all; the tab's count follows.
+    const unread = cp.locator('[data-testid="alert-item"][data-read="false"]');
+    if ((await unread.count()) === 0) {
+      console.log("      nothing unread for the viewer (read in an earlier run)");
+      return;
+    }
+    const id = (await unread.first().getAttribute("data-alert-id")) ?? "";
+    const marked = cp.waitForResponse((r) => r.request().method() === "POST" && new URL(r.url()).pathname === `${REPORTER}/alerts/${id}/read`, { timeout: WAIT_MS });
+    await unread.first().getByTestId("mark-read").click();
+    const answer = await marked;
+    checkSessionCall(answer.request(), "marking an alert read");
+    assertEqual(answer.status(), 204, "marking an alert read");
+    await cp.locator(`[data-testid="alert-item"][data-alert-id="${id}"][data-read="true"]`).waitFor({ timeout: WAIT_MS });
+    const left = (await sessionJson<AlertsAnswer>(colleagueContext!, "GET", `${REPORTER}/alerts?limit=1`)).unread;
+    const tab = cp.getByTestId("tab-alerts");
+    if (left > 0) await until(`the tab to count ${left} unread`, async () => (await tab.innerText()).includes(`(${left >= 100 ? "99+" : left})`));
+    if (left > 0) {
+      await cp.getByTestId("mark-all-read").click();
+      await cp.getByTestId("alerts-notice").waitFor({ timeout: WAIT_MS });
+    }
+    await cp.getByTestId("alerts-unread").waitFor({ state: "detached", timeout: WAIT_MS });
+    assertEqual(await unread.count(), 0, "unread alerts after Mark all read");
+    assertEqual((await sessionJson<AlertsAnswer>(colleagueContext!, "GET", `${REPORTER}/alerts?limit=1`)).unread, 0, "the viewer's unread alerts");
+  });
+
+  await test("the API refuses the viewer what the page does not offer (refresh, invite, connect, schedules, alert settings): 403", page, async () => {
     if (!colleagueContext) throw new Error("no colleague signed in");
     const tries: [string, string, unknown][] = [
       ["POST", `${API_PATH}/refresh`, { business_id: BUSINESS }],
       ["POST", `/workspace/businesses/${BUSINESS}/invites`, { email: "someone@pulse.local", role: "viewer" }],
       ["POST", "/connect/linkedin/authorize", { business_id: BUSINESS, return_to: `${ORIGIN}/connections` }],
+      ["POST", `${REPORTER}/reports/schedules`, { kind: "weekly", recipients: ["someone@example.com"] }],
+      ["PUT", `${REPORTER}/alerts/settings`, { sensitivity: "high" }],
     ];
     const wrong: string[] = [];
     for (const [method, path, body] of tries) {

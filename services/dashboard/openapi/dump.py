@@ -1,6 +1,6 @@
-"""Writes the OpenAPI documents of query-api and workspace, the services the dashboard
-reads, as sorted, indented JSON beside this file (or into the folder given): the source
-of web/api/generated/*.ts (``npm run gen:types``), checked against the apps by
+"""Writes the OpenAPI documents of query-api, workspace and reporter, the services the
+dashboard reads, as sorted, indented JSON beside this file (or into the folder given): the
+source of web/api/generated/*.ts (``npm run gen:types``), checked against the apps by
 services/dashboard/tests/test_api_types.py.
 
 Run: ``uv run --frozen python services/dashboard/openapi/dump.py [OUT_DIR]``. Importing
@@ -20,6 +20,7 @@ HERE = Path(__file__).resolve().parent
 APPS = {
     "query-api": "pulse_query_api.app:app",
     "workspace": "pulse_workspace.app:app",
+    "reporter": "pulse_reporter.app:app",
 }
 
 

@@ -1,7 +1,7 @@
 """The dashboard's API types are generated, not copied: the committed OpenAPI documents
-(services/dashboard/openapi/*.json) are what query-api and workspace declare today, and
-web/api/generated/*.ts is what openapi-typescript makes of them. Either drifting fails
-here; ``npm run gen:types`` in services/dashboard writes both afresh."""
+(services/dashboard/openapi/*.json) are what query-api, workspace and reporter declare
+today, and web/api/generated/*.ts is what openapi-typescript makes of them. Either
+drifting fails here; ``npm run gen:types`` in services/dashboard writes them afresh."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ DASHBOARD = Path(ROOT) / "services" / "dashboard"
 OPENAPI = DASHBOARD / "openapi"
 GENERATED = DASHBOARD / "web" / "api" / "generated"
 GENERATOR = DASHBOARD / "node_modules" / ".bin" / "openapi-typescript"
-NAMES = ("query-api", "workspace")
+NAMES = ("query-api", "workspace", "reporter")
 REGENERATE = "run `npm run gen:types` in services/dashboard and commit what it writes"
 
 

@@ -1,16 +1,29 @@
-import { Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
+import { lazy, Suspense, useCallback, useEffect, useMemo, useRef, useState } from "react";
 import { loadSession, logout, signIn, type Session } from "./api/auth";
 import { PulseClient, type Scope } from "./api/client";
 import { asApiError, Http, type ApiError } from "./api/http";
+import { ReporterClient } from "./api/reporter";
 import type { Calendar, PlatformFilter } from "./api/types";
 import { WorkspaceClient, type Business, type Me } from "./api/workspace";
 import { outcomeMessage, type ConnectOutcome } from "./connect";
 import { rangeDays, type Compare, type RangeChoice } from "./dates";
 import { atInvite, INVITE_PATH, inviteProblem, joinedBusiness, joinedMessage, type InviteOutcome } from "./invite";
 import { may } from "./roles";
-import { filtersSearch, hrefOf, navigate, onLinkClick, parseFilters, TABS, useRoute, writeFilters, type Route } from "./route";
+import {
+  filtersSearch,
+  hrefOf,
+  navigate,
+  onLinkClick,
+  parseFilters,
+  TABS,
+  UNFILTERED_VIEWS,
+  useRoute,
+  writeFilters,
+  type Route,
+} from "./route";
 import * as storage from "./storage";
 import { Actions } from "./components/Actions";
+import { unreadText, useUnreadAlerts } from "./components/alerts/unread";
 import { BestTimes } from "./components/BestTimes";
 import { BusinessSwitcher } from "./components/BusinessSwitcher";
 import { Connections } from "./components/Connections";
@@ -20,6 +33,7 @@ import { SignIn } from "./components/SignIn";
 import { Overview } from "./components/Overview";
 import { Team } from "./components/team/Team";
 import { TopPosts } from "./components/TopPosts";
+import { PanelSkeleton } from "./components/Skeleton";
 import { WithCalendar } from "./components/WithCalendar";
 import { ViewStates } from "./components/ViewStates";
 import type { ViewProps } from "./components/props";
@@ -27,6 +41,10 @@ import type { ViewProps } from "./components/props";
 // The views with charts load Recharts in chunks of their own, each behind a skeleton of
 // its panel: the cards do not wait for it.
 import { PostDetail, Trends } from "./components/charts";
+
+// Reports and Alerts come in chunks of their own too: the analytics views never wait for them.
+const Reports = lazy(() => import("./components/reports/Reports").then((m) => ({ default: m.Reports })));
+const Alerts = lazy(() => import("./components/alerts/Alerts").then((m) => ({ default: m.Alerts })));
 
 /** The view the route names (its chart panels load behind skeletons: components/charts.tsx). */
 function Views({ route, props }: { route: Route; props: ViewProps }) {
@@ -70,6 +88,7 @@ function OutcomeBanner({ outcome, onDismiss }: { outcome: ConnectOutcome; onDism
 interface WorkspaceProps {
   client: PulseClient;
   workspace: WorkspaceClient;
+  reporter: ReporterClient;
   session: Session;
   business: Business;
   calendar: Calendar;
@@ -91,6 +110,7 @@ interface WorkspaceProps {
 function Workspace({
   client,
   workspace,
+  reporter,
   session,
   business,
   calendar,
@@ -129,8 +149,10 @@ function Workspace({
     if (outcome && route.view !== firstView.current) onDismissOutcome();
     // Only a change of view dismisses it.
   }, [route.view]);
-  const analytics = route.view !== "connections" && route.view !== "team";
+  const analytics = !UNFILTERED_VIEWS.has(route.view);
   const role = business.role;
+  // The caller's unread alerts, on the Alerts tab (asked again when the Alerts view marks some read).
+  const [unread, alertsChanged] = useUnreadAlerts(reporter, calendar.business_id, onUnauthorized);
   const canRefresh = may(role, "refresh");
   const canExport = may(role, "export");
   return (
@@ -171,6 +193,13 @@ function Workspace({
             onClick={onLinkClick}
           >
             {t.label}
+            {t.view === "alerts" && unread > 0 && (
+              <span className="tab-count" data-testid="alerts-unread" data-count={unread}>
+                {" "}
+                <span aria-hidden="true">({unreadText(unread)})</span>
+                <span className="visually-hidden">({unreadText(unread)} unread)</span>
+              </span>
+            )}
           </a>
         ))}
       </nav>
@@ -179,6 +208,22 @@ function Workspace({
         {analytics && <Views route={route} props={props} />}
         {route.view === "connections" && (
           <Connections client={client} calendar={calendar} canManage={may(role, "manage_accounts")} onUnauthorized={onUnauthorized} />
+        )}
+        {route.view === "reports" && (
+          <Suspense fallback={<PanelSkeleton title="Report schedules" testId="schedules" />}>
+            <Reports reporter={reporter} business={business} timezone={calendar.timezone} onUnauthorized={onUnauthorized} />
+          </Suspense>
+        )}
+        {route.view === "alerts" && (
+          <Suspense fallback={<PanelSkeleton title="Alerts" testId="alerts" />}>
+            <Alerts
+              reporter={reporter}
+              business={business}
+              timezone={calendar.timezone}
+              onAlertsChanged={alertsChanged}
+              onUnauthorized={onUnauthorized}
+            />
+          </Suspense>
         )}
         {route.view === "team" && (
           <Team
@@ -221,6 +266,7 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
   const http = useMemo(() => new Http(session.csrf_token), [session]);
   const client = useMemo(() => new PulseClient(http), [http]);
   const workspace = useMemo(() => new WorkspaceClient(http), [http]);
+  const reporter = useMemo(() => new ReporterClient(http), [http]);
   const [outcome, setOutcome] = useState<ConnectOutcome | null>(connectOutcome);
   const dismissOutcome = useCallback(() => setOutcome(null), []);
   const [invite, setInvite] = useState<InviteOutcome | null>(null);
@@ -384,6 +430,7 @@ function SignedIn({ session, me, onMe, connectOutcome, onUnauthorized }: SignedI
             <Workspace
               client={client}
               workspace={workspace}
+              reporter={reporter}
               session={session}
               business={business}
               calendar={calendar}

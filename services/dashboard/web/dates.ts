@@ -131,3 +131,12 @@ export function rangeLabel(start: string, end: string): string {
   if (start === end) return day(start, true);
   return `${day(start, start.slice(0, 4) !== end.slice(0, 4))} – ${day(end, true)}`;
 }
+
+const WEEKDAYS = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"];
+
+/** "Tue 14 Oct 2026": a day with its weekday (a calendar day, whatever the device's zone). */
+export function dayLabel(day: string): string {
+  const [y, m, d] = day.split("-").map(Number);
+  const weekday = WEEKDAYS[new Date(Date.UTC(y, m - 1, d)).getUTCDay()];
+  return `${weekday} ${rangeLabel(day, day)}`;
+}

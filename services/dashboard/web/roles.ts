@@ -15,11 +15,19 @@ export type Permission =
   | "manage_members" // invite, change roles and remove (not owners)
   | "manage_owners" // name, demote and remove owners
   | "manage_tokens" // list and revoke other members' API tokens
-  | "read_audit";
+  | "read_audit"
+  | "manage_reports"; // report schedules (and send now), the reports' logo and colour, alert settings
 
 const READ: Permission[] = ["read", "create_token"];
 const ANALYST: Permission[] = [...READ, "export", "refresh"];
-const ADMIN: Permission[] = [...ANALYST, "manage_accounts", "manage_members", "manage_tokens", "read_audit"];
+const ADMIN: Permission[] = [
+  ...ANALYST,
+  "manage_accounts",
+  "manage_members",
+  "manage_tokens",
+  "read_audit",
+  "manage_reports",
+];
 
 const PERMISSIONS: Record<Role, ReadonlySet<Permission>> = {
   viewer: new Set(READ),
@@ -56,7 +64,7 @@ export const ROLE_LABELS: Record<Role, string> = {
 /** What each role may do, in the words the Team view shows. */
 export const ROLE_HINTS: Record<Role, string> = {
   owner: "everything, including naming and removing owners",
-  admin: "manage members (not owners), invites and connected accounts; read the audit log",
+  admin: "manage members (not owners), invites and connected accounts, report schedules and alert settings; read the audit log",
   analyst: "read everything, export, ask for fresh numbers",
   viewer: "read",
 };

@@ -14,6 +14,8 @@ export type Route =
   | { view: "best-times" }
   | { view: "connections" }
   | { view: "team" }
+  | { view: "reports" }
+  | { view: "alerts" }
   | { view: "post"; postId: number };
 
 export const CONNECTIONS_PATH = "/connections";
@@ -23,16 +25,27 @@ export const TABS: { view: Exclude<Route["view"], "post">; label: string }[] = [
   { view: "trends", label: "Trends" },
   { view: "top-posts", label: "Top posts" },
   { view: "best-times", label: "Best times" },
+  { view: "reports", label: "Reports" },
+  { view: "alerts", label: "Alerts" },
   { view: "connections", label: "Connections" },
   { view: "team", label: "Team" },
 ];
+
+/** The views of the business's own things, not of its numbers: no filters above them. */
+export const UNFILTERED_VIEWS: ReadonlySet<Route["view"]> = new Set(["connections", "team", "reports", "alerts"]);
+
+// The hash views besides the overview and a post (/#/trends); a reporter's alert mail
+// links to /?business=<id>#/alerts.
+type HashView = "trends" | "top-posts" | "best-times" | "team" | "reports" | "alerts";
+const HASH_VIEWS: readonly string[] = ["trends", "top-posts", "best-times", "team", "reports", "alerts"] satisfies HashView[];
+const isHashView = (path: string): path is HashView => HASH_VIEWS.includes(path);
 
 export function parseLocation(pathname: string, hash: string): Route {
   if (pathname.replace(/\/+$/, "") === CONNECTIONS_PATH) return { view: "connections" };
   const path = hash.replace(/^#\/?/, "");
   const post = /^posts\/(\d+)$/.exec(path);
   if (post) return { view: "post", postId: Number(post[1]) };
-  if (path === "trends" || path === "top-posts" || path === "best-times" || path === "team") return { view: path };
+  if (isHashView(path)) return { view: path };
   return { view: "overview" };
 }
 

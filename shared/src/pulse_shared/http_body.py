@@ -49,10 +49,26 @@ def parse_json_body(raw: bytes, model: type[M]) -> M:
         raise RequestValidationError([{**e, "loc": ("body", *e["loc"])} for e in errors]) from None
 
 
+# Where a document's schemas live, and so where a body's nested models are referred to.
+COMPONENT_REF = "#/components/schemas/"
+
+
 def json_body_openapi(model: type[BaseModel]) -> dict[str, Any]:
-    """``openapi_extra`` of a route whose body a dependency reads with parse_json_body."""
-    schema = model.model_json_schema()
+    """``openapi_extra`` of a route whose body a dependency reads with parse_json_body.
+    Its nested models are referred to as components, as FastAPI refers to its own:
+    openapi_as_declared files their definitions there."""
+    schema = model.model_json_schema(ref_template=COMPONENT_REF + "{model}")
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+def file_definitions(operation: dict[str, Any], document: dict[str, Any]) -> None:
+    """A declared body's nested models, moved from its schema's own ``$defs`` (which,
+    relative to the document, resolve nowhere) into the document's components, where its
+    references point. A name FastAPI filed already keeps FastAPI's schema."""
+    schemas: dict[str, Any] = document.setdefault("components", {}).setdefault("schemas", {})
+    for content in operation.get("requestBody", {}).get("content", {}).values():
+        for name, definition in content.get("schema", {}).pop("$defs", {}).items():
+            schemas.setdefault(name, definition)
 
 
 def openapi_as_declared(app: FastAPI) -> Callable[[], dict[str, Any]]:
@@ -70,6 +86,7 @@ def openapi_as_declared(app: FastAPI) -> Callable[[], dict[str, Any]]:
                     for method in getattr(route, "methods", ()):
                         operation = document["paths"][route.path_format][method.lower()]
                         operation.update(copy.deepcopy(extra))
+                        file_definitions(operation, document)
             app.state.openapi_as_declared = document
         return document
 

@@ -2,17 +2,26 @@
 // token): the dashboard's server holds the session and forwards each call with the
 // user's Pulse token. A state-changing call carries the session's CSRF token.
 
+/** One complaint of a 422: the input it names ("recipients.1"; null for none) and its message. */
+export interface FieldProblem {
+  field: string | null;
+  message: string;
+}
+
 export class ApiError extends Error {
   readonly status: number;
   /** The server's own words ({"detail": ...}), when it said any. */
   readonly detail: string | null;
   /** The input a 422 named (its last `loc` part), when it named one. */
   readonly field: string | null;
-  constructor(status: number, message: string, detail: string | null = null, field: string | null = null) {
+  /** Each complaint of a 422, for a form to show beside the input it names. */
+  readonly problems: FieldProblem[];
+  constructor(status: number, message: string, detail: string | null = null, field: string | null = null, problems: FieldProblem[] = []) {
     super(message);
     this.status = status;
     this.detail = detail;
     this.field = field;
+    this.problems = problems;
   }
   get unauthorized(): boolean {
     return this.status === 401;
@@ -27,32 +36,32 @@ export function asApiError(err: unknown): ApiError {
 interface Detail {
   text: string | null;
   field: string | null;
+  problems: FieldProblem[];
 }
 
-/** A validation error's input: its `loc` without the leading body/query/path. */
+/** A validation error's input: its `loc` without the leading body/query/path/header. */
 function fieldOf(loc: unknown): string | null {
   if (!Array.isArray(loc)) return null;
-  const parts = loc.filter((p, i) => !(i === 0 && (p === "body" || p === "query" || p === "path")));
+  const parts = loc.filter((p, i) => !(i === 0 && (p === "body" || p === "query" || p === "path" || p === "header")));
   return parts.length ? parts.map(String).join(".") : null;
 }
 
+/** Pydantic's prefix of a validator's own message ("Value error, not an email address"). */
+const messageOf = (msg: string): string => msg.replace(/^Value error, /, "");
+
 /** The readable part of a FastAPI error body ({"detail": "..."} or a validation list). */
 export function detailOf(body: unknown): Detail {
-  if (typeof body !== "object" || body === null || !("detail" in body)) return { text: null, field: null };
+  if (typeof body !== "object" || body === null || !("detail" in body)) return { text: null, field: null, problems: [] };
   const detail: unknown = body.detail;
-  if (typeof detail === "string") return { text: detail, field: null };
-  if (!Array.isArray(detail)) return { text: null, field: null };
-  let first: string | null = null;
-  const text = detail
-    .map((d: unknown) => {
-      if (typeof d !== "object" || d === null) return String(d);
-      const field = "loc" in d ? fieldOf(d.loc) : null;
-      first ??= field;
-      const msg = "msg" in d ? String(d.msg) : JSON.stringify(d);
-      return field ? `${field}: ${msg}` : msg;
-    })
-    .join("; ");
-  return { text, field: first };
+  if (typeof detail === "string") return { text: detail, field: null, problems: [] };
+  if (!Array.isArray(detail)) return { text: null, field: null, problems: [] };
+  const problems = detail.map((d: unknown): FieldProblem => {
+    if (typeof d !== "object" || d === null) return { field: null, message: String(d) };
+    const field = "loc" in d ? fieldOf(d.loc) : null;
+    return { field, message: "msg" in d ? messageOf(String(d.msg)) : JSON.stringify(d) };
+  });
+  const text = problems.map((p) => (p.field ? `${p.field}: ${p.message}` : p.message)).join("; ");
+  return { text, field: problems.find((p) => p.field !== null)?.field ?? null, problems };
 }
 
 /** Ends a phrase with a full stop unless it has its own. */
@@ -117,8 +126,8 @@ export class Http {
       } catch {
         body = null;
       }
-      const { text, field } = detailOf(body);
-      throw new ApiError(res.status, explain(res.status, text, this.notFoundHint), text, field);
+      const { text, field, problems } = detailOf(body);
+      throw new ApiError(res.status, explain(res.status, text, this.notFoundHint), text, field, problems);
     }
     return res;
   }
