@@ -249,6 +249,36 @@ async def test_an_account_needing_reconnection_is_one_alert_until_it_is_reconnec
     ]
 
 
+async def test_an_account_unread_for_minutes_is_judged_again_after_the_grace(
+    infra: Infra, pool: asyncpg.Pool, db: asyncpg.Connection, business: int
+) -> None:
+    """A platform that forgot its tokens in a restart, reconnected minutes later: no
+    alert. One still unread once the grace has passed: its alert then, the same day."""
+    now = judged_at(DAY)
+    account = Reconnection(business, "linkedin", "Acme Bakery", now - timedelta(minutes=5))
+    analytics = AlertAnalytics(accounts={business: [account]})
+    clock = Clock(now)
+    job = AlertJob(pool, analytics, alert_settings(infra), clock)
+
+    assert await job.judge_due() == 0
+    clock.now = now + timedelta(minutes=20)
+    assert await job.judge_due() == 0  # its grace (30 minutes of being unread) runs
+    analytics.accounts[business] = []  # reconnected
+    clock.now = now + timedelta(minutes=26)
+    assert await job.judge_due() == 0
+    assert await alerts_of(db, business) == []
+
+    broken = Reconnection(business, "x", "@acme", now + timedelta(minutes=30))
+    analytics.accounts[business] = [broken]
+    second = AlertJob(pool, analytics, alert_settings(infra), clock)
+    clock.now = now + timedelta(minutes=40)
+    assert await second.judge_due() == 0
+    clock.now = now + timedelta(minutes=60)
+    assert await second.judge_due() == 1
+    [alert] = await alerts_of(db, business)
+    assert (alert["kind"], alert["platform"]) == ("reconnection", "x")
+
+
 async def test_query_api_away_ends_the_round_and_each_day_is_tried_again_later(
     infra: Infra, pool: asyncpg.Pool, db: asyncpg.Connection, business: int
 ) -> None:

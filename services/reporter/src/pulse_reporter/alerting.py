@@ -23,7 +23,10 @@ queued (alert_deliveries.py sends them).
   account and the instant Pulse last read it (``since``), which stays the same for as
   long as the account cannot be read. Once reconnected and read again, a new failure has
   a new ``since``, so a new alert. Its ``day`` is the local day of ``since``. Key:
-  ``<business>:reconnection:<platform>:<account>:<since, UTC>``.
+  ``<business>:reconnection:<platform>:<account>:<since, UTC>``. An account unread for
+  less than ``alert_reconnection_grace_s`` is not news yet (a platform's restart, a person
+  reconnecting it right now): the business is judged again once the grace has passed,
+  and alerted only if the account still needs it.
 - **Once**: ``alert_key`` is unique and the judging transaction holds the business's
   advisory lock, so two replicas judging one business at once make each alert once (the
   second waits for the first, then finds its alerts in the cooldown and the keys taken).
@@ -140,6 +143,14 @@ class Found:
         return bool(self.anomalies or self.reconnections)
 
 
+def reconnections_by_age(
+    reconnections: Sequence[Reconnection], now: datetime, grace: timedelta
+) -> tuple[list[Reconnection], list[Reconnection]]:
+    """Those unread for at least ``grace`` at ``now`` (news), and those more recent."""
+    settled = [r for r in reconnections if now - r.since >= grace]
+    return settled, [r for r in reconnections if now - r.since < grace]
+
+
 # --- the job ---------------------------------------------------------------------------
 
 
@@ -210,9 +221,15 @@ class AlertJob:
             if isinstance(exc, AnalyticsUnavailable):
                 raise
             return 0
+        grace = timedelta(seconds=self.settings.alert_reconnection_grace_s)
+        settled, recent = reconnections_by_age(found.reconnections, now, grace)
+        found = Found(found.anomalies, settled)
         made = await self.record(b, day, found, now) if found else 0
-        self.judged[b.id] = day
-        self.retry_at.pop(b.id, None)
+        if recent:  # judged again once those have been unread for the grace
+            self.retry_at[b.id] = min(r.since for r in recent) + grace
+        else:
+            self.judged[b.id] = day
+            self.retry_at.pop(b.id, None)
         JUDGED.labels("alerted" if made else "quiet").inc()
         if made:
             log.info("alerts made", business=b.id, day=day.isoformat(), alerts=made)

@@ -91,6 +91,9 @@ class Settings(MailSettings):
     alert_hour_local: int = Field(default=7, ge=0, le=23)
     alert_batch_size: int = Field(default=50, ge=1)
     alert_judge_retry_s: int = Field(default=600, ge=1)
+    # An account that needs reconnection is alerted once it has been unread this long (a
+    # platform's restart or a person reconnecting it now is not news).
+    alert_reconnection_grace_s: int = Field(default=1800, ge=0)
     # An alert's mail or webhook (alert_deliveries.py): attempts in all, the backoff between
     # them, and how long a replica holds one it sends (longer than a webhook's worst case).
     alert_max_attempts: int = Field(default=6, ge=1)
