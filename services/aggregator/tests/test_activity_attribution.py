@@ -3,8 +3,8 @@
 One post, computed by hand, written by the real writer in every order that matters: the
 post before or after its snapshots, a late snapshot older than the first one, the post
 moved to another publish time and back. After each step activity_daily holds exactly the
-hand-computed rows, and the rebuild (pulse_shared.summaries, a time-zone change to the
-zone it already has) makes the same rows: the two homes of activity_daily agree.
+hand-computed rows, and the rebuild (pulse_shared.activity, run by a time-zone change to
+the zone it already has) makes the same rows: the incremental update and the rebuild agree.
 
 The post (UTC business): published Mon 2 March 10:00, first observed Thu 5 March 09:00
 with 100 likes and 1,000 impressions gathered by then. Before the rule all of it landed on

@@ -94,11 +94,11 @@ def consumer_with(writer: AnalyticsWriter, redis: Redis | FakeRedis) -> BatchCon
 async def refresh_now(consumer: BatchConsumer) -> None:
     """What the loop does when the stream pauses with summaries due: the refresh, to its
     end."""
-    consumer._summaries_due = True
-    consumer._maybe_refresh_summaries(idle=True)
-    assert consumer._refresh is not None
-    assert not consumer._summaries_due  # started
-    await consumer._refresh
+    consumer.summaries.due = True
+    consumer.summaries.maybe_start(idle=True)
+    assert consumer.summaries.task is not None
+    assert not consumer.summaries.due  # started
+    await consumer.summaries.task
 
 
 async def test_a_summary_refresh_bumps_the_businesses_it_recomputed() -> None:
@@ -120,16 +120,16 @@ async def test_a_business_added_while_a_bump_is_under_way_is_bumped_next_time() 
     what the other added meanwhile."""
     redis = FakeRedis()
     consumer = consumer_with(RefreshingWriter(frozenset()), redis)
-    consumer._unbumped |= {1}
+    consumer.cache.add({1})
     redis.gate.clear()
-    first = asyncio.create_task(consumer._bump_cache_versions())
+    first = asyncio.create_task(consumer.cache.bump())
     await asyncio.sleep(0)  # the first bump is now waiting on Redis
-    consumer._unbumped |= {2}
+    consumer.cache.add({2})
     redis.gate.set()
     await first
     assert redis.bumped == [cache_version_key(1)]
-    assert consumer._unbumped == {2}
-    await consumer._bump_cache_versions()
+    assert consumer.cache.pending == {2}
+    await consumer.cache.bump()
     assert redis.bumped == [cache_version_key(1), cache_version_key(2)]
 
 
@@ -174,12 +174,12 @@ async def test_an_overview_asked_between_a_batch_and_its_refresh_is_not_served_a
         return response.headers["x-cache"], response.json()["summary"]["total_likes"]
 
     async def batch(*events: PostPublished | MetricsObserved) -> None:
-        """A batch as the consumer writes it (``_process``): the transaction, then the bump,
-        the summaries now due."""
+        """A batch as the consumer writes it (``steps.AfterCommit``): the transaction, then
+        the bump, the summaries now due."""
         await writer.write(EventBatch.of(list(events)))
-        consumer._summaries_due = True
-        consumer._unbumped |= {business}
-        await consumer._bump_cache_versions()
+        consumer.summaries.mark_due()
+        consumer.cache.add({business})
+        await consumer.cache.bump()
 
     post = PostPublished(
         business_id=business, platform="linkedin", platform_post_id="p", account_id="a",

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from pulse_aggregator.handlers import decode_batch, write_batch
+from pulse_aggregator.handlers import Written, decode_batch, write_batch
 from pulse_aggregator.records import EventBatch, Record
 from pulse_aggregator.writer import EventsRefused, WriteResult
 
@@ -97,8 +97,8 @@ def test_bad_records_are_rejected_with_a_reason_naming_the_field() -> None:
 async def test_write_batch_hands_only_good_events_to_the_writer() -> None:
     writer = FakeWriter()
     batch = decode_batch([record(b"[]"), record(metrics_event(), offset=1)], TOPIC_OF, NOW, SKEW)
-    result = await write_batch(batch, writer, TOPIC_OF)
-    assert result == WriteResult(0, 1, 0, 0)
+    written = await write_batch(batch, writer, TOPIC_OF)
+    assert written == Written(WriteResult(0, 1, 0, 0), refused=[])
     assert len(writer.batches) == 1
     assert len(writer.batches[0].metrics) == 1
 
@@ -106,7 +106,7 @@ async def test_write_batch_hands_only_good_events_to_the_writer() -> None:
 async def test_a_batch_of_only_rejects_writes_nothing() -> None:
     writer = FakeWriter()
     batch = decode_batch([record(b"[]")], TOPIC_OF, NOW, SKEW)
-    assert await write_batch(batch, writer, TOPIC_OF) is None
+    assert await write_batch(batch, writer, TOPIC_OF) == Written(None, refused=[])
     assert writer.batches == []
 
 
@@ -124,11 +124,28 @@ async def test_a_refused_event_is_isolated_and_the_rest_written() -> None:
     records = [record(metrics_event(platform_post_id=f"p{n}"), offset=n) for n in range(7)]
     records.insert(4, record(metrics_event(platform_post_id="poison"), offset=99))
     batch = decode_batch(records, TOPIC_OF, NOW, SKEW)
-    await write_batch(batch, writer, TOPIC_OF)
-    assert [r.record.offset for r in batch.rejected] == [99]
-    assert batch.rejected[0].reason.startswith("database refused the event: DataError")
-    written = sorted(e.platform_post_id for b in writer.batches for e in b.metrics)
-    assert written == [f"p{n}" for n in range(7)]
+    written = await write_batch(batch, writer, TOPIC_OF)
+    assert [r.record.offset for r in written.refused] == [99]
+    assert written.refused[0].reason.startswith("database refused the event: DataError")
+    assert written.result == WriteResult(0, 7, 0, 0)  # every half that was written, added up
+    stored = sorted(e.platform_post_id for b in writer.batches for e in b.metrics)
+    assert stored == [f"p{n}" for n in range(7)]
+    assert batch.rejected == []  # the batch is left as it was decoded: a retry starts over
+
+
+async def test_a_batch_written_twice_answers_its_refusal_once_each_time() -> None:
+    """Issue 19: the consumer retries a batch whose write failed (a lane's connection
+    dropped) after another lane had found a refused event; that attempt's refusal must not
+    stay behind in the batch to be dead-lettered a second time."""
+    writer = RefusingWriter()
+    records = [record(metrics_event(platform_post_id=f"p{n}"), offset=n) for n in range(3)]
+    records.append(record(metrics_event(platform_post_id="poison"), offset=99))
+    batch = decode_batch(records, TOPIC_OF, NOW, SKEW)
+    first = await write_batch(batch, writer, TOPIC_OF)
+    second = await write_batch(batch, writer, TOPIC_OF)
+    assert [r.record.offset for r in first.refused] == [99]
+    assert [r.record.offset for r in second.refused] == [99]
+    assert batch.rejected == []
 
 
 async def test_lanes_hold_whole_businesses_and_their_results_add_up() -> None:
@@ -139,8 +156,8 @@ async def test_lanes_hold_whole_businesses_and_their_results_add_up() -> None:
         for n in range(3)
     ]
     batch = decode_batch(records, TOPIC_OF, NOW, SKEW)
-    result = await write_batch(batch, writer, TOPIC_OF, lanes=2)
-    assert result == WriteResult(0, 15, 0, 0)
+    written = await write_batch(batch, writer, TOPIC_OF, lanes=2)
+    assert written.result == WriteResult(0, 15, 0, 0)
     lanes = [sorted({e.business_id for e in b.metrics}) for b in writer.batches]
     assert sorted(lanes) == [[1, 3, 5], [2, 4]]
     # Within a lane, a business's events keep the order they were polled in.

@@ -13,10 +13,9 @@ How a writer uses it:
    recomputes those daily rows from the source rows, then rolls days up into ``all``
    platforms, weeks (starting Monday) and months, and months into years.
 
-``activity_daily`` (what the posts gained each local day) is not recomputed here: the
-aggregator adds each batch's change to it in the batch's own transaction (its cost grows
-with the batch, where recomputing a day grows with the day's snapshots). Rebuilding it
-from the snapshots (on a time-zone change) is :data:`REBUILD_ACTIVITY`.
+``activity_daily`` (what the posts gained each local day) is not recomputed here: it has
+its own module, :mod:`pulse_shared.activity` (its definition, its rebuild, which a
+time-zone change runs here, and the aggregator's per-batch update).
 
 Deferring step 2 is what keeps the summaries cheap at high throughput: their cost grows
 with the periods touched, which a busy stream revisits constantly, not with the events.
@@ -44,15 +43,6 @@ platform):
   not report clicks); ``click_through_rate_sum`` / ``ctr_rated_posts``: the mean per-post
   click-through rate of the posts that report clicks and have impressions;
 - a row exists when the period has a post or a follower observation.
-
-``activity_daily`` (see ``REBUILD_ACTIVITY``): per post, each local day on which it was
-observed gains its last snapshot of the day minus its last one of the previous observed
-day. What a post gathered before its first snapshot cannot be placed in time; it is put on
-the post's local publish day when that is earlier than the day of its first snapshot (the
-attribution rule: the first snapshot's numbers count on the publish day, the first
-observed day gains only what came after them), and ``attributed_posts`` counts the posts
-so placed on a day, whose numbers are therefore an estimate. A post not yet announced
-(metrics before the post) keeps them on its first observed day until it is.
 """
 
 from __future__ import annotations
@@ -61,8 +51,13 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from pulse_shared import formulas
+from pulse_shared import activity, formulas
 from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
+
+# The names readers of activity_daily knew it by here (query-api, the query bench); its
+# home is pulse_shared.activity.
+ACTIVITY_COUNTS = activity.ACTIVITY_COUNTS
+REBUILD_ACTIVITY = activity.REBUILD
 
 # Per-connection scratch tables, emptied at every commit.
 SETUP_SQL = """
@@ -213,88 +208,6 @@ FROM (
 ) t
 WHERE t.total_posts > 0 OR t.growth IS NOT NULL
 """
-
-# --- activity_daily -----------------------------------------------------------------
-# Its gain columns, by the snapshot column each is measured on; a metric the platform did
-# not report counts as zero on both sides of a gain, and reported_<gain> counts the day's
-# posts (day-ends) that reported it.
-ACTIVITY_GAINS = {METRIC_COLUMNS[name]: name for name in SUMMARY_REPORTED}
-ACTIVITY_REPORTED = tuple(f"reported_{name}" for name in ACTIVITY_GAINS.values())
-# What one post adds to a day: its gains, and whether it reported each metric.
-ACTIVITY_VALUES = (*ACTIVITY_GAINS.values(), *ACTIVITY_REPORTED)
-# Every column a batch adds to (and a rebuild sums into).
-ACTIVITY_COUNTS = ("active_posts", "attributed_posts", *ACTIVITY_VALUES)
-
-
-def activity_values(alias: str) -> str:
-    """A snapshot's (or post_analytics') numbers as activity values, from table ``alias``."""
-    gains = [f"COALESCE({alias}.{c}, 0) AS {name}" for c, name in ACTIVITY_GAINS.items()]
-    reported = [
-        f"({alias}.{c} IS NOT NULL)::int AS reported_{name}" for c, name in ACTIVITY_GAINS.items()
-    ]
-    return ", ".join(gains + reported)
-
-
-def activity_gains(alias: str, before: str) -> str:
-    """Each gain of the day-ends in ``alias`` over ``before`` (an expression with ``{c}``
-    for the column), and the day's reported counts as they are."""
-    gains = [f"{alias}.{c} - {before.format(c=c)} AS {c}" for c in ACTIVITY_GAINS.values()]
-    return ",\n           ".join(gains + [f"{alias}.{c}" for c in ACTIVITY_REPORTED])
-
-
-# The attribution rule (module docstring): where a post's first snapshot is counted a
-# second time, as a day-end on the post's local publish day, that day being earlier.
-def origin_day(published_at: str, timezone: str) -> str:
-    return f"({published_at} AT TIME ZONE {timezone})::date"
-
-
-_values_of_s = activity_values("s")
-_rebuild_sums = ", ".join(f"sum(g.{c})::bigint" for c in ACTIVITY_VALUES)
-# Local-day activity, rebuilt from every snapshot of the businesses ``$1`` (an array): per
-# post, the day-ends (the last snapshot of each local day) and, when the post was published
-# on an earlier local day than its first snapshot's, that snapshot as a day-end of the
-# publish day (``attributed``); each day gains its day-end minus the previous one (zero
-# before the first), summed per platform and day. Two ordered passes over the primary key.
-REBUILD_ACTIVITY = f"""
-INSERT INTO activity_daily (business_id, platform, day, {", ".join(ACTIVITY_COUNTS)})
-SELECT g.business_id, g.platform, g.day, count(*) - sum(g.attributed),
-       sum(g.attributed), {_rebuild_sums}
-FROM (
-    SELECT e.business_id, e.platform, e.day, e.attributed,
-           {activity_gains("e", "COALESCE(lag(e.{c}) OVER w, 0)")}
-    FROM (
-        (SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id, day)
-                s.business_id, s.platform, s.platform_post_id,
-                (s.observed_at AT TIME ZONE b.timezone)::date AS day, 0 AS attributed,
-                {_values_of_s}
-         FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
-         WHERE b.id = ANY($1::bigint[])
-         ORDER BY s.business_id, s.platform, s.platform_post_id, day, s.observed_at DESC)
-        UNION ALL
-        SELECT f.business_id, f.platform, f.platform_post_id,
-               {origin_day("p.published_at", "f.timezone")}, 1, {activity_values("f")}
-        FROM (
-            SELECT DISTINCT ON (s.business_id, s.platform, s.platform_post_id) s.*, b.timezone
-            FROM businesses b JOIN post_metric_snapshots s ON s.business_id = b.id
-            WHERE b.id = ANY($1::bigint[])
-            ORDER BY s.business_id, s.platform, s.platform_post_id, s.observed_at
-        ) f
-        JOIN published_posts p USING (business_id, platform, platform_post_id)
-        WHERE {origin_day("p.published_at", "f.timezone")}
-              < (f.observed_at AT TIME ZONE f.timezone)::date
-    ) e
-    WINDOW w AS (PARTITION BY e.business_id, e.platform, e.platform_post_id ORDER BY e.day)
-) g
-GROUP BY g.business_id, g.platform, g.day
-"""
-
-# A batch's moves can leave a day that no post contributes to any more (an attribution
-# that moved away): such rows are deleted, as a rebuild would not make them.
-DELETE_EMPTY_ACTIVITY = """
-DELETE FROM activity_daily
-WHERE business_id = ANY($1::bigint[]) AND active_posts = 0 AND attributed_posts = 0
-"""
-
 
 # The advisory lock guarding a business's time zone is keyed on minus its id (never the
 # summary refresh's per-business lock on the id itself). Writers that turn instants into
@@ -474,5 +387,4 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
         await conn.execute("DELETE FROM analytics_summaries WHERE business_id = $1", business_id)
         await conn.execute(REBUILD_MOMENTS, business_id)
         await refresh_summaries(conn)
-        await conn.execute("DELETE FROM activity_daily WHERE business_id = $1", business_id)
-        await conn.execute(REBUILD_ACTIVITY, [business_id])
+        await activity.rebuild(conn, [business_id])

@@ -1,8 +1,9 @@
 """What the aggregator does with one polled batch of records.
 
 Thin on purpose: decode each record, set the bad ones aside for the dead-letter queue,
-and hand the good ones to the writer as one unit of work. The consumer loop owns
-retries, offset commits and the dead-letter producer; this module owns no I/O.
+and hand the good ones to the writer as one unit of work, which answers what it wrote and
+what the database refused. The batch's steps (``pulse_aggregator.steps``) own retries,
+the dead-letter producer and offset commits; this module owns no I/O.
 """
 
 from __future__ import annotations
@@ -67,57 +68,69 @@ def by_business(items: Sequence[T], lanes: int, business_of: Callable[[T], int])
     return [g for g in groups if g]
 
 
+@dataclass(frozen=True)
+class Written:
+    """What one attempt at writing a batch did: what it wrote (None: nothing), and the
+    events the database refused, each with its reason, for the dead-letter queue."""
+
+    result: WriteResult | None = None
+    refused: list[Rejected] = field(default_factory=list)
+
+    def __add__(self, other: Written) -> Written:
+        if self.result is None or other.result is None:
+            result = self.result or other.result
+        else:
+            result = self.result + other.result
+        return Written(result, self.refused + other.refused)
+
+
 async def write_batch(
     batch: DecodedBatch, writer: AnalyticsWriter, topic_of: dict[str, str], lanes: int = 1
-) -> WriteResult | None:
+) -> Written:
     """Write the batch's events in ``lanes`` transactions at once, each holding whole
     businesses: no two touch the same rows (every analytics key leads with the business),
     and PostgreSQL works on them on several cores. Each is idempotent, so if one fails
     after another committed, writing the whole batch again is exact. If the database
     refuses the data itself, a lane is split in halves until the refused events are
-    alone, each added to the batch's rejects with the database's reason; the rest is
-    written."""
-    result: WriteResult | None = None
-    if batch.accepted:
-        groups = by_business(batch.accepted, lanes, lambda pair: pair[1].business_id)
-        # Every lane finishes (or fails) before this returns: a retry of the batch never
-        # runs beside a lane of the attempt before it.
-        outcomes = await asyncio.gather(
-            *(_write_isolating(g, writer, batch.rejected, topic_of) for g in groups),
-            return_exceptions=True,
-        )
-        for outcome in outcomes:
-            if isinstance(outcome, BaseException):
-                raise outcome
-            if outcome is not None:
-                result = outcome if result is None else result + outcome
-    for rejected in batch.rejected:
-        r = rejected.record
-        log.warning(
-            "event rejected", topic=r.topic, partition=r.partition, offset=r.offset,
-            event_id=_event_id(r), reason=rejected.reason,
-        )  # fmt: skip
-    return result
+    alone; they are returned with the database's reason, the rest is written. The batch
+    itself is not changed: a retry starts from the same batch and returns its own."""
+    if not batch.accepted:
+        return Written()
+    groups = by_business(batch.accepted, lanes, lambda pair: pair[1].business_id)
+    # Every lane finishes (or fails) before this returns: a retry of the batch never
+    # runs beside a lane of the attempt before it.
+    outcomes = await asyncio.gather(
+        *(_write_isolating(g, writer, topic_of) for g in groups), return_exceptions=True
+    )
+    written = Written()
+    for outcome in outcomes:
+        if isinstance(outcome, BaseException):
+            raise outcome
+        written += outcome
+    return written
 
 
 async def _write_isolating(
-    pairs: list[tuple[Record, Event]],
-    writer: AnalyticsWriter,
-    rejected: list[Rejected],
-    topic_of: dict[str, str],
-) -> WriteResult | None:
+    pairs: list[tuple[Record, Event]], writer: AnalyticsWriter, topic_of: dict[str, str]
+) -> Written:
     try:
-        return await writer.write(EventBatch.of(event for _, event in pairs))
+        return Written(await writer.write(EventBatch.of(event for _, event in pairs)))
     except EventsRefused as exc:
         if len(pairs) == 1:
             record = pairs[0][0]
             topic = topic_of.get(record.topic, record.topic)
-            rejected.append(Rejected(record, topic, f"database refused the event: {exc}"))
-            return None
+            return Written(refused=[Rejected(record, topic, f"database refused the event: {exc}")])
         middle = len(pairs) // 2
-        first = await _write_isolating(pairs[:middle], writer, rejected, topic_of)
-        second = await _write_isolating(pairs[middle:], writer, rejected, topic_of)
-        return first or second
+        first = await _write_isolating(pairs[:middle], writer, topic_of)
+        return first + await _write_isolating(pairs[middle:], writer, topic_of)
+
+
+def log_rejected(rejected: Rejected) -> None:
+    r = rejected.record
+    log.warning(
+        "event rejected", topic=r.topic, partition=r.partition, offset=r.offset,
+        event_id=_event_id(r), reason=rejected.reason,
+    )  # fmt: skip
 
 
 def _event_id(record: Record) -> str | None:
