@@ -4,7 +4,7 @@ The whole business (no range): :func:`pulse_shared.summaries.set_business_timezo
 the zone it already has. That is the one complete rebuild the shared package has: in one
 transaction, under the business's time-zone and summary locks, every summary row deleted
 and recomputed, and ``activity_daily`` rebuilt from the snapshots
-(:data:`~pulse_shared.summaries.REBUILD_ACTIVITY`). The zone is read under the time-zone
+(:data:`~pulse_shared.activity.REBUILD`). The zone is read under the time-zone
 lock, so a concurrent ``pulse business set-timezone`` is never undone.
 
 A range of local days: every day of the range, for every platform, is put into the

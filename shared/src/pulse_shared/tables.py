@@ -348,7 +348,7 @@ analytics_summaries = Table(
 # they were published: per post, its last snapshot of the day minus its last one before
 # the day (none before counts from zero), summed. What a post had gathered before its first
 # snapshot counts on its publish day when that is earlier (``attributed_posts``: an
-# estimate, see pulse_shared.summaries). Kept by the aggregator batch by batch, so a trend
+# estimate, see pulse_shared.activity). Kept by the aggregator batch by batch, so a trend
 # reads at most 366 rows per platform.
 activity_daily = Table(
     "activity_daily",

@@ -22,7 +22,7 @@ from pulse_query_api.post_row import (
     post_fields,
 )
 from pulse_query_api.scope import Compare, Scope
-from pulse_shared import formulas, summaries
+from pulse_shared import activity, formulas, summaries
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.schedule import GRACE, sql_poll_interval
 from pulse_shared.tables import METRIC_COLUMNS
@@ -559,7 +559,7 @@ GROUP BY 1, 2
 # What the posts gained on each local day (``activity_daily``, kept by the aggregator).
 GAINED_BY_BUCKET = text(f"""
 SELECT {_BUCKET_OF.format(day="day")} AS bucket, platform,
-       {", ".join(f"sum({c})::bigint AS {c}" for c in summaries.ACTIVITY_COUNTS)}
+       {", ".join(f"sum({c})::bigint AS {c}" for c in activity.ACTIVITY_COUNTS)}
 FROM activity_daily
 WHERE business_id = :business_id AND (:platform = 'all' OR platform = :platform)
   AND day BETWEEN :start AND :end
@@ -573,9 +573,9 @@ def _gained(parts: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
     """Activity rows added up, as trend fields: a gain no contributing post reported is
     null; the bucket is ``estimated`` when it holds gains made before some post's first
     snapshot (put on its publish day)."""
-    t = dict.fromkeys(summaries.ACTIVITY_COUNTS, 0)
+    t = dict.fromkeys(activity.ACTIVITY_COUNTS, 0)
     for part in parts:
-        for column in summaries.ACTIVITY_COUNTS:
+        for column in activity.ACTIVITY_COUNTS:
             t[column] += part[column]
     posts = t["active_posts"] + t["attributed_posts"]
     gains = {m: t[m] if t[f"reported_{m}"] or not posts else None for m in _GAINS}
