@@ -1,6 +1,7 @@
 // What the reporter's forms share: addresses typed one per line or with commas, and a
 // 422's complaints shown beside the inputs they name.
-import type { ApiError } from "../api/http";
+import { asApiError, type ApiError } from "../api/http";
+import type { NoticeState } from "./Notice";
 
 /** Each address typed, trimmed, in order (lines, commas, semicolons or spaces between them). */
 export function parseAddresses(text: string): string[] {
@@ -27,6 +28,27 @@ export function problemsOf(err: ApiError, fields: readonly string[]): Problems {
     (found[field] ??= []).push(field ? message : p.field ? `${p.field}: ${message}` : message);
   }
   return found;
+}
+
+/**
+ * A form's failed submit, shown: a 422's complaints beside the inputs they name (any naming
+ * none of them also in the notice), anything else in the notice. "unauthorized" when the
+ * session has ended, which the caller answers.
+ */
+export function showFailure(
+  err: unknown,
+  fields: readonly string[],
+  setProblems: (problems: Problems) => void,
+  setNotice: (notice: NoticeState) => void,
+): "unauthorized" | "shown" {
+  const error = asApiError(err);
+  if (error.unauthorized) return "unauthorized";
+  if (error.status === 422) {
+    const found = problemsOf(error, fields);
+    setProblems(found);
+    if (found[""]) setNotice({ kind: "error", text: error.message });
+  } else setNotice({ kind: "error", text: error.message });
+  return "shown";
 }
 
 /** The id of an input's error message when it has one (for aria-describedby). */

@@ -1,9 +1,8 @@
 import { useEffect, useState, type FormEvent } from "react";
-import { asApiError } from "../../api/http";
 import { SENSITIVITIES, type AlertSettings, type AlertSettingsChange, type Sensitivity } from "../../api/reporter";
 import { zonedDateTime } from "../../format";
 import { useApi } from "../../useApi";
-import { describedBy, FieldError, parseAddresses, problemsOf, type Problems } from "../forms";
+import { describedBy, FieldError, parseAddresses, showFailure, type Problems } from "../forms";
 import { Notice, type NoticeState } from "../Notice";
 import { Panel } from "../Panel";
 import { SENSITIVITY_HINTS, type AlertsProps } from "./common";
@@ -112,13 +111,7 @@ function SettingsForm({ reporter, business, settings, onSaved, onUnauthorized }:
       const saved = await reporter.saveAlertSettings(id, change);
       onSaved(saved, saved.webhook_secret ?? null);
     } catch (err) {
-      const error = asApiError(err);
-      if (error.unauthorized) return onUnauthorized();
-      if (error.status === 422) {
-        const found = problemsOf(error, FIELDS);
-        setProblems(found);
-        if (found[""]) setNotice({ kind: "error", text: error.message });
-      } else setNotice({ kind: "error", text: error.message });
+      if (showFailure(err, FIELDS, setProblems, setNotice) === "unauthorized") return onUnauthorized();
     } finally {
       setBusy(false);
     }

@@ -1,7 +1,6 @@
 import { useState, type FormEvent } from "react";
-import { asApiError } from "../../api/http";
 import type { ScheduleKind } from "../../api/reporter";
-import { describedBy, FieldError, parseAddresses, problemsOf, type Problems } from "../forms";
+import { describedBy, FieldError, parseAddresses, showFailure, type Problems } from "../forms";
 import { Notice, type NoticeState } from "../Notice";
 import { KINDS, kindText, recipientsText, type ReportsProps } from "./common";
 
@@ -38,13 +37,7 @@ export function NewSchedule({ reporter, business, timezone, onCreated, onUnautho
       });
       onCreated();
     } catch (err) {
-      const error = asApiError(err);
-      if (error.unauthorized) return onUnauthorized();
-      if (error.status === 422) {
-        const found = problemsOf(error, FIELDS);
-        setProblems(found);
-        if (found[""]) setNotice({ kind: "error", text: error.message });
-      } else setNotice({ kind: "error", text: error.message });
+      if (showFailure(err, FIELDS, setProblems, setNotice) === "unauthorized") return onUnauthorized();
     } finally {
       setBusy(false);
     }
