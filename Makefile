@@ -40,10 +40,11 @@ e2e:
 	@bash deploy/local/up.sh > /dev/null
 	@bash services/dashboard/run-e2e.sh
 
-bench: ## aggregator and query-api benchmarks, Lighthouse on the dashboard, beside their targets (bench/README.md); small: BENCH_ARGS="--events 50000 --posts 5000 --businesses 20" QUERY_BENCH_ARGS="--businesses 50 --posts 50000 --snapshots 500000"
+bench: ## aggregator and query-api benchmarks, reads under writes, Lighthouse on the dashboard, beside their targets (bench/README.md); small: BENCH_ARGS="--events 50000 --posts 5000 --businesses 20" QUERY_BENCH_ARGS="--businesses 50 --posts 50000 --snapshots 500000" RW_BENCH_ARGS="--events 50000 --posts 5000 --businesses 20 --requests 50 --probes 30"
 	@bash deploy/local/infra.sh up
 	$(UV) python bench/aggregator_bench.py $(BENCH_ARGS)
 	$(UV) python bench/query_bench.py $(QUERY_BENCH_ARGS)
+	$(UV) python bench/reads_under_writes.py $(RW_BENCH_ARGS)
 	@bash bench/lighthouse/run.sh
 
 clean: down ## stop everything and delete local data (.run/)

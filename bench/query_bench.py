@@ -550,6 +550,23 @@ def endpoints(subject: Subject) -> list[Endpoint]:
 # --- the service process ---------------------------------------------------------------
 
 
+def query_api_env(infra: Infra, database: str, secret: str, topic_prefix: str) -> dict[str, str]:
+    """query-api's environment as the benchmarks run it: the reader role on ``database``,
+    the benchmark's Redis database, tokens signed with ``secret`` (``mint_dev_token``),
+    rate limits checked but never reached; the cache as its default (on)."""
+    return {
+        **os.environ,
+        "PULSE_ENVIRONMENT": "bench",
+        "PULSE_DATABASE_URL": infra.url(database, reader=True),
+        "PULSE_REDIS_URL": infra.redis_url,
+        **infra.kafka_env(),
+        "PULSE_TOPIC_PREFIX": topic_prefix,
+        "PULSE_JWT_SECRET": secret,
+        "PULSE_LOG_JSON": "true",
+        **UNREACHED_LIMITS,
+    }
+
+
 def start_query_api(env: dict[str, str], log_dir: str, name: str) -> Process:
     """query-api as deployed, on a free port."""
     return Process.start(f"query-api-{name}", "pulse_query_api.app:app", env, log_dir, free_port())
@@ -1170,17 +1187,7 @@ def run(args: argparse.Namespace) -> None:
         subject = asyncio.run(prepare_subject(infra, database, secret))
         redis.Redis.from_url(infra.redis_url).flushdb()
 
-        env = {
-            **os.environ,
-            "PULSE_ENVIRONMENT": "bench",
-            "PULSE_DATABASE_URL": infra.url(database, reader=True),
-            "PULSE_REDIS_URL": infra.redis_url,
-            **infra.kafka_env(),
-            "PULSE_TOPIC_PREFIX": f"qbench-{secrets.token_hex(4)}.",
-            "PULSE_JWT_SECRET": secret,
-            "PULSE_LOG_JSON": "true",
-            **UNREACHED_LIMITS,
-        }
+        env = query_api_env(infra, database, secret, f"qbench-{secrets.token_hex(4)}.")
         log_dir = tempfile.mkdtemp(prefix="pulse-qbench-")
         step("cold: query-api with PULSE_CACHE_ENABLED=false")
         service = start_query_api({**env, "PULSE_CACHE_ENABLED": "false"}, log_dir, "cold")
