@@ -54,7 +54,7 @@ import httpx
 import redis
 from common import Infra, Process, create_database, drop_database, free_port
 
-from pulse_shared import formulas, summaries
+from pulse_shared import activity, formulas, summaries
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.events import PLATFORMS
 
@@ -454,10 +454,10 @@ async def generate(infra: Infra, database: str, args: argparse.Namespace) -> Gen
                     await summaries.set_business_timezone(conn, bid, tz)
             rows = await conn.fetchval("SELECT count(*) FROM analytics_summaries")
             step(f"    {rows:,} summary rows ({days:,} local days refreshed)")
-        with gen.timed("activity_daily (summaries.REBUILD_ACTIVITY, every business)"):
+        with gen.timed("activity_daily (activity.REBUILD, every business)"):
             if args.summaries == "pending":
                 ids = [r["id"] for r in await conn.fetch("SELECT id FROM businesses")]
-                await conn.execute(summaries.REBUILD_ACTIVITY, ids)
+                await conn.execute(activity.REBUILD, ids)
             rows = await conn.fetchval("SELECT count(*) FROM activity_daily")
             step(f"    {rows:,} activity rows")
         with gen.timed("VACUUM (ANALYZE)"):

@@ -54,11 +54,6 @@ import asyncpg
 from pulse_shared import activity, formulas
 from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
 
-# The names readers of activity_daily knew it by here (query-api, the query bench); its
-# home is pulse_shared.activity.
-ACTIVITY_COUNTS = activity.ACTIVITY_COUNTS
-REBUILD_ACTIVITY = activity.REBUILD
-
 # Per-connection scratch tables, emptied at every commit.
 SETUP_SQL = """
 CREATE TEMP TABLE IF NOT EXISTS touched_moments (
