@@ -156,7 +156,10 @@ def test_the_link_speaks_the_dashboards_own_parameter_names() -> None:
     names = set(re.findall(r'"([^"]+)"', filter_params.group(1)))
     known_platforms = set(re.findall(r'"([^"]+)"', platforms.group(1)))
     assert 'range === "custom"' in route
-    assert 'path === "trends"' in route
+    hash_views = re.search(r"const HASH_VIEWS: readonly string\[\] = \[([^\]]*)\]", route)
+    assert hash_views is not None
+    # An anomaly links to Trends, the alert mail to the Alerts view.
+    assert {"trends", "alerts"} <= set(re.findall(r'"([^"]+)"', hash_views.group(1)))
     assert 'CONNECTIONS_PATH = "/connections"' in route
 
     for platform in ("linkedin", "twitter", "facebook", "instagram"):
