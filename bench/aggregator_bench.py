@@ -61,7 +61,7 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
-from common import ROOT, Infra, create_database, drop_database, free_port
+from common import ROOT, Infra, create_database, delete_topics, drop_database, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
 from pulse_aggregator.consumer import RefreshPacing
@@ -101,16 +101,6 @@ TARGET_CEILING_RATIO = 0.5
 PARTITIONS = {spec.name: spec.partitions for spec in TOPICS}
 
 # --- infrastructure ----------------------------------------------------------------
-
-
-async def delete_topics(kafka: KafkaConnection, prefix: str) -> None:
-    names = [f"{prefix}{n}" for spec in TOPICS for n in (spec.name, dlq(spec.name))]
-    admin = AIOKafkaAdminClient(**kafka.options())
-    await admin.start()
-    try:
-        await admin.delete_topics(names)
-    finally:
-        await admin.close()
 
 
 async def writer_pool(dsn: str) -> asyncpg.Pool:
@@ -1306,7 +1296,7 @@ async def one_process(
 
 
 async def run(args: argparse.Namespace) -> None:
-    infra = Infra.from_env(redis_db=15)
+    infra = Infra.from_env(redis_db=12)  # its own (the tests use 15)
     await require_kafka(infra.kafka)
     run_id = secrets.token_hex(4)
     e2e_db = f"pulse_bench_{run_id}"

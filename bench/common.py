@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import asyncpg
 import httpx
+from aiokafka.admin import AIOKafkaAdminClient
 from alembic import command
 from alembic.config import Config
 
@@ -30,6 +31,7 @@ from pulse_shared.permissions import (
     kafka_password_var,
     read_credentials,
 )
+from pulse_shared.topics import TOPICS, dlq
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -172,3 +174,14 @@ class Process:
             except subprocess.TimeoutExpired:
                 self.popen.kill()
                 self.popen.wait()
+
+
+async def delete_topics(kafka: KafkaConnection, prefix: str) -> None:
+    """Every topic of a run (``prefix``), dead-letter topics included."""
+    names = [f"{prefix}{n}" for spec in TOPICS for n in (spec.name, dlq(spec.name))]
+    admin = AIOKafkaAdminClient(**kafka.options())
+    await admin.start()
+    try:
+        await admin.delete_topics(names)
+    finally:
+        await admin.close()

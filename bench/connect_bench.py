@@ -23,7 +23,7 @@ from typing import Any
 
 import asyncpg
 import httpx
-from common import Infra, Process, create_database, drop_database, free_port
+from common import Infra, Process, create_database, delete_topics, drop_database, free_port
 from cryptography.fernet import Fernet
 
 from pulse_cli.demo import consent, form_of, post_form
@@ -152,6 +152,7 @@ async def run(args: argparse.Namespace) -> None:
         for process in reversed(processes):
             process.stop()
         await drop_database(infra, database)
+        await delete_topics(infra.kafka, prefix)
         print(f"(logs: {logs})")
 
 

@@ -76,7 +76,6 @@ from aggregator_bench import (
     aggregator_env,
     cpu_by_process,
     cpu_used,
-    delete_topics,
     end_offsets,
     end_to_end,
     generate,
@@ -89,7 +88,7 @@ from aggregator_bench import (
     step,
     verdict,
 )
-from common import Infra, Process, create_database, drop_database
+from common import Infra, Process, create_database, delete_topics, drop_database
 from query_bench import (
     API,
     Subject,
@@ -108,7 +107,9 @@ from pulse_shared.topics import METRICS_OBSERVED, key_for
 TARGET_READ_SLOWDOWN = 1.5  # each endpoint's cold p99 under writes / idle
 TARGET_VISIBLE_P99_S = 5.0  # produce -> visible in the overview, p99
 
-REDIS_DB = 13  # this benchmark's own (query_bench 14, the tests and aggregator_bench 15)
+# This benchmark's own Redis database (aggregator_bench 12, connect_bench 13, query_bench 14,
+# the tests 15).
+REDIS_DB = 11
 MARKER = 10**9  # impressions a probe adds to its post: no other change comes near it
 LOAD_TICK_S = 0.02
 

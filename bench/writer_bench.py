@@ -43,7 +43,7 @@ def delivery_order(keys: list[bytes], values: list[bytes], run: int) -> list[byt
 
 
 async def run(args: argparse.Namespace) -> None:
-    infra = Infra.from_env(redis_db=15)
+    infra = Infra.from_env(redis_db=12)  # its own (the tests use 15)
     database = f"pulse_bench_{secrets.token_hex(4)}_writer"
     anchor = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
     data = generate(args.events, args.posts, args.businesses, args.seed, anchor)
