@@ -5,6 +5,7 @@ import { useApi } from "../../useApi";
 import { describedBy, FieldError, parseAddresses, showFailure, type Problems } from "../forms";
 import { Notice, type NoticeState } from "../Notice";
 import { Panel } from "../Panel";
+import { ShownOnce } from "../ShownOnce";
 import { SENSITIVITY_HINTS, type AlertsProps } from "./common";
 
 interface Props extends AlertsProps {
@@ -19,36 +20,11 @@ type WebhookChoice = "keep" | "replace" | "remove";
 
 /** A webhook's new signing secret, shown this once with a copy button. */
 function NewSecret({ secret, onDone }: { secret: string; onDone: () => void }) {
-  const [copied, setCopied] = useState<string | null>(null);
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(secret);
-      setCopied("Copied.");
-    } catch {
-      setCopied("Could not copy: select the secret and copy it yourself.");
-    }
-  }
   return (
-    <div className="notice ok new-token" role="status" data-testid="webhook-secret">
-      <div>
-        <p>
-          <strong>The webhook's signing secret:</strong> copy it now into the receiving end, which checks each call's
-          signature with it. Pulse will not show it again; rotate it for a new one.
-        </p>
-        <p className="inline">
-          <code className="secret" data-testid="webhook-secret-value">
-            {secret}
-          </code>
-          <button type="button" className="secondary" data-testid="copy-secret" onClick={copy}>
-            Copy
-          </button>
-          {copied && <span className="status">{copied}</span>}
-        </p>
-      </div>
-      <button type="button" className="link" data-testid="webhook-secret-done" onClick={onDone}>
-        Done
-      </button>
-    </div>
+    <ShownOnce secret={secret} noun="secret" testId="webhook-secret" copyTestId="copy-secret" onDone={onDone}>
+      <strong>The webhook's signing secret:</strong> copy it now into the receiving end, which checks each call's
+      signature with it. Pulse will not show it again; rotate it for a new one.
+    </ShownOnce>
   );
 }
 

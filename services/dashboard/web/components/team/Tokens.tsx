@@ -6,6 +6,7 @@ import { may } from "../../roles";
 import { useApi } from "../../useApi";
 import { Notice, type NoticeState } from "../Notice";
 import { Panel } from "../Panel";
+import { ShownOnce } from "../ShownOnce";
 import { personName, type TeamProps } from "./common";
 
 interface Props extends TeamProps {
@@ -24,36 +25,11 @@ const EXPIRIES: { days: number | null; label: string }[] = [
 
 /** The token just created, shown this once with a copy button. */
 function NewToken({ created, onDone }: { created: CreatedToken; onDone: () => void }) {
-  const [copied, setCopied] = useState<string | null>(null);
-  async function copy() {
-    try {
-      await navigator.clipboard.writeText(created.token);
-      setCopied("Copied.");
-    } catch {
-      setCopied("Could not copy: select the token and copy it yourself.");
-    }
-  }
   return (
-    <div className="notice ok new-token" role="status" data-testid="new-token">
-      <div>
-        <p>
-          <strong>{created.name}</strong>: copy this token now. Pulse keeps only a fingerprint of it and will not show it
-          again; whoever holds it can read this business's numbers until it is revoked or expires.
-        </p>
-        <p className="inline">
-          <code className="secret" data-testid="new-token-value">
-            {created.token}
-          </code>
-          <button type="button" className="secondary" data-testid="copy-token" onClick={copy}>
-            Copy
-          </button>
-          {copied && <span className="status">{copied}</span>}
-        </p>
-      </div>
-      <button type="button" className="link" data-testid="new-token-done" onClick={onDone}>
-        Done
-      </button>
-    </div>
+    <ShownOnce secret={created.token} noun="token" testId="new-token" copyTestId="copy-token" onDone={onDone}>
+      <strong>{created.name}</strong>: copy this token now. Pulse keeps only a fingerprint of it and will not show it
+      again; whoever holds it can read this business's numbers until it is revoked or expires.
+    </ShownOnce>
   );
 }
 
