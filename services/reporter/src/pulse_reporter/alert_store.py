@@ -189,8 +189,15 @@ def anomaly_numbers(a: Anomaly) -> dict[str, Any]:
     }
 
 
+def numbers_of(row: asyncpg.Record) -> dict[str, Any]:
+    """An alert row's ``numbers`` (jsonb, which asyncpg hands over as its text)."""
+    numbers = row["numbers"]
+    found: dict[str, Any] = json.loads(numbers) if isinstance(numbers, str) else numbers
+    return found
+
+
 def anomaly_of_row(business_id: int, row: asyncpg.Record) -> Anomaly:
-    n = json.loads(row["numbers"]) if isinstance(row["numbers"], str) else row["numbers"]
+    n = numbers_of(row)
     return Anomaly(
         business_id=business_id,
         platform=row["platform"],

@@ -10,15 +10,15 @@ that made it (a new URL, or a rotation), never again.
 # No `from __future__ import annotations`: FastAPI reads the annotations below.
 
 import asyncio
-import json
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
 import asyncpg
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Query, Response
 
+from pulse_reporter.alert_store import numbers_of
 from pulse_reporter.alert_text import anomaly_text
 from pulse_reporter.analytics import AnalyticsError
 from pulse_reporter.anomalies import (
@@ -68,10 +68,7 @@ BASELINE_DAYS = BASELINE_WEEKS * 7
 
 
 def alert(row: asyncpg.Record) -> AlertOut:
-    fields: dict[str, Any] = dict(row)
-    numbers = fields["numbers"]
-    fields["numbers"] = json.loads(numbers) if isinstance(numbers, str) else numbers
-    return AlertOut(**fields)
+    return AlertOut(**{**dict(row), "numbers": numbers_of(row)})
 
 
 @router.get(
