@@ -181,7 +181,7 @@ async def fill(
     """The aggregator consumes the generated events: its rate, as aggregator_bench's end
     to end measures it (first commit -> all committed, summaries settled)."""
     targets = await end_offsets(infra.kafka, metrics_partitions(names.prefix))
-    return await end_to_end([aggregator], offsets, targets, started, infra.dsn(names.database))
+    return await end_to_end([aggregator], offsets, targets, started)
 
 
 async def vacuum(infra: Infra, database: str) -> None:

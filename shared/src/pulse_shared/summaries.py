@@ -52,6 +52,7 @@ from dataclasses import dataclass
 import asyncpg
 
 from pulse_shared import activity, formulas
+from pulse_shared.events import PLATFORMS
 from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
 
 # Per-connection scratch tables, emptied at every commit.
@@ -123,6 +124,42 @@ _reported_counts = ",\n           ".join(
     f"count(a.{METRIC_COLUMNS[name]}) AS reported_{name}" for name in SUMMARY_REPORTED
 )
 
+
+def growth_of_days(days: str) -> str:
+    """The CTE ``growth``: each day's follower growth (business_id, platform, day, growth)
+    for the days of the relation ``days`` (business_id, platform, day, starts, ends) that
+    have an observation."""
+    return f"""growth AS (
+    SELECT d.business_id, d.platform, d.day, sum(last.followers - base.followers) AS growth
+    FROM {days} d
+    CROSS JOIN LATERAL (
+        SELECT DISTINCT s.account_id FROM account_snapshots s
+        WHERE s.business_id = d.business_id AND s.platform = d.platform
+          AND s.observed_at >= d.starts AND s.observed_at < d.ends
+    ) acc
+    CROSS JOIN LATERAL (
+        SELECT s.followers FROM account_snapshots s
+        WHERE s.business_id = d.business_id AND s.platform = d.platform
+          AND s.account_id = acc.account_id AND s.observed_at < d.ends
+        ORDER BY s.observed_at DESC LIMIT 1
+    ) last
+    CROSS JOIN LATERAL (
+        SELECT followers FROM (
+            (SELECT s.followers, 0 AS pick FROM account_snapshots s
+             WHERE s.business_id = d.business_id AND s.platform = d.platform
+               AND s.account_id = acc.account_id AND s.observed_at < d.starts
+             ORDER BY s.observed_at DESC LIMIT 1)
+            UNION ALL
+            (SELECT s.followers, 1 AS pick FROM account_snapshots s
+             WHERE s.business_id = d.business_id AND s.platform = d.platform
+               AND s.account_id = acc.account_id AND s.observed_at >= d.starts
+             ORDER BY s.observed_at LIMIT 1)
+        ) candidates ORDER BY pick LIMIT 1
+    ) base
+    GROUP BY d.business_id, d.platform, d.day
+)"""
+
+
 # Follower growth of one day per account (see the module docstring). Summing these over
 # the days of a month gives the month's growth exactly: each day's baseline is the
 # previous observed day's last value, so the sum telescopes to last-in-month minus the
@@ -161,35 +198,7 @@ WITH totals AS (
     LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
     GROUP BY d.business_id, d.platform, d.day
 ),
-growth AS (
-    SELECT d.business_id, d.platform, d.day, sum(last.followers - base.followers) AS growth
-    FROM touched_days d
-    CROSS JOIN LATERAL (
-        SELECT DISTINCT s.account_id FROM account_snapshots s
-        WHERE s.business_id = d.business_id AND s.platform = d.platform
-          AND s.observed_at >= d.starts AND s.observed_at < d.ends
-    ) acc
-    CROSS JOIN LATERAL (
-        SELECT s.followers FROM account_snapshots s
-        WHERE s.business_id = d.business_id AND s.platform = d.platform
-          AND s.account_id = acc.account_id AND s.observed_at < d.ends
-        ORDER BY s.observed_at DESC LIMIT 1
-    ) last
-    CROSS JOIN LATERAL (
-        SELECT followers FROM (
-            (SELECT s.followers, 0 AS pick FROM account_snapshots s
-             WHERE s.business_id = d.business_id AND s.platform = d.platform
-               AND s.account_id = acc.account_id AND s.observed_at < d.starts
-             ORDER BY s.observed_at DESC LIMIT 1)
-            UNION ALL
-            (SELECT s.followers, 1 AS pick FROM account_snapshots s
-             WHERE s.business_id = d.business_id AND s.platform = d.platform
-               AND s.account_id = acc.account_id AND s.observed_at >= d.starts
-             ORDER BY s.observed_at LIMIT 1)
-        ) candidates ORDER BY pick LIMIT 1
-    ) base
-    GROUP BY d.business_id, d.platform, d.day
-)
+{growth_of_days("touched_days")}
 SELECT t.business_id, t.platform, 'daily', t.day, t.day,
        {", ".join(f"t.{c}" for c in ADDITIVE)},
        t.growth, t.best_post_id, t.best_post_engagement_rate, {_DERIVED}
@@ -383,3 +392,344 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
         await conn.execute(REBUILD_MOMENTS, business_id)
         await refresh_summaries(conn)
         await activity.rebuild(conn, [business_id])
+
+
+# --- the incremental update ----------------------------------------------------------------
+#
+# The aggregator moves the summaries in each batch's own transaction, by what the batch
+# changed, so that a new observation is in the overview as soon as its batch commits:
+#
+# - every statement that changes what a post contributes (its publish day, or its
+#   post_analytics row) records *moves* in ``summary_moves``: the post's state before
+#   (sign -1, on its day then) and after (+1, on its day now), a state being its
+#   post_analytics numbers (all null: a post with no analytics yet, which counts as a
+#   post). ``step`` orders the statements of a batch: a post's last move on a day says
+#   whether it is there after the batch, and with what;
+# - a new follower observation records its day and the day of the account's next
+#   observation in ``follower_days``; their growth is recomputed (a handful of rows);
+# - last in the transaction, :func:`move_summaries` turns them into each touched day's
+#   change (``day_changes``: what adds up, and the day's best post), adds it to the day's
+#   row, then to the rows of every period containing the day, for its platform and for
+#   ``all``. Adding is exact for every count and total; a best post that fell (its rate
+#   went down, or it left the period) is looked for again among the day's posts, or the
+#   period's days, only then.
+#
+# Both ways keep the same rows: the aggregator's exactness tests compare the summaries a
+# stream of batches left with a recomputation from the definitions above.
+
+# The post_analytics columns a summary reads: a post's state.
+STATE_COLUMNS = (
+    *(METRIC_COLUMNS[name] for name in SUMMARY_REPORTED),
+    "engagement_rate",
+    "click_through_rate",
+)
+_STATE = ", ".join(STATE_COLUMNS)
+_STATE_TYPES = ", ".join(
+    f"{c} double precision" if c.endswith("rate") else f"{c} bigint" for c in STATE_COLUMNS
+)
+_ADDITIVE_TYPES = ", ".join(
+    f"{c} double precision" if c in FLOAT_SUMS else f"{c} bigint" for c in ADDITIVE
+)
+
+MOVES_SETUP_SQL = f"""
+CREATE TEMP TABLE IF NOT EXISTS summary_moves (
+    business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL,
+    post_id bigint NOT NULL, step int NOT NULL, sign int NOT NULL, {_STATE_TYPES}
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS follower_days (
+    business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL
+) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS day_changes (
+    business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL,
+    {_ADDITIVE_TYPES}, follower_growth bigint,
+    old_best_post_id bigint, old_best_rate double precision,
+    best_post_id bigint, best_post_engagement_rate double precision,
+    PRIMARY KEY (business_id, platform, day)
+) ON COMMIT DELETE ROWS;
+"""
+
+
+def local_day(instant: str, timezone: str) -> str:
+    return f"({instant} AT TIME ZONE {timezone})::date"
+
+
+def state_of(alias: str) -> str:
+    """A post's state, from the post_analytics columns of ``alias``."""
+    return ", ".join(f"{alias}.{c}" for c in STATE_COLUMNS)
+
+
+def record_moves(name: str, rows: str) -> str:
+    """The CTE ``name`` recording ``rows`` as moves: (business_id, platform, day, post_id,
+    step, sign, then :data:`STATE_COLUMNS`)."""
+    return f"""{name} AS (
+    INSERT INTO summary_moves (business_id, platform, day, post_id, step, sign, {_STATE})
+    {rows.strip()}
+)"""
+
+
+# What one post's state adds to each additive column: (when it counts, what it adds).
+_HAS_IMPRESSIONS = "COALESCE(m.impressions, 0) > 0"
+_HAS_CTR = f"m.clicks IS NOT NULL AND {_HAS_IMPRESSIONS}"
+_CONTRIBUTIONS = {
+    "total_posts": ("true", "1"),
+    **{
+        f"total_{name}": ("true", f"COALESCE(m.{METRIC_COLUMNS[name]}, 0)")
+        for name in ("likes", "comments", "shares", "impressions", "reach", "clicks")
+    },
+    "rated_posts": (_HAS_IMPRESSIONS, "1"),
+    "engagement_rate_sum": (_HAS_IMPRESSIONS, "COALESCE(m.engagement_rate, 0)"),
+    **{f"reported_{n}": (f"m.{METRIC_COLUMNS[n]} IS NOT NULL", "1") for n in SUMMARY_REPORTED},
+    "ctr_impressions": ("m.clicks IS NOT NULL", "COALESCE(m.impressions, 0)"),
+    "ctr_rated_posts": (_HAS_CTR, "1"),
+    "click_through_rate_sum": (_HAS_CTR, "COALESCE(m.click_through_rate, 0)"),
+}
+_MOVED_SUMS = ",\n           ".join(
+    f"sum(CASE WHEN {when} THEN m.sign * {value} ELSE 0 END) AS {c}"
+    for c, (when, value) in _CONTRIBUTIONS.items()
+)
+
+# Serialises the summary work on a business (sorted: two writers never deadlock); a
+# rebuild or a time-zone change takes the same lock.
+LOCK_MOVED_BUSINESSES = """
+SELECT count(pg_advisory_xact_lock(business_id))
+FROM (SELECT business_id FROM summary_moves UNION SELECT business_id FROM follower_days
+      ORDER BY 1) b
+"""
+
+_MOVED_DAYS = f"""moved_days AS (
+    SELECT m.business_id, m.platform, m.day, {_MOVED_SUMS}
+    FROM summary_moves m
+    GROUP BY m.business_id, m.platform, m.day
+)"""
+
+# Each moved post's state on a day after the batch: its last move there (-1: it left).
+_FINAL_STATES = """final_states AS (
+    SELECT DISTINCT ON (business_id, platform, day, post_id) *
+    FROM summary_moves
+    ORDER BY business_id, platform, day, post_id, step DESC, sign DESC
+)"""
+
+_BEST_MOVED = """best_moved AS (
+    SELECT DISTINCT ON (business_id, platform, day) business_id, platform, day,
+           post_id, engagement_rate AS rate
+    FROM final_states
+    WHERE sign = 1 AND COALESCE(impressions, 0) > 0
+    ORDER BY business_id, platform, day, engagement_rate DESC, post_id
+)"""
+
+_TOUCHED_DAY_BOUNDS = """touched_day_bounds AS (
+    SELECT d.business_id, d.platform, d.day, d.follower_day, b.timezone,
+           d.day::timestamp AT TIME ZONE b.timezone AS starts,
+           (d.day + 1)::timestamp AT TIME ZONE b.timezone AS ends
+    FROM (SELECT business_id, platform, day, bool_or(follower_day) AS follower_day
+          FROM (SELECT business_id, platform, day, false AS follower_day FROM moved_days
+                UNION ALL
+                SELECT business_id, platform, day, true FROM follower_days) u
+          GROUP BY business_id, platform, day) d
+    JOIN businesses b ON b.id = d.business_id
+)"""
+
+# Each touched day with its row before the batch, and whether that row's best post fell:
+# it moved, and is gone from the day, or no longer has impressions, or rates lower now.
+_DAYS_BEFORE = """days_before AS (
+    SELECT d.*, o.follower_growth AS old_growth,
+           o.best_post_id AS old_best_post_id, o.best_post_engagement_rate AS old_best_rate,
+           COALESCE(f.sign = -1 OR COALESCE(f.impressions, 0) = 0
+                    OR f.engagement_rate < o.best_post_engagement_rate, false) AS best_fell
+    FROM touched_day_bounds d
+    LEFT JOIN analytics_summaries o
+      ON o.business_id = d.business_id AND o.platform = d.platform
+     AND o.period_type = 'daily' AND o.period_start = d.day
+    LEFT JOIN final_states f
+      ON f.business_id = d.business_id AND f.platform = d.platform AND f.day = d.day
+     AND f.post_id = o.best_post_id
+)"""
+
+# A day's best post: the better of the one before and the best moved post, unless the one
+# before fell; then the best of the day's posts (ties: the lowest id, as recomputed).
+_DAY_BEST = """LEFT JOIN LATERAL (
+    SELECT v.post_id, v.rate FROM (VALUES (d.old_best_post_id, d.old_best_rate),
+                                          (c.post_id, c.rate)) v(post_id, rate)
+    WHERE NOT d.best_fell AND v.post_id IS NOT NULL
+    UNION ALL
+    (SELECT p.id, a.engagement_rate
+     FROM published_posts p
+     JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+     WHERE d.best_fell AND p.business_id = d.business_id AND p.platform = d.platform
+       AND p.published_at >= d.starts AND p.published_at < d.ends
+       AND COALESCE(a.impressions, 0) > 0
+     ORDER BY a.engagement_rate DESC, p.id LIMIT 1)
+    ORDER BY rate DESC, post_id LIMIT 1
+) best ON true"""
+
+# The batch's change to each touched day: what adds up, the growth (null: unchanged; new
+# minus before on a follower day) and the best post before and after.
+DAY_CHANGES = f"""
+INSERT INTO day_changes
+WITH {_MOVED_DAYS},
+{_FINAL_STATES},
+{_BEST_MOVED},
+{_TOUCHED_DAY_BOUNDS},
+{_DAYS_BEFORE},
+{growth_of_days("(SELECT * FROM touched_day_bounds WHERE follower_day)")}
+SELECT d.business_id, d.platform, d.day,
+       {", ".join(f"COALESCE(m.{c}, 0)" for c in ADDITIVE)},
+       CASE WHEN d.follower_day THEN g.growth - COALESCE(d.old_growth, 0) END,
+       d.old_best_post_id, d.old_best_rate, best.post_id, best.rate
+FROM days_before d
+LEFT JOIN moved_days m USING (business_id, platform, day)
+LEFT JOIN best_moved c USING (business_id, platform, day)
+LEFT JOIN growth g USING (business_id, platform, day)
+{_DAY_BEST}
+"""
+
+
+def _sum_of(c: str) -> str:
+    """A column's new value, the row's plus the change; a float sum with nothing left to
+    average is 0 exactly (adding and taking back rates leaves rounding behind)."""
+    counts = {"engagement_rate_sum": "rated_posts", "click_through_rate_sum": "ctr_rated_posts"}
+    if c in counts:
+        n = counts[c]
+        return f"CASE WHEN s.{n} + EXCLUDED.{n} = 0 THEN 0 ELSE s.{c} + EXCLUDED.{c} END"
+    return f"s.{c} + EXCLUDED.{c}"
+
+
+_ADD_CHANGE = ",\n    ".join(
+    [f"{c} = {_sum_of(c)}" for c in ADDITIVE]
+    + [
+        "follower_growth = CASE WHEN EXCLUDED.follower_growth IS NULL THEN s.follower_growth"
+        " ELSE COALESCE(s.follower_growth, 0) + EXCLUDED.follower_growth END",
+        "best_post_id = EXCLUDED.best_post_id",
+        "best_post_engagement_rate = EXCLUDED.best_post_engagement_rate",
+        "updated_at = now()",
+        "avg_engagement_rate = "
+        + formulas.sql_mean(
+            _sum_of("engagement_rate_sum"), "(s.rated_posts + EXCLUDED.rated_posts)"
+        ),
+        "engagement_rate = "
+        + formulas.sql_weighted_engagement_rate(
+            " + ".join(
+                f"s.{c} + EXCLUDED.{c}" for c in ("total_likes", "total_comments", "total_shares")
+            ),
+            "(s.total_impressions + EXCLUDED.total_impressions)",
+        ),
+        "avg_impressions = "
+        + formulas.sql_mean(
+            "(s.total_impressions + EXCLUDED.total_impressions)",
+            "(s.total_posts + EXCLUDED.total_posts)",
+        ),
+    ]
+)
+
+
+def _add_changes(rows: str) -> str:
+    """Adds ``rows`` (every summary column but the derived ones, the changes: what adds
+    up, growth, and the best post after) to analytics_summaries, in one order for every
+    writer; answers how many rows it left with neither a post nor an observation."""
+    return f"""
+WITH added AS (
+    INSERT INTO analytics_summaries AS s ({COLUMNS})
+    SELECT t.*, {_DERIVED}
+    FROM ({rows.strip()}) t
+    ORDER BY 1, 2, 3, 4
+    ON CONFLICT (business_id, platform, period_type, period_start) DO UPDATE SET
+    {_ADD_CHANGE}
+    RETURNING s.total_posts = 0 AND s.follower_growth IS NULL AS emptied
+)
+SELECT count(*) FILTER (WHERE emptied) FROM added
+"""
+
+
+_KEEP = f"{', '.join(ADDITIVE)}, follower_growth, best_post_id, best_post_engagement_rate"
+
+MOVE_DAILY_SUMMARIES = _add_changes(
+    f"SELECT business_id, platform, 'daily', day, day, {_KEEP} FROM day_changes"
+)
+
+# Every period containing a changed day, for its platform and 'all' ('all' days too).
+_PERIOD_PARTS = f"""period_parts AS (
+    SELECT c.*, p.platform AS period_platform, k.period_type, k.period_start, k.period_end
+    FROM day_changes c
+    CROSS JOIN LATERAL (VALUES (c.platform), ('{PLATFORM_ALL}')) p(platform)
+    CROSS JOIN LATERAL (VALUES
+        ('daily', c.day, c.day),
+        ('weekly', date_trunc('week', c.day)::date, date_trunc('week', c.day)::date + 6),
+        ('monthly', date_trunc('month', c.day)::date,
+            (date_trunc('month', c.day) + interval '1 month - 1 day')::date),
+        ('yearly', date_trunc('year', c.day)::date,
+            (date_trunc('year', c.day) + interval '1 year - 1 day')::date)
+    ) k(period_type, period_start, period_end)
+    WHERE NOT (p.platform <> '{PLATFORM_ALL}' AND k.period_type = 'daily')
+)"""
+
+# A day's best fell when the one after ranks below the one before.
+_DAY_BEST_FELL = """c.old_best_post_id IS NOT NULL AND NOT COALESCE(
+    c.best_post_engagement_rate > c.old_best_rate
+    OR (c.best_post_engagement_rate = c.old_best_rate AND c.best_post_id <= c.old_best_post_id),
+    false)"""
+
+_PERIOD_SUMS = ", ".join(
+    f"sum(c.{c}) AS {c}" if c in FLOAT_SUMS else f"sum(c.{c})::bigint AS {c}" for c in ADDITIVE
+)
+_PERIOD_MOVES = f"""period_moves AS (
+    SELECT c.business_id, c.period_platform AS platform, c.period_type, c.period_start,
+           c.period_end, {_PERIOD_SUMS},
+           sum(c.follower_growth)::bigint AS follower_growth,
+           (array_agg(c.best_post_id ORDER BY c.best_post_engagement_rate DESC, c.best_post_id)
+               FILTER (WHERE c.best_post_id IS NOT NULL))[1] AS best_post_id,
+           max(c.best_post_engagement_rate) AS best_rate,
+           array_agg(c.old_best_post_id) FILTER (WHERE {_DAY_BEST_FELL}) AS fallen
+    FROM period_parts c
+    GROUP BY c.business_id, c.period_platform, c.period_type, c.period_start, c.period_end
+)"""
+
+# A period's best post is the best of its days' (platforms' for 'all'): the better of the
+# one before and the changed days' bests, unless the one before fell with its day; then
+# the best of the period's day rows (which the daily statement has moved).
+_PERIOD_BEST = f"""LEFT JOIN LATERAL (
+    SELECT v.post_id, v.rate FROM (VALUES (o.best_post_id, o.best_post_engagement_rate),
+                                          (m.best_post_id, m.best_rate)) v(post_id, rate)
+    WHERE NOT COALESCE(o.best_post_id = ANY(m.fallen), false) AND v.post_id IS NOT NULL
+    UNION ALL
+    (SELECT s.best_post_id, s.best_post_engagement_rate FROM analytics_summaries s
+     WHERE o.best_post_id = ANY(m.fallen) AND s.business_id = m.business_id
+       AND s.platform = ANY(CASE WHEN m.platform = '{PLATFORM_ALL}'
+                                 THEN ARRAY{list(PLATFORMS)}::text[] ELSE ARRAY[m.platform] END)
+       AND s.period_type = 'daily' AND s.best_post_id IS NOT NULL
+       AND s.period_start >= m.period_start AND s.period_start <= m.period_end
+     ORDER BY s.best_post_engagement_rate DESC, s.best_post_id LIMIT 1)
+    ORDER BY rate DESC, post_id LIMIT 1
+) best ON true"""
+
+MOVE_PERIOD_SUMMARIES = _add_changes(f"""
+    WITH {_PERIOD_PARTS},
+    {_PERIOD_MOVES}
+    SELECT m.business_id, m.platform, m.period_type, m.period_start, m.period_end,
+           {", ".join(f"m.{c}" for c in ADDITIVE)}, m.follower_growth,
+           best.post_id, best.rate
+    FROM period_moves m
+    LEFT JOIN analytics_summaries o
+      ON o.business_id = m.business_id AND o.platform = m.platform
+     AND o.period_type = m.period_type AND o.period_start = m.period_start
+    {_PERIOD_BEST}
+""")
+
+# A row neither a post nor an observation is in any more (a post moved to another day).
+DELETE_EMPTIED = f"""
+DELETE FROM analytics_summaries s USING day_changes c
+WHERE s.business_id = c.business_id AND s.platform IN (c.platform, '{PLATFORM_ALL}')
+  AND s.period_start <= c.day AND s.period_end >= c.day
+  AND s.total_posts = 0 AND s.follower_growth IS NULL
+"""
+
+
+async def move_summaries(conn: asyncpg.Connection) -> None:
+    """Move the summaries by the batch's recorded moves and follower days: the last work
+    of the batch's transaction (it holds its businesses' summary lock until the commit)."""
+    if not await conn.fetchval(LOCK_MOVED_BUSINESSES):
+        return
+    await conn.execute(DAY_CHANGES)
+    emptied = await conn.fetchval(MOVE_DAILY_SUMMARIES)
+    emptied += await conn.fetchval(MOVE_PERIOD_SUMMARIES)
+    if emptied:
+        await conn.execute(DELETE_EMPTIED)

@@ -67,7 +67,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         min_size=1,
         max_size=settings.db_pool_size,
         init=prepare_connection,
-        # The summary refresh hashes and sorts tens of thousands of rows per batch.
+        # A batch's statements hash and sort tens of thousands of rows.
         server_settings={"work_mem": settings.db_work_mem},
     )
     producer = make_producer(settings.kafka())

@@ -5,19 +5,20 @@ one statement per event.
 Why it is exact under duplicates, reordering and replays: every metrics event is a
 cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapshots``
 (the first one wins); ``post_analytics`` only ever moves to a *newer* snapshot, and a
-post that arrives after its snapshots takes the newest stored one. Every change records
-the moments it touched in ``summary_pending_moments``, in the same transaction; the
-summaries of those periods are recomputed from the source rows by
-``refresh_pending_summaries``, which the consumer runs every few seconds and whenever it
-is idle (``pulse_shared.summaries``). ``activity_daily`` is moved in the batch's own
-transaction by what the batch changes (``pulse_shared.activity``).
+post that arrives after its snapshots takes the newest stored one. Every change of what
+a post contributes to the summaries (its publish day, its post_analytics row) records its
+moves, and every new follower observation its days, in the same transaction; the batch's
+last statements move the summaries by them (``summaries.move_summaries``), so a reader
+sees a batch's numbers in the summaries from its commit. ``activity_daily`` too is moved
+in the batch's own transaction by what the batch changes (``pulse_shared.activity``).
 
 A batch's statements, in order (each one round trip, skipped when the batch has nothing
 for it): :data:`CREATE_NEW_BUSINESSES` and the time-zone lock; :data:`UPSERT_POSTS`;
 ``activity.MOVE_ATTRIBUTION`` for the posts stored or moved; :data:`MARK_POSTS_REMOVED`;
 :data:`STORE_SNAPSHOTS` (snapshots, post_analytics and activity_daily in one statement:
 the hot path); :data:`REFRESH_ANALYTICS_OF_POSTS` for the posts stored or changed;
-:data:`STORE_ACCOUNT_SNAPSHOTS`.
+:data:`STORE_ACCOUNT_SNAPSHOTS`; then ``summaries.move_summaries`` (its lock, the day
+changes, the day rows, the periods' rows).
 """
 
 from __future__ import annotations
@@ -119,18 +120,24 @@ _POSTS_CHANGED = f"""posts_changed AS (
         event_id = EXCLUDED.event_id,
         updated_at = now()
     WHERE p.event_id IS DISTINCT FROM EXCLUDED.event_id
-    RETURNING p.business_id, p.platform, p.platform_post_id, p.published_at
+    RETURNING p.id, p.business_id, p.platform, p.platform_post_id, p.published_at
 )"""
 
-# A post whose publish time moved touches both its old and its new periods.
-_PUBLISH_MOMENTS = f"""publish_moments AS (
-    INSERT INTO summary_pending_moments (business_id, platform, at)
-    SELECT business_id, platform, published_at FROM posts_changed
-    UNION ALL
-    SELECT o.business_id, o.platform, o.published_at
-    FROM stored_publish_times o JOIN posts_changed u USING ({_POST})
-    WHERE o.published_at <> u.published_at
-)"""
+# A post whose publish time moved (or a new one) leaves its old day and joins its new one,
+# with the numbers it has (step 1 of the batch's summary moves).
+_PUBLISH_MOVES = summaries.record_moves(
+    "publish_moves",
+    f"""
+    SELECT u.business_id, u.platform, {summaries.local_day("v.published_at", "b.timezone")},
+           u.id, 1, v.sign, {summaries.state_of("a")}
+    FROM posts_changed u
+    LEFT JOIN stored_publish_times o USING ({_POST})
+    JOIN businesses b ON b.id = u.business_id
+    LEFT JOIN post_analytics a ON a.business_id = u.business_id AND a.post_id = u.id
+    CROSS JOIN LATERAL (VALUES (-1, o.published_at), (1, u.published_at)) v(sign, published_at)
+    WHERE v.published_at IS NOT NULL AND o.published_at IS DISTINCT FROM u.published_at
+""",
+)
 
 # Stores the batch's posts; answers the posts it stored or changed, with their publish
 # time before (null: a new post) and now.
@@ -138,7 +145,7 @@ UPSERT_POSTS = f"""
 WITH {_LAST_POST_EVENTS},
 {_STORED_PUBLISH_TIMES},
 {_POSTS_CHANGED},
-{_PUBLISH_MOMENTS}
+{_PUBLISH_MOVES}
 SELECT u.business_id, u.platform, u.platform_post_id, u.published_at,
        o.published_at AS old_published_at
 FROM posts_changed u LEFT JOIN stored_publish_times o USING ({_POST})
@@ -194,16 +201,27 @@ _TAKE_NEWER_ANALYTICS = f"""
         updated_at = now()
     WHERE a.fetched_at < EXCLUDED.fetched_at
        OR a.platform_post_url IS DISTINCT FROM EXCLUDED.platform_post_url
-    RETURNING a.business_id, a.platform, a.post_id
+    RETURNING a.business_id, a.platform, a.post_id, {summaries.state_of("a")}
 """
 
-# A post whose analytics moved touches its publish day's periods.
-_ANALYTICS_MOMENTS = """analytics_moments AS (
-    INSERT INTO summary_pending_moments (business_id, platform, at)
-    SELECT u.business_id, u.platform, p.published_at
+
+def _analytics_moves(step: int) -> str:
+    """A post whose analytics moved changes its publish day by its numbers before (read
+    from post_analytics, which the statement's own update does not show) and after."""
+    before, after = summaries.state_of("o"), summaries.state_of("u")
+    return summaries.record_moves(
+        "analytics_moves",
+        f"""
+    SELECT u.business_id, u.platform, {summaries.local_day("p.published_at", "b.timezone")},
+           u.post_id, {step}, v.*
     FROM analytics_moved u
     JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
-)"""
+    JOIN businesses b ON b.id = u.business_id
+    LEFT JOIN post_analytics o ON o.business_id = u.business_id AND o.post_id = u.post_id
+    CROSS JOIN LATERAL (VALUES (-1, {before}), (1, {after})) v
+""",
+    )
+
 
 # Posts that are new or changed take their newest stored snapshot (which may have come
 # before the post did).
@@ -224,7 +242,7 @@ _ANALYTICS_OF_CHANGED_POSTS = f"""analytics_moved AS ({_INSERT_ANALYTICS}
 
 REFRESH_ANALYTICS_OF_POSTS = f"""
 WITH {_ANALYTICS_OF_CHANGED_POSTS},
-{_ANALYTICS_MOMENTS}
+{_analytics_moves(3)}
 SELECT count(*) FROM analytics_moved
 """
 
@@ -268,7 +286,7 @@ _FOLLOW_INTO_ACTIVITY = ",\n".join(activity.FOLLOW_NEW_SNAPSHOTS)
 STORE_SNAPSHOTS = f"""
 WITH {_NEW_SNAPSHOTS},
 {_ANALYTICS_OF_NEWEST_SNAPSHOTS},
-{_ANALYTICS_MOMENTS},
+{_analytics_moves(2)},
 {_FOLLOW_INTO_ACTIVITY}
 SELECT (SELECT count(*) FROM new_snapshots) AS snapshots,
        (SELECT count(*) FROM analytics_moved) AS analytics,
@@ -296,25 +314,29 @@ new_account_snapshots AS (
     RETURNING business_id, platform, account_id, observed_at
 )"""
 
-# A new follower observation touches its own period and the period of the account's next
-# observation, whose growth is measured from it.
-_FOLLOWER_MOMENTS = """follower_moments AS (
-    INSERT INTO summary_pending_moments (business_id, platform, at)
-    SELECT business_id, platform, observed_at FROM new_account_snapshots
-    UNION ALL
-    SELECT i.business_id, i.platform, n.observed_at
-    FROM new_account_snapshots i
-    CROSS JOIN LATERAL (
-        SELECT s.observed_at FROM account_snapshots s
-        WHERE s.business_id = i.business_id AND s.platform = i.platform
-          AND s.account_id = i.account_id AND s.observed_at > i.observed_at
-        ORDER BY s.observed_at LIMIT 1
-    ) n
+# A new follower observation changes the growth of its own day and of the day of the
+# account's next observation, which is measured from it.
+_FOLLOWER_DAYS = f"""follower_days_touched AS (
+    INSERT INTO follower_days (business_id, platform, day)
+    SELECT m.business_id, m.platform, {summaries.local_day("m.at", "b.timezone")}
+    FROM (
+        SELECT business_id, platform, observed_at AS at FROM new_account_snapshots
+        UNION ALL
+        SELECT i.business_id, i.platform, n.observed_at
+        FROM new_account_snapshots i
+        CROSS JOIN LATERAL (
+            SELECT s.observed_at FROM account_snapshots s
+            WHERE s.business_id = i.business_id AND s.platform = i.platform
+              AND s.account_id = i.account_id AND s.observed_at > i.observed_at
+            ORDER BY s.observed_at LIMIT 1
+        ) n
+    ) m
+    JOIN businesses b ON b.id = m.business_id
 )"""
 
 STORE_ACCOUNT_SNAPSHOTS = f"""
 WITH {_NEW_ACCOUNT_SNAPSHOTS},
-{_FOLLOWER_MOMENTS}
+{_FOLLOWER_DAYS}
 SELECT count(*) FROM new_account_snapshots
 """
 
@@ -343,8 +365,9 @@ def _post_arrays(posts: Sequence[PostPublished]) -> list[list[Any]]:
 
 
 async def prepare_connection(conn: asyncpg.Connection) -> None:
-    """Per-connection set-up: the scratch tables of the summary refresh."""
+    """Per-connection set-up: the scratch tables of the summaries' refresh and moves."""
     await conn.execute(summaries.SETUP_SQL)
+    await conn.execute(summaries.MOVES_SETUP_SQL)
 
 
 class _Stage:
@@ -390,6 +413,8 @@ class PostgresAnalyticsWriter:
             await conn.execute(activity.DELETE_EMPTY, business_ids)
         analytics = stored.analytics + await self._refresh_analytics(conn, changed_posts)
         accounts = await self._store_accounts(conn, batch)
+        with _Stage("summaries"):
+            await summaries.move_summaries(conn)
         return WriteResult(len(changed_posts), stored.snapshots, analytics, accounts)
 
     @staticmethod
@@ -472,8 +497,8 @@ class PostgresAnalyticsWriter:
             return stored
 
     async def refresh_summaries(self) -> frozenset[int]:
-        """Recompute the summaries of every pending moment; returns the businesses whose
-        summaries were recomputed."""
+        """Recompute the summaries of the moments an older version left queued in
+        ``summary_pending_moments``; returns the businesses recomputed."""
         with _Stage("summaries"):
             async with self._pool.acquire() as conn:
                 return (await summaries.refresh_pending(conn)).businesses
