@@ -108,7 +108,7 @@ async def writer_pool(dsn: str) -> asyncpg.Pool:
         min_size=1,
         max_size=WRITE_LANES,
         init=prepare_connection,
-        server_settings={"work_mem": Settings().db_work_mem},  # as the aggregator's pool
+        server_settings=Settings().server_settings(),  # as the aggregator's pool
     )
     return pool
 

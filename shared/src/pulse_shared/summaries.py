@@ -646,21 +646,19 @@ MOVE_DAILY_SUMMARIES = _add_changes(
     f"SELECT business_id, platform, 'daily', day, day, {_KEEP} FROM day_changes"
 )
 
-# Every period containing a changed day, for its platform and 'all' ('all' days too).
-_PERIOD_PARTS = f"""period_parts AS (
-    SELECT c.*, p.platform AS period_platform, k.period_type, k.period_start, k.period_end
-    FROM day_changes c
-    CROSS JOIN LATERAL (VALUES (c.platform), ('{PLATFORM_ALL}')) p(platform)
-    CROSS JOIN LATERAL (VALUES
-        ('daily', c.day, c.day),
-        ('weekly', date_trunc('week', c.day)::date, date_trunc('week', c.day)::date + 6),
-        ('monthly', date_trunc('month', c.day)::date,
-            (date_trunc('month', c.day) + interval '1 month - 1 day')::date),
-        ('yearly', date_trunc('year', c.day)::date,
-            (date_trunc('year', c.day) + interval '1 year - 1 day')::date)
-    ) k(period_type, period_start, period_end)
-    WHERE NOT (p.platform <> '{PLATFORM_ALL}' AND k.period_type = 'daily')
-)"""
+# The periods that roll days up: (period_type, its start from a day ``c.day``).
+_PERIOD_STARTS = {
+    "weekly": "date_trunc('week', c.day)::date",
+    "monthly": "date_trunc('month', c.day)::date",
+    "yearly": "date_trunc('year', c.day)::date",
+}
+# ... and its last day, from its start.
+_PERIOD_ENDS = {
+    "daily": "{start}",
+    "weekly": "{start} + 6",
+    "monthly": "({start} + interval '1 month - 1 day')::date",
+    "yearly": "({start} + interval '1 year - 1 day')::date",
+}
 
 # A day's best fell when the one after ranks below the one before.
 _DAY_BEST_FELL = """c.old_best_post_id IS NOT NULL AND NOT COALESCE(
@@ -671,24 +669,46 @@ _DAY_BEST_FELL = """c.old_best_post_id IS NOT NULL AND NOT COALESCE(
 _PERIOD_SUMS = ", ".join(
     f"sum(c.{c}) AS {c}" if c in FLOAT_SUMS else f"sum(c.{c})::bigint AS {c}" for c in ADDITIVE
 )
-_PERIOD_MOVES = f"""period_moves AS (
-    SELECT c.business_id, c.period_platform AS platform, c.period_type, c.period_start,
-           c.period_end, {_PERIOD_SUMS},
+
+
+def _period_change(period_type: str, all_platforms: bool) -> str:
+    """The change of each period of ``period_type`` containing changed days: their sums,
+    the best of their bests (the largest [rate, -id]: one pass, no sort) and the posts
+    that were the best of a day whose best fell."""
+    start = "c.day" if period_type == "daily" else _PERIOD_STARTS[period_type]
+    platform = f"'{PLATFORM_ALL}'" if all_platforms else "c.platform"
+    keys = "c.business_id" if all_platforms else "c.business_id, c.platform"
+    return f"""
+    SELECT c.business_id, {platform} AS platform, '{period_type}' AS period_type,
+           {start} AS period_start, {_PERIOD_ENDS[period_type].format(start=start)} AS period_end,
+           {_PERIOD_SUMS},
            sum(c.follower_growth)::bigint AS follower_growth,
-           (array_agg(c.best_post_id ORDER BY c.best_post_engagement_rate DESC, c.best_post_id)
-               FILTER (WHERE c.best_post_id IS NOT NULL))[1] AS best_post_id,
-           max(c.best_post_engagement_rate) AS best_rate,
+           max(ARRAY[c.best_post_engagement_rate, -c.best_post_id])
+               FILTER (WHERE c.best_post_id IS NOT NULL) AS best,
            array_agg(c.old_best_post_id) FILTER (WHERE {_DAY_BEST_FELL}) AS fallen
-    FROM period_parts c
-    GROUP BY c.business_id, c.period_platform, c.period_type, c.period_start, c.period_end
-)"""
+    FROM day_changes c
+    GROUP BY {keys}, {start}"""
+
+
+# Every period containing a changed day, for its platform and 'all' ('all' days too),
+# each grouped in one pass over the changed days.
+_PERIOD_MOVES = (
+    "period_moves AS ("
+    + "\n    UNION ALL".join(
+        _period_change(period_type, all_platforms)
+        for period_type in ("daily", "weekly", "monthly", "yearly")
+        for all_platforms in (False, True)
+        if all_platforms or period_type != "daily"
+    )
+    + "\n)"
+)
 
 # A period's best post is the best of its days' (platforms' for 'all'): the better of the
 # one before and the changed days' bests, unless the one before fell with its day; then
 # the best of the period's day rows (which the daily statement has moved).
 _PERIOD_BEST = f"""LEFT JOIN LATERAL (
     SELECT v.post_id, v.rate FROM (VALUES (o.best_post_id, o.best_post_engagement_rate),
-                                          (m.best_post_id, m.best_rate)) v(post_id, rate)
+                                          (-m.best[2]::bigint, m.best[1])) v(post_id, rate)
     WHERE NOT COALESCE(o.best_post_id = ANY(m.fallen), false) AND v.post_id IS NOT NULL
     UNION ALL
     (SELECT s.best_post_id, s.best_post_engagement_rate FROM analytics_summaries s
@@ -702,8 +722,7 @@ _PERIOD_BEST = f"""LEFT JOIN LATERAL (
 ) best ON true"""
 
 MOVE_PERIOD_SUMMARIES = _add_changes(f"""
-    WITH {_PERIOD_PARTS},
-    {_PERIOD_MOVES}
+    WITH {_PERIOD_MOVES}
     SELECT m.business_id, m.platform, m.period_type, m.period_start, m.period_end,
            {", ".join(f"m.{c}" for c in ADDITIVE)}, m.follower_growth,
            best.post_id, best.rate
@@ -729,6 +748,8 @@ async def move_summaries(conn: asyncpg.Connection) -> None:
     if not await conn.fetchval(LOCK_MOVED_BUSINESSES):
         return
     await conn.execute(DAY_CHANGES)
+    # Its size, for the planner: probe the summaries' key for a few days, hash for many.
+    await conn.execute("ANALYZE day_changes")
     emptied = await conn.fetchval(MOVE_DAILY_SUMMARIES)
     emptied += await conn.fetchval(MOVE_PERIOD_SUMMARIES)
     if emptied:

@@ -68,7 +68,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         max_size=settings.db_pool_size,
         init=prepare_connection,
         # A batch's statements hash and sort tens of thousands of rows.
-        server_settings={"work_mem": settings.db_work_mem},
+        server_settings=settings.server_settings(),
     )
     producer = make_producer(settings.kafka())
     await producer.start()
