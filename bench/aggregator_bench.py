@@ -64,6 +64,7 @@ from aiokafka.partitioner import DefaultPartitioner
 from common import ROOT, Infra, create_database, delete_topics, drop_database, free_port
 from prometheus_client.parser import text_string_to_metric_families
 
+from pulse_aggregator.consumer import RefreshPacing
 from pulse_aggregator.handlers import by_business
 from pulse_aggregator.metrics import STAGE_SECONDS
 from pulse_aggregator.records import EventBatch
@@ -361,6 +362,8 @@ def stage_seconds() -> dict[str, float]:
     }
 
 
+SUMMARY_INTERVAL_S = Settings().summary_interval_s
+SUMMARY_MAX_SHARE = Settings().summary_max_share
 WRITE_LANES = Settings().write_lanes
 
 
@@ -370,6 +373,7 @@ async def load_posts(pool: asyncpg.Pool, data: Dataset, batch: int) -> None:
     writer = PostgresAnalyticsWriter(pool)
     for part in chunks([p.event for p in data.posts], batch):
         await writer.write(EventBatch(posts=list(part)))
+    await writer.refresh_summaries()
     async with pool.acquire() as conn:
         await conn.execute("ANALYZE")
 
@@ -394,12 +398,20 @@ async def postgres_ceiling(
         stages_before = stage_seconds()
         started = time.perf_counter()
         stored = 0
-        # Each batch moves its summaries itself, as in the aggregator.
+        # Summaries refreshed as the consumer does: while events flow at most every
+        # SUMMARY_INTERVAL_S and SUMMARY_MAX_SHARE of the time, and once at the end.
+        now = time.perf_counter()
+        pacing = RefreshPacing(SUMMARY_INTERVAL_S, SUMMARY_MAX_SHARE, started=now, ended=now)
         for part in chunks(parsed, batch):
             # In the aggregator's lanes: the batch split by business, written at once.
             lanes = by_business(part, WRITE_LANES, lambda e: e.business_id)
             written = await asyncio.gather(*(writer.write(EventBatch(metrics=g)) for g in lanes))
             stored += sum(w.snapshots_inserted for w in written)
+            now = time.perf_counter()
+            if pacing.over(now):
+                await writer.refresh_summaries()
+                pacing.started, pacing.ended = now, time.perf_counter()
+        await writer.refresh_summaries()
         writer_s = time.perf_counter() - started
         if stored != len(parsed):
             print(f"WARNING: the ceiling's writer stored {stored:,} of {len(parsed):,} snapshots")
@@ -748,10 +760,11 @@ async def end_to_end(
     offsets: GroupOffsets,
     targets: dict[TopicPartition, int],
     started: float,
+    dsn: str,
     interval: float = 0.1,
 ) -> EndToEnd:
-    """From the aggregators' start until every event is committed (its summaries moved
-    in its batch's transaction)."""
+    """From the aggregators' start until every event is committed *and* the summaries
+    they touched are recomputed (nothing left in summary_pending_moments)."""
     total = sum(targets.values())
     ready_at: float | None = None
     first: tuple[float, int, dict[int, tuple[str, float]]] | None = None
@@ -780,7 +793,7 @@ async def end_to_end(
             if all(committed[tp] >= end for tp, end in targets.items()):
                 break
             await asyncio.sleep(interval)
-    finished = time.monotonic()
+    finished = await summaries_settled(dsn, aggregators, interval)
     assert first is not None
     return EndToEnd(
         total_events=total,
@@ -792,6 +805,19 @@ async def end_to_end(
         cpu=cpu_used(first[2], cpu_by_process(), aggregator_names(aggregators)),
         samples=summed([await a.scrape() for a in aggregators]),
     )
+
+
+async def summaries_settled(dsn: str, aggregators: Sequence[Aggregator], interval: float) -> float:
+    """Waits until no summary is pending (every refresh done); returns when (monotonic)."""
+    conn = await asyncpg.connect(dsn)
+    try:
+        while await conn.fetchval("SELECT EXISTS (SELECT 1 FROM summary_pending_moments)"):
+            for aggregator in aggregators:
+                aggregator.check_alive()
+            await asyncio.sleep(interval)
+        return time.monotonic()
+    finally:
+        await conn.close()
 
 
 # --- latency ---------------------------------------------------------------------------
@@ -957,7 +983,7 @@ async def scale_out(
         async with GroupOffsets(infra.kafka, group, list(targets)) as offsets:
             started = time.monotonic()
             processes = [Aggregator.start(env, log_dir) for _ in range(args.scale_out)]
-            run = await end_to_end(processes, offsets, targets, started)
+            run = await end_to_end(processes, offsets, targets, started, infra.dsn(database))
         consumed = [events_consumed(await p.scrape()) for p in processes]
         assignments = [p.assignments() for p in processes]
         check = await check_outcome(infra, database, prefix, sum(targets.values()), len(data.posts))
@@ -1253,7 +1279,7 @@ async def one_process(
         async with GroupOffsets(infra.kafka, group, list(targets)) as offsets:
             started = time.monotonic()
             aggregator = Aggregator.start(env, log_dir)
-            e2e = await end_to_end([aggregator], offsets, targets, started)
+            e2e = await end_to_end([aggregator], offsets, targets, started, infra.dsn(database))
             step(f"  {e2e.rate:,.0f} ev/s (from first commit), {e2e.rate_total:,.0f} in total")
             half = e2e.rate / 2
             count = latency_count(args, half)

@@ -26,12 +26,13 @@ the end):
 The probe reads through a query-api with the Redis answer cache ON, as deployed: the
 dashboard and the reporter read through it, and freshness then depends on the
 aggregator retiring cached answers (it bumps a business's cache version after each
-batch commit, and again after each summary refresh for the businesses it recomputed).
+batch commit, and again after each roll-up refresh for the businesses it recomputed).
 With the cache off the probe would see only when PostgreSQL has the totals, and a
 missing bump, an answer served stale for up to its 60 s lifetime, would go unseen. The
-overview's totals come from ``analytics_summaries``, which the aggregator's summary
-refresh recomputes, paced, beside the batches: that refresh, not the batch, decides
-when a new observation shows.
+overview's totals come from the day rows of ``analytics_summaries``, which each batch
+moves in its own transaction (their weeks, months and years follow in a paced refresh):
+produce -> committed and committed -> visible tell the batch's share of the delay from
+the cache's and the reader's.
 
 No figure is asserted: each target is printed with PASS/MISS and the exit code is 0
 unless something crashed. Run: ``make bench`` (full size) or, small,
@@ -181,7 +182,7 @@ async def fill(
     """The aggregator consumes the generated events: its rate, as aggregator_bench's end
     to end measures it (first commit -> all committed, summaries settled)."""
     targets = await end_offsets(infra.kafka, metrics_partitions(names.prefix))
-    return await end_to_end([aggregator], offsets, targets, started)
+    return await end_to_end([aggregator], offsets, targets, started, infra.dsn(names.database))
 
 
 async def vacuum(infra: Infra, database: str) -> None:
@@ -539,7 +540,7 @@ class Phase:
     sent_per_s: float = 0.0
     lag_end: int = 0
     cores: dict[str, float] = field(default_factory=dict)
-    refreshes: float = 0.0  # summary refreshes the aggregator ran (stage "summaries")
+    refreshes: float = 0.0  # roll-up refreshes the aggregator ran (stage "rollups")
     refresh_s: float = 0.0  # their time, in all
     rows_written: dict[str, int] = field(default_factory=dict)  # per table: ins + upd + del
     # Per named process: seconds its threads waited for a core, per second: runnable
@@ -630,7 +631,7 @@ async def observed(stage: Stage) -> AsyncIterator[Phase]:
 async def refresh_counters(aggregator: Aggregator) -> tuple[float, float]:
     """The aggregator's summary refreshes so far: how many, and their seconds in all."""
     samples = await aggregator.scrape()
-    key = (("stage", "summaries"),)
+    key = (("stage", "rollups"),)
     return (
         samples.get(("pulse_aggregator_stage_seconds_count", key), 0.0),
         samples.get(("pulse_aggregator_stage_seconds_sum", key), 0.0),

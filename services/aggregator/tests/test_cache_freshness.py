@@ -1,8 +1,9 @@
 """Issue 15, item 11: every change a reader can see retires the answers it affects.
 
 A batch's commit bumps its businesses' cache versions (pulse_shared.cache), and the batch
-moved its summaries in its own transaction (issue 19), so the next answer shows it. The
-refresh of summaries an older version left queued, at start, bumps what it recomputed.
+moved its day rows itself: the next overview shows it. The roll-up refresh that follows it
+changes the weeks, months and years later; it must bump too, or a weekly summary asked in
+between is served from the cache after the data has settled (until the answer expires).
 Unit tests of the consumer's bump rules with fakes, then the whole path: the real writer,
 the real query-api and Redis."""
 
@@ -76,7 +77,7 @@ class RefreshingWriter:
     async def write(self, batch: EventBatch) -> WriteResult:
         return WriteResult(0, 0, 0, 0)
 
-    async def refresh_summaries(self) -> frozenset[int]:
+    async def refresh_summaries(self, recompute_days: bool = False) -> frozenset[int]:
         return self.refreshed
 
 
@@ -91,17 +92,27 @@ def consumer_with(writer: AnalyticsWriter, redis: Redis | FakeRedis) -> BatchCon
     )
 
 
-async def test_the_refresh_of_queued_summaries_bumps_the_businesses_it_recomputed() -> None:
+async def refresh_now(consumer: BatchConsumer) -> None:
+    """What the loop does when the stream pauses with summaries due: the refresh, to its
+    end."""
+    consumer.summaries.due = True
+    consumer.summaries.maybe_start(idle=True)
+    assert consumer.summaries.task is not None
+    assert not consumer.summaries.due  # started
+    await consumer.summaries.task
+
+
+async def test_a_summary_refresh_bumps_the_businesses_it_recomputed() -> None:
     redis = FakeRedis()
     consumer = consumer_with(RefreshingWriter(frozenset({7, 9})), redis)
-    await consumer.refresh_queued_summaries()
+    await refresh_now(consumer)
     assert sorted(redis.bumped) == [cache_version_key(7), cache_version_key(9)]
 
 
 async def test_a_refresh_that_recomputed_nothing_bumps_nothing() -> None:
     redis = FakeRedis()
     consumer = consumer_with(RefreshingWriter(frozenset()), redis)
-    await consumer.refresh_queued_summaries()
+    await refresh_now(consumer)
     assert redis.bumped == []
 
 
@@ -148,7 +159,7 @@ def observed(business: int, hour: int, likes: int) -> MetricsObserved:
 
 
 @pytest.mark.integration
-async def test_an_overview_asked_after_a_batch_shows_it_and_a_cached_one_is_retired(
+async def test_a_batch_shows_at_once_and_a_roll_up_asked_before_its_refresh_is_retired(
     infra: Infra, query_api: ServiceProcess, writer: PostgresAnalyticsWriter
 ) -> None:
     business = secrets.randbelow(2**62) + 10**12
@@ -163,10 +174,21 @@ async def test_an_overview_asked_after_a_batch_shows_it_and_a_cached_one_is_reti
         assert response.status_code == 200, response.text
         return response.headers["x-cache"], response.json()["summary"]["total_likes"]
 
+    async def week(client: httpx.AsyncClient) -> tuple[str, Any]:
+        """The stored weekly summary of every platform (a roll-up of the days)."""
+        response = await client.get(
+            "/api/v1/analytics/summaries",
+            params={"business_id": business, "period_type": "weekly", **PERIOD},
+        )
+        assert response.status_code == 200, response.text
+        rows = response.json()["summaries"]
+        return response.headers["x-cache"], rows[0]["total_likes"] if rows else None
+
     async def batch(*events: PostPublished | MetricsObserved) -> None:
         """A batch as the consumer writes it (``steps.AfterCommit``): the transaction, then
-        the bump."""
+        the bump, the summaries now due."""
         await writer.write(EventBatch.of(list(events)))
+        consumer.summaries.mark_due()
         consumer.cache.add({business})
         await consumer.cache.bump()
 
@@ -179,12 +201,20 @@ async def test_an_overview_asked_after_a_batch_shows_it_and_a_cached_one_is_reti
             base_url=query_api.url, headers={"Authorization": f"Bearer {token}"}
         ) as client:
             await batch(post, observed(business, 10, likes=10))
+            await refresh_now(consumer)
             assert await overview(client) == ("miss", 10)
-            assert await overview(client) == ("hit", 10)
+            assert await week(client) == ("miss", 10)
 
-            # A poll is written: the cached answer is retired, the next one shows it.
+            # A poll is written: its batch moved the day rows, so the overview shows it at
+            # once; the week is not rolled up yet: the answer asked now shows it as it is,
+            # and is cached.
             await batch(observed(business, 11, likes=25))
             assert await overview(client) == ("miss", 25)
-            assert await overview(client) == ("hit", 25)
+            assert await week(client) == ("miss", 10)
+            assert await week(client) == ("hit", 10)
+
+            # The refresh rolls the days up: the next answer shows them.
+            await refresh_now(consumer)
+            assert await week(client) == ("miss", 25)
     finally:
         await redis.aclose()

@@ -28,7 +28,7 @@ class FakeWriter:
         self.batches.append(batch)
         return WriteResult(len(batch.posts), len(batch.metrics), 0, len(batch.accounts))
 
-    async def refresh_summaries(self) -> frozenset[int]:
+    async def refresh_summaries(self, recompute_days: bool = False) -> frozenset[int]:
         return frozenset()
 
 

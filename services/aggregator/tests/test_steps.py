@@ -76,7 +76,7 @@ class FakeWriter:
         self.journal.append(f"write {','.join(e.platform_post_id for e in batch.metrics)}")
         return WriteResult(0, len(batch.metrics), 0, 0)
 
-    async def refresh_summaries(self) -> frozenset[int]:
+    async def refresh_summaries(self, recompute_days: bool = False) -> frozenset[int]:
         return frozenset()
 
 
@@ -207,7 +207,8 @@ class Pipeline:
         self.producer = FakeProducer(self.journal)
         self.kafka = FakeKafka(self.journal, [])
         self.cache = CacheVersions(cast(Redis, FakeRedis(self.journal)))
-        self.after_commit = AfterCommit(self.kafka, self.cache)
+        self.summaries_due = 0
+        self.after_commit = AfterCommit(self.kafka, self.cache, self._mark_due)
         self.steps = BatchSteps(
             Decode(TOPIC_OF, SKEW),
             Write(self.writer, TOPIC_OF, lanes, FAST),
@@ -215,6 +216,9 @@ class Pipeline:
             CommitOffsets(self.kafka),
             self.after_commit,
         )
+
+    def _mark_due(self) -> None:
+        self.summaries_due += 1
 
     async def run(self, *records: Record) -> Batch:
         batch = await self.steps.decode(poll(*records))
@@ -309,14 +313,14 @@ async def test_commit_offsets_after_a_rebalance_is_not_an_error() -> None:
 # --- after-commit --------------------------------------------------------------------------
 
 
-async def test_after_commit_retires_answers_even_if_not_committed() -> None:
+async def test_after_commit_retires_answers_and_makes_summaries_due_even_if_not_committed() -> None:
     """The database committed either way: its readers must not be served the old answers."""
     pipeline = Pipeline()
     batch = await pipeline.steps.decode(poll(metrics_record("a", business=7)))
     written = Written(WriteResult(0, 1, 0, 0))
     await pipeline.after_commit(batch, written, committed=False)
     assert pipeline.journal == ["bump pulse:cache-version:7"]
-    assert pipeline.after_commit.batches == 0
+    assert (pipeline.summaries_due, pipeline.after_commit.batches) == (1, 0)
     await pipeline.after_commit(batch, written, committed=True)
     assert pipeline.after_commit.batches == 1
 
@@ -326,7 +330,7 @@ async def test_after_commit_of_a_batch_that_wrote_nothing_retires_nothing() -> N
     batch = await pipeline.steps.decode(poll(Record(TOPIC, 0, 0, b"k", b"[]")))
     await pipeline.after_commit(batch, Written(), committed=True)
     assert pipeline.journal == []
-    assert pipeline.after_commit.batches == 1
+    assert (pipeline.summaries_due, pipeline.after_commit.batches) == (0, 1)
 
 
 # --- the steps in order ----------------------------------------------------------------------

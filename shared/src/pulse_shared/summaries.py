@@ -1,25 +1,31 @@
-"""analytics_summaries, recomputed (never incremented) for the periods a change touched.
+"""analytics_summaries: the platforms' day rows moved by each batch, their roll-ups
+recomputed from them a few seconds later, and everything recomputable from the source rows.
 
-How a writer uses it:
+How the aggregator keeps them (the *incremental update*, at the end of this module):
 
-1. in the transaction that changed the source rows, it records each moment that changed,
-   as (business, platform, instant), in the table ``summary_pending_moments``: a post's
-   publish time (old and new), a newly stored follower observation and the next
-   observation of that account (whose growth is measured against it);
-2. later (every few seconds under load, at once when idle), it calls
-   :func:`refresh_pending_summaries`, which in one transaction takes the pending moments
-   out, locks their businesses (so two writers, or a time-zone change, never interleave
-   on one business), turns the moments into local days in each business's time zone,
-   recomputes those daily rows from the source rows, then rolls days up into ``all``
-   platforms, weeks (starting Monday) and months, and months into years.
+1. in a batch's transaction, every statement that changes what a post contributes records
+   its moves, and a new follower observation its days; last, :func:`move_daily_summaries`
+   adds each touched day's change to the platform's day row, so a reader of day rows (the
+   overview, trends, the export) sees a batch's numbers from its commit, and queues the
+   day as a moment in ``summary_pending_moments``;
+2. every few seconds under load, at once when idle, :func:`refresh_pending` with
+   ``recompute_days=False`` takes the pending moments out, locks their businesses (so two
+   writers, or a time-zone change, never interleave on one business), turns them into
+   local days, and recomputes from the day rows their roll-ups: ``all`` platforms, weeks
+   (starting Monday) and months, and months into years.
+
+A time-zone change (:func:`set_business_timezone`) and ``pulse summaries rebuild``
+recompute a business's day rows from the source rows too (:func:`refresh_summaries`), as
+the refresh of moments queued by an aggregator before this scheme does once at start.
 
 ``activity_daily`` (what the posts gained each local day) is not recomputed here: it has
 its own module, :mod:`pulse_shared.activity` (its definition, its rebuild, which a
 time-zone change runs here, and the aggregator's per-batch update).
 
-Deferring step 2 is what keeps the summaries cheap at high throughput: their cost grows
-with the periods touched, which a busy stream revisits constantly, not with the events.
-A crash between the steps loses nothing, the moments stay queued.
+Deferring the roll-ups is what keeps them cheap at high throughput: a busy stream touches
+most days of a business in every batch, and each week, month and year is recomputed once
+per refresh instead of moved by every batch. A crash between the steps loses nothing,
+the moments stay queued.
 
 Every roll-up is exact: totals add up, ``avg_engagement_rate`` is carried as
 ``engagement_rate_sum`` / ``rated_posts``, the best post is the maximum of the parts
@@ -52,7 +58,6 @@ from dataclasses import dataclass
 import asyncpg
 
 from pulse_shared import activity, formulas
-from pulse_shared.events import PLATFORMS
 from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
 
 # Per-connection scratch tables, emptied at every commit.
@@ -324,15 +329,15 @@ class Refreshed:
     businesses: frozenset[int] = frozenset()
 
 
-async def refresh_pending(conn: asyncpg.Connection) -> Refreshed:
+async def refresh_pending(conn: asyncpg.Connection, recompute_days: bool = True) -> Refreshed:
     """Take every pending moment (that no other refresh holds) and recompute its periods,
-    in one transaction."""
+    in one transaction (``recompute_days``: :func:`refresh_summaries`)."""
     async with conn.transaction():
         status = await conn.execute(TAKE_PENDING)
         if status.endswith(" 0"):
             return Refreshed()
         businesses = await conn.fetch("SELECT DISTINCT business_id FROM touched_moments")
-        days = await refresh_summaries(conn)
+        days = await refresh_summaries(conn, recompute_days)
         return Refreshed(days, frozenset(r["business_id"] for r in businesses))
 
 
@@ -341,9 +346,11 @@ async def refresh_pending_summaries(conn: asyncpg.Connection) -> int:
     return (await refresh_pending(conn)).days
 
 
-async def refresh_summaries(conn: asyncpg.Connection) -> int:
+async def refresh_summaries(conn: asyncpg.Connection, recompute_days: bool = True) -> int:
     """Recompute every summary row that ``touched_moments`` reaches; returns the number
-    of touched local days. Must run inside the transaction that filled the moments."""
+    of touched local days. Must run inside the transaction that filled the moments. Without
+    ``recompute_days`` the platforms' day rows are taken as they are (the aggregator's
+    batches move them) and only their roll-ups are recomputed."""
     await conn.execute(LOCK_BUSINESSES)
     status = await conn.execute(TOUCHED_DAYS)
     days = int(status.rsplit(" ", 1)[-1])
@@ -352,8 +359,9 @@ async def refresh_summaries(conn: asyncpg.Connection) -> int:
     # Fresh statistics let the planner pick per batch between probing the indexes for a
     # few keys and hash-joining whole tables for many.
     await conn.execute("ANALYZE touched_days")
-    await conn.execute(DELETE_TOUCHED_DAILY)
-    await conn.execute(INSERT_DAILY)
+    if recompute_days:
+        await conn.execute(DELETE_TOUCHED_DAILY)
+        await conn.execute(INSERT_DAILY)
     await conn.execute(TOUCHED_PERIODS)
     await conn.execute("ANALYZE touched_periods")
     for delete, insert in ROLLUPS:
@@ -396,8 +404,9 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
 
 # --- the incremental update ----------------------------------------------------------------
 #
-# The aggregator moves the summaries in each batch's own transaction, by what the batch
-# changed, so that a new observation is in the overview as soon as its batch commits:
+# The aggregator moves the platforms' day rows in each batch's own transaction, by what
+# the batch changed, so that a new observation is in the overview as soon as its batch
+# commits:
 #
 # - every statement that changes what a post contributes (its publish day, or its
 #   post_analytics row) records *moves* in ``summary_moves``: the post's state before
@@ -407,15 +416,14 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
 #   whether it is there after the batch, and with what;
 # - a new follower observation records its day and the day of the account's next
 #   observation in ``follower_days``; their growth is recomputed (a handful of rows);
-# - last in the transaction, :func:`move_summaries` turns them into each touched day's
-#   change (``day_changes``: what adds up, and the day's best post), adds it to the day's
-#   row, then to the rows of every period containing the day, for its platform and for
-#   ``all``. Adding is exact for every count and total; a best post that fell (its rate
-#   went down, or it left the period) is looked for again among the day's posts, or the
-#   period's days, only then.
+# - last in the transaction, :func:`move_daily_summaries` turns them into each touched
+#   day's change (``day_changes``: what adds up, the growth, the day's best post), adds it
+#   to the day's row and queues the day for the roll-up refresh. Adding is exact for every
+#   count and total; a best post that fell (its rate went down, or it left the day) is
+#   looked for again among the day's posts, only then.
 #
-# Both ways keep the same rows: the aggregator's exactness tests compare the summaries a
-# stream of batches left with a recomputation from the definitions above.
+# Both ways keep the same rows: ``test_writer.py`` compares the rows moved by every batch
+# (and rolled up) with a recomputation from the definitions above.
 
 # The post_analytics columns a summary reads: a post's state.
 STATE_COLUMNS = (
@@ -442,7 +450,6 @@ CREATE TEMP TABLE IF NOT EXISTS follower_days (
 CREATE TEMP TABLE IF NOT EXISTS day_changes (
     business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL,
     {_ADDITIVE_TYPES}, follower_growth bigint,
-    old_best_post_id bigint, old_best_rate double precision,
     best_post_id bigint, best_post_engagement_rate double precision,
     PRIMARY KEY (business_id, platform, day)
 ) ON COMMIT DELETE ROWS;
@@ -575,7 +582,7 @@ WITH {_MOVED_DAYS},
 SELECT d.business_id, d.platform, d.day,
        {", ".join(f"COALESCE(m.{c}, 0)" for c in ADDITIVE)},
        CASE WHEN d.follower_day THEN g.growth - COALESCE(d.old_growth, 0) END,
-       d.old_best_post_id, d.old_best_rate, best.post_id, best.rate
+       best.post_id, best.rate
 FROM days_before d
 LEFT JOIN moved_days m USING (business_id, platform, day)
 LEFT JOIN best_moved c USING (business_id, platform, day)
@@ -646,111 +653,31 @@ MOVE_DAILY_SUMMARIES = _add_changes(
     f"SELECT business_id, platform, 'daily', day, day, {_KEEP} FROM day_changes"
 )
 
-# The periods that roll days up: (period_type, its start from a day ``c.day``).
-_PERIOD_STARTS = {
-    "weekly": "date_trunc('week', c.day)::date",
-    "monthly": "date_trunc('month', c.day)::date",
-    "yearly": "date_trunc('year', c.day)::date",
-}
-# ... and its last day, from its start.
-_PERIOD_ENDS = {
-    "daily": "{start}",
-    "weekly": "{start} + 6",
-    "monthly": "({start} + interval '1 month - 1 day')::date",
-    "yearly": "({start} + interval '1 year - 1 day')::date",
-}
+# The changed days' moments, queued for the roll-up refresh (their weeks, months, years
+# and 'all' rows), in the batch's transaction: a crash between loses nothing.
+QUEUE_ROLLUPS = """
+INSERT INTO summary_pending_moments (business_id, platform, at)
+SELECT c.business_id, c.platform, c.day::timestamp AT TIME ZONE b.timezone
+FROM day_changes c JOIN businesses b ON b.id = c.business_id
+"""
 
-# A day's best fell when the one after ranks below the one before.
-_DAY_BEST_FELL = """c.old_best_post_id IS NOT NULL AND NOT COALESCE(
-    c.best_post_engagement_rate > c.old_best_rate
-    OR (c.best_post_engagement_rate = c.old_best_rate AND c.best_post_id <= c.old_best_post_id),
-    false)"""
-
-_PERIOD_SUMS = ", ".join(
-    f"sum(c.{c}) AS {c}" if c in FLOAT_SUMS else f"sum(c.{c})::bigint AS {c}" for c in ADDITIVE
-)
-
-
-def _period_change(period_type: str, all_platforms: bool) -> str:
-    """The change of each period of ``period_type`` containing changed days: their sums,
-    the best of their bests (the largest [rate, -id]: one pass, no sort) and the posts
-    that were the best of a day whose best fell."""
-    start = "c.day" if period_type == "daily" else _PERIOD_STARTS[period_type]
-    platform = f"'{PLATFORM_ALL}'" if all_platforms else "c.platform"
-    keys = "c.business_id" if all_platforms else "c.business_id, c.platform"
-    return f"""
-    SELECT c.business_id, {platform} AS platform, '{period_type}' AS period_type,
-           {start} AS period_start, {_PERIOD_ENDS[period_type].format(start=start)} AS period_end,
-           {_PERIOD_SUMS},
-           sum(c.follower_growth)::bigint AS follower_growth,
-           max(ARRAY[c.best_post_engagement_rate, -c.best_post_id])
-               FILTER (WHERE c.best_post_id IS NOT NULL) AS best,
-           array_agg(c.old_best_post_id) FILTER (WHERE {_DAY_BEST_FELL}) AS fallen
-    FROM day_changes c
-    GROUP BY {keys}, {start}"""
-
-
-# Every period containing a changed day, for its platform and 'all' ('all' days too),
-# each grouped in one pass over the changed days.
-_PERIOD_MOVES = (
-    "period_moves AS ("
-    + "\n    UNION ALL".join(
-        _period_change(period_type, all_platforms)
-        for period_type in ("daily", "weekly", "monthly", "yearly")
-        for all_platforms in (False, True)
-        if all_platforms or period_type != "daily"
-    )
-    + "\n)"
-)
-
-# A period's best post is the best of its days' (platforms' for 'all'): the better of the
-# one before and the changed days' bests, unless the one before fell with its day; then
-# the best of the period's day rows (which the daily statement has moved).
-_PERIOD_BEST = f"""LEFT JOIN LATERAL (
-    SELECT v.post_id, v.rate FROM (VALUES (o.best_post_id, o.best_post_engagement_rate),
-                                          (-m.best[2]::bigint, m.best[1])) v(post_id, rate)
-    WHERE NOT COALESCE(o.best_post_id = ANY(m.fallen), false) AND v.post_id IS NOT NULL
-    UNION ALL
-    (SELECT s.best_post_id, s.best_post_engagement_rate FROM analytics_summaries s
-     WHERE o.best_post_id = ANY(m.fallen) AND s.business_id = m.business_id
-       AND s.platform = ANY(CASE WHEN m.platform = '{PLATFORM_ALL}'
-                                 THEN ARRAY{list(PLATFORMS)}::text[] ELSE ARRAY[m.platform] END)
-       AND s.period_type = 'daily' AND s.best_post_id IS NOT NULL
-       AND s.period_start >= m.period_start AND s.period_start <= m.period_end
-     ORDER BY s.best_post_engagement_rate DESC, s.best_post_id LIMIT 1)
-    ORDER BY rate DESC, post_id LIMIT 1
-) best ON true"""
-
-MOVE_PERIOD_SUMMARIES = _add_changes(f"""
-    WITH {_PERIOD_MOVES}
-    SELECT m.business_id, m.platform, m.period_type, m.period_start, m.period_end,
-           {", ".join(f"m.{c}" for c in ADDITIVE)}, m.follower_growth,
-           best.post_id, best.rate
-    FROM period_moves m
-    LEFT JOIN analytics_summaries o
-      ON o.business_id = m.business_id AND o.platform = m.platform
-     AND o.period_type = m.period_type AND o.period_start = m.period_start
-    {_PERIOD_BEST}
-""")
-
-# A row neither a post nor an observation is in any more (a post moved to another day).
-DELETE_EMPTIED = f"""
+# A day row neither a post nor an observation is in any more (a post moved to another
+# day); the roll-up refresh deletes the periods' rows it empties.
+DELETE_EMPTIED_DAYS = """
 DELETE FROM analytics_summaries s USING day_changes c
-WHERE s.business_id = c.business_id AND s.platform IN (c.platform, '{PLATFORM_ALL}')
-  AND s.period_start <= c.day AND s.period_end >= c.day
+WHERE s.business_id = c.business_id AND s.platform = c.platform
+  AND s.period_type = 'daily' AND s.period_start = c.day
   AND s.total_posts = 0 AND s.follower_growth IS NULL
 """
 
 
-async def move_summaries(conn: asyncpg.Connection) -> None:
-    """Move the summaries by the batch's recorded moves and follower days: the last work
-    of the batch's transaction (it holds its businesses' summary lock until the commit)."""
+async def move_daily_summaries(conn: asyncpg.Connection) -> None:
+    """Move the day rows by the batch's recorded moves and follower days, and queue their
+    periods' roll-up: the last work of the batch's transaction (it holds its businesses'
+    summary lock until the commit)."""
     if not await conn.fetchval(LOCK_MOVED_BUSINESSES):
         return
     await conn.execute(DAY_CHANGES)
-    # Its size, for the planner: probe the summaries' key for a few days, hash for many.
-    await conn.execute("ANALYZE day_changes")
-    emptied = await conn.fetchval(MOVE_DAILY_SUMMARIES)
-    emptied += await conn.fetchval(MOVE_PERIOD_SUMMARIES)
-    if emptied:
-        await conn.execute(DELETE_EMPTIED)
+    if await conn.fetchval(MOVE_DAILY_SUMMARIES):
+        await conn.execute(DELETE_EMPTIED_DAYS)
+    await conn.execute(QUEUE_ROLLUPS)

@@ -9,9 +9,9 @@ here but hides it.
 
 The loop polls and hands each batch to its steps (``pulse_aggregator.steps``: decode ->
 write -> dead-letter -> commit offsets -> after-commit), the next batch polled and decoded
-while the last one is written; when the stream pauses it retries a failed cache bump. A
-batch moves its summaries itself, in its own transaction (``pulse_shared.summaries``):
-there is no refresh to schedule.
+while the last one is written; between batches it runs the roll-up refresh
+(:class:`SummaryRefresh`: a batch moves the day rows itself, their weeks, months, years and
+``all`` rows follow) and retries a failed cache bump.
 
 Guarantees: offsets are committed only after the batch's transaction committed and its
 rejects reached the DLQ, so a crash (or SIGTERM) at any point replays the batch, and the
@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from dataclasses import dataclass
 
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListener, TopicPartition
 from redis.asyncio import Redis
@@ -51,13 +52,15 @@ class BatchConsumer:
         self._settings = settings
         self._consumer = consumer
         self._stopping = False
-        self._retry = Retry(settings.retry_initial_s, settings.retry_max_s, lambda: self._stopping)
-        self._writer = writer
+        retry = Retry(settings.retry_initial_s, settings.retry_max_s, lambda: self._stopping)
         self.cache = CacheVersions(redis)
+        pacing = RefreshPacing(settings.summary_interval_s, settings.summary_max_share)
+        self.summaries = SummaryRefresh(writer, pacing, retry, self.cache)
         topic_of = {settings.topic(t): t for t in CONSUMED_TOPICS}
         self.steps = batch_steps(
-            settings, consumer, producer, writer, topic_of, self._retry, self.cache
-        )
+            settings, consumer, producer, writer, topic_of, retry, self.cache,
+            self.summaries.mark_due,
+        )  # fmt: skip
 
     @property
     def batches_committed(self) -> int:
@@ -75,7 +78,6 @@ class BatchConsumer:
         one is written (a pipeline of two), and batches commit strictly in order."""
         s = self._settings
         writing: asyncio.Task[None] | None = None
-        await self.refresh_queued_summaries()
         try:
             while not self._stopping:
                 polled = await self._consumer.getmany(
@@ -92,21 +94,15 @@ class BatchConsumer:
                     # A bump that failed after the last batch's commit: no later batch may
                     # come to carry it, so the pause does (every few seconds).
                     await self.cache.bump()
+                self.summaries.maybe_start(idle=idle)
             if writing is not None:
                 await writing
         finally:
-            if writing is not None and not writing.done():
-                writing.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await writing
-
-    async def refresh_queued_summaries(self) -> None:
-        """Recomputes the summaries a version before this one left queued in
-        ``summary_pending_moments`` (it refreshed them on a schedule), once, before the
-        first batch; their readers' cached answers are retired."""
-        refreshed = await self._retry("refresh queued summaries", self._writer.refresh_summaries)
-        self.cache.add(refreshed)
-        await self.cache.bump()
+            for task in (writing, self.summaries.task):
+                if task is not None and not task.done():
+                    task.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await task
 
     async def _caught_up(self) -> bool:
         """No assigned partition has records left to fetch (as far as the last fetch told):
@@ -121,6 +117,74 @@ class BatchConsumer:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new
         owner starts after it instead of applying it a second time."""
         return _FinishBatchBeforeRevoke(self.steps, self._settings.rebalance_wait_s)
+
+
+class SummaryRefresh:
+    """The roll-up refresh (the weeks, months, years and ``all`` rows of the days the
+    batches moved), run beside the batches on its own connection so that PostgreSQL works
+    on both at once: as soon as the stream pauses, and while it flows at most every
+    ``summary_interval_s`` and no more than ``summary_max_share`` of the time, so that busy
+    batches share the work (every week and month of every business is touched when every
+    post is being polled). An idle replica also looks every interval for work another one
+    left queued (one that crashed, say). The first refresh after a start also recomputes
+    the day rows of what it finds queued: an aggregator from before the batches moved day
+    rows left its moments for a refresh to recompute from the source rows."""
+
+    def __init__(
+        self, writer: AnalyticsWriter, pacing: RefreshPacing, retry: Retry, cache: CacheVersions
+    ) -> None:
+        self._writer = writer
+        self._pacing = pacing
+        self._retry = retry
+        self._cache = cache
+        self.due = True  # summaries may be pending from before a restart: refresh once
+        self._recompute_days = True
+        self.task: asyncio.Task[frozenset[int]] | None = None
+
+    def mark_due(self) -> None:
+        self.due = True
+
+    def maybe_start(self, idle: bool) -> None:
+        if self.task is not None and not self.task.done():
+            return
+        now = time.monotonic()
+        interval_over = self._pacing.over(now)
+        if (self.due and (idle or interval_over)) or (idle and interval_over):
+            self.due = False
+            self._pacing.started = now
+            self.task = asyncio.create_task(self._refresh(), name="summary-refresh")
+
+    async def _refresh(self) -> frozenset[int]:
+        try:
+            refreshed = await self._retry(
+                "refresh summaries",
+                lambda: self._writer.refresh_summaries(recompute_days=self._recompute_days),
+            )
+            self._recompute_days = False
+        finally:
+            self._pacing.ended = time.monotonic()
+        # The refresh changed totals that readers see, after the batches' own bumps: their
+        # cached answers are retired now, not when they expire.
+        self._cache.add(refreshed)
+        await self._cache.bump()
+        return refreshed
+
+
+@dataclass
+class RefreshPacing:
+    """When the summary refresh may run again while events flow: ``interval_s`` after the
+    last one started, and only after a rest that keeps it to ``max_share`` of the time (a
+    refresh of d seconds rests d * (1 / max_share - 1))."""
+
+    interval_s: float
+    max_share: float
+    started: float = 0.0  # the last refresh, on the caller's clock
+    ended: float = 0.0
+
+    def over(self, now: float) -> bool:
+        took = max(self.ended - self.started, 0.0)
+        rest = took * (1 / self.max_share - 1)
+        return now - self.started >= self.interval_s and now - self.ended >= rest
 
 
 class _FinishBatchBeforeRevoke(ConsumerRebalanceListener):  # type: ignore[misc]

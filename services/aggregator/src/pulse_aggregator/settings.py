@@ -11,9 +11,15 @@ class Settings(PulseSettings):
     batch_timeout_ms: int = 200
     # An observed_at further than this into the future is impossible: dead-lettered.
     max_clock_skew_s: float = 300.0
+    # While events flow, summaries are refreshed at most this often (and at once when the
+    # stream pauses): the lag of the summaries, traded for throughput.
+    summary_interval_s: float = 5.0
+    # ... and take at most this share of the time: after a refresh of d seconds the next
+    # waits d * (1 / share - 1) (4d at 0.2). When the stream pauses, at once.
+    summary_max_share: float = 0.2
     # A batch is written in this many transactions at once, split by business: one
     # transaction keeps one PostgreSQL core busy while the others idle. The pool holds
-    # these and a spare.
+    # these, the summary refresh's connection and a spare.
     write_lanes: int = 2
     db_pool_size: int = 4
     db_work_mem: str = "64MB"

@@ -10,8 +10,8 @@
   reason, source partition and offset, retried until the broker takes them;
 - :class:`CommitOffsets`: the batch's offsets, only now; a rebalance meanwhile is not an
   error (the partitions' new owner replays the batch, and the writes are idempotent);
-- :class:`AfterCommit`: the businesses' cached answers retired, since the database
-  changed whether or not the offsets committed; then the batch counted.
+- :class:`AfterCommit`: the businesses' cached answers retired and their summaries due,
+  since the database changed whether or not the offsets committed; then the batch counted.
 
 :class:`BatchSteps` composes them (:func:`batch_steps`, from the settings) and holds the
 ordering rules: one batch at a time, in poll order; a batch polled before a rebalance is
@@ -135,8 +135,8 @@ def _on_retry(what: str, outcome: object) -> None:
 
 
 class Decode:
-    """Decodes a poll in slices, yielding between them: the batch being written needs the
-    event loop to send its next statements meanwhile."""
+    """Decodes a poll in slices, yielding between them: the batch being written and the
+    summary refresh need the event loop to send their next statements meanwhile."""
 
     def __init__(self, topic_of: dict[str, str], max_skew: timedelta) -> None:
         self._topic_of = topic_of  # consumed topic name -> the design's topic name
@@ -237,9 +237,9 @@ class CommitOffsets:
 
 class CacheVersions:
     """The businesses whose readers' cached answers are to be retired (query-api's cache
-    versions, ``pulse_shared.cache``), after a batch's commit. A failed bump must not fail
-    the batch: its businesses are kept for a later bump (the cached answers also expire).
-    Two bumps may be under way at once (the next batch's, a retry's): each removes only
+    versions, ``pulse_shared.cache``), after a commit of a batch or of a summary refresh.
+    A failed bump must not fail the batch: its businesses are kept for a later bump (the
+    cached answers also expire). A batch and a refresh may bump at once: each removes only
     what it bumped."""
 
     def __init__(self, redis: Redis | None) -> None:
@@ -268,17 +268,21 @@ class CacheVersions:
 
 class AfterCommit:
     """What follows a batch's database commit and offset commit. A batch that wrote
-    something (its summaries moved with it) makes its businesses' cached answers stale,
-    whether or not its offsets committed (the database changed either way); one that
-    committed is counted, and its partitions' lag reported."""
+    something makes its summaries due and its businesses' cached answers stale, whether or
+    not its offsets committed (the database changed either way); one that committed is
+    counted, and its partitions' lag reported."""
 
-    def __init__(self, consumer: OffsetCommitter, cache: CacheVersions) -> None:
+    def __init__(
+        self, consumer: OffsetCommitter, cache: CacheVersions, summaries_due: Callable[[], None]
+    ) -> None:
         self._consumer = consumer
         self._cache = cache
+        self._summaries_due = summaries_due
         self.batches = 0  # committed
 
     async def __call__(self, batch: Batch, written: Written, committed: bool) -> None:
         if written.result is not None:
+            self._summaries_due()
             self._cache.add(batch.decoded.events.business_ids())
         await self._cache.bump()
         if not committed:
@@ -344,6 +348,7 @@ def batch_steps(
     topic_of: dict[str, str],
     retry: Retry,
     cache: CacheVersions,
+    summaries_due: Callable[[], None],
 ) -> BatchSteps:
     """The aggregator's batch path, composed from its settings."""
     return BatchSteps(
@@ -351,5 +356,5 @@ def batch_steps(
         Write(writer, topic_of, settings.write_lanes, retry),
         DeadLetter(producer, settings.topic, retry),
         CommitOffsets(consumer),
-        AfterCommit(consumer, cache),
+        AfterCommit(consumer, cache, summaries_due),
     )

@@ -8,17 +8,20 @@ cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapsh
 post that arrives after its snapshots takes the newest stored one. Every change of what
 a post contributes to the summaries (its publish day, its post_analytics row) records its
 moves, and every new follower observation its days, in the same transaction; the batch's
-last statements move the summaries by them (``summaries.move_summaries``), so a reader
-sees a batch's numbers in the summaries from its commit. ``activity_daily`` too is moved
-in the batch's own transaction by what the batch changes (``pulse_shared.activity``).
+last statements move the platforms' day rows by them and queue their roll-ups
+(``summaries.move_daily_summaries``), so a reader of day rows sees a batch's numbers from
+its commit; the weeks, months, years and ``all`` rows follow from the day rows in
+``refresh_summaries``, which the consumer runs every few seconds and whenever it is idle.
+``activity_daily`` too is moved in the batch's own transaction by what the batch changes
+(``pulse_shared.activity``).
 
 A batch's statements, in order (each one round trip, skipped when the batch has nothing
 for it): :data:`CREATE_NEW_BUSINESSES` and the time-zone lock; :data:`UPSERT_POSTS`;
 ``activity.MOVE_ATTRIBUTION`` for the posts stored or moved; :data:`MARK_POSTS_REMOVED`;
 :data:`STORE_SNAPSHOTS` (snapshots, post_analytics and activity_daily in one statement:
 the hot path); :data:`REFRESH_ANALYTICS_OF_POSTS` for the posts stored or changed;
-:data:`STORE_ACCOUNT_SNAPSHOTS`; then ``summaries.move_summaries`` (its lock, the day
-changes, the day rows, the periods' rows).
+:data:`STORE_ACCOUNT_SNAPSHOTS`; then ``summaries.move_daily_summaries`` (its lock, the
+day changes, the day rows, the roll-ups queued).
 """
 
 from __future__ import annotations
@@ -70,7 +73,7 @@ class EventsRefused(Exception):
 class AnalyticsWriter(Protocol):
     async def write(self, batch: EventBatch) -> WriteResult: ...
 
-    async def refresh_summaries(self) -> frozenset[int]: ...
+    async def refresh_summaries(self, recompute_days: bool = False) -> frozenset[int]: ...
 
 
 # --- businesses --------------------------------------------------------------------------
@@ -414,7 +417,7 @@ class PostgresAnalyticsWriter:
         analytics = stored.analytics + await self._refresh_analytics(conn, changed_posts)
         accounts = await self._store_accounts(conn, batch)
         with _Stage("summaries"):
-            await summaries.move_summaries(conn)
+            await summaries.move_daily_summaries(conn)
         return WriteResult(len(changed_posts), stored.snapshots, analytics, accounts)
 
     @staticmethod
@@ -496,9 +499,10 @@ class PostgresAnalyticsWriter:
             )
             return stored
 
-    async def refresh_summaries(self) -> frozenset[int]:
-        """Recompute the summaries of the moments an older version left queued in
-        ``summary_pending_moments``; returns the businesses recomputed."""
-        with _Stage("summaries"):
+    async def refresh_summaries(self, recompute_days: bool = False) -> frozenset[int]:
+        """Roll up the day rows of the pending moments (``recompute_days``: recompute the
+        day rows from the source rows first, for moments an aggregator queued before the
+        batches moved day rows); returns the businesses whose summaries changed."""
+        with _Stage("rollups"):
             async with self._pool.acquire() as conn:
-                return (await summaries.refresh_pending(conn)).businesses
+                return (await summaries.refresh_pending(conn, recompute_days)).businesses
