@@ -516,12 +516,17 @@ _FINAL_STATES = """final_states AS (
     ORDER BY business_id, platform, day, post_id, step DESC, sign DESC
 )"""
 
-_BEST_MOVED = """best_moved AS (
-    SELECT DISTINCT ON (business_id, platform, day) business_id, platform, day,
-           post_id, engagement_rate AS rate
+# A post's rank among a day's posts as one value, the array [rate, -id]: the larger array
+# is the better post, ties to the lowest id (ids are far below 2^53, exact as floats), so
+# the best is max(), one pass without a sort.
+_RANK = "ARRAY[{rate}, -{id}]"
+
+_BEST_MOVED = f"""best_moved AS (
+    SELECT business_id, platform, day,
+           max({_RANK.format(rate="engagement_rate", id="post_id")})
+               FILTER (WHERE sign = 1 AND COALESCE(impressions, 0) > 0) AS best
     FROM final_states
-    WHERE sign = 1 AND COALESCE(impressions, 0) > 0
-    ORDER BY business_id, platform, day, engagement_rate DESC, post_id
+    GROUP BY business_id, platform, day
 )"""
 
 _TOUCHED_DAY_BOUNDS = """touched_day_bounds AS (
@@ -538,9 +543,11 @@ _TOUCHED_DAY_BOUNDS = """touched_day_bounds AS (
 
 # Each touched day with its row before the batch, and whether that row's best post fell:
 # it moved, and is gone from the day, or no longer has impressions, or rates lower now.
-_DAYS_BEFORE = """days_before AS (
+_DAYS_BEFORE = f"""days_before AS (
     SELECT d.*, o.follower_growth AS old_growth,
-           o.best_post_id AS old_best_post_id, o.best_post_engagement_rate AS old_best_rate,
+           CASE WHEN o.best_post_id IS NOT NULL
+                THEN {_RANK.format(rate="o.best_post_engagement_rate", id="o.best_post_id")}
+           END AS old_best,
            COALESCE(f.sign = -1 OR COALESCE(f.impressions, 0) = 0
                     OR f.engagement_rate < o.best_post_engagement_rate, false) AS best_fell
     FROM touched_day_bounds d
@@ -553,21 +560,16 @@ _DAYS_BEFORE = """days_before AS (
 )"""
 
 # A day's best post: the better of the one before and the best moved post, unless the one
-# before fell; then the best of the day's posts (ties: the lowest id, as recomputed).
-_DAY_BEST = """LEFT JOIN LATERAL (
-    SELECT v.post_id, v.rate FROM (VALUES (d.old_best_post_id, d.old_best_rate),
-                                          (c.post_id, c.rate)) v(post_id, rate)
-    WHERE NOT d.best_fell AND v.post_id IS NOT NULL
-    UNION ALL
-    (SELECT p.id, a.engagement_rate
-     FROM published_posts p
-     JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
-     WHERE d.best_fell AND p.business_id = d.business_id AND p.platform = d.platform
-       AND p.published_at >= d.starts AND p.published_at < d.ends
-       AND COALESCE(a.impressions, 0) > 0
-     ORDER BY a.engagement_rate DESC, p.id LIMIT 1)
-    ORDER BY rate DESC, post_id LIMIT 1
-) best ON true"""
+# before fell; then the best of the day's posts, looked for only then.
+_DAY_BEST = f"""CASE WHEN d.best_fell THEN (
+        SELECT {_RANK.format(rate="a.engagement_rate", id="p.id")}
+        FROM published_posts p
+        JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+        WHERE p.business_id = d.business_id AND p.platform = d.platform
+          AND p.published_at >= d.starts AND p.published_at < d.ends
+          AND COALESCE(a.impressions, 0) > 0
+        ORDER BY a.engagement_rate DESC, p.id LIMIT 1)
+    ELSE GREATEST(d.old_best, c.best) END"""
 
 # The batch's change to each touched day: what adds up, the growth (null: unchanged; new
 # minus before on a follower day) and the best post before and after.
@@ -579,15 +581,20 @@ WITH {_MOVED_DAYS},
 {_TOUCHED_DAY_BOUNDS},
 {_DAYS_BEFORE},
 {growth_of_days("(SELECT * FROM touched_day_bounds WHERE follower_day)")}
-SELECT d.business_id, d.platform, d.day,
-       {", ".join(f"COALESCE(m.{c}, 0)" for c in ADDITIVE)},
-       CASE WHEN d.follower_day THEN g.growth - COALESCE(d.old_growth, 0) END,
-       best.post_id, best.rate
-FROM days_before d
-LEFT JOIN moved_days m USING (business_id, platform, day)
-LEFT JOIN best_moved c USING (business_id, platform, day)
-LEFT JOIN growth g USING (business_id, platform, day)
-{_DAY_BEST}
+SELECT {", ".join(f"t.{c}" for c in ("business_id", "platform", "day", *ADDITIVE))},
+       t.follower_growth, -t.best[2]::bigint, t.best[1]
+FROM (
+    SELECT d.business_id, d.platform, d.day,
+           {", ".join(f"COALESCE(m.{c}, 0) AS {c}" for c in ADDITIVE)},
+           CASE WHEN d.follower_day THEN g.growth - COALESCE(d.old_growth, 0) END
+               AS follower_growth,
+           {_DAY_BEST} AS best
+    FROM days_before d
+    LEFT JOIN moved_days m USING (business_id, platform, day)
+    LEFT JOIN best_moved c USING (business_id, platform, day)
+    LEFT JOIN growth g USING (business_id, platform, day)
+    OFFSET 0  -- kept a subquery: pulled up, its best would be looked for twice
+) t
 """
 
 
