@@ -278,8 +278,8 @@ post_metric_snapshots = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     # The partition key must be part of the primary key; a snapshot is identified by
     # its post and the moment it was observed, so a duplicate delivery is a no-op.
+    # The only index: a post's history is read by its key, a rebuild by the key's prefix.
     PrimaryKeyConstraint("business_id", "platform", "platform_post_id", "observed_at"),
-    Index(None, "business_id", "observed_at"),
     postgresql_partition_by="RANGE (observed_at)",
 )
 
