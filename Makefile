@@ -28,7 +28,7 @@ lint:
 
 # One mypy run over the code, one per tests folder (test modules share names across packages).
 typecheck:
-	$(UV) mypy shared/src services/*/src services/dashboard/server cli/src deploy/local conftest.py
+	$(UV) mypy shared/src services/*/src services/dashboard/server cli/src deploy/local conftest.py pulse_testing
 	@for d in shared/tests services/*/tests cli/tests tests; do echo "mypy $$d"; $(UV) mypy $$d || exit 1; done
 
 pytest:

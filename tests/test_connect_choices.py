@@ -11,14 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import (
-    ConnectStack,
-    Infra,
-    browse_to_pulse,
-    connect_outcome,
-    connect_stack,
-)
 from pulse_cli.demo import consent, form_of, post_form
+from pulse_testing.connect import ConnectStack, browse_to_pulse, connect_outcome, connect_stack
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Infra, ServiceProcess, free_port, start_service
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, free_port, start_service
 
 pytestmark = pytest.mark.integration
 

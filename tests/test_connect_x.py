@@ -17,21 +17,16 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import (
-    ConnectStack,
-    Infra,
-    browse_to_pulse,
-    connect_outcome,
-    connect_stack,
-    eventually,
-    raw_post,
-)
 from pulse_cli.demo import consent as browse_consent
 from pulse_ingest_twitter.oauth import XOAuthClient
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.connect import TokenRefresher, redis_prefix
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.ingest.vault import TokenVault
+from pulse_testing.connect import ConnectStack, browse_to_pulse, connect_outcome, connect_stack
+from pulse_testing.http import raw_post
+from pulse_testing.infra import Infra
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

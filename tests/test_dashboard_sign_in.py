@@ -26,15 +26,9 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from redis import Redis
 
-from conftest import (
-    LOOSE_HEADERS,
-    Infra,
-    RecordingServer,
-    Seen,
-    ServiceProcess,
-    local_credentials,
-    start_dashboard_server,
-)
+from pulse_testing.http import LOOSE_HEADERS, RecordingServer, Seen
+from pulse_testing.infra import Infra, local_credentials
+from pulse_testing.processes import ServiceProcess, start_dashboard_server, start_service
 from services.dashboard.server.headers import PDF_CONTENT_SECURITY_POLICY
 from services.dashboard.tests.support import dashboard_server
 from tests.test_local_identity_and_mail import BrowserCookies, KeycloakPage
@@ -703,7 +697,6 @@ def test_a_sign_in_with_the_real_workspace_service_renews_and_relays_its_token(
     """The same path with the workspace service itself (its tokens living 30 s, so every
     relayed call renews): its /v1/sessions takes Keycloak's ID token, the /api/ relay
     carries a token that verifies against its JWKS, and /workspace/me answers the user."""
-    from conftest import start_service
     from services.workspace.tests.support import APP, workspace_env
 
     env = workspace_env(infra, secrets.token_hex(32), PULSE_WORKSPACE_TOKEN_TTL_S="30")

@@ -23,13 +23,15 @@ from aiokafka import AIOKafkaConsumer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, eventually, ingest_services, start_service
 from pulse_ingest_meta.api import FACEBOOK_POST_INSIGHT_METRICS
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.ingest.vault import TokenVault
 from pulse_shared.topics import REFRESH_REQUESTED, TOPICS
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, ingest_services, start_service
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

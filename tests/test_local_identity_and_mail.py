@@ -24,7 +24,7 @@ import httpx
 import jwt
 import pytest
 
-from conftest import local_credentials
+from pulse_testing.infra import local_credentials
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaProducer
 
-from conftest import Infra, ServiceProcess, eventually
 from pulse_shared import formulas
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

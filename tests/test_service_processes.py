@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from conftest import Infra, assert_operational_endpoints, start_service
+from pulse_testing.infra import Infra
+from pulse_testing.processes import assert_operational_endpoints, start_service
 
 pytestmark = pytest.mark.integration
 

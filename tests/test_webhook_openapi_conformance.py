@@ -23,7 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Infra, ServiceProcess, ingest_services
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, ingest_services
 
 pytestmark = pytest.mark.integration
 

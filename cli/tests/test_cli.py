@@ -11,9 +11,10 @@ import jwt
 import pytest
 from typer.testing import CliRunner, Result
 
-from conftest import Infra, free_port
 from pulse_cli.app import app
 from pulse_shared.auth import AUDIENCE
+from pulse_testing.infra import Infra
+from pulse_testing.processes import free_port
 from services.workspace.tests.support import Workspace
 
 pytestmark = pytest.mark.integration

@@ -18,7 +18,6 @@ from aiokafka.structs import ConsumerRecord
 from redis.asyncio import Redis
 from typer.testing import CliRunner, Result
 
-from conftest import Infra, free_port, ingest_services_on, start_service
 from pulse_cli.app import app
 from pulse_cli.connections import topic_partitions
 from pulse_cli.dead_letters import REPLAYED_FROM_HEADER
@@ -40,6 +39,8 @@ from pulse_shared.topics import (
     dlq,
     post_key,
 )
+from pulse_testing.infra import Infra
+from pulse_testing.processes import free_port, ingest_services_on, start_service
 from services.workspace.tests.support import Workspace
 
 pytestmark = pytest.mark.integration

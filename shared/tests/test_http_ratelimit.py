@@ -10,8 +10,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_shared.http_ratelimit import Limit, RateLimiter, client_address, subject_of_token
+from pulse_testing.infra import Infra
 
 T0 = 4_102_444_800.0  # 2100-01-01, the start of a 60 s window
 

@@ -24,7 +24,6 @@ import structlog
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from conftest import Infra, free_port
 from pulse_shared.ingest.caller import REFUSED_TOKEN_MEMORY, HttpApiCaller
 from pulse_shared.ingest.contracts import (
     Account,
@@ -39,6 +38,8 @@ from pulse_shared.ingest.contracts import (
 )
 from pulse_shared.ingest.ratelimit import Budget, BudgetExhausted, RateLimiter
 from pulse_shared.testing import ManualClock
+from pulse_testing.infra import Infra
+from pulse_testing.processes import free_port
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_shared.ingest.dedupe import WebhookDeduplicator
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

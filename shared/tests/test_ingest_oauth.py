@@ -10,9 +10,9 @@ import pytest
 from cryptography.fernet import Fernet
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_shared.ingest.connect import ConnectStates, PendingConnect, back_to, choice_page
 from pulse_shared.ingest.oauth import ConnectableAccount, Grant, code_challenge, code_verifier
+from pulse_testing.infra import Infra
 
 
 def test_the_pkce_challenge_is_rfc_7636s_s256() -> None:

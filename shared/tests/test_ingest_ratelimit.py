@@ -19,7 +19,6 @@ import pytest
 from prometheus_client import REGISTRY
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_shared.ingest.contracts import RateLimited, RateLimitState
 from pulse_shared.ingest.ratelimit import (
     DEFAULT_BUDGETS,
@@ -30,6 +29,7 @@ from pulse_shared.ingest.ratelimit import (
     rate_limit_app,
 )
 from pulse_shared.testing import ManualClock
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_shared.ingest.contracts import TrackedPost
 from pulse_shared.ingest.tracking import PollSchedule, post_key, post_of_key
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -11,10 +11,10 @@ import pytest
 import structlog
 from cryptography.fernet import Fernet
 
-from conftest import Infra
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.ingest.contracts import Account
 from pulse_shared.ingest.vault import TokenVault
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

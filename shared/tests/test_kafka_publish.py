@@ -10,10 +10,10 @@ import pytest
 from aiokafka import AIOKafkaConsumer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
-from conftest import Infra
 from pulse_shared.events import AccountObserved
 from pulse_shared.kafka import make_producer, publish
 from pulse_shared.topics import EVENT_ID_HEADER
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -18,9 +18,9 @@ from alembic import command
 from alembic.config import Config
 from sqlalchemy.engine import make_url
 
-from conftest import ROOT, Infra
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import ROOT, Infra
 
 pytestmark = pytest.mark.integration
 

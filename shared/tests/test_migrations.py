@@ -12,10 +12,10 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from conftest import Infra
 from pulse_shared import tables
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.tables import metadata
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -11,7 +11,9 @@ import secrets
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess, raw_post
+from pulse_testing.http import raw_post
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -24,16 +24,9 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from conftest import (
-    LOOSE_HEADERS,
-    ROOT,
-    Answer,
-    RecordingServer,
-    Seen,
-    ServiceProcess,
-    call,
-    start_dashboard_server,
-)
+from pulse_testing.http import LOOSE_HEADERS, Answer, RecordingServer, Seen, call
+from pulse_testing.infra import ROOT
+from pulse_testing.processes import ServiceProcess, start_dashboard_server
 
 DASHBOARD_DIR = Path(ROOT) / "services" / "dashboard"
 MAX_BODY = 64 * 1024

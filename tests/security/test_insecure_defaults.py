@@ -13,12 +13,13 @@ import jwt
 import pytest
 from pydantic import ValidationError
 
-from conftest import Infra, ServiceProcess, start_service
 from pulse_query_api.settings import Settings as QueryApiSettings
 from pulse_shared.auth import AUDIENCE, DEFAULT_DEV_SECRET, ISSUER
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.ingest.settings import DEV_TOKEN_KEY, IngestSettings
 from pulse_shared.settings import PulseSettings
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
 
 STRONG = "s" * 8 + secrets.token_hex(16)
 

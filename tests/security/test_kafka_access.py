@@ -23,7 +23,6 @@ from aiokafka.errors import (
     TopicAuthorizationFailedError,
 )
 
-from conftest import Infra, local_credentials
 from pulse_shared.kafka import KafkaConnection, cluster_answers, ensure_topics, make_producer
 from pulse_shared.kafka_access import acl_of, admin_client, grant, granted, revoke
 from pulse_shared.permissions import (
@@ -36,6 +35,7 @@ from pulse_shared.permissions import (
     kafka_principals,
 )
 from pulse_shared.topics import TOPICS, dlq
+from pulse_testing.infra import Infra, local_credentials
 
 pytestmark = pytest.mark.integration
 

@@ -31,7 +31,6 @@ from redis.asyncio import Redis
 from redis.exceptions import AuthenticationError, NoPermissionError, ResponseError
 from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
-from conftest import Infra
 from pulse_aggregator.consumer import CONSUMED_TOPICS
 from pulse_aggregator.settings import Settings as AggregatorSettings
 from pulse_query_api.cache import AnswerCache
@@ -56,6 +55,7 @@ from pulse_shared.permissions import (
     read_credentials,
 )
 from pulse_shared.topics import TOPICS
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

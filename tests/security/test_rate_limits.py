@@ -22,9 +22,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, start_service
 from pulse_shared.http_ratelimit import key_prefix
 from pulse_shared.kafka import ensure_topics
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.integration
 

@@ -8,8 +8,8 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from conftest import Infra
 from pulse_shared.db import asyncpg_dsn
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

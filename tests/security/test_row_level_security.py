@@ -15,8 +15,8 @@ from datetime import UTC, datetime
 import asyncpg
 import pytest
 
-from conftest import Infra
 from pulse_shared.db import asyncpg_dsn
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,10 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess, eventually
 from pulse_shared.db import asyncpg_dsn
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

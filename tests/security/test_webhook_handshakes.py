@@ -27,10 +27,11 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess, ingest_services
 from pulse_shared.events import Platform
 from pulse_shared.ingest.contracts import TrackedPost
 from pulse_shared.ingest.tracking import PollSchedule
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, ingest_services
 
 pytestmark = pytest.mark.integration
 

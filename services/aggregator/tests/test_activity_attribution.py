@@ -21,12 +21,12 @@ import asyncpg
 import pytest
 from reference import Reference, empty_activity
 
-from conftest import Infra
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import MetricsObserved, PostMetrics, PostPublished
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, assert_operational_endpoints, eventually
 from pulse_shared import formulas
 from pulse_shared.cache import cache_version
 from pulse_shared.topics import (
@@ -26,6 +25,9 @@ from pulse_shared.topics import (
     TOPICS,
     dlq,
 )
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, assert_operational_endpoints
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

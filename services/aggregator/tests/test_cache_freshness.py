@@ -21,7 +21,6 @@ import pytest
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess
 from pulse_aggregator.consumer import BatchConsumer
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.settings import Settings
@@ -34,38 +33,9 @@ from pulse_aggregator.writer import (
 from pulse_shared.cache import cache_version_key
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import MetricsObserved, PostMetrics, PostPublished
-
-
-class FakePipeline:
-    def __init__(self, redis: FakeRedis) -> None:
-        self._redis = redis
-        self._keys: list[str] = []
-
-    async def __aenter__(self) -> FakePipeline:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-    def incr(self, key: str) -> None:
-        self._keys.append(key)
-
-    async def execute(self) -> list[int]:
-        await self._redis.gate.wait()
-        self._redis.bumped.extend(self._keys)
-        return [1] * len(self._keys)
-
-
-class FakeRedis:
-    """Records the cache versions bumped; ``gate`` holds a bump until it is set."""
-
-    def __init__(self) -> None:
-        self.bumped: list[str] = []
-        self.gate = asyncio.Event()
-        self.gate.set()
-
-    def pipeline(self, transaction: bool = False) -> FakePipeline:
-        return FakePipeline(self)
+from pulse_testing.fakes import FakeRedis
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 
 class RefreshingWriter:

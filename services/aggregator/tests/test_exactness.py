@@ -27,9 +27,11 @@ from scenario import (
     wait_settled,
 )
 
-from conftest import Infra, ServiceProcess, eventually, start_service
 from pulse_shared.kafka import ensure_topics
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

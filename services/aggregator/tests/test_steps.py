@@ -39,6 +39,7 @@ from pulse_shared.topics import (
     DLQ_HEADER_REASON,
     DLQ_HEADER_TOPIC,
 )
+from pulse_testing.fakes import FakeRedis
 
 PREFIX = "t."
 TOPIC = PREFIX + "metrics.observed.v1"
@@ -153,33 +154,6 @@ class FakeKafka:
 
     async def position(self, partition: TopicPartition) -> int:
         return 0
-
-
-class FakePipeline:
-    def __init__(self, redis: FakeRedis) -> None:
-        self._redis = redis
-        self._keys: list[str] = []
-
-    async def __aenter__(self) -> FakePipeline:
-        return self
-
-    async def __aexit__(self, *_: object) -> None:
-        return None
-
-    def incr(self, key: str) -> None:
-        self._keys.append(key)
-
-    async def execute(self) -> list[int]:
-        self._redis.journal.append(f"bump {','.join(self._keys)}")
-        return [1] * len(self._keys)
-
-
-class FakeRedis:
-    def __init__(self, journal: list[str]) -> None:
-        self.journal = journal
-
-    def pipeline(self, transaction: bool = False) -> FakePipeline:
-        return FakePipeline(self)
 
 
 def metrics_record(post: str, business: int = 7, partition: int = 0, offset: int = 0) -> Record:

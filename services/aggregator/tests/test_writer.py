@@ -14,12 +14,12 @@ import asyncpg
 import pytest
 from scenario import assert_database_matches, build_stream, reference_of
 
-from conftest import Infra
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared import summaries
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import MetricsObserved, PostMetrics, PostPublished, PostRemoved
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

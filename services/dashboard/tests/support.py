@@ -7,7 +7,7 @@ import secrets
 
 import pytest
 
-from conftest import ServiceProcess, start_dashboard_server
+from pulse_testing.processes import ServiceProcess, start_dashboard_server
 
 # Limits that never fire: most tests call from 127.0.0.1, many sign-ins a minute.
 NEVER = "1000000/60"
@@ -22,9 +22,10 @@ def dashboard_server(
     auth_failures: str = NEVER,
     assets: dict[str, bytes] | None = None,
 ) -> ServiceProcess:
-    """:func:`conftest.start_dashboard_server` with these rate limits (PULSE_RATE_LIMIT_*),
-    and a PULSE_TOPIC_PREFIX of its own unless ``env`` names one, so that no other server's
-    requests count towards its limits (they are kept in the tests' Redis database)."""
+    """:func:`pulse_testing.processes.start_dashboard_server` with these rate limits
+    (PULSE_RATE_LIMIT_*), and a PULSE_TOPIC_PREFIX of its own unless ``env`` names one, so
+    that no other server's requests count towards its limits (they are kept in the tests'
+    Redis database)."""
     return start_dashboard_server(
         tmp_path_factory,
         {

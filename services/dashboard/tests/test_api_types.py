@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ROOT
+from pulse_testing.infra import ROOT
 
 DASHBOARD = Path(ROOT) / "services" / "dashboard"
 OPENAPI = DASHBOARD / "openapi"

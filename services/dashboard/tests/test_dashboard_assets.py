@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import ServiceProcess, call
+from pulse_testing.http import call
+from pulse_testing.processes import ServiceProcess
 from services.dashboard.server.assets import Asset, accepted_codings, choose_coding
 
 from .support import dashboard_server

@@ -21,17 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from conftest import (
-    LOOSE_HEADERS,
-    ROOT,
-    Answer,
-    RecordingServer,
-    Respond,
-    Seen,
-    ServiceProcess,
-    call,
-    free_port,
-)
+from pulse_testing.http import LOOSE_HEADERS, Answer, RecordingServer, Respond, Seen, call
+from pulse_testing.infra import ROOT
+from pulse_testing.processes import ServiceProcess, dashboard_sign_in_env, free_port
 from services.dashboard.tests.support import dashboard_server
 
 DASHBOARD_DIR = Path(ROOT) / "services" / "dashboard"
@@ -344,8 +336,6 @@ def test_the_defaults_are_the_local_ingest_ports(
     """PULSE_INGEST_<SERVICE>_URL unset: the ports `make up` runs the services on."""
     import importlib
     import sys
-
-    from conftest import dashboard_sign_in_env
 
     monkeypatch.syspath_prepend(str(DASHBOARD_DIR))
     for module in [n for n in sys.modules if n == "server" or n.startswith("server.")]:

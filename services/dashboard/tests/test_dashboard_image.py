@@ -11,7 +11,7 @@ import sys
 import tomllib
 from pathlib import Path
 
-from conftest import ROOT
+from pulse_testing.infra import ROOT
 
 SERVER = Path(ROOT) / "services" / "dashboard" / "server"
 SHARED = Path(ROOT) / "shared" / "src"

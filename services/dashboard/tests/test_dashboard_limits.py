@@ -25,17 +25,9 @@ import pytest
 from cryptography.fernet import Fernet
 from redis import Redis
 
-from conftest import (
-    LOOSE_HEADERS,
-    ROOT,
-    Answer,
-    Infra,
-    RecordingServer,
-    Seen,
-    ServiceProcess,
-    call,
-    free_port,
-)
+from pulse_testing.http import LOOSE_HEADERS, Answer, RecordingServer, Seen, call
+from pulse_testing.infra import ROOT, Infra
+from pulse_testing.processes import ServiceProcess, free_port
 from services.dashboard.tests.support import dashboard_server
 
 integration = pytest.mark.integration

@@ -15,7 +15,6 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_ingest_linkedin.client import LinkedInClient
 from pulse_ingest_linkedin.listing import PAGE_SIZE, LinkedInPostLister, day_start
 from pulse_ingest_linkedin.oauth import LinkedInOAuthClient
@@ -33,6 +32,7 @@ from pulse_shared.ingest.caller import HttpApiCaller
 from pulse_shared.ingest.contracts import Account
 from pulse_shared.ingest.oauth import Grant, OAuthRefused
 from pulse_shared.ingest.ratelimit import DEFAULT_BUDGETS, RateLimiter
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,6 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_ingest_meta.listing import MetaPostLister
 from pulse_ingest_meta.oauth import MetaOAuthClient
 from pulse_ingest_meta.rules import MetaRules
@@ -28,6 +27,7 @@ from pulse_shared.ingest.caller import HttpApiCaller
 from pulse_shared.ingest.contracts import Account
 from pulse_shared.ingest.oauth import ConnectableAccount, DiscoveredPost, Grant, OAuthRefused
 from pulse_shared.ingest.ratelimit import RateLimiter
+from pulse_testing.infra import Infra
 
 pytestmark = pytest.mark.integration
 

@@ -16,9 +16,10 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra, ServiceProcess, start_service
 from pulse_shared.ingest.contracts import TrackedPost
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.integration
 

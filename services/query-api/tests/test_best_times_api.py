@@ -18,10 +18,11 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_query_api import best_times as model
 from pulse_shared import formulas
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

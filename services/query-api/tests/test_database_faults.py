@@ -1,8 +1,8 @@
-"""query-api at the edge of a database outage, against a PostgreSQL server of this module's
-own (conftest.throwaway_postgres), stopped and started for real: the requests in flight at
-a shutdown and those during the outage are answered 503 with Retry-After, never 500 or a
-dropped connection; a computation that failed leaves no lock behind in Redis; while the
-server is away a member still reads the answers already cached, told so and how old they
+"""query-api at the edge of a database outage, against a PostgreSQL server of this module's own
+(pulse_testing.processes.throwaway_postgres), stopped and started for real: the requests in
+flight at a shutdown and those during the outage are answered 503 with Retry-After, never
+500 or a dropped connection; a computation that failed leaves no lock behind in Redis; while
+the server is away a member still reads the answers already cached, told so and how old they
 are, and a removed member reads nothing."""
 
 from __future__ import annotations
@@ -18,19 +18,19 @@ import jwt
 import pytest
 from redis.asyncio import Redis
 
-from conftest import (
-    QUERY_API_NOW,
-    Infra,
-    ServiceProcess,
-    ThrowawayPostgres,
-    eventually,
-    start_service,
-    throwaway_postgres,
-)
 from pulse_query_api.membership import forget_membership, membership_key
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.permissions import READER_ROLE
+from pulse_testing.infra import Infra
+from pulse_testing.processes import (
+    QUERY_API_NOW,
+    ServiceProcess,
+    ThrowawayPostgres,
+    start_service,
+    throwaway_postgres,
+)
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

@@ -13,7 +13,8 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, start_service
+from pulse_testing.infra import Infra
+from pulse_testing.processes import start_service
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,9 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

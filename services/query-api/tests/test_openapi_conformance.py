@@ -18,7 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from conftest import Infra, ServiceProcess
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -16,11 +16,12 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import QUERY_API_NOW, Infra, ServiceProcess, start_service
 from pulse_query_api.routes import export
 from pulse_shared import formulas, summaries
 from pulse_shared.cache import bump_cache_versions
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import QUERY_API_NOW, ServiceProcess, start_service
 
 pytestmark = pytest.mark.integration
 

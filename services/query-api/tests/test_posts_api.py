@@ -10,9 +10,10 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess, start_service
 from pulse_shared import formulas
 from pulse_shared.auth import DEFAULT_DEV_SECRET, mint_dev_token
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.integration
 

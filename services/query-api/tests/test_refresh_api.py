@@ -9,9 +9,10 @@ import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from conftest import Infra, ServiceProcess, start_service
 from pulse_shared.events import RefreshRequested
 from pulse_shared.topics import REFRESH_REQUESTED, TOPICS
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
 
 pytestmark = pytest.mark.integration
 

@@ -8,9 +8,10 @@ import random
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_shared.auth import mint_dev_token
 from pulse_shared.http_auth import TOKEN_BUSINESS_CLAIM, TOKEN_ID_CLAIM
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

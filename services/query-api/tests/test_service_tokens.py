@@ -15,10 +15,11 @@ import httpx
 import pytest
 from fastapi import HTTPException
 
-from conftest import Infra, ServiceProcess
 from pulse_shared.http_auth import Caller, caller_of_claims
 from pulse_shared.roles import Permission
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

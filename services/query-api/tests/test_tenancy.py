@@ -15,9 +15,10 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 
-from conftest import Infra, eventually
 from pulse_query_api.tenancy import business_session
 from pulse_shared.db import asyncpg_dsn
+from pulse_testing.infra import Infra
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 

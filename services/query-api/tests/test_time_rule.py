@@ -16,7 +16,6 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import QUERY_API_NOW, Infra, ServiceProcess
 from pulse_aggregator.records import EventBatch
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.db import asyncpg_dsn
@@ -28,6 +27,8 @@ from pulse_shared.events import (
     PostPublished,
 )
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import QUERY_API_NOW, ServiceProcess
 
 pytestmark = pytest.mark.integration
 

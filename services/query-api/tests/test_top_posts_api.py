@@ -12,8 +12,9 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_shared import formulas
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

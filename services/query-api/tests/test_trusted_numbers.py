@@ -28,10 +28,11 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_shared import formulas
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from conftest import Infra
 from pulse_reporter.alerting import Alerting
 from pulse_reporter.anomalies import (
     BASELINE_WEEKS,
@@ -34,6 +33,7 @@ from pulse_reporter.deliveries import Deliverer
 from pulse_reporter.settings import Settings
 from pulse_reporter.worker import Worker
 from pulse_shared.mail import Mailer
+from pulse_testing.infra import Infra
 from services.reporter.tests import noise
 from services.reporter.tests.delivery_support import (
     TIMEZONE,

@@ -13,7 +13,8 @@ from typing import Any
 import httpx
 from PIL import Image
 
-from conftest import Infra, ServiceProcess
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 from services.reporter.tests.delivery_support import new_business_id
 
 ROLES = ("owner", "admin", "analyst", "viewer")

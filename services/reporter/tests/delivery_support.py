@@ -19,7 +19,6 @@ from typing import Any
 import asyncpg
 import httpx
 
-from conftest import Infra, free_port, local_credentials
 from pulse_reporter.anomalies import Reconnection, SeriesByPlatformMetric
 from pulse_reporter.deliveries import Deliverer
 from pulse_reporter.ports import BusinessInfo, MailSender
@@ -27,6 +26,8 @@ from pulse_reporter.report_data import Period, PeriodKind, Report
 from pulse_reporter.settings import Settings
 from pulse_reporter.worker import Worker
 from pulse_shared.mail import Mailer
+from pulse_testing.infra import Infra, local_credentials
+from pulse_testing.processes import free_port
 from services.reporter.tests.support import saved_report
 
 SMTP_PORT = int(os.environ.get("PULSE_SMTP_PORT", "1025"))

@@ -10,10 +10,11 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from conftest import Infra, ServiceProcess, local_credentials, start_service
 from pulse_reporter.app import DATABASE_SETTINGS
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.permissions import DATABASE_ROLES, REPORTER_ROLE
+from pulse_testing.infra import Infra, local_credentials
+from pulse_testing.processes import ServiceProcess, start_service
 from services.reporter.tests.api_support import PREVIEW_LIMIT, Team, new_team
 from services.reporter.tests.delivery_support import (
     DASHBOARD,

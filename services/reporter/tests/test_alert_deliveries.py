@@ -19,7 +19,6 @@ from typing import Any
 import asyncpg
 import pytest
 
-from conftest import Infra
 from pulse_reporter import webhooks
 from pulse_reporter.alert_deliveries import (
     NO_RECIPIENTS,
@@ -37,6 +36,7 @@ from pulse_reporter.alert_text import AlertText
 from pulse_reporter.app import DATABASE_SETTINGS
 from pulse_reporter.mail import recipient_message_id
 from pulse_shared.db import asyncpg_dsn
+from pulse_testing.infra import Infra
 from services.reporter.tests.alert_support import (
     DAY,
     AlertAnalytics,

@@ -20,7 +20,6 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from conftest import Infra
 from pulse_reporter import anomalies
 from pulse_reporter.alert_store import BusinessToJudge
 from pulse_reporter.alerting import AlertJob, due_day, reconnection_key
@@ -28,6 +27,7 @@ from pulse_reporter.analytics import AnalyticsUnavailable, QueryApiAnalytics
 from pulse_reporter.anomalies import Reconnection
 from pulse_shared import formulas
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
 from services.reporter.tests import noise
 from services.reporter.tests.alert_support import (
     DAY,

@@ -31,7 +31,6 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_reporter.analytics import (
     AnalyticsError,
     AnalyticsUnavailable,
@@ -52,6 +51,8 @@ from pulse_reporter.report_data import (
 from pulse_shared import formulas
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.summaries import set_business_timezone
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 
 pytestmark = pytest.mark.integration
 

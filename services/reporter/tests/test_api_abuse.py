@@ -11,8 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_shared.auth import mint_dev_token
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 from services.reporter.tests.api_support import (
     PREVIEW_LIMIT,
     Team,

@@ -14,8 +14,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from conftest import ServiceProcess
 from pulse_reporter.webhooks import secret_key
+from pulse_testing.processes import ServiceProcess
 from services.reporter.tests.api_support import Team, client, field_of
 
 pytestmark = pytest.mark.integration

@@ -8,8 +8,8 @@ import http.client
 
 import pytest
 
-from conftest import ServiceProcess
 from pulse_reporter.rendering import DEFAULT_COLOUR
+from pulse_testing.processes import ServiceProcess
 from services.reporter.tests.api_support import Team, client, field_of, image
 
 pytestmark = pytest.mark.integration

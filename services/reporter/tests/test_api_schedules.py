@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import asyncpg
 import pytest
 
-from conftest import ServiceProcess
 from pulse_reporter.schedules import latest_period
+from pulse_testing.processes import ServiceProcess
 from services.reporter.tests.api_support import Team, client, field_of
 
 pytestmark = pytest.mark.integration

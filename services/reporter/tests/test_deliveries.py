@@ -20,7 +20,6 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import Infra, ServiceProcess, eventually, free_port, start_service
 from pulse_reporter.app import DATABASE_SETTINGS
 from pulse_reporter.deliveries import (
     NO_DATA,
@@ -37,6 +36,9 @@ from pulse_reporter.store import connected
 from pulse_reporter.worker import request_send_now
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.mail import Mailer
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, free_port, start_service
+from pulse_testing.waiting import eventually
 from services.reporter.tests.delivery_support import (
     DASHBOARD,
     LINK_KEYS,

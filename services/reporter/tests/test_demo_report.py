@@ -7,8 +7,9 @@ from __future__ import annotations
 import asyncpg
 import pytest
 
-from conftest import Infra, ServiceProcess
 from pulse_cli.demo import DemoSettings, demo_report
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess
 from services.reporter.tests.api_support import Team
 
 pytestmark = pytest.mark.integration

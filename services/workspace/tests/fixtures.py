@@ -8,7 +8,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from conftest import Infra, ServiceProcess, start_service
+from pulse_testing.infra import Infra
+from pulse_testing.processes import ServiceProcess, start_service
 from services.workspace.tests.support import (
     APP,
     MAIL_DOMAIN,

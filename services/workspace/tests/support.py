@@ -18,7 +18,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import httpx
 
-from conftest import Infra, ServiceProcess, local_credentials
+from pulse_testing.infra import Infra, local_credentials
+from pulse_testing.processes import ServiceProcess
 
 APP = "pulse_workspace.app:app"
 KEYCLOAK = f"http://127.0.0.1:{os.environ.get('PULSE_KEYCLOAK_PORT', '8300')}"

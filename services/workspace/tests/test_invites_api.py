@@ -10,7 +10,7 @@ import asyncpg
 import httpx
 import pytest
 
-from conftest import free_port
+from pulse_testing.processes import free_port
 from services.workspace.tests.support import (
     Person,
     StartWorkspace,

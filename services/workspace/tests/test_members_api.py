@@ -10,8 +10,8 @@ import httpx
 import pytest
 from redis.asyncio import Redis
 
-from conftest import Infra
 from pulse_shared.memberships import membership_key
+from pulse_testing.infra import Infra
 from services.workspace.tests.support import Person, Workspace, new_business
 
 pytestmark = pytest.mark.integration

@@ -12,10 +12,10 @@ import httpx
 import jwt
 import pytest
 
-from conftest import Infra
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.roles import Permission
 from pulse_shared.settings import PulseSettings
+from pulse_testing.infra import Infra
 from services.workspace.tests.support import StartWorkspace, Workspace, new_business
 
 pytestmark = pytest.mark.integration

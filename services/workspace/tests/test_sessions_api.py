@@ -11,9 +11,9 @@ import httpx
 import jwt
 import pytest
 
-from conftest import assert_operational_endpoints
 from pulse_shared.http_auth import Authenticator
 from pulse_shared.settings import PulseSettings
+from pulse_testing.processes import assert_operational_endpoints
 from services.workspace.tests.support import (
     StartWorkspace,
     Workspace,
