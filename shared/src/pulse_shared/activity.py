@@ -41,6 +41,7 @@ from collections.abc import Sequence
 
 import asyncpg
 
+from pulse_shared import formulas
 from pulse_shared.tables import METRIC_COLUMNS, SUMMARY_REPORTED
 
 # Its gain columns, by the snapshot column each is measured on.
@@ -73,7 +74,7 @@ def activity_gains(alias: str, before: str) -> str:
 
 def origin_day(published_at: str, timezone: str) -> str:
     """The attribution rule's day: the post's local publish day."""
-    return f"({published_at} AT TIME ZONE {timezone})::date"
+    return formulas.sql_local_day(published_at, timezone)
 
 
 def _listed(alias: str) -> str:

@@ -92,6 +92,11 @@ def sql_engagement(likes: str, comments: str, shares: str) -> str:
     return f"(COALESCE({likes}, 0) + COALESCE({comments}, 0) + COALESCE({shares}, 0))"
 
 
+def sql_local_day(instant: str, timezone: str) -> str:
+    """The local calendar day of ``instant`` in the time zone ``timezone``."""
+    return f"({instant} AT TIME ZONE {timezone})::date"
+
+
 def sql_ratio_pct(numerator: str, denominator: str) -> str:
     return (
         f"(CASE WHEN COALESCE({denominator}, 0) > 0 "

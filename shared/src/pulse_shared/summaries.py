@@ -456,10 +456,6 @@ CREATE TEMP TABLE IF NOT EXISTS day_changes (
 """
 
 
-def local_day(instant: str, timezone: str) -> str:
-    return f"({instant} AT TIME ZONE {timezone})::date"
-
-
 def state_of(alias: str) -> str:
     """A post's state, from the post_analytics columns of ``alias``."""
     return ", ".join(f"{alias}.{c}" for c in STATE_COLUMNS)

@@ -131,7 +131,7 @@ _POSTS_CHANGED = f"""posts_changed AS (
 _PUBLISH_MOVES = summaries.record_moves(
     "publish_moves",
     f"""
-    SELECT u.business_id, u.platform, {summaries.local_day("v.published_at", "b.timezone")},
+    SELECT u.business_id, u.platform, {formulas.sql_local_day("v.published_at", "b.timezone")},
            u.id, 1, v.sign, {summaries.state_of("a")}
     FROM posts_changed u
     LEFT JOIN stored_publish_times o USING ({_POST})
@@ -215,7 +215,7 @@ def _analytics_moves(step: int) -> str:
     return summaries.record_moves(
         "analytics_moves",
         f"""
-    SELECT u.business_id, u.platform, {summaries.local_day("p.published_at", "b.timezone")},
+    SELECT u.business_id, u.platform, {formulas.sql_local_day("p.published_at", "b.timezone")},
            u.post_id, {step}, v.*
     FROM analytics_moved u
     JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
@@ -321,7 +321,7 @@ new_account_snapshots AS (
 # account's next observation, which is measured from it.
 _FOLLOWER_DAYS = f"""follower_days_touched AS (
     INSERT INTO follower_days (business_id, platform, day)
-    SELECT m.business_id, m.platform, {summaries.local_day("m.at", "b.timezone")}
+    SELECT m.business_id, m.platform, {formulas.sql_local_day("m.at", "b.timezone")}
     FROM (
         SELECT business_id, platform, observed_at AS at FROM new_account_snapshots
         UNION ALL
