@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from pulse_shared.background import stop_loops
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import Platform, PostPublished, PostRemoved, RefreshRequested
 from pulse_shared.health import Check, health_router
@@ -131,13 +132,13 @@ def _connect_parts(
     vault: TokenVault,
     worker: IngestWorker,
     http: httpx.AsyncClient,
-) -> list[Coroutine[Any, Any, None]]:
+) -> dict[str, Coroutine[Any, Any, None]]:
     """The account sync (when the platform's posts can be listed) and the connect flow
     with its token refresher (when its OAuth client and redirect URI are configured); the
-    loops to run in the background."""
+    loops to run in the background, by name."""
     app.state.connect = None
     if parts.lister is None:
-        return []
+        return {}
     keys = redis_prefix(name, settings.topic_prefix)
     sync = AccountSync(
         platforms=parts.platforms, client=parts.client, lister=parts.lister,
@@ -146,9 +147,9 @@ def _connect_parts(
         discovery_every_s=settings.discovery_every_s,
     )  # fmt: skip
     worker.discovery = sync
-    jobs: list[Coroutine[Any, Any, None]] = [sync.run()]
+    loops: dict[str, Coroutine[Any, Any, None]] = {"account-sync": sync.run()}
     if parts.oauth is None or not settings.oauth_redirect_uri:
-        return jobs
+        return loops
     Authenticator.check_configuration(settings)
     app.state.authenticator = Authenticator(settings)
     app.state.connect = ConnectFlow(
@@ -160,7 +161,7 @@ def _connect_parts(
         platforms=parts.platforms, oauth=parts.oauth, vault=vault, http=http, redis=redis,
         key_prefix=keys, margin_s=settings.token_refresh_margin_s,
     )  # fmt: skip
-    return [*jobs, refresher.run()]
+    return {**loops, "token-refresh": refresher.run()}
 
 
 def build_ingest_app(
@@ -231,14 +232,12 @@ def build_ingest_app(
                 asyncio.create_task(
                     worker.run_followers(settings.followers_every_s), name="followers"
                 ),
-                *(asyncio.create_task(job) for job in background),
+                *(asyncio.create_task(job, name=loop) for loop, job in background.items()),
             ]
             log.info("ingest started", service=name, platforms=list(parts.platforms))
             yield
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
+            await stop_loops(tasks)
             await producer.stop()
             await caller.aclose()
             await http.aclose()

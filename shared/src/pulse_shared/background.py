@@ -1,0 +1,36 @@
+"""A service's background loops, stopped within a bound when it shuts down."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Sequence
+from typing import Any
+
+import structlog
+
+log = structlog.get_logger()
+
+# What a loop's own cleanup may take at shutdown (closing a Kafka consumer, flushing a
+# producer) before it is interrupted; well inside an orchestrator's grace period (30 s).
+STOP_GRACE_S = 5.0
+
+
+async def stop_loops(tasks: Sequence[asyncio.Task[Any]], grace_s: float = STOP_GRACE_S) -> None:
+    """Cancel ``tasks`` and give their cleanup ``grace_s``. A loop still cleaning up then is
+    cancelled again, which interrupts that cleanup: a Kafka consumer leaving its group waits
+    for the group's pending join, which a member that vanished without leaving (kill -9)
+    holds until its session times out, and a shutdown must not wait for that."""
+    for task in tasks:
+        task.cancel()
+    if not tasks:
+        return
+    done, pending = await asyncio.wait(tasks, timeout=grace_s)
+    for task in done:
+        if not task.cancelled() and task.exception() is not None:
+            log.warning("loop failed", loop=task.get_name(), error=repr(task.exception()))
+    if pending:
+        names = sorted(task.get_name() for task in pending)
+        log.warning("loops still stopping; interrupted", loops=names, grace_s=grace_s)
+        for task in pending:
+            task.cancel()
+        await asyncio.wait(pending, timeout=grace_s)
