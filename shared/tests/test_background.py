@@ -6,7 +6,7 @@ import asyncio
 
 from structlog.testing import capture_logs
 
-from pulse_shared.background import stop_loops
+from pulse_shared.background import close_within, stop_loops
 
 
 async def test_loops_that_clean_up_in_time_finish_their_cleanup() -> None:
@@ -57,4 +57,20 @@ async def test_a_loop_that_had_failed_is_reported_not_raised() -> None:
         await stop_loops([], grace_s=1)
     assert [(e["event"], e["loop"], e["error"]) for e in logs] == [
         ("loop failed", "followers", "RuntimeError('broken')")
+    ]
+
+
+async def test_a_close_that_outlasts_the_grace_is_interrupted_and_said() -> None:
+    closed = asyncio.Event()
+
+    async def close() -> None:
+        await asyncio.sleep(0.01)
+        closed.set()
+
+    with capture_logs() as logs:
+        await close_within(close(), "producer", grace_s=5)
+        await close_within(asyncio.Event().wait(), "kafka consumer", grace_s=0.05)
+    assert closed.is_set()
+    assert [(e["event"], e["client"]) for e in logs] == [
+        ("still closing; interrupted", "kafka consumer")
     ]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from typing import Any
 
 import structlog
@@ -34,3 +34,12 @@ async def stop_loops(tasks: Sequence[asyncio.Task[Any]], grace_s: float = STOP_G
         for task in pending:
             task.cancel()
         await asyncio.wait(pending, timeout=grace_s)
+
+
+async def close_within(close: Awaitable[object], what: str, grace_s: float = STOP_GRACE_S) -> None:
+    """Await a client's ``close`` for ``grace_s`` at most, then interrupt it (the same
+    consumer leaving a group whose join is held, awaited by the lifespan itself)."""
+    try:
+        await asyncio.wait_for(close, grace_s)
+    except TimeoutError:
+        log.warning("still closing; interrupted", client=what, grace_s=grace_s)

@@ -16,6 +16,7 @@ from redis.asyncio import Redis
 from pulse_aggregator.consumer import BatchConsumer
 from pulse_aggregator.settings import Settings
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
+from pulse_shared.background import close_within
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.health import Check, health_router
 from pulse_shared.kafka import make_producer
@@ -104,7 +105,7 @@ async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         runtime.task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await runtime.task
-        await consumer.stop()
+        await close_within(consumer.stop(), "kafka consumer")
         await producer.stop()
         await redis.aclose()
         await runtime.pool.close()
