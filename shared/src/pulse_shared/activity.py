@@ -178,7 +178,7 @@ _POST_WINDOWS = f"""post_windows AS (
            (a.fetched_at AT TIME ZONE w.timezone)::date AS stored_day,
            {activity_values("a")}
     FROM (
-        SELECT {_POST}, timezone, min(day)::timestamp AT TIME ZONE timezone AS starts,
+        SELECT {_POST}, timezone, {formulas.sql_day_start("min(day)", "timezone")} AS starts,
                min(observed_at) AS first_new
         FROM new_snapshot_days GROUP BY {_POST}, timezone
     ) w

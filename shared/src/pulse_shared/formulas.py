@@ -97,6 +97,12 @@ def sql_local_day(instant: str, timezone: str) -> str:
     return f"({instant} AT TIME ZONE {timezone})::date"
 
 
+def sql_day_start(day: str, timezone: str) -> str:
+    """The instant the local calendar day ``day`` begins in the time zone ``timezone``
+    (``day + 1``: the instant it ends)."""
+    return f"({day})::timestamp AT TIME ZONE {timezone}"
+
+
 def sql_ratio_pct(numerator: str, denominator: str) -> str:
     return (
         f"(CASE WHEN COALESCE({denominator}, 0) > 0 "

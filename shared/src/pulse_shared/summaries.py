@@ -60,8 +60,9 @@ import asyncpg
 from pulse_shared import activity, formulas
 from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
 
-# Per-connection scratch tables, emptied at every commit.
-SETUP_SQL = """
+# The refresh's per-connection scratch tables, emptied at every commit (SETUP_SQL creates
+# them with the moves').
+_REFRESH_SCRATCH = """
 CREATE TEMP TABLE IF NOT EXISTS touched_moments (
     business_id bigint NOT NULL, platform text NOT NULL, at timestamptz NOT NULL
 ) ON COMMIT DELETE ROWS;
@@ -84,12 +85,12 @@ FROM (SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b
 """
 
 # Only after the lock is the time zone read: a concurrent change has committed by then.
-TOUCHED_DAYS = """
+_touched_day = formulas.sql_local_day("m.at", "b.timezone")
+TOUCHED_DAYS = f"""
 INSERT INTO touched_days (business_id, platform, day, timezone, starts, ends)
-SELECT DISTINCT m.business_id, m.platform, (m.at AT TIME ZONE b.timezone)::date,
-       b.timezone,
-       (m.at AT TIME ZONE b.timezone)::date::timestamp AT TIME ZONE b.timezone,
-       ((m.at AT TIME ZONE b.timezone)::date + 1)::timestamp AT TIME ZONE b.timezone
+SELECT DISTINCT m.business_id, m.platform, {_touched_day}, b.timezone,
+       {formulas.sql_day_start(_touched_day, "b.timezone")},
+       {formulas.sql_day_start(f"{_touched_day} + 1", "b.timezone")}
 FROM touched_moments m JOIN businesses b ON b.id = m.business_id
 ON CONFLICT DO NOTHING
 """
@@ -439,7 +440,7 @@ _ADDITIVE_TYPES = ", ".join(
     f"{c} double precision" if c in FLOAT_SUMS else f"{c} bigint" for c in ADDITIVE
 )
 
-MOVES_SETUP_SQL = f"""
+_MOVES_SCRATCH = f"""
 CREATE TEMP TABLE IF NOT EXISTS summary_moves (
     business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL,
     post_id bigint NOT NULL, step int NOT NULL, sign int NOT NULL, {_STATE_TYPES}
@@ -454,6 +455,10 @@ CREATE TEMP TABLE IF NOT EXISTS day_changes (
     PRIMARY KEY (business_id, platform, day)
 ) ON COMMIT DELETE ROWS;
 """
+
+# Every scratch table of the summaries, the refresh's and the moves': what a connection
+# that refreshes or moves summaries runs once.
+SETUP_SQL = _REFRESH_SCRATCH + _MOVES_SCRATCH
 
 
 def state_of(alias: str) -> str:
@@ -525,10 +530,10 @@ _BEST_MOVED = f"""best_moved AS (
     GROUP BY business_id, platform, day
 )"""
 
-_TOUCHED_DAY_BOUNDS = """touched_day_bounds AS (
+_TOUCHED_DAY_BOUNDS = f"""touched_day_bounds AS (
     SELECT d.business_id, d.platform, d.day, d.follower_day, b.timezone,
-           d.day::timestamp AT TIME ZONE b.timezone AS starts,
-           (d.day + 1)::timestamp AT TIME ZONE b.timezone AS ends
+           {formulas.sql_day_start("d.day", "b.timezone")} AS starts,
+           {formulas.sql_day_start("d.day + 1", "b.timezone")} AS ends
     FROM (SELECT business_id, platform, day, bool_or(follower_day) AS follower_day
           FROM (SELECT business_id, platform, day, false AS follower_day FROM moved_days
                 UNION ALL
@@ -658,9 +663,9 @@ MOVE_DAILY_SUMMARIES = _add_changes(
 
 # The changed days' moments, queued for the roll-up refresh (their weeks, months, years
 # and 'all' rows), in the batch's transaction: a crash between loses nothing.
-QUEUE_ROLLUPS = """
+QUEUE_ROLLUPS = f"""
 INSERT INTO summary_pending_moments (business_id, platform, at)
-SELECT c.business_id, c.platform, c.day::timestamp AT TIME ZONE b.timezone
+SELECT c.business_id, c.platform, {formulas.sql_day_start("c.day", "b.timezone")}
 FROM day_changes c JOIN businesses b ON b.id = c.business_id
 """
 

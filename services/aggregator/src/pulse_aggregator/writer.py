@@ -370,7 +370,6 @@ def _post_arrays(posts: Sequence[PostPublished]) -> list[list[Any]]:
 async def prepare_connection(conn: asyncpg.Connection) -> None:
     """Per-connection set-up: the scratch tables of the summaries' refresh and moves."""
     await conn.execute(summaries.SETUP_SQL)
-    await conn.execute(summaries.MOVES_SETUP_SQL)
 
 
 class _Stage:
