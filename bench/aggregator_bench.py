@@ -61,7 +61,16 @@ import httpx
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
-from common import ROOT, Infra, create_database, delete_topics, drop_database, free_port
+from common import (
+    ROOT,
+    Infra,
+    create_database,
+    data_parser,
+    delete_topics,
+    drop_database,
+    free_port,
+    parse_data_args,
+)
 from prometheus_client.parser import text_string_to_metric_families
 
 from pulse_aggregator.consumer import RefreshPacing
@@ -1356,10 +1365,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=1_000_000, help="metrics events")
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--businesses", type=int, default=200)
+    parser = data_parser(__doc__)
     parser.add_argument(
         "--batch",
         type=int,
@@ -1379,11 +1385,7 @@ def main(argv: list[str] | None = None) -> None:
         default=2,
         help="aggregator processes of the scale-out run (one consumer group); 0 or 1: none",
     )
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
-    if not 0 < args.posts <= args.events or args.businesses <= 0:
-        parser.error("need 0 < posts <= events and businesses > 0")
-    asyncio.run(run(args))
+    asyncio.run(run(parse_data_args(parser, argv)))
 
 
 if __name__ == "__main__":

@@ -4,6 +4,7 @@ migrated to head, dropped at the end."""
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import os
 import signal
@@ -90,6 +91,24 @@ class Infra:
 
     def dsn(self, database: str, reader: bool = False) -> str:
         return asyncpg_dsn(self.url(database, reader))
+
+
+def data_parser(doc: str | None, events_help: str = "metrics events") -> argparse.ArgumentParser:
+    """A benchmark's command line with the options of the data it generates (events,
+    posts, businesses, the seed); :func:`parse_data_args` checks them."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0] if doc else None)
+    parser.add_argument("--events", type=int, default=1_000_000, help=events_help)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--businesses", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=42)
+    return parser
+
+
+def parse_data_args(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:
+    args = parser.parse_args(argv)
+    if not 0 < args.posts <= args.events or args.businesses <= 0:
+        parser.error("need 0 < posts <= events and businesses > 0")
+    return args
 
 
 def free_port() -> int:

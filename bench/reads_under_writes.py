@@ -89,7 +89,15 @@ from aggregator_bench import (
     step,
     verdict,
 )
-from common import Infra, Process, create_database, delete_topics, drop_database
+from common import (
+    Infra,
+    Process,
+    create_database,
+    data_parser,
+    delete_topics,
+    drop_database,
+    parse_data_args,
+)
 from query_bench import (
     API,
     Subject,
@@ -848,10 +856,7 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=1_000_000, help="metrics events to fill")
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--businesses", type=int, default=200)
+    parser = data_parser(__doc__, events_help="metrics events to fill")
     parser.add_argument("--batch", type=int, default=20_000, help="PULSE_BATCH_MAX_RECORDS")
     parser.add_argument("--batch-timeout-ms", type=int, default=200)
     parser.add_argument("--requests", type=int, default=200, help="per endpoint and phase")
@@ -879,12 +884,11 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds between a probe's reads of the overview",
     )
     parser.add_argument("--probe-timeout", type=float, default=60.0)
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args(argv)
+    args = parse_data_args(parser, argv)
     if args.export_requests is None:
         args.export_requests = args.requests
-    if not 0 < args.posts <= args.events or args.businesses <= 0 or args.probes <= 0:
-        parser.error("need 0 < posts <= events, businesses > 0 and probes > 0")
+    if args.probes <= 0:
+        parser.error("need probes > 0")
     asyncio.run(run(args))
 
 

@@ -22,7 +22,7 @@ from datetime import UTC, datetime
 
 from aggregator_bench import PARTITIONS, generate, postgres_ceiling
 from aiokafka.partitioner import DefaultPartitioner
-from common import Infra, create_database, drop_database
+from common import Infra, create_database, data_parser, drop_database, parse_data_args
 
 from pulse_shared.topics import METRICS_OBSERVED
 
@@ -64,17 +64,10 @@ async def run(args: argparse.Namespace) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0] if __doc__ else None)
-    parser.add_argument("--events", type=int, default=1_000_000, help="metrics events")
-    parser.add_argument("--posts", type=int, default=100_000)
-    parser.add_argument("--businesses", type=int, default=200)
+    parser = data_parser(__doc__)
     parser.add_argument("--batch", type=int, default=20_000, help="records per batch")
     parser.add_argument("--run", type=int, default=2_500, help="records per partition run")
-    parser.add_argument("--seed", type=int, default=42)
-    args = parser.parse_args()
-    if not 0 < args.posts <= args.events or args.businesses <= 0:
-        parser.error("need 0 < posts <= events and businesses > 0")
-    asyncio.run(run(args))
+    asyncio.run(run(parse_data_args(parser, None)))
 
 
 if __name__ == "__main__":
