@@ -92,6 +92,8 @@ export function AlertList({ reporter, business, timezone, onAlertsChanged, onUna
       current = false;
     };
   }, [reporter, id, cursor]);
+  // Another business: its newest page, not the older pages of the one shown before.
+  useEffect(() => setCursor((c) => (c.before === null ? c : { before: null, ask: c.ask + 1 })), [id]);
 
   async function mark(action: () => Promise<string | null>) {
     setBusy(true);
