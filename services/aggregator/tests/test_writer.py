@@ -5,6 +5,7 @@ snapshot stored before its post, a republished post) are chosen, not left to cha
 
 from __future__ import annotations
 
+import asyncio
 import random
 import secrets
 from collections.abc import AsyncIterator
@@ -20,6 +21,7 @@ from pulse_shared import summaries
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.events import MetricsObserved, PostMetrics, PostPublished, PostRemoved
 from pulse_testing.infra import Infra
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -130,6 +132,44 @@ async def test_summaries_moved_by_every_batch_equal_a_recomputation(
             differences(moved, await recomputed_summaries(db, businesses))[:5],
         )
     assert batches > 10
+
+
+# Backends waiting for a two-key advisory lock: the roll-up locks (summaries.LOCK_ROLLUPS).
+ROLLUP_LOCK_WAITERS = """
+SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2
+"""
+
+
+async def test_a_roll_up_refresh_holds_up_no_batch_and_the_next_one_rolls_its_days_up(
+    infra: Infra, writer: PostgresAnalyticsWriter, db: asyncpg.Connection
+) -> None:
+    """A refresh holds its businesses' roll-up locks to its commit: a batch of the same
+    business commits meanwhile (it moves day rows only), a second refresh waits for the
+    first and then rolls up the batch's days, and the rows equal a recomputation."""
+    businesses = [secrets.randbelow(2**62) + 10**12]
+    stream = build_stream(random.Random(7), businesses, posts_per_business=10, snapshots_per_post=3)
+    half = len(stream.events) // 2
+    await writer.write(EventBatch.of(stream.events[:half]))
+    first, second = [await asyncpg.connect(asyncpg_dsn(infra.database_url)) for _ in range(2)]
+    try:
+        for conn in (first, second):
+            await conn.execute(summaries.SETUP_SQL)
+        held = first.transaction()
+        await held.start()
+        taken = await summaries.refresh_pending(first, recompute_days=False)
+        assert set(businesses) <= taken.businesses
+        # The deadlines only guard against a hang: before, the batch waited for the refresh.
+        await asyncio.wait_for(writer.write(EventBatch.of(stream.events[half:])), 60)
+        waiting = asyncio.create_task(summaries.refresh_pending(second, recompute_days=False))
+        await eventually(lambda: db.fetchval(ROLLUP_LOCK_WAITERS))
+        assert not waiting.done()
+        await held.commit()
+        assert set(businesses) <= (await asyncio.wait_for(waiting, 60)).businesses
+    finally:
+        await first.close()
+        await second.close()
+    moved = await summary_rows(db, businesses)
+    assert not differences(moved, await recomputed_summaries(db, businesses))
 
 
 async def test_a_removed_post_keeps_its_numbers_and_the_earliest_removal(

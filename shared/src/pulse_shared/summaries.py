@@ -9,10 +9,12 @@ How the aggregator keeps them (the *incremental update*, at the end of this modu
    overview, trends, the export) sees a batch's numbers from its commit, and queues the
    day as a moment in ``summary_pending_moments``;
 2. every few seconds under load, at once when idle, :func:`refresh_pending` with
-   ``recompute_days=False`` takes the pending moments out, locks their businesses (so two
-   writers, or a time-zone change, never interleave on one business), turns them into
-   local days, and recomputes from the day rows their roll-ups: ``all`` platforms, weeks
-   (starting Monday) and months, and months into years.
+   ``recompute_days=False`` takes the pending moments out, takes their businesses'
+   roll-up lock (so two refreshes, or a time-zone change, never interleave on one
+   business; the batches go on meanwhile), turns them into local days, and recomputes
+   from the committed day rows their roll-ups: ``all`` platforms, weeks (starting Monday)
+   and months, and months into years. A batch that commits during a refresh has queued
+   its days, so the next refresh takes them.
 
 A time-zone change (:func:`set_business_timezone`) and ``pulse summaries rebuild``
 recompute a business's day rows from the source rows too (:func:`refresh_summaries`), as
@@ -81,6 +83,21 @@ CREATE TEMP TABLE IF NOT EXISTS touched_periods (
 # Serialise summary work per business; sorted so two writers never deadlock.
 LOCK_BUSINESSES = """
 SELECT count(pg_advisory_xact_lock(business_id))
+FROM (SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b
+"""
+
+
+# One recomputation of a business's roll-ups at a time (two would delete and insert the
+# same weeks). A batch moves day rows only and does not take it: a roll-up refresh reads
+# the committed day rows, and a batch committing meanwhile has queued its days for the
+# next one. Its key is the business id's two halves, the two-key advisory locks Pulse uses
+# for nothing else (the summary lock is the id, the time zone's minus the id).
+def _rollup_lock(business_id: str) -> str:
+    return f"pg_advisory_xact_lock(({business_id} >> 32)::int, {business_id}::bit(32)::int)"
+
+
+LOCK_ROLLUPS = f"""
+SELECT count({_rollup_lock("business_id")})
 FROM (SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b
 """
 
@@ -351,8 +368,11 @@ async def refresh_summaries(conn: asyncpg.Connection, recompute_days: bool = Tru
     """Recompute every summary row that ``touched_moments`` reaches; returns the number
     of touched local days. Must run inside the transaction that filled the moments. Without
     ``recompute_days`` the platforms' day rows are taken as they are (the aggregator's
-    batches move them) and only their roll-ups are recomputed."""
-    await conn.execute(LOCK_BUSINESSES)
+    batches move them) and only their roll-ups are recomputed, without holding up the
+    batches (:data:`LOCK_ROLLUPS`)."""
+    if recompute_days:
+        await conn.execute(LOCK_BUSINESSES)
+    await conn.execute(LOCK_ROLLUPS)
     status = await conn.execute(TOUCHED_DAYS)
     days = int(status.rsplit(" ", 1)[-1])
     if not days:
@@ -390,6 +410,8 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
         await conn.execute(SETUP_SQL)
         await conn.execute(LOCK_TIMEZONE, business_id)
         await conn.execute("SELECT pg_advisory_xact_lock($1)", business_id)
+        # Before anything is deleted: a roll-up refresh in flight commits first.
+        await conn.execute(f"SELECT {_rollup_lock('$1::bigint')}", business_id)
         status = await conn.execute(
             "UPDATE businesses SET timezone = $2, updated_at = now() WHERE id = $1",
             business_id,
