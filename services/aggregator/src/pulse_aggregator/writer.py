@@ -1,6 +1,6 @@
 """The aggregator's unit of work: one batch of events written in one transaction, with
-set-based SQL (arrays ``unnest``-ed into ``INSERT ... SELECT ... ON CONFLICT``), never
-one statement per event.
+set-based SQL (the snapshots copied into a staging table, the other events' arrays
+``unnest``-ed, then ``INSERT ... SELECT ... ON CONFLICT``), never one statement per event.
 
 Why it is exact under duplicates, reordering and replays: every metrics event is a
 cumulative snapshot, stored once per (post, observed_at) in ``post_metric_snapshots``
