@@ -43,9 +43,6 @@ from pulse_shared.tables import METRIC_COLUMNS
 CONTENT_PREVIEW_CHARS = 500
 
 METRIC_COLS = [METRIC_COLUMNS[name] for name in METRIC_NAMES]
-_METRIC_TYPES = [
-    "double precision" if name == "video_watch_time_s" else "bigint" for name in METRIC_NAMES
-]
 _POST = "business_id, platform, platform_post_id"
 
 
@@ -255,13 +252,11 @@ SELECT count(*) FROM analytics_moved
 # every commit), each with its position in the batch (``ord``): encoded, sent and read in
 # a third of the time of the same rows as sixteen arrays to unnest.
 _STAGED_COLUMNS = [*_POST.split(", "), "observed_at", "source", "event_id", *METRIC_COLS, "ord"]
+# Its columns are post_metric_snapshots' own (their types read from the table), and ord.
 STAGING_SETUP_SQL = f"""
-CREATE TEMP TABLE IF NOT EXISTS staged_snapshots (
-    business_id bigint NOT NULL, platform text NOT NULL, platform_post_id text NOT NULL,
-    observed_at timestamptz NOT NULL, source text NOT NULL, event_id uuid NOT NULL,
-    {", ".join(f"{c} {t}" for c, t in zip(METRIC_COLS, _METRIC_TYPES, strict=True))},
-    ord bigint NOT NULL
-) ON COMMIT DELETE ROWS
+CREATE TEMP TABLE IF NOT EXISTS staged_snapshots ON COMMIT DELETE ROWS AS
+SELECT {", ".join(_STAGED_COLUMNS[:-1])}, 0::bigint AS ord FROM post_metric_snapshots
+WITH NO DATA
 """
 
 # Snapshots are appended; of two events for one post and instant the first (lowest
