@@ -2,32 +2,24 @@
 killed): the group's next join waits for it until its session times out.
 
 ``python -m pulse_testing.vanishing_member <group> <topic> <session_timeout_ms>``, with
-the Kafka connection in ``PULSE_KAFKA_*`` as a service reads it; prints ``joined`` once it
-holds partitions, then heartbeats until killed.
+the Kafka connection in ``PULSE_KAFKA_*``, read as a service reads it; prints ``joined``
+once it holds partitions, then heartbeats until killed.
 """
 
 from __future__ import annotations
 
 import asyncio
-import os
 import sys
 
 from aiokafka import AIOKafkaConsumer
 
-from pulse_shared.kafka import KafkaConnection
+from pulse_shared.settings import PulseSettings
 
 
 async def join_and_wait(group: str, topic: str, session_timeout_ms: int) -> None:
-    e = os.environ
-    kafka = KafkaConnection(
-        e["PULSE_KAFKA_BOOTSTRAP_SERVERS"],
-        e["PULSE_KAFKA_USERNAME"],
-        e["PULSE_KAFKA_PASSWORD"],
-        e["PULSE_KAFKA_SECURITY_PROTOCOL"],
-    )
     consumer = AIOKafkaConsumer(
         topic,
-        **kafka.options(),
+        **PulseSettings().kafka().options(),
         group_id=group,
         session_timeout_ms=session_timeout_ms,
         rebalance_timeout_ms=session_timeout_ms,
