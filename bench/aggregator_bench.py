@@ -687,6 +687,11 @@ def events_consumed(samples: Samples) -> float:
     )
 
 
+def difference(after: Samples, before: Samples) -> Samples:
+    """What the counters and histogram sums gained between two scrapes of one process."""
+    return {key: value - before.get(key, 0.0) for key, value in after.items()}
+
+
 def summed(scrapes: Sequence[Samples]) -> Samples:
     """Several processes' samples added up (their counters and histogram sums)."""
     out: Samples = {}
@@ -908,6 +913,9 @@ class Latency:
     # does not keep up with this rate (its backlog grows), a flat one that it does.
     p50_first_ms: float
     p50_last_ms: float
+    # The aggregator's /metrics counted over the run (after minus before): its batches and
+    # where their time went, at this rate rather than flat out.
+    samples: Samples = field(default_factory=dict)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -1133,6 +1141,21 @@ def print_latency(lat: Latency) -> None:
         f"{lat.p50_first_ms:,.0f} ms",
         f"/ {lat.p50_last_ms:,.0f} ms ({trend})",
     )
+    s = lat.samples
+    batches = s.get(("pulse_aggregator_batches_total", ()), 0.0)
+    if batches:
+        batch_s = s.get(("pulse_aggregator_batch_seconds_sum", ()), 0.0)
+        stages = ", ".join(
+            f"{labels[0][1]} {1000 * v / batches:,.0f}"
+            for (name, labels), v in sorted(s.items(), key=lambda kv: -kv[1])
+            if name == "pulse_aggregator_stage_seconds_sum" and labels and v > 0
+        )
+        print_row(
+            "  its batches: events, poll -> commit",
+            f"{events_consumed(s) / batches:,.0f} ev",
+            f"{1000 * batch_s / batches:,.0f} ms mean over {batches:,.0f}; stages, ms per"
+            f" batch: {stages}",
+        )
 
 
 def print_scale_out(scale: ScaleOut, e2e: EndToEnd) -> None:
@@ -1307,7 +1330,9 @@ async def one_process(
             keys, values = latency_events(data, count, args.seed + 1)
             step(f"latency: {count:,} events at {half:,.0f} ev/s")
             topic = f"{prefix}{METRICS_OBSERVED}"
+            before = await aggregator.scrape()
             lat = await latency_run(infra.kafka, topic, offsets, aggregator, keys, values, half)
+            lat.samples = difference(await aggregator.scrape(), before)
             return e2e, lat
     finally:
         if aggregator is not None:
