@@ -14,11 +14,10 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TypeVar
 
-from pulse_aggregator.records import EventBatch, Record, Rejected, decode
+from pulse_aggregator.records import Decoded, EventBatch, Record, Rejected, SnapshotStruct, decode
 from pulse_aggregator.writer import AnalyticsWriter, EventsRefused, WriteResult
 from pulse_shared.events import (
     AccountObserved,
-    Event,
     MetricsObserved,
     PostPublished,
     PostRemoved,
@@ -28,13 +27,13 @@ from pulse_shared.topics import EVENT_ID_HEADER
 
 log = get_logger(__name__)
 
-CONSUMED_EVENTS = (PostPublished, PostRemoved, MetricsObserved, AccountObserved)
+CONSUMED_EVENTS = (PostPublished, PostRemoved, MetricsObserved, SnapshotStruct, AccountObserved)
 T = TypeVar("T")
 
 
 @dataclass
 class DecodedBatch:
-    accepted: list[tuple[Record, Event]] = field(default_factory=list)
+    accepted: list[tuple[Record, Decoded]] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
 
     @property
@@ -111,7 +110,7 @@ async def write_batch(
 
 
 async def _write_isolating(
-    pairs: list[tuple[Record, Event]], writer: AnalyticsWriter, topic_of: dict[str, str]
+    pairs: list[tuple[Record, Decoded]], writer: AnalyticsWriter, topic_of: dict[str, str]
 ) -> Written:
     try:
         return Written(await writer.write(EventBatch.of(event for _, event in pairs)))

@@ -26,6 +26,7 @@ day changes, the day rows, the roll-ups queued).
 
 from __future__ import annotations
 
+import operator
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -34,9 +35,9 @@ from typing import Any, Protocol
 import asyncpg
 
 from pulse_aggregator import metrics
-from pulse_aggregator.records import EventBatch
+from pulse_aggregator.records import EventBatch, Snapshot
 from pulse_shared import activity, formulas, summaries
-from pulse_shared.events import METRIC_NAMES, Event, MetricsObserved, PostPublished
+from pulse_shared.events import METRIC_NAMES, Event, PostPublished
 from pulse_shared.tables import METRIC_COLUMNS
 
 # How much of a post's text is kept as its preview.
@@ -356,11 +357,14 @@ def _columns(events: Sequence[Event], *fields: str) -> list[list[Any]]:
     return [[getattr(e, f) for e in events] for f in fields]
 
 
-def _snapshot_rows(events: Sequence[MetricsObserved]) -> list[tuple[Any, ...]]:
+_metric_values = operator.attrgetter(*METRIC_NAMES)
+
+
+def _snapshot_rows(events: Sequence[Snapshot]) -> list[tuple[Any, ...]]:
     """The snapshots as staged_snapshots' rows, each with its position in the batch."""
     return [
         (e.business_id, e.platform, e.platform_post_id, e.observed_at, e.source, e.event_id,
-         *(getattr(e.metrics, name) for name in METRIC_NAMES), position)
+         *_metric_values(e.metrics), position)
         for position, e in enumerate(events)
     ]  # fmt: skip
 
@@ -473,7 +477,7 @@ class PostgresAnalyticsWriter:
 
     @staticmethod
     async def _store_snapshots(
-        conn: asyncpg.Connection, snapshots: list[MetricsObserved]
+        conn: asyncpg.Connection, snapshots: list[Snapshot]
     ) -> _StoredSnapshots:
         if not snapshots:
             return _StoredSnapshots()
