@@ -77,7 +77,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pulse_aggregator.consumer import RefreshPacing
 from pulse_aggregator.handlers import by_business
 from pulse_aggregator.metrics import STAGE_SECONDS
-from pulse_aggregator.records import EventBatch
+from pulse_aggregator.records import SNAPSHOTS, EventBatch
 from pulse_aggregator.settings import Settings
 from pulse_aggregator.writer import PostgresAnalyticsWriter, prepare_connection
 from pulse_shared.events import (
@@ -351,10 +351,14 @@ def chunks(items: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
 
 # --- Postgres ceiling ----------------------------------------------------------------
 
+# Records decoded by pydantic alone, for the comparison printed beside the decoder's rate.
+DECODE_SAMPLE = 100_000
+
 
 @dataclass
 class PostgresCeiling:
-    decode_per_s: float
+    decode_per_s: float  # the aggregator's decoder (msgspec; pydantic for what it refuses)
+    pydantic_per_s: float  # pydantic alone, on the first DECODE_SAMPLE records
     writer_per_s: float
     writer_s: float
     copy_per_s: float  # the median of COPY_RUNS
@@ -398,8 +402,13 @@ async def postgres_ceiling(
     partition after another, as the aggregator's batches are made), cut into batches of
     ``batch``, each written by the aggregator's writer in its lanes (split by business,
     written at once)."""
+    sample = delivered[:DECODE_SAMPLE]
     started = time.perf_counter()
-    parsed = [MetricsObserved.model_validate_json(v) for v in delivered]
+    for value in sample:
+        MetricsObserved.model_validate_json(value)
+    pydantic_per_s = len(sample) / (time.perf_counter() - started)
+    started = time.perf_counter()
+    parsed = [SNAPSHOTS.decode(v) or MetricsObserved.model_validate_json(v) for v in delivered]
     decode_per_s = len(parsed) / (time.perf_counter() - started)
     gc.collect()
     gc.freeze()  # a million live objects: keep the collector from walking them while timed
@@ -470,6 +479,7 @@ async def postgres_ceiling(
         gc.collect()
     return PostgresCeiling(
         decode_per_s,
+        pydantic_per_s,
         len(delivered) / writer_s,
         writer_s,
         len(rows) / statistics.median(copy_runs),
@@ -914,8 +924,10 @@ class Latency:
     p50_first_ms: float
     p50_last_ms: float
     # The aggregator's /metrics counted over the run (after minus before): its batches and
-    # where their time went, at this rate rather than flat out.
+    # where their time went, at this rate rather than flat out; and who used the CPU
+    # (this process is the producer here).
     samples: Samples = field(default_factory=dict)
+    cores: dict[str, float] = field(default_factory=dict)
 
 
 def percentile(sorted_values: Sequence[float], p: float) -> float:
@@ -1114,7 +1126,9 @@ def print_throughput(
     )
     print_row("  its writer stages, % of its time", "", stage_shares)
     print_row(
-        "  context: JSON decode (model_validate_json)", f"{pg.decode_per_s:,.0f} ev/s", "one core"
+        "  context: JSON decode, the aggregator's",
+        f"{pg.decode_per_s:,.0f} ev/s",
+        f"one core (msgspec); pydantic alone {pg.pydantic_per_s:,.0f} ev/s",
     )
     print_row(
         "Kafka consume ceiling: no DB, no parsing",
@@ -1156,6 +1170,11 @@ def print_latency(lat: Latency) -> None:
             f"{1000 * batch_s / batches:,.0f} ms mean over {batches:,.0f}; stages, ms per"
             f" batch: {stages}",
         )
+    if lat.cores:
+        cores = ", ".join(
+            f"{k} {v:.2f}" for k, v in sorted(lat.cores.items(), key=lambda kv: -kv[1])
+        )
+        print_row("  its CPU, cores busy on average", "", cores)
 
 
 def print_scale_out(scale: ScaleOut, e2e: EndToEnd) -> None:
@@ -1330,9 +1349,15 @@ async def one_process(
             keys, values = latency_events(data, count, args.seed + 1)
             step(f"latency: {count:,} events at {half:,.0f} ev/s")
             topic = f"{prefix}{METRICS_OBSERVED}"
-            before = await aggregator.scrape()
+            before, cpu_before, started = (
+                await aggregator.scrape(),
+                cpu_by_process(),
+                time.monotonic(),
+            )
             lat = await latency_run(infra.kafka, topic, offsets, aggregator, keys, values, half)
             lat.samples = difference(await aggregator.scrape(), before)
+            used = cpu_used(cpu_before, cpu_by_process(), aggregator_names([aggregator]))
+            lat.cores = {k: v / (time.monotonic() - started) for k, v in used.items()}
             return e2e, lat
     finally:
         if aggregator is not None:
