@@ -56,6 +56,7 @@ class BatchConsumer:
         self.cache = CacheVersions(redis)
         pacing = RefreshPacing(settings.summary_interval_s, settings.summary_max_share)
         self.summaries = SummaryRefresh(writer, pacing, retry, self.cache)
+        self._pause = StreamPause(settings.summary_pause_s)
         topic_of = {settings.topic(t): t for t in CONSUMED_TOPICS}
         self.steps = batch_steps(
             settings, consumer, producer, writer, topic_of, retry, self.cache,
@@ -83,6 +84,8 @@ class BatchConsumer:
                 polled = await self._consumer.getmany(
                     timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
                 )
+                if polled:
+                    self._pause.saw_records(time.monotonic())
                 batch = await self.steps.decode(polled) if polled else None
                 if writing is not None:
                     await writing
@@ -94,7 +97,7 @@ class BatchConsumer:
                     # A bump that failed after the last batch's commit: no later batch may
                     # come to carry it, so the pause does (every few seconds).
                     await self.cache.bump()
-                self.summaries.maybe_start(idle=idle)
+                self.summaries.maybe_start(idle=idle and self._pause.paused(time.monotonic()))
             if writing is not None:
                 await writing
         finally:
@@ -122,7 +125,8 @@ class BatchConsumer:
 class SummaryRefresh:
     """The roll-up refresh (the weeks, months, years and ``all`` rows of the days the
     batches moved), run beside the batches on its own connection so that PostgreSQL works
-    on both at once: as soon as the stream pauses, and while it flows at most every
+    on both at once: as soon as the stream pauses (no poll brought records for
+    ``summary_pause_s``, :class:`StreamPause`), and while it flows at most every
     ``summary_interval_s`` and no more than ``summary_max_share`` of the time, so that busy
     batches share the work (every week and month of every business is touched when every
     post is being polled). An idle replica also looks every interval for work another one
@@ -168,6 +172,22 @@ class SummaryRefresh:
         self._cache.add(refreshed)
         await self._cache.bump()
         return refreshed
+
+
+@dataclass
+class StreamPause:
+    """Whether the stream has paused: no poll brought records for ``after_s``. An empty
+    poll between two batches of a steady stream is not a pause; a refresh started on
+    every one would run beside nearly every batch of a moderate stream, unpaced."""
+
+    after_s: float
+    last_records: float = float("-inf")  # when a poll last brought records (monotonic)
+
+    def saw_records(self, now: float) -> None:
+        self.last_records = now
+
+    def paused(self, now: float) -> bool:
+        return now - self.last_records >= self.after_s
 
 
 @dataclass

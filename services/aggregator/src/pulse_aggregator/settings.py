@@ -17,6 +17,9 @@ class Settings(PulseSettings):
     # ... and take at most this share of the time: after a refresh of d seconds the next
     # waits d * (1 / share - 1) (4d at 0.2). When the stream pauses, at once.
     summary_max_share: float = 0.2
+    # The stream has paused (and the refresh runs at once) when no poll brought records
+    # for this long; a moment's empty poll of a steady stream is not a pause.
+    summary_pause_s: float = 1.0
     # A batch is written in this many transactions at once, split by business: one
     # transaction keeps one PostgreSQL core busy while the others idle. The pool holds
     # these, the summary refresh's connection and a spare.
