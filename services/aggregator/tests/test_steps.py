@@ -62,10 +62,12 @@ class FakeWriter:
         self.fail_business: dict[int, int] = {}
         self.gate = asyncio.Event()
         self.gate.set()
+        self.entered = asyncio.Event()  # set when a write begins
         self.attempts = 0
 
     async def write(self, batch: EventBatch) -> WriteResult:
         self.attempts += 1
+        self.entered.set()
         await self.gate.wait()
         businesses = sorted(batch.business_ids())
         for business in businesses:
@@ -129,6 +131,7 @@ class FakeKafka:
         self.commit_error: Exception | None = None
         self.ends: dict[TopicPartition, int] = {}
         self.drained: Callable[[], None] | None = None  # once every poll was committed
+        self.popped = asyncio.Event()  # set at each poll handed out
 
     async def commit(self, offsets: dict[TopicPartition, int]) -> None:
         if self.commit_error is not None:
@@ -143,6 +146,7 @@ class FakeKafka:
         self, timeout_ms: int, max_records: int
     ) -> dict[TopicPartition, list[Record]]:
         if self.polls:
+            self.popped.set()
             return self.polls.pop(0)
         if self.committed and self.drained is not None:
             self.drained()
@@ -408,3 +412,73 @@ async def test_the_consumer_loop_dead_letters_a_refusal_once_when_its_batch_is_r
     await asyncio.wait_for(loop.run(), 20)
     assert [key for _, _, key, _ in producer.sent] == [b"twitter:poison"]
     assert kafka.committed == [{TopicPartition(TOPIC, 0): 3}]
+
+
+# --- the intake: polls joined while a batch is written -------------------------------------
+
+
+async def test_a_later_poll_joins_a_batch_polled_in_the_same_generation() -> None:
+    decode = Decode(TOPIC_OF, SKEW)
+    first = await decode(poll(metrics_record("a", offset=5), metrics_record("b", 3, 1, 9)), 2)
+    later = await decode(poll(metrics_record("c", offset=6), Record(TOPIC, 2, 0, None, None)), 2)
+    joined = first.joined(later)
+    assert [e.platform_post_id for e in joined.decoded.events.metrics] == ["a", "b", "c"]
+    assert [r.record.partition for r in joined.decoded.rejected] == [2]
+    assert joined.offsets == {
+        TopicPartition(TOPIC, 0): 7, TopicPartition(TOPIC, 1): 10, TopicPartition(TOPIC, 2): 1,
+    }  # fmt: skip
+    assert (joined.generation, joined.started, joined.size) == (2, first.started, 4)
+
+
+async def test_a_batch_from_before_a_rebalance_is_not_joined_to_a_poll_after_it() -> None:
+    decode = Decode(TOPIC_OF, SKEW)
+    stale = await decode(poll(metrics_record("a", offset=5)), 2)
+    later = await decode(poll(metrics_record("b", offset=3)), 3)
+    assert stale.joined(later) is later  # the stale one is replayed from its committed offset
+
+
+async def polls_left(kafka: FakeKafka, count: int) -> None:
+    while len(kafka.polls) > count:
+        kafka.popped.clear()
+        await kafka.popped.wait()
+
+
+async def test_the_polls_made_while_a_batch_is_written_are_the_next_batch() -> None:
+    """The intake goes on polling while a batch is written; everything it gathered is the
+    next batch, one write, its offsets committed once."""
+    journal: list[str] = []
+    kafka = FakeKafka(journal, [poll(metrics_record("a", offset=0))])
+    writer = FakeWriter(journal)
+    writer.gate.clear()
+    loop = BatchConsumer(Settings(topic_prefix=PREFIX), kafka, FakeProducer(journal), writer)
+    running = asyncio.create_task(loop.run())
+    await asyncio.wait_for(writer.entered.wait(), 20)  # "a" is held in its write
+    kafka.polls += [poll(metrics_record("b", offset=1)), poll(metrics_record("c", offset=2))]
+    await asyncio.wait_for(polls_left(kafka, 0), 20)
+    kafka.drained = loop.stop
+    writer.gate.set()
+    await asyncio.wait_for(running, 20)
+    assert [entry for entry in journal if entry.startswith("write")] == ["write a", "write b,c"]
+    assert kafka.committed == [{TopicPartition(TOPIC, 0): 1}, {TopicPartition(TOPIC, 0): 3}]
+
+
+async def test_the_intake_stops_polling_while_a_full_batch_waits() -> None:
+    journal: list[str] = []
+    kafka = FakeKafka(journal, [poll(metrics_record("a", offset=0))])
+    writer = FakeWriter(journal)
+    writer.gate.clear()
+    settings = Settings(topic_prefix=PREFIX, batch_max_records=2)
+    loop = BatchConsumer(settings, kafka, FakeProducer(journal), writer)
+    running = asyncio.create_task(loop.run())
+    await asyncio.wait_for(writer.entered.wait(), 20)
+    kafka.polls += [poll(metrics_record(p, offset=i)) for i, p in enumerate("bcd", start=1)]
+    await asyncio.wait_for(polls_left(kafka, 1), 20)  # "b" and "c" wait: the batch is full
+    for _ in range(100):
+        await asyncio.sleep(0)
+    assert len(kafka.polls) == 1  # "d" is left at the broker meanwhile
+    kafka.drained = lambda: loop.stop() if len(kafka.committed) == 3 else None
+    writer.gate.set()
+    await asyncio.wait_for(running, 20)
+    assert [entry for entry in journal if entry.startswith("write")] == [
+        "write a", "write b,c", "write d",
+    ]  # fmt: skip

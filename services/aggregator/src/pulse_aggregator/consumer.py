@@ -30,7 +30,7 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, ConsumerRebalanceListen
 from redis.asyncio import Redis
 
 from pulse_aggregator.settings import Settings
-from pulse_aggregator.steps import BatchSteps, CacheVersions, Retry, batch_steps
+from pulse_aggregator.steps import Batch, BatchSteps, CacheVersions, Retry, batch_steps
 from pulse_aggregator.writer import AnalyticsWriter
 from pulse_shared.logs import get_logger
 from pulse_shared.topics import ACCOUNTS_OBSERVED, METRICS_OBSERVED, POSTS_PUBLISHED, POSTS_REMOVED
@@ -38,6 +38,8 @@ from pulse_shared.topics import ACCOUNTS_OBSERVED, METRICS_OBSERVED, POSTS_PUBLI
 log = get_logger(__name__)
 
 CONSUMED_TOPICS = (POSTS_PUBLISHED, POSTS_REMOVED, METRICS_OBSERVED, ACCOUNTS_OBSERVED)
+# How long one poll of the intake waits for records: short, since it polls all the time.
+POLL_TIMEOUT_MS = 100
 
 
 class BatchConsumer:
@@ -75,33 +77,28 @@ class BatchConsumer:
         self._stopping = True
 
     async def run(self) -> None:
-        """Poll, decode, write, commit; the next batch is polled and decoded while the last
-        one is written (a pipeline of two), and batches commit strictly in order."""
+        """Write and commit what :class:`Intake` polled and decoded meanwhile, one batch at
+        a time, strictly in order; between batches, the roll-up refresh and a retried cache
+        bump."""
         s = self._settings
-        writing: asyncio.Task[None] | None = None
+        intake = Intake(self._consumer, self.steps, s.batch_max_records, self._pause)
+        polling = asyncio.create_task(intake.run(), name="aggregator-intake")
         try:
             while not self._stopping:
-                polled = await self._consumer.getmany(
-                    timeout_ms=s.batch_timeout_ms, max_records=s.batch_max_records
-                )
-                if polled:
-                    self._pause.saw_records(time.monotonic())
-                batch = await self.steps.decode(polled) if polled else None
-                if writing is not None:
-                    await writing
-                    writing = None
+                await intake.wait(s.batch_timeout_ms / 1000)
+                if polling.done():
+                    polling.result()  # the intake failed: so does the loop
+                batch = intake.take()
                 if batch is not None:
-                    writing = asyncio.create_task(self.steps.process(batch))
-                idle = writing is None and await self._caught_up()
+                    await self.steps.process(batch)
+                idle = batch is None and await self._caught_up()
                 if idle and self.cache.retry_due(time.monotonic()):
                     # A bump that failed after the last batch's commit: no later batch may
                     # come to carry it, so the pause does (every few seconds).
                     await self.cache.bump()
                 self.summaries.maybe_start(idle=idle and self._pause.paused(time.monotonic()))
-            if writing is not None:
-                await writing
         finally:
-            for task in (writing, self.summaries.task):
+            for task in (polling, self.summaries.task):
                 if task is not None and not task.done():
                     task.cancel()
                     with contextlib.suppress(asyncio.CancelledError):
@@ -120,6 +117,52 @@ class BatchConsumer:
         """Lets a rebalance wait for the batch in hand to commit, so the partition's new
         owner starts after it instead of applying it a second time."""
         return _FinishBatchBeforeRevoke(self.steps, self._settings.rebalance_wait_s)
+
+
+class Intake:
+    """Polls all the time, each poll decoded and joined to the one batch waiting to be
+    written, up to ``max_records``: while a batch is written the next one gathers every
+    record as it arrives. (aiokafka fetches a partition again only once its buffered
+    records are taken: polled once per write, a record arriving during a write waited at
+    the broker for that write and the next before it was even polled.)"""
+
+    def __init__(
+        self, consumer: AIOKafkaConsumer, steps: BatchSteps, max_records: int, pause: StreamPause
+    ) -> None:
+        self._consumer = consumer
+        self._steps = steps
+        self._max_records = max_records
+        self._pause = pause
+        self._pending: Batch | None = None
+        self._has_records = asyncio.Event()
+        self._has_room = asyncio.Event()
+        self._has_room.set()
+
+    async def run(self) -> None:
+        while True:
+            room = self._max_records - (self._pending.size if self._pending else 0)
+            if room <= 0:
+                self._has_room.clear()
+                await self._has_room.wait()
+                continue
+            polled = await self._consumer.getmany(timeout_ms=POLL_TIMEOUT_MS, max_records=room)
+            if not polled:
+                continue
+            self._pause.saw_records(time.monotonic())
+            batch = await self._steps.decode(polled)
+            self._pending = batch if self._pending is None else self._pending.joined(batch)
+            self._has_records.set()
+
+    async def wait(self, timeout_s: float) -> None:
+        """Until a batch is waiting, or ``timeout_s``."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._has_records.wait(), timeout_s)
+
+    def take(self) -> Batch | None:
+        batch, self._pending = self._pending, None
+        self._has_records.clear()
+        self._has_room.set()
+        return batch
 
 
 class SummaryRefresh:

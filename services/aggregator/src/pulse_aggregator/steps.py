@@ -104,6 +104,20 @@ class Batch:
     started: float  # monotonic, at its poll
     size: int
 
+    def joined(self, later: Batch) -> Batch:
+        """This batch with the records of a later poll after its own (per partition the
+        later offsets). A batch polled before a rebalance is not joined to one polled
+        after: it is stale (its partitions restart from their committed offsets), while
+        the later one's records follow the new positions and must be written."""
+        if later.generation != self.generation:
+            return later
+        decoded = DecodedBatch(
+            self.decoded.accepted + later.decoded.accepted,
+            self.decoded.rejected + later.decoded.rejected,
+        )
+        offsets = self.offsets | later.offsets
+        return Batch(decoded, offsets, self.generation, self.started, self.size + later.size)
+
 
 @dataclass
 class Retry:
