@@ -38,6 +38,7 @@ import argparse
 import asyncio
 import bisect
 import contextlib
+import functools
 import gc
 import itertools
 import json
@@ -923,6 +924,9 @@ class Latency:
     # does not keep up with this rate (its backlog grows), a flat one that it does.
     p50_first_ms: float
     p50_last_ms: float
+    # p50 and p99 of each part: send -> the broker's acknowledgement, then -> committed.
+    to_ack_ms: tuple[float, float]
+    ack_to_commit_ms: tuple[float, float]
     # The aggregator's /metrics counted over the run (after minus before): its batches and
     # where their time went, at this rate rather than flat out; and who used the CPU
     # (this process is the producer here).
@@ -937,10 +941,11 @@ def percentile(sorted_values: Sequence[float], p: float) -> float:
 
 async def send_paced(
     producer: AIOKafkaProducer, topic: str, keys: list[bytes], values: list[bytes], rate: float
-) -> tuple[list[tuple[float, asyncio.Future[Any]]], float]:
+) -> tuple[list[tuple[float, asyncio.Future[Any]]], dict[int, float], float]:
     """Each record through ``send()`` at ``rate`` (a token bucket): its send time and its
-    delivery; and the rate achieved."""
+    delivery, when the broker acknowledged it; and the rate achieved."""
     sent: list[tuple[float, asyncio.Future[Any]]] = []
+    acked_at: dict[int, float] = {}  # by position in ``sent``: when the broker acknowledged
     started = time.monotonic()
     i = 0
     while i < len(values):
@@ -948,10 +953,15 @@ async def send_paced(
         while i < due:
             at = time.monotonic()
             future = await producer.send(topic, values[i], key=keys[i], headers=JSON_HEADERS)
+            future.add_done_callback(functools.partial(_note_ack_time, acked_at, len(sent)))
             sent.append((at, future))
             i += 1
         await asyncio.sleep(0.002)
-    return sent, len(values) / (time.monotonic() - started)
+    return sent, acked_at, len(values) / (time.monotonic() - started)
+
+
+def _note_ack_time(acked_at: dict[int, float], index: int, _: asyncio.Future[Any]) -> None:
+    acked_at[index] = time.monotonic()
 
 
 async def latency_run(
@@ -969,7 +979,7 @@ async def latency_run(
     await producer.start()
     try:
         async with CommitTimeline(offsets) as timeline:
-            sent, achieved = await send_paced(producer, topic, keys, values, rate)
+            sent, acked_at, achieved = await send_paced(producer, topic, keys, values, rate)
             metas = await asyncio.gather(*(future for _, future in sent))
             records = [(TopicPartition(m.topic, m.partition), m.offset) for m in metas]
             await timeline.wait_for(records, aggregator.check_alive)
@@ -977,6 +987,10 @@ async def latency_run(
         await producer.stop()
     committed = timeline.committed_at(records)
     latencies = [((c or math.inf) - at) * 1000 for (at, _), c in zip(sent, committed, strict=True)]
+    # Where a record's time went: in the producer until the broker acknowledged it, then
+    # until the aggregator committed it.
+    to_ack = sorted((acked_at[i] - at) * 1000 for i, (at, _) in enumerate(sent))
+    ack_to_commit = sorted(((c or math.inf) - acked_at[i]) * 1000 for i, c in enumerate(committed))
     fifth = max(1, len(latencies) // 5)
     first, last_fifth = sorted(latencies[:fifth]), sorted(latencies[-fifth:])
     latencies.sort()
@@ -989,6 +1003,8 @@ async def latency_run(
         latencies[-1],
         percentile(first, 0.5),
         percentile(last_fifth, 0.5),
+        (percentile(to_ack, 0.5), percentile(to_ack, 0.99)),
+        (percentile(ack_to_commit, 0.5), percentile(ack_to_commit, 0.99)),
     )
 
 
@@ -1154,6 +1170,12 @@ def print_latency(lat: Latency) -> None:
         "  p50 of the first / last fifth sent",
         f"{lat.p50_first_ms:,.0f} ms",
         f"/ {lat.p50_last_ms:,.0f} ms ({trend})",
+    )
+    print_row(
+        "  send -> broker ack, p50 / p99",
+        f"{lat.to_ack_ms[0]:,.0f} ms",
+        f"/ {lat.to_ack_ms[1]:,.0f} ms; ack -> committed {lat.ack_to_commit_ms[0]:,.0f} /"
+        f" {lat.ack_to_commit_ms[1]:,.0f} ms",
     )
     s = lat.samples
     batches = s.get(("pulse_aggregator_batches_total", ()), 0.0)
