@@ -8,13 +8,13 @@ How the aggregator keeps them (the *incremental update*, at the end of this modu
    adds each touched day's change to the platform's day row, so a reader of day rows (the
    overview, trends, the export) sees a batch's numbers from its commit, and queues the
    day as a moment in ``summary_pending_moments``;
-2. every few seconds under load, at once when idle, :func:`refresh_pending` with
-   ``recompute_days=False`` takes the pending moments out, takes their businesses'
-   roll-up lock (so two refreshes, or a time-zone change, never interleave on one
-   business; the batches go on meanwhile), turns them into local days, and recomputes
-   from the committed day rows their roll-ups: ``all`` platforms, weeks (starting Monday)
-   and months, and months into years. A batch that commits during a refresh has queued
-   its days, so the next refresh takes them.
+2. every few seconds under load, at once when the stream pauses,
+   :func:`refresh_pending` with ``recompute_days=False`` takes the pending moments out,
+   takes their businesses' roll-up lock (so two refreshes, or a time-zone change, never
+   interleave on one business; the batches go on meanwhile), turns them into local days,
+   and recomputes from the committed day rows their roll-ups: ``all`` platforms, weeks
+   (starting Monday) and months, and months into years. A batch that commits during a
+   refresh has queued its days, so the next refresh takes them.
 
 A time-zone change (:func:`set_business_timezone`) and ``pulse summaries rebuild``
 recompute a business's day rows from the source rows too (:func:`refresh_summaries`), as
