@@ -7,9 +7,10 @@ must report lag per partition. aiokafka's ``getmany``/``commit(offsets)`` say th
 directly; FastStream's ``msg.ack()`` commits every consumed position, which is the same
 here but hides it.
 
-The loop polls and hands each batch to its steps (``pulse_aggregator.steps``: decode ->
-write -> dead-letter -> commit offsets -> after-commit), the next batch polled and decoded
-while the last one is written; between batches it runs the roll-up refresh
+The :class:`Intake` polls and decodes all the time into the next batch while the loop
+hands the last one to its steps (``pulse_aggregator.steps``: decode -> write ->
+dead-letter -> commit offsets -> after-commit); between batches the loop runs the roll-up
+refresh
 (:class:`SummaryRefresh`: a batch moves the day rows itself, their weeks, months, years and
 ``all`` rows follow) and retries a failed cache bump.
 

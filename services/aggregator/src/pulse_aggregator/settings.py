@@ -5,9 +5,12 @@ from pulse_shared.settings import PulseSettings
 
 class Settings(PulseSettings):
     consumer_group: str = "pulse-aggregator"
-    # A batch is what one poll returns: at most this many records, or what arrived
-    # within the timeout. Larger batches amortise each transaction's fixed cost.
+    # A batch is what arrived while the last one was written, at most this many records
+    # (the intake stops polling when it holds them). Larger batches amortise each
+    # transaction's fixed cost.
     batch_max_records: int = 10000
+    # How long the loop waits for records before its idle work (the roll-up refresh of a
+    # paused stream, a failed cache bump retried).
     batch_timeout_ms: int = 200
     # An observed_at further than this into the future is impossible: dead-lettered.
     max_clock_skew_s: float = 300.0
