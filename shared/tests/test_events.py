@@ -169,6 +169,11 @@ def test_impossible_values_are_refused() -> None:
     assert "must not be before 2000-01-01" in error_for(
         MetricsObserved, metrics_payload(observed_at="1970-01-01T00:00:00Z")
     )
+    # Past datetime's range once in UTC: a reason, not an OverflowError out of the decoder
+    # (one such record stopped every batch behind it).
+    assert error_for(
+        MetricsObserved, metrics_payload(observed_at="9999-12-31T23:59:59-05:00")
+    ).startswith("observed_at: Value error, is out of range once in UTC")
     assert "NUL" in error_for(MetricsObserved, metrics_payload(platform_post_id="a\u0000b"))
     assert error_for(MetricsObserved, metrics_payload(business_id=0)).startswith("business_id:")
 

@@ -79,6 +79,7 @@ def test_bad_records_are_rejected_with_a_reason_naming_the_field() -> None:
             record(metrics_event(observed_at="2026-11-25T13:00:00Z"), offset=3),
             record(None, offset=4),
             record(metrics_event(), offset=5),
+            record(metrics_event(observed_at="9999-12-31T23:59:59-05:00"), offset=6),
         ],
         TOPIC_OF,
         NOW,
@@ -90,6 +91,7 @@ def test_bad_records_are_rejected_with_a_reason_naming_the_field() -> None:
     assert "observed_at" in reasons[3]
     assert "future" in reasons[3]
     assert "tombstone" in reasons[4]
+    assert "observed_at: Value error, is out of range once in UTC" in reasons[6]
     assert all(r.source_topic == "metrics.observed.v1" for r in batch.rejected)
     assert len(batch.events.metrics) == 1
 

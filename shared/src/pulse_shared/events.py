@@ -36,7 +36,10 @@ EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 def _to_utc(value: datetime) -> datetime:
-    value = value.astimezone(UTC)
+    try:
+        value = value.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:00:00-05:00: past datetime's last year in UTC
+        raise ValueError("is out of range once in UTC") from None
     if value < EARLIEST:
         raise ValueError(f"must not be before {EARLIEST.date().isoformat()}")
     return value
