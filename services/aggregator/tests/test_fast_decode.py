@@ -143,12 +143,12 @@ def test_every_valid_event_and_what_ingest_publishes_takes_the_fast_path() -> No
             assert DECODER.decode(payload) is not None, payload
 
 
-def test_the_struct_has_the_models_fields_in_order_and_the_metrics_in_metric_order() -> None:
+def test_the_structs_have_the_models_fields() -> None:
     struct, _ = struct_of(MetricsObserved)
     assert set(struct.__struct_fields__) == set(MetricsObserved.model_fields)
     fast = DECODER.decode(json.dumps(valid_event(random.Random(SEED))).encode())
     assert fast is not None
-    assert type(fast.metrics).__struct_fields__ == METRIC_NAMES
+    assert set(type(fast.metrics).__struct_fields__) == set(METRIC_NAMES)
 
 
 def test_a_model_construct_without_a_translation_fails_at_once() -> None:
@@ -177,3 +177,27 @@ def test_a_validator_of_the_model_runs_on_the_fast_path() -> None:
     assert fast is not None
     assert fast.observed_at == datetime(2026, 11, 25, 10, tzinfo=UTC)
     assert fast.observed_at.tzinfo is UTC
+
+
+def test_the_validators_of_a_nested_model_run_too() -> None:
+    def shout(value: str) -> str:
+        if value == "no":
+            raise ValueError("refused")
+        return value.upper()
+
+    class Inner(BaseModel):
+        model_config = ConfigDict(strict=True, extra="forbid")
+        word: Annotated[str, AfterValidator(shout)]
+
+    class Outer(BaseModel):
+        model_config = ConfigDict(strict=True, extra="forbid")
+        inner: Inner | None = None
+
+    decoder = FastDecoder(Outer)
+    decoded = decoder.decode(b'{"inner": {"word": "hi"}}')
+    assert decoded is not None
+    authority = Outer.model_validate_json('{"inner": {"word": "hi"}}')
+    assert authority.inner is not None
+    assert decoded.inner.word == authority.inner.word == "HI"
+    assert decoder.decode(b'{"inner": {"word": "no"}}') is None  # pydantic words the reason
+    assert decoder.decode(b"{}") is not None

@@ -88,19 +88,23 @@ def _constraints(metadata: list[Any], validators: list[Callable[[Any], Any]]) ->
 
 
 def _type(
-    annotation: Any, metadata: list[Any], validators: list[Callable[[Any], Any]], checks: _Checks
+    annotation: Any,
+    metadata: list[Any],
+    validators: list[Callable[[Any], Any]],
+    nested: list[_Checks],
 ) -> Any:
-    """The msgspec type of a pydantic annotation with its metadata."""
+    """The msgspec type of a pydantic annotation with its metadata; the validators to run
+    on the value are collected, and the checks of a nested model's struct."""
     origin = typing.get_origin(annotation)
     if origin is Annotated:
         inner, *extra = typing.get_args(annotation)
-        return _type(inner, [*extra, *metadata], validators, checks)
+        return _type(inner, [*extra, *metadata], validators, nested)
     if origin in (Union, types.UnionType):
         args = typing.get_args(annotation)
         if len(args) != 2 or type(None) not in args or metadata:
             raise TypeError(f"no msgspec translation for {annotation!r}")
         (inner,) = (a for a in args if a is not type(None))
-        return _type(inner, [], validators, checks) | None
+        return _type(inner, [], validators, nested) | None
     meta = _constraints(metadata, validators)
     if annotation is AwareDatetime:
         # As text of one plain RFC 3339 form, parsed before the model's validators: msgspec
@@ -111,28 +115,28 @@ def _type(
     elif origin is Literal or annotation in _PLAIN:
         base = annotation
     elif isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        base, nested = struct_of(annotation)
-        if nested:
-            checks.nested.append(("", nested))  # named by struct_of, which knows the field
+        base, checks = struct_of(annotation)
+        if checks:
+            nested.append(checks)
     else:
         raise TypeError(f"no msgspec translation for {annotation!r}")
     return Annotated[base, msgspec.Meta(**meta)] if meta else base
 
 
 def struct_of(model: type[BaseModel]) -> tuple[type[msgspec.Struct], _Checks]:
-    """The msgspec struct of ``model`` (same field names, order, types and defaults;
-    unknown fields refused, as ``extra="forbid"`` does) and the checks to run after it."""
+    """The msgspec struct of ``model`` (its field names, types and defaults; unknown
+    fields refused, as ``extra="forbid"`` does) and the checks to run after it."""
     if model.model_config.get("extra") != "forbid" or not model.model_config.get("strict"):
         raise TypeError(f"{model.__name__} is not strict with extra='forbid'")
     checks = _Checks()
     fields: list[tuple[str, Any, Any]] = []
     for name, info in model.model_fields.items():
         validators: list[Callable[[Any], Any]] = []
-        nested = _Checks()
+        nested: list[_Checks] = []
         annotation = _type(info.annotation, list(info.metadata), validators, nested)
         if validators:
             checks.validators.append((name, validators))
-        checks.nested += [(name, inner) for _, inner in nested.nested]
+        checks.nested += [(name, inner) for inner in nested]
         if info.default_factory is not None:
             if info.default_factory_takes_validated_data:
                 raise TypeError(f"no msgspec translation for the default of {name}")
