@@ -80,10 +80,13 @@ CREATE TEMP TABLE IF NOT EXISTS touched_periods (
 ) ON COMMIT DELETE ROWS;
 """
 
-# Serialise summary work per business; sorted so two writers never deadlock.
-LOCK_BUSINESSES = """
+# The refreshed businesses, in order: two transactions locking them never deadlock.
+_TOUCHED_BUSINESSES = "(SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b"
+
+# Serialise summary work per business.
+LOCK_BUSINESSES = f"""
 SELECT count(pg_advisory_xact_lock(business_id))
-FROM (SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b
+FROM {_TOUCHED_BUSINESSES}
 """
 
 
@@ -98,7 +101,7 @@ def _rollup_lock(business_id: str) -> str:
 
 LOCK_ROLLUPS = f"""
 SELECT count({_rollup_lock("business_id")})
-FROM (SELECT DISTINCT business_id FROM touched_moments ORDER BY business_id) b
+FROM {_TOUCHED_BUSINESSES}
 """
 
 # Only after the lock is the time zone read: a concurrent change has committed by then.
