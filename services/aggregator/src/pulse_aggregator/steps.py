@@ -54,7 +54,7 @@ log = get_logger(__name__)
 
 T = TypeVar("T")
 
-# Records decoded between two yields to the event loop (about 10 ms of work).
+# Records decoded between two yields to the event loop (a few ms of work with msgspec).
 DECODE_SLICE = 500
 # How often a paused stream retries a cache-version bump that failed (Redis away).
 BUMP_RETRY_S = 5.0
