@@ -698,6 +698,15 @@ def events_consumed(samples: Samples) -> float:
     )
 
 
+def stages_in(samples: Samples) -> dict[str, float]:
+    """Seconds per writer stage, from an aggregator's /metrics samples."""
+    return {
+        labels[0][1]: v
+        for (name, labels), v in samples.items()
+        if name == "pulse_aggregator_stage_seconds_sum" and labels
+    }
+
+
 def difference(after: Samples, before: Samples) -> Samples:
     """What the counters and histogram sums gained between two scrapes of one process."""
     return {key: value - before.get(key, 0.0) for key, value in after.items()}
@@ -1070,11 +1079,7 @@ def print_profile(e2e: EndToEnd) -> None:
         return s.get((name, tuple(sorted(labels.items()))), 0.0)
 
     window = e2e.total_s - e2e.startup_s  # the consumer loop's life: ready -> all committed
-    stages = {
-        labels[0][1]: v
-        for (name, labels), v in s.items()
-        if name == "pulse_aggregator_stage_seconds_sum" and labels
-    }
+    stages = stages_in(s)
     batches = value("pulse_aggregator_batches_total")
     consumed = events_consumed(s)
     batch_s = value("pulse_aggregator_batch_seconds_sum")
@@ -1182,9 +1187,9 @@ def print_latency(lat: Latency) -> None:
     if batches:
         batch_s = s.get(("pulse_aggregator_batch_seconds_sum", ()), 0.0)
         stages = ", ".join(
-            f"{labels[0][1]} {1000 * v / batches:,.0f}"
-            for (name, labels), v in sorted(s.items(), key=lambda kv: -kv[1])
-            if name == "pulse_aggregator_stage_seconds_sum" and labels and v > 0
+            f"{stage} {1000 * v / batches:,.0f}"
+            for stage, v in sorted(stages_in(s).items(), key=lambda kv: -kv[1])
+            if v > 0
         )
         print_row(
             "  its batches: events, poll -> commit",
@@ -1192,15 +1197,15 @@ def print_latency(lat: Latency) -> None:
             f"{1000 * batch_s / batches:,.0f} ms mean over {batches:,.0f}; stages, ms per"
             f" batch: {stages}",
         )
-    slow = {
-        le: batches - s.get(("pulse_aggregator_batch_seconds_bucket", (("le", le),)), batches)
-        for le in ("0.5", "1.0", "2.5")
-    }
-    print_row(
-        "  its batches over 0.5 / 1 / 2.5 s",
-        f"{slow['0.5']:,.0f}",
-        f"/ {slow['1.0']:,.0f} / {slow['2.5']:,.0f} (poll -> commit)",
-    )
+        slow = {
+            le: batches - s.get(("pulse_aggregator_batch_seconds_bucket", (("le", le),)), batches)
+            for le in ("0.5", "1.0", "2.5")
+        }
+        print_row(
+            "  its batches over 0.5 / 1 / 2.5 s",
+            f"{slow['0.5']:,.0f}",
+            f"/ {slow['1.0']:,.0f} / {slow['2.5']:,.0f} (poll -> commit)",
+        )
     refreshes = s.get(("pulse_aggregator_stage_seconds_count", (("stage", "rollups"),)), 0.0)
     if refreshes:
         took = s.get(("pulse_aggregator_stage_seconds_sum", (("stage", "rollups"),)), 0.0)
