@@ -158,9 +158,12 @@ DELETE FROM activity_daily
 WHERE business_id = ANY($1::bigint[]) AND active_posts = 0 AND attributed_posts = 0
 """
 
-# FOLLOW_NEW_SNAPSHOTS reads the CTE ``new_snapshots`` of the statement it is part of: the
-# snapshots the batch stored (business_id, platform, platform_post_id, observed_at and the
-# metric columns). Every other CTE of the statement sees the snapshots stored before it.
+# FOLLOW_NEW_SNAPSHOTS reads two CTEs of the statement it is part of: ``new_snapshots``,
+# the snapshots the batch stored (business_id, platform, platform_post_id, observed_at and
+# the metric columns), and ``posts_before``, each of the batch's posts as stored before
+# the statement (its publish time, its post_analytics' ``fetched_at`` and metric columns;
+# nulls where there is none). Every other CTE of the statement sees the snapshots stored
+# before it.
 
 # Each new snapshot with its local day and its activity values.
 _NEW_SNAPSHOT_DAYS = f"""new_snapshot_days AS (
@@ -172,19 +175,18 @@ _NEW_SNAPSHOT_DAYS = f"""new_snapshot_days AS (
 
 # Per post, its window (from the local day of its earliest new snapshot on) and whether it
 # is ``known``: all its new snapshots follow the newest stored one, which post_analytics
-# shows (``fetched_at`` and its numbers) — polls in order, the common case.
+# shows (``fetched_at`` and its numbers) — polls in order, the common case; and its
+# publish time (null: not announced yet).
 _POST_WINDOWS = f"""post_windows AS (
     SELECT w.*, COALESCE(a.fetched_at < w.first_new, false) AS known,
-           (a.fetched_at AT TIME ZONE w.timezone)::date AS stored_day,
+           (a.fetched_at AT TIME ZONE w.timezone)::date AS stored_day, a.published_at,
            {activity_values("a")}
     FROM (
         SELECT {_POST}, timezone, {formulas.sql_day_start("min(day)", "timezone")} AS starts,
                min(observed_at) AS first_new
         FROM new_snapshot_days GROUP BY {_POST}, timezone
     ) w
-    LEFT JOIN post_analytics a
-      ON a.business_id = w.business_id AND a.platform = w.platform
-     AND a.platform_post_id = w.platform_post_id
+    JOIN posts_before a USING ({_POST})
 )"""
 
 _NEW_DAY_ENDS = f"""new_day_ends AS (
@@ -266,15 +268,14 @@ _WINDOW_VERSIONS = f"""window_versions AS (
 # (the attribution rule). With one, the first snapshot is older than the window and stays.
 _PUBLISH_DAY_ORIGINS = f"""publish_day_origins AS (
     SELECT f.after, f.business_id, f.platform, f.platform_post_id,
-           {origin_day("p.published_at", "t.timezone")} AS day,
+           {origin_day("t.published_at", "t.timezone")} AS day,
            '-infinity'::timestamptz AS observed_at, {_listed("f")}
     FROM (
         SELECT DISTINCT ON (after, {_POST}) * FROM window_versions
         ORDER BY after, {_POST}, observed_at
     ) f
     JOIN post_windows t USING ({_POST})
-    JOIN published_posts p USING ({_POST})
-    WHERE {origin_day("p.published_at", "t.timezone")} < f.day
+    WHERE {origin_day("t.published_at", "t.timezone")} < f.day
       AND NOT EXISTS (SELECT 1 FROM baseline b WHERE (b.business_id, b.platform,
                       b.platform_post_id) = (f.business_id, f.platform, f.platform_post_id))
 )"""

@@ -206,19 +206,36 @@ _TAKE_NEWER_ANALYTICS = f"""
 """
 
 
+def _posts_before(keys: str) -> str:
+    """The CTE ``posts_before``: each post of ``keys`` (post keys, a relation ``k``) as
+    stored before the statement, read once: its business's zone, the post (no ``post_id``:
+    not announced yet) and its post_analytics row (no ``fetched_at``: none yet). A CTE
+    reads the tables as they were before its statement, so these are the numbers each
+    move starts from, whatever the statement's own writes."""
+    return f"""posts_before AS (
+    SELECT k.business_id, k.platform, k.platform_post_id, b.timezone,
+           p.id AS post_id, p.published_at, p.platform_post_url,
+           a.fetched_at, {summaries.state_of("a")}
+    FROM {keys}
+    JOIN businesses b ON b.id = k.business_id
+    LEFT JOIN published_posts p
+      ON p.business_id = k.business_id AND p.platform = k.platform
+     AND p.platform_post_id = k.platform_post_id
+    LEFT JOIN post_analytics a ON a.business_id = p.business_id AND a.post_id = p.id
+)"""
+
+
 def _analytics_moves(step: int) -> str:
-    """A post whose analytics moved changes its publish day by its numbers before (read
-    from post_analytics, which the statement's own update does not show) and after."""
+    """A post whose analytics moved changes its publish day by its numbers before
+    (``posts_before``) and after."""
     before, after = summaries.state_of("o"), summaries.state_of("u")
     return summaries.record_moves(
         "analytics_moves",
         f"""
-    SELECT u.business_id, u.platform, {formulas.sql_local_day("p.published_at", "b.timezone")},
+    SELECT u.business_id, u.platform, {formulas.sql_local_day("o.published_at", "o.timezone")},
            u.post_id, {step}, v.*
     FROM analytics_moved u
-    JOIN published_posts p ON p.business_id = u.business_id AND p.id = u.post_id
-    JOIN businesses b ON b.id = u.business_id
-    LEFT JOIN post_analytics o ON o.business_id = u.business_id AND o.post_id = u.post_id
+    JOIN posts_before o ON o.business_id = u.business_id AND o.post_id = u.post_id
     CROSS JOIN LATERAL (VALUES (-1, {before}), (1, {after})) v
 """,
     )
@@ -227,10 +244,9 @@ def _analytics_moves(step: int) -> str:
 # Posts that are new or changed take their newest stored snapshot (which may have come
 # before the post did).
 _ANALYTICS_OF_CHANGED_POSTS = f"""analytics_moved AS ({_INSERT_ANALYTICS}
-    SELECT p.business_id, p.id, p.platform, p.platform_post_id, p.platform_post_url,
+    SELECT p.business_id, p.post_id, p.platform, p.platform_post_id, p.platform_post_url,
            {_analytics_values("s")}
-    FROM unnest($1::bigint[], $2::text[], $3::text[]) AS k({_POST})
-    JOIN published_posts p USING ({_POST})
+    FROM posts_before p
     CROSS JOIN LATERAL (
         SELECT * FROM post_metric_snapshots s
         WHERE s.business_id = p.business_id AND s.platform = p.platform
@@ -238,11 +254,13 @@ _ANALYTICS_OF_CHANGED_POSTS = f"""analytics_moved AS ({_INSERT_ANALYTICS}
         ORDER BY s.observed_at DESC
         LIMIT 1
     ) s
+    WHERE p.post_id IS NOT NULL
     {_TAKE_NEWER_ANALYTICS}
 )"""
 
 REFRESH_ANALYTICS_OF_POSTS = f"""
-WITH {_ANALYTICS_OF_CHANGED_POSTS},
+WITH {_posts_before(f"unnest($1::bigint[], $2::text[], $3::text[]) AS k({_POST})")},
+{_ANALYTICS_OF_CHANGED_POSTS},
 {_analytics_moves(3)}
 SELECT count(*) FROM analytics_moved
 """
@@ -281,9 +299,10 @@ _ANALYTICS_OF_NEWEST_SNAPSHOTS = f"""newest_new_snapshots AS (
     ORDER BY {_POST}, observed_at DESC
 ),
 analytics_moved AS ({_INSERT_ANALYTICS}
-    SELECT p.business_id, p.id, p.platform, p.platform_post_id, p.platform_post_url,
+    SELECT p.business_id, p.post_id, p.platform, p.platform_post_id, p.platform_post_url,
            {_analytics_values("l")}
-    FROM newest_new_snapshots l JOIN published_posts p USING ({_POST})
+    FROM newest_new_snapshots l JOIN posts_before p USING ({_POST})
+    WHERE p.post_id IS NOT NULL
     {_TAKE_NEWER_ANALYTICS}
 )"""
 
@@ -292,7 +311,8 @@ _FOLLOW_INTO_ACTIVITY = ",\n".join(activity.FOLLOW_NEW_SNAPSHOTS)
 # Stores the batch's snapshots and follows them into post_analytics, the pending moments
 # and activity_daily, in one round trip; answers what it stored and moved.
 STORE_SNAPSHOTS = f"""
-WITH {_NEW_SNAPSHOTS},
+WITH {_posts_before(f"(SELECT DISTINCT {_POST} FROM staged_snapshots) k")},
+{_NEW_SNAPSHOTS},
 {_ANALYTICS_OF_NEWEST_SNAPSHOTS},
 {_analytics_moves(2)},
 {_FOLLOW_INTO_ACTIVITY}
