@@ -46,9 +46,7 @@ import math
 import os
 import random
 import secrets
-import signal
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -64,8 +62,8 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.partitioner import DefaultPartitioner
 from common import (
-    ROOT,
     Infra,
+    Process,
     create_database,
     data_parser,
     delete_topics,
@@ -634,42 +632,38 @@ def aggregator_env(
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
 
 
+AGGREGATOR_APP = "pulse_aggregator.app:app"
+
+
 @dataclass
 class Aggregator:
-    process: subprocess.Popen[bytes]
-    url: str
-    log_path: str
+    """An aggregator process as deployed, started without waiting for it (the benchmark
+    times its start), with what the benchmark reads from it."""
+
+    service: Process
 
     @classmethod
     def start(cls, env: dict[str, str], log_dir: str) -> Aggregator:
         port = free_port()
-        log_path = os.path.join(log_dir, f"aggregator-{port}.log")
-        with open(log_path, "wb") as log_file:
-            process = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-                [sys.executable, "-m", "uvicorn", "pulse_aggregator.app:app",
-                 "--host", "127.0.0.1", "--port", str(port), "--no-access-log"],
-                env=env, stdout=log_file, stderr=subprocess.STDOUT, cwd=ROOT,
-            )  # fmt: skip
-        return cls(process, f"http://127.0.0.1:{port}", log_path)
+        return cls(Process.spawn(f"aggregator-{port}", AGGREGATOR_APP, env, log_dir, port))
 
-    def log_tail(self, lines: int = 40) -> str:
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
-            return "".join(f.readlines()[-lines:])
+    @property
+    def url(self) -> str:
+        return self.service.url
+
+    @property
+    def pid(self) -> int:
+        return self.service.popen.pid
 
     def check_alive(self) -> None:
-        if self.process.poll() is not None:
+        popen = self.service.popen
+        if popen.poll() is not None:
             raise RuntimeError(
-                f"aggregator exited with {self.process.returncode}:\n{self.log_tail()}"
+                f"aggregator exited with {popen.returncode}:\n{self.service.log_tail()}"
             )
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            self.process.send_signal(signal.SIGTERM)
-            try:
-                self.process.wait(20)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        self.service.stop()
 
     async def scrape(self) -> Samples:
         """Every sample of /metrics, by (sample name, sorted labels)."""
@@ -684,7 +678,7 @@ class Aggregator:
     def assignments(self) -> list[int]:
         """The partitions it was given at each rebalance (all its topics), from its log."""
         counts = []
-        with open(self.log_path, encoding="utf-8", errors="replace") as f:
+        with open(self.service.log, encoding="utf-8", errors="replace") as f:
             for line in f:
                 if '"partitions assigned"' in line:
                     with contextlib.suppress(ValueError, KeyError):
@@ -771,7 +765,7 @@ def cpu_used(
 
 def aggregator_names(aggregators: Sequence[Aggregator]) -> dict[int, str]:
     name = "aggregator" if len(aggregators) == 1 else f"aggregators ({len(aggregators)})"
-    return {a.process.pid: name for a in aggregators}
+    return {a.pid: name for a in aggregators}
 
 
 # --- end to end ----------------------------------------------------------------------
@@ -831,7 +825,7 @@ async def end_to_end(
             elif seen - last_progress > 120:
                 raise RuntimeError(
                     f"no commit progress for 120 s ({done:,}/{total:,}):\n"
-                    + aggregators[0].log_tail()
+                    + aggregators[0].service.log_tail()
                 )
             if all(committed[tp] >= end for tp, end in targets.items()):
                 break

@@ -164,6 +164,14 @@ class Process:
 
     @classmethod
     def start(cls, name: str, app: str, env: dict[str, str], logs: str, port: int) -> Process:
+        """Spawned and answering its health check."""
+        process = cls.spawn(name, app, env, logs, port)
+        process.wait_ready()
+        return process
+
+    @classmethod
+    def spawn(cls, name: str, app: str, env: dict[str, str], logs: str, port: int) -> Process:
+        """Started, not waited for (a benchmark that times the start itself)."""
         log = os.path.join(logs, f"{name}.log")
         with open(log, "wb") as out:
             popen = subprocess.Popen(  # noqa: S603 - our own interpreter and module
@@ -171,19 +179,25 @@ class Process:
                  str(port), "--no-access-log", "--no-proxy-headers"],
                 env=env, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT,
             )  # fmt: skip
-        process = cls(name, f"http://127.0.0.1:{port}", port, popen, log)
-        deadline = time.monotonic() + 60
+        return cls(name, f"http://127.0.0.1:{port}", port, popen, log)
+
+    def wait_ready(self, timeout_s: float = 60) -> None:
+        deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
-            if popen.poll() is not None:
-                raise RuntimeError(f"{name} exited ({popen.returncode}): see {log}")
+            if self.popen.poll() is not None:
+                raise RuntimeError(f"{self.name} exited ({self.popen.returncode}): see {self.log}")
             try:
-                if httpx.get(f"{process.url}/healthz", timeout=1).status_code == 200:
-                    return process
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return
             except httpx.HTTPError:
                 pass
             time.sleep(0.2)
-        process.stop()
-        raise RuntimeError(f"{name} did not answer within 60 s: see {log}")
+        self.stop()
+        raise RuntimeError(f"{self.name} did not answer within {timeout_s:.0f} s: see {self.log}")
+
+    def log_tail(self, lines: int = 40) -> str:
+        with open(self.log, encoding="utf-8", errors="replace") as f:
+            return "".join(f.readlines()[-lines:])
 
     def stop(self) -> None:
         if self.popen.poll() is None:

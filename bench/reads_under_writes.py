@@ -480,7 +480,7 @@ class Stage:
     def processes(self) -> dict[int, str]:
         """pid -> name, for the CPU accounting."""
         named = {
-            self.aggregator.process.pid: "aggregator",
+            self.aggregator.pid: "aggregator",
             self.cold.popen.pid: "query-api (cache off)",
             self.cached.popen.pid: "query-api (cache on)",
         }
