@@ -25,7 +25,7 @@ from alembic.config import Config
 from redis.asyncio import Redis
 
 from pulse_reporter.analytics import QueryApiAnalytics
-from pulse_shared.db import asyncpg_dsn
+from pulse_shared.db import DATABASE_LOCALE, asyncpg_dsn
 from pulse_shared.ingest.tracking import PollSchedule, schedule_key_prefix
 from pulse_shared.kafka import KafkaConnection, cluster_answers, ensure_topics
 from pulse_shared.permissions import (
@@ -79,7 +79,7 @@ def infra(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Infra]:
         except (OSError, asyncpg.PostgresError) as exc:
             pytest.fail(f"PostgreSQL is not reachable ({exc}): run `make test`, which starts it")
         try:
-            await conn.execute(f'CREATE DATABASE "{database}"')
+            await conn.execute(f'CREATE DATABASE "{database}" {DATABASE_LOCALE}')
         finally:
             await conn.close()
 

@@ -20,7 +20,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from alembic import command
 from alembic.config import Config
 
-from pulse_shared.db import asyncpg_dsn
+from pulse_shared.db import DATABASE_LOCALE, asyncpg_dsn
 from pulse_shared.kafka import KafkaConnection
 from pulse_shared.permissions import (
     APP_ROLE,
@@ -123,7 +123,7 @@ async def create_database(infra: Infra, name: str) -> None:
     """CREATE DATABASE as the app role, then migrate it to head with Alembic."""
     conn = await asyncpg.connect(infra.dsn("postgres"), timeout=5)
     try:
-        await conn.execute(f'CREATE DATABASE "{name}"')
+        await conn.execute(f'CREATE DATABASE "{name}" {DATABASE_LOCALE}')
     finally:
         await conn.close()
     config = Config(os.path.join(ROOT, "shared", "alembic.ini"))

@@ -30,6 +30,7 @@ import yaml
 from pydantic_settings import BaseSettings
 from sqlalchemy.engine import make_url
 
+from pulse_shared.db import DATABASE_LOCALE
 from pulse_shared.permissions import (
     INTERNET,
     KAFKA_ADMIN,
@@ -880,7 +881,8 @@ def test_postgres_init_script_creates_the_roles_and_the_database() -> None:
             assert attribute in words, f"{role} lacks {attribute}"
         assert "SUPERUSER" not in words, f"{role} must not be a superuser"
         assert "PASSWORD" in words, f"{role} has no password"
-    assert re.search(rf"CREATE DATABASE {DATABASE} (?:WITH )?OWNER {APP_ROLE}\b", sql, re.I)
+    # The locale every Pulse database is created with (text compared byte by byte).
+    assert f"CREATE DATABASE {DATABASE} OWNER {APP_ROLE} {DATABASE_LOCALE};" in sql
     assert "POSTGRES_USER" not in environment("postgres"), "the superuser stays postgres"
 
 

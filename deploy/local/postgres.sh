@@ -105,7 +105,9 @@ ALTER ROLE "$PG_WORKSPACE_USER" SET idle_in_transaction_session_timeout = '30s';
 ALTER ROLE "$PG_REPORTER_USER" WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE PASSWORD '$PG_REPORTER_VERIFIER';
 ALTER ROLE "$PG_REPORTER_USER" SET statement_timeout = '5s';
 ALTER ROLE "$PG_REPORTER_USER" SET idle_in_transaction_session_timeout = '30s';
-SELECT format('CREATE DATABASE %I OWNER %I', '$PG_DATABASE', '$PG_APP_USER')
+-- Its locale: DATABASE_LOCALE in pulse_shared/db.py (text compared byte by byte).
+SELECT format('CREATE DATABASE %I OWNER %I TEMPLATE template0 ENCODING %L LC_COLLATE %L LC_CTYPE %L',
+              '$PG_DATABASE', '$PG_APP_USER', 'UTF8', 'C', 'C.UTF-8')
  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = '$PG_DATABASE') \gexec
 SQL
 }

@@ -29,6 +29,14 @@ READER_SERVER_SETTINGS = {
 # not a refusal) fails the request in seconds, not after asyncpg's default minute.
 CONNECT_TIMEOUT_S = 5.0
 
+# What every Pulse database is created with (CREATE DATABASE <name> <this>; the shell
+# scripts that create one, deploy/local/postgres.sh and deploy/docker/postgres-init.sh,
+# write it out). Its text compares and sorts byte by byte: for UTF-8 the same order as
+# C.UTF-8's code points, but PostgreSQL takes its fast paths for the C collation only
+# (memcmp, abbreviated sort keys), and every key of the write path is text (platform,
+# platform_post_id, account_id). The character classes (upper(), lower()) stay UTF-8.
+DATABASE_LOCALE = "TEMPLATE template0 ENCODING 'UTF8' LC_COLLATE 'C' LC_CTYPE 'C.UTF-8'"
+
 
 def create_engine(
     database_url: str, pool_size: int = 10, server_settings: dict[str, str] | None = None
