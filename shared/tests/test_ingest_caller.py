@@ -40,6 +40,7 @@ from pulse_shared.ingest.ratelimit import Budget, BudgetExhausted, RateLimiter
 from pulse_shared.testing import ManualClock
 from pulse_testing.infra import Infra
 from pulse_testing.processes import free_port
+from pulse_testing.waiting import eventually
 
 pytestmark = pytest.mark.integration
 
@@ -279,6 +280,37 @@ async def test_timeouts_and_refused_connections_are_transient(
     async with make_caller(redis, key_prefix, nobody, clock, max_attempts=2) as caller:
         with pytest.raises(TransientError, match="ConnectError"):
             await caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets")
+
+
+class CancelledAsFailedConnect(httpx.AsyncHTTPTransport):
+    """What a network library may do with a task cancelled mid-request: report the
+    connection as failed instead of letting the cancellation through."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        try:
+            return await super().handle_async_request(request)
+        except asyncio.CancelledError:
+            raise httpx.ConnectError("All connection attempts failed") from None
+
+
+async def test_a_cancelled_call_stops_even_when_reported_as_a_failed_connection(
+    server: ScriptedServer, redis: Redis, key_prefix: str, clock: ManualClock
+) -> None:
+    """A service shutting down cancels its loops: a call in flight then stops, and is not
+    retried as a transient failure (the loop would outlive the shutdown)."""
+    server.replies = [Reply(stall=True)] * 3
+    transport = CancelledAsFailedConnect()
+    async with make_caller(redis, key_prefix, server.url, clock, transport=transport) as caller:
+        call = asyncio.create_task(caller.get("/2/tweets", account=ACCOUNT, endpoint="/2/tweets"))
+
+        async def in_flight() -> bool:
+            return bool(server.seen)
+
+        await eventually(in_flight, interval=0.01)
+        call.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(call, 10)  # a deadline against a hang only
+    assert len(server.seen) == 1  # not retried
 
 
 async def test_other_4xx_is_not_retried(

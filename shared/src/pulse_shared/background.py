@@ -15,6 +15,15 @@ log = structlog.get_logger()
 STOP_GRACE_S = 5.0
 
 
+def stop_requested() -> bool:
+    """Whether the running task has been cancelled (asked to stop), even where the
+    CancelledError was caught below it and turned into another error: a network library
+    cancelled mid-connect may report the connection as failed, which a loop would take for
+    a transient error and retry, outliving its shutdown."""
+    task = asyncio.current_task()
+    return task is not None and task.cancelling() > 0
+
+
 async def stop_loops(tasks: Sequence[asyncio.Task[Any]], grace_s: float = STOP_GRACE_S) -> None:
     """Cancel ``tasks`` and give their cleanup ``grace_s``. A loop still cleaning up then is
     cancelled again, which interrupts that cleanup: a Kafka consumer leaving its group waits

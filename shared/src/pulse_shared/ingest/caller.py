@@ -17,6 +17,7 @@ the simulator with no code change. Each attempt of a call:
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from pulse_shared.background import stop_requested
 from pulse_shared.ingest.contracts import (
     Account,
     ApiError,
@@ -222,13 +224,11 @@ class HttpApiCaller:
             response = await self._client.request(
                 method, path, params=params, headers=request_headers
             )
-        except httpx.TimeoutException as exc:
-            self._count(endpoint, "timeout", TransientError)
-            # `from None`: the httpx exception holds the request, headers and all.
-            raise TransientError(f"{endpoint}: {type(exc).__name__}") from None
         except httpx.TransportError as exc:
-            self._count(endpoint, "connection", TransientError)
-            raise TransientError(f"{endpoint}: {type(exc).__name__}: {exc}") from None
+            if stop_requested():  # a cancelled request reported as a failed one: no retry
+                raise asyncio.CancelledError from None
+            # `from None`: the httpx exception holds the request, headers and all.
+            raise self._transient(endpoint, exc) from None
         API_REQUESTS.labels(self._platform, endpoint, str(response.status_code)).inc()
         await self.limiter.record(
             self.rules.rate_limit_state(response), endpoint=endpoint, account_id=account.account_id
@@ -247,6 +247,15 @@ class HttpApiCaller:
             if self._on_token_invalid is not None:
                 await self._on_token_invalid(account, str(error))
         raise error
+
+    def _transient(self, endpoint: str, exc: httpx.TransportError) -> TransientError:
+        """A failed transport as the retryable error it is, counted: a timeout by its type,
+        a connection failure with its message."""
+        if isinstance(exc, httpx.TimeoutException):
+            self._count(endpoint, "timeout", TransientError)
+            return TransientError(f"{endpoint}: {type(exc).__name__}")
+        self._count(endpoint, "connection", TransientError)
+        return TransientError(f"{endpoint}: {type(exc).__name__}: {exc}")
 
     def _forget_old_refusals(self) -> None:
         now = self._clock()

@@ -40,6 +40,7 @@ from aiokafka import AIOKafkaProducer
 from cryptography.fernet import Fernet, InvalidToken, MultiFernet
 from redis.asyncio import Redis
 
+from pulse_shared.background import stop_requested
 from pulse_shared.events import AccountObserved, Platform, PostPublished
 from pulse_shared.ingest.contracts import Account, ApiCaller, ApiError, PlatformClient
 from pulse_shared.ingest.oauth import (
@@ -478,13 +479,17 @@ class AccountSync:
         """Sync due accounts forever; a failed sync is logged and tried again later."""
         reconciled_at = float("-inf")
         loop = asyncio.get_running_loop()
-        while True:
+        # Until stopped: a stop that a library below caught and turned into an error (or
+        # into nothing) ends it too, instead of being logged and retried as a failure.
+        while not stop_requested():
             try:
                 if loop.time() - reconciled_at >= reconcile_every_s:
                     await self.reconcile()
                     reconciled_at = loop.time()
                 synced = await self.sync_due()
-            except Exception as exc:  # the loop must outlive any one failure
+            except Exception as exc:  # the loop must outlive any one failure, not a stop
+                if stop_requested():
+                    return
                 log.warning("sync round failed", error=repr(exc))
                 synced = 0
             if not synced:
