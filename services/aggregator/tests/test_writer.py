@@ -230,3 +230,47 @@ async def test_a_removed_post_keeps_its_numbers_and_the_earliest_removal(
     assert before is not None
     assert after is not None
     assert (after["total_posts"], after["total_likes"]) == (before["total_posts"], 7)
+
+
+async def test_a_poll_with_the_same_numbers_leaves_the_day_rows_alone(
+    writer: PostgresAnalyticsWriter, db: asyncpg.Connection
+) -> None:
+    """Most polls of an older post find the numbers it had: its analytics move to the
+    newer observation, but its day row is not rewritten and no roll-up is queued; a poll
+    with new numbers moves the day as before."""
+    business = secrets.randbelow(2**62) + 10**12
+    published_at = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
+    post = PostPublished(
+        business_id=business, platform="linkedin", platform_post_id="urn:li:share:7001",
+        account_id="urn:li:organization:42", published_at=published_at, content="steady",
+        content_type="text",
+    )  # fmt: skip
+
+    def poll(hours: int, likes: int) -> MetricsObserved:
+        return MetricsObserved(
+            business_id=business, platform="linkedin", platform_post_id=post.platform_post_id,
+            observed_at=published_at + timedelta(hours=hours), source="poll",
+            metrics=PostMetrics(likes=likes, comments=2, impressions=900, clicks=12),
+        )  # fmt: skip
+
+    day_row = """
+        SELECT xmin::text AS version, total_likes FROM analytics_summaries
+        WHERE business_id = $1 AND platform = 'linkedin' AND period_type = 'daily'"""
+    pending = "SELECT count(*) FROM summary_pending_moments WHERE business_id = $1"
+    await writer.write(EventBatch.of([post, poll(5, likes=30)]))
+    await writer.refresh_summaries()
+    before = await db.fetchrow(day_row, business)
+    assert before["total_likes"] == 30
+    assert await db.fetchval(pending, business) == 0
+
+    await writer.write(EventBatch.of([poll(6, likes=30)]))  # the same numbers, later
+    fetched = "SELECT fetched_at FROM post_analytics WHERE business_id = $1"
+    assert await db.fetchval(fetched, business) == published_at + timedelta(hours=6)
+    assert await db.fetchrow(day_row, business) == before  # the same row version
+    assert await db.fetchval(pending, business) == 0
+
+    await writer.write(EventBatch.of([poll(7, likes=31)]))
+    after = await db.fetchrow(day_row, business)
+    assert (after["version"], after["total_likes"]) != (before["version"], 30)
+    assert after["total_likes"] == 31
+    assert await db.fetchval(pending, business) == 1

@@ -570,7 +570,7 @@ _TOUCHED_DAY_BOUNDS = f"""touched_day_bounds AS (
 # Each touched day with its row before the batch, and whether that row's best post fell:
 # it moved, and is gone from the day, or no longer has impressions, or rates lower now.
 _DAYS_BEFORE = f"""days_before AS (
-    SELECT d.*, o.follower_growth AS old_growth,
+    SELECT d.*, o.business_id IS NOT NULL AS has_row, o.follower_growth AS old_growth,
            CASE WHEN o.best_post_id IS NOT NULL
                 THEN {_RANK.format(rate="o.best_post_engagement_rate", id="o.best_post_id")}
            END AS old_best,
@@ -597,8 +597,19 @@ _DAY_BEST = f"""CASE WHEN d.best_fell THEN (
         ORDER BY a.engagement_rate DESC, p.id LIMIT 1)
     ELSE GREATEST(d.old_best, c.best) END"""
 
-# The batch's change to each touched day: what adds up, the growth (null: unchanged; new
-# minus before on a follower day) and the best post before and after.
+# A day the batch leaves as it was (every post on it polled with the same numbers, the
+# common case for older posts): no change to add, no roll-up to queue.
+_UNCHANGED = " AND ".join(
+    [
+        "t.has_row",
+        "t.best IS NOT DISTINCT FROM t.old_best",
+        "(t.follower_growth IS NULL OR (t.follower_growth = 0 AND t.old_growth IS NOT NULL))",
+        *(f"t.{c} = 0" for c in ADDITIVE),
+    ]
+)
+
+# The batch's change to each touched day it changes: what adds up, the growth (null:
+# unchanged; new minus before on a follower day) and the best post after.
 DAY_CHANGES = f"""
 INSERT INTO day_changes
 WITH {_MOVED_DAYS},
@@ -614,13 +625,14 @@ FROM (
            {", ".join(f"COALESCE(m.{c}, 0) AS {c}" for c in ADDITIVE)},
            CASE WHEN d.follower_day THEN g.growth - COALESCE(d.old_growth, 0) END
                AS follower_growth,
-           {_DAY_BEST} AS best
+           {_DAY_BEST} AS best, d.has_row, d.old_best, d.old_growth
     FROM days_before d
     LEFT JOIN moved_days m USING (business_id, platform, day)
     LEFT JOIN best_moved c USING (business_id, platform, day)
     LEFT JOIN growth g USING (business_id, platform, day)
     OFFSET 0  -- kept a subquery: pulled up, its best would be looked for twice
 ) t
+WHERE NOT ({_UNCHANGED})
 """
 
 
