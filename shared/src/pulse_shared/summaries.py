@@ -444,7 +444,8 @@ async def set_business_timezone(conn: asyncpg.Connection, business_id: int, time
 #   observation in ``follower_days``; their growth is recomputed (a handful of rows);
 # - last in the transaction, :func:`move_daily_summaries` turns them into each touched
 #   day's change (``day_changes``: what adds up, the growth, the day's best post), adds it
-#   to the day's row and queues the day for the roll-up refresh. Adding is exact for every
+#   to the day's row and queues the day for the roll-up refresh (a day the batch leaves as
+#   it was, its posts polled with the same numbers, is neither). Adding is exact for every
 #   count and total; a best post that fell (its rate went down, or it left the day) is
 #   looked for again among the day's posts, only then.
 #
