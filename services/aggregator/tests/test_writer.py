@@ -236,8 +236,8 @@ async def test_a_poll_with_the_same_numbers_leaves_the_day_rows_alone(
     writer: PostgresAnalyticsWriter, db: asyncpg.Connection
 ) -> None:
     """Most polls of an older post find the numbers it had: its analytics move to the
-    newer observation, but its day row is not rewritten and no roll-up is queued; a poll
-    with new numbers moves the day as before."""
+    newer observation, but its day row and its activity row are not rewritten and no
+    roll-up is queued; a poll with new numbers moves them as before."""
     business = secrets.randbelow(2**62) + 10**12
     published_at = datetime(2026, 11, 2, 9, 30, tzinfo=UTC)
     post = PostPublished(
@@ -256,21 +256,26 @@ async def test_a_poll_with_the_same_numbers_leaves_the_day_rows_alone(
     day_row = """
         SELECT xmin::text AS version, total_likes FROM analytics_summaries
         WHERE business_id = $1 AND platform = 'linkedin' AND period_type = 'daily'"""
+    activity_row = """
+        SELECT xmin::text AS version, likes FROM activity_daily WHERE business_id = $1"""
     pending = "SELECT count(*) FROM summary_pending_moments WHERE business_id = $1"
     await writer.write(EventBatch.of([post, poll(5, likes=30)]))
     await writer.refresh_summaries()
     before = await db.fetchrow(day_row, business)
-    assert before["total_likes"] == 30
+    activity_before = await db.fetchrow(activity_row, business)
+    assert (before["total_likes"], activity_before["likes"]) == (30, 30)
     assert await db.fetchval(pending, business) == 0
 
     await writer.write(EventBatch.of([poll(6, likes=30)]))  # the same numbers, later
     fetched = "SELECT fetched_at FROM post_analytics WHERE business_id = $1"
     assert await db.fetchval(fetched, business) == published_at + timedelta(hours=6)
-    assert await db.fetchrow(day_row, business) == before  # the same row version
+    assert await db.fetchrow(day_row, business) == before  # the same row versions
+    assert await db.fetchrow(activity_row, business) == activity_before
     assert await db.fetchval(pending, business) == 0
 
     await writer.write(EventBatch.of([poll(7, likes=31)]))
     after = await db.fetchrow(day_row, business)
     assert (after["version"], after["total_likes"]) != (before["version"], 30)
     assert after["total_likes"] == 31
+    assert await db.fetchval(activity_row, business, column=1) == 31
     assert await db.fetchval(pending, business) == 1

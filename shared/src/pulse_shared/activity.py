@@ -138,7 +138,9 @@ async def rebuild(conn: asyncpg.Connection, business_ids: Sequence[int]) -> None
 
 # Adds the rows of ``moves`` (business_id, platform, day, then ACTIVITY_COUNTS) to
 # activity_daily, in one order for every writer so that two never wait on each other's rows
-# in a cycle; says which rows it left empty (DELETE_EMPTY removes them).
+# in a cycle; says which rows it left empty (DELETE_EMPTY removes them). A day the moves
+# add nothing to (a post polled again with the numbers it had, the common case for older
+# posts) is left alone: its row is not rewritten.
 _ADDED = ", ".join(f"{c} = a.{c} + EXCLUDED.{c}" for c in ACTIVITY_COUNTS)
 ADD_MOVES = f"""activity_added AS (
     INSERT INTO activity_daily AS a (business_id, platform, day,
@@ -146,6 +148,7 @@ ADD_MOVES = f"""activity_added AS (
     SELECT business_id, platform, day, {", ".join(f"sum({c})::bigint" for c in ACTIVITY_COUNTS)}
     FROM moves
     GROUP BY business_id, platform, day
+    HAVING {" OR ".join(f"sum({c}) <> 0" for c in ACTIVITY_COUNTS)}
     ORDER BY business_id, platform, day
     ON CONFLICT (business_id, platform, day) DO UPDATE SET {_ADDED}
     RETURNING a.active_posts = 0 AND a.attributed_posts = 0 AS emptied
