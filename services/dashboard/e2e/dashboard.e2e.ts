@@ -747,6 +747,10 @@ interface AlertSettingsAnswer {
   webhook: { url_hint: string; signed: boolean } | null;
   updated_at: string | null;
 }
+interface AuditAnswer {
+  entries: { id: number; action: string }[];
+  next_before: number | null;
+}
 interface AlertsAnswer {
   alerts: { id: number; read: boolean; title: string }[];
   next_before: number | null;
@@ -2587,6 +2591,33 @@ async function main(): Promise<number> {
     });
     if (!res.ok) throw new Error(`the simulator at ${SIM} could not add business ${FRESH}: HTTP ${res.status} ${await res.text()}`);
     await enterBusiness(page, BUSINESS);
+    await ready(page, "summary");
+  });
+
+  await test("the audit log pages: past its newest 50 entries, Older entries shows the next page as the API answers it", page, async () => {
+    if (!FRESH) throw new Error("no business of this run (onboarding failed)");
+    const base = `/workspace/businesses/${FRESH}`;
+    // A token made and revoked is two entries: enough of them for a second page.
+    for (let i = 0; i < 26; i++) {
+      const made = await sessionJson<{ id: number }>(context, "POST", `${base}/tokens`, { name: `e2e paging ${i}`, expires_in_days: 1 });
+      const revoked = await session(context, "DELETE", `${base}/tokens/${made.id}`);
+      assertEqual(revoked.status(), 204, `revoking token ${made.id}`);
+    }
+    const first = await sessionJson<AuditAnswer>(context, "GET", `${base}/audit?limit=50`);
+    if (first.next_before === null) throw new Error(`one page of audit entries after 52 more (${first.entries.length})`);
+    const second = await sessionJson<AuditAnswer>(context, "GET", `${base}/audit?limit=50&before=${first.next_before}`);
+    await enterBusiness(page, FRESH);
+    await page.getByTestId("tab-team").click();
+    await ready(page, "audit");
+    const rows = page.getByTestId("audit-row");
+    const ids = () => rows.evaluateAll((rs) => rs.map((r) => r.getAttribute("data-entry-id")));
+    assertEqual((await ids()).join(), first.entries.map((e) => String(e.id)).join(), "the audit log's first page");
+    await page.getByTestId("audit-older").click();
+    const both = [...first.entries, ...second.entries].map((e) => String(e.id)).join();
+    await until("the second page below the first", async () => (await ids()).join() === both);
+    if (second.next_before === null) assertEqual(await page.getByTestId("audit-older").count(), 0, "Older entries after the last page");
+    await enterBusiness(page, BUSINESS);
+    await page.getByTestId("tab-overview").click();
     await ready(page, "summary");
   });
 

@@ -1,5 +1,13 @@
 import { useCallback, useEffect } from "react";
-import { keepPreviousData, QueryCache, QueryClient, useQuery } from "@tanstack/react-query";
+import {
+  keepPreviousData,
+  QueryCache,
+  QueryClient,
+  useInfiniteQuery,
+  useQuery,
+  useQueryClient,
+  type InfiniteData,
+} from "@tanstack/react-query";
 import { ApiError, asApiError } from "./api/http";
 
 export type Loadable<T> =
@@ -72,6 +80,60 @@ export function useApi<T>(
   const { refetch } = query;
   const reload = useCallback(() => void refetch(), [refetch]);
   return [loadable(query), reload];
+}
+
+/** A list read newest first, a page at a time (`before`: the cursor, null for the newest). */
+export interface Paged<P> {
+  /** The pages loaded, newest first. */
+  pages: Loadable<P[]>;
+  /** Loads the page after the last one shown; null when there is none (or it is loading). */
+  older: (() => void) | null;
+  /** Asks for the newest page again, the pages after it dropped. */
+  reload: () => void;
+  /** Changes the pages held, as an action the API confirmed changed them (a mark read). */
+  update: (change: (page: P) => P) => void;
+}
+
+/**
+ * `useApi` for a list paged by a cursor: `load(before)` answers a page, `next(page)` the
+ * cursor of the page after it (null: the last). The pages stay while the newest is asked
+ * again; a 401 goes to `onUnauthorized`.
+ */
+export function usePagedApi<P>(
+  key: string,
+  load: (before: number | null) => Promise<P>,
+  next: (page: P) => number | null | undefined,
+  onUnauthorized: () => void,
+): Paged<P> {
+  const client = useQueryClient();
+  const queryKey = ["paged", key, load.toString()];
+  const query = useInfiniteQuery<P, ApiError, InfiniteData<P, number | null>, string[], number | null>({
+    queryKey,
+    queryFn: ({ pageParam }) => load(pageParam).catch((err: unknown) => Promise.reject(asApiError(err))),
+    initialPageParam: null,
+    getNextPageParam: (page) => next(page) ?? undefined,
+  });
+
+  const unauthorized = query.error?.unauthorized ?? false;
+  useEffect(() => {
+    if (unauthorized) onUnauthorized();
+  }, [unauthorized]);
+
+  const { refetch, fetchNextPage } = query;
+  const reload = useCallback(() => {
+    // Refetching an infinite query asks for every page it holds: keep the newest only.
+    client.setQueryData<InfiniteData<P, number | null>>(queryKey, (data) =>
+      data && { pages: data.pages.slice(0, 1), pageParams: data.pageParams.slice(0, 1) },
+    );
+    void refetch();
+  }, [client, refetch, ...queryKey]);
+  const update = useCallback(
+    (change: (page: P) => P) =>
+      client.setQueryData<InfiniteData<P, number | null>>(queryKey, (data) => data && { ...data, pages: data.pages.map(change) }),
+    [client, ...queryKey],
+  );
+  const older = query.hasNextPage && !query.isFetchingNextPage ? () => void fetchNextPage() : null;
+  return { pages: loadable({ ...query, data: query.data?.pages, isPlaceholderData: false }), older, reload, update };
 }
 
 interface QueryView<T> {

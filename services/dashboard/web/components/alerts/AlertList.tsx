@@ -1,9 +1,10 @@
-import { useEffect, useState } from "react";
-import { asApiError, type ApiError } from "../../api/http";
+import { useState } from "react";
+import { asApiError } from "../../api/http";
 import type { Alert } from "../../api/reporter";
 import { dayLabel } from "../../dates";
 import { zonedDateTime } from "../../format";
 import { platformColor, platformInfo, PlatformIcon } from "../../platforms";
+import { usePagedApi } from "../../useApi";
 import { Notice, type NoticeState } from "../Notice";
 import { alertHref, linkText, type AlertsProps } from "./common";
 
@@ -56,44 +57,16 @@ function AlertItem({ alert: a, timezone, busy, onRead }: { alert: Alert; timezon
 /** The business's alerts, newest first, older pages on request; marked read one by one or all at once. */
 export function AlertList({ reporter, business, timezone, onAlertsChanged, onUnauthorized }: Props) {
   const id = business.business_id;
-  const [alerts, setAlerts] = useState<Alert[]>([]);
-  const [next, setNext] = useState<number | null>(null);
-  const [unread, setUnread] = useState(0);
-  const [state, setState] = useState<"loading" | "ready" | "error">("loading");
-  const [error, setError] = useState<ApiError | null>(null);
+  const { pages, older, reload, update } = usePagedApi(
+    String(id),
+    (before) => reporter.alerts(id, before, PAGE),
+    (page) => page.next_before,
+    onUnauthorized,
+  );
   const [busy, setBusy] = useState(false);
   const [notice, setNotice] = useState<NoticeState | null>(null);
-  // What to load: the newest page (before: null) or the one before the last shown; `ask`
-  // counts the requests, so asking again for the same page loads it again.
-  const [cursor, setCursor] = useState<{ before: number | null; ask: number }>({ before: null, ask: 0 });
-  const newest = () => setCursor((c) => ({ before: null, ask: c.ask + 1 }));
-
-  useEffect(() => {
-    let current = true;
-    const { before } = cursor;
-    if (before === null) setState((s) => (s === "ready" ? s : "loading"));
-    reporter.alerts(id, before, PAGE).then(
-      (page) => {
-        if (!current) return;
-        setAlerts((shown) => (before === null ? page.alerts : [...shown, ...page.alerts]));
-        setNext(page.next_before ?? null);
-        setUnread(page.unread);
-        setState("ready");
-      },
-      (err: unknown) => {
-        if (!current) return;
-        const e = asApiError(err);
-        if (e.unauthorized) return onUnauthorized();
-        setError(e);
-        setState("error");
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [reporter, id, cursor]);
-  // Another business: its newest page, not the older pages of the one shown before.
-  useEffect(() => setCursor((c) => (c.before === null ? c : { before: null, ask: c.ask + 1 })), [id]);
+  const alerts = pages.state === "ready" ? pages.data.flatMap((p) => p.alerts) : [];
+  const unread = pages.state === "ready" ? (pages.data[0]?.unread ?? 0) : 0;
 
   async function mark(action: () => Promise<string | null>) {
     setBusy(true);
@@ -114,8 +87,11 @@ export function AlertList({ reporter, business, timezone, onAlertsChanged, onUna
   function markRead(a: Alert) {
     void mark(async () => {
       await reporter.markRead(id, a.id);
-      setAlerts((shown) => shown.map((x) => (x.id === a.id ? { ...x, read: true } : x)));
-      setUnread((n) => Math.max(0, n - 1));
+      update((page) => ({
+        ...page,
+        alerts: page.alerts.map((x) => (x.id === a.id ? { ...x, read: true } : x)),
+        unread: Math.max(0, page.unread - 1),
+      }));
       return null;
     });
   }
@@ -123,15 +99,14 @@ export function AlertList({ reporter, business, timezone, onAlertsChanged, onUna
   function markAllRead() {
     void mark(async () => {
       const { marked } = await reporter.markAllRead(id);
-      setAlerts((shown) => shown.map((x) => ({ ...x, read: true })));
-      setUnread(0);
+      update((page) => ({ ...page, alerts: page.alerts.map((x) => ({ ...x, read: true })), unread: 0 }));
       return `${marked.toLocaleString("en-US")} alert${marked === 1 ? "" : "s"} marked read.`;
     });
   }
 
   const anyUnread = unread > 0 || alerts.some((a) => !a.read);
   return (
-    <section className="panel" data-testid="alerts" data-state={state} aria-busy={state === "loading"}>
+    <section className="panel" data-testid="alerts" data-state={pages.state} aria-busy={pages.state === "loading"}>
       <header className="panel-head">
         <h2>Alerts</h2>
         <div className="inline">
@@ -140,7 +115,7 @@ export function AlertList({ reporter, business, timezone, onAlertsChanged, onUna
               Mark all read
             </button>
           )}
-          <button type="button" className="secondary" data-testid="alerts-reload" onClick={newest}>
+          <button type="button" className="secondary" data-testid="alerts-reload" onClick={reload}>
             Reload
           </button>
         </div>
@@ -151,20 +126,20 @@ export function AlertList({ reporter, business, timezone, onAlertsChanged, onUna
         or when an account needs reconnecting.
       </p>
       <Notice notice={notice} testId="alerts-notice" onDismiss={() => setNotice(null)} />
-      {state === "loading" && (
+      {pages.state === "loading" && (
         <p className="state loading" role="status">
           Loading…
         </p>
       )}
-      {state === "error" && error && (
+      {pages.state === "error" && (
         <div className="state error" role="alert">
-          <p>{error.message}</p>
-          <button type="button" onClick={newest}>
+          <p>{pages.error.message}</p>
+          <button type="button" onClick={reload}>
             Try again
           </button>
         </div>
       )}
-      {state === "ready" && alerts.length === 0 && (
+      {pages.state === "ready" && alerts.length === 0 && (
         <p className="state empty" data-testid="alerts-none">
           No alert yet: nothing has been far from its usual. The preview below shows what would have fired over the last
           90 days.
@@ -177,8 +152,8 @@ export function AlertList({ reporter, business, timezone, onAlertsChanged, onUna
           ))}
         </ol>
       )}
-      {state === "ready" && next !== null && (
-        <button type="button" className="secondary" data-testid="alerts-older" onClick={() => setCursor((c) => ({ before: next, ask: c.ask + 1 }))}>
+      {pages.state === "ready" && older && (
+        <button type="button" className="secondary" data-testid="alerts-older" onClick={older}>
           Load older
         </button>
       )}

@@ -1,7 +1,6 @@
-import { useEffect, useState } from "react";
-import { asApiError, type ApiError } from "../../api/http";
-import type { AuditEntry, Member } from "../../api/workspace";
+import type { Member } from "../../api/workspace";
 import { zonedDateTime } from "../../format";
+import { usePagedApi } from "../../useApi";
 import { personName, type TeamProps } from "./common";
 
 interface Props extends TeamProps {
@@ -37,65 +36,37 @@ function detailsText(details: Record<string, unknown> | null): string {
 /** The business's audit log (owners and admins), newest first, older pages on request. */
 export function Audit({ workspace, business, me, members, version, onUnauthorized }: Props) {
   const id = business.business_id;
-  const [entries, setEntries] = useState<AuditEntry[]>([]);
-  const [next, setNext] = useState<number | null>(null);
-  const [state, setState] = useState<"loading" | "ready" | "error">("loading");
-  const [error, setError] = useState<ApiError | null>(null);
-  // What to load: the newest page (before: null) or the one before the last shown; `ask`
-  // counts the requests, so asking again for the same page loads it again.
-  const [cursor, setCursor] = useState<{ before: number | null; ask: number }>({ before: null, ask: 0 });
-  const newest = () => setCursor((c) => ({ before: null, ask: c.ask + 1 }));
-
-  useEffect(() => {
-    let current = true;
-    const { before } = cursor;
-    if (before === null) setState("loading");
-    workspace.audit(id, before, PAGE).then(
-      (page) => {
-        if (!current) return;
-        setEntries((shown) => (before === null ? page.entries : [...shown, ...page.entries]));
-        setNext(page.next_before ?? null);
-        setState("ready");
-      },
-      (err: unknown) => {
-        if (!current) return;
-        const e = asApiError(err);
-        if (e.unauthorized) return onUnauthorized();
-        setError(e);
-        setState("error");
-      },
-    );
-    return () => {
-      current = false;
-    };
-  }, [workspace, id, version, cursor]);
-
-  // Another business or a change (version): from the newest page again.
-  useEffect(() => setCursor((c) => (c.before === null ? c : { before: null, ask: c.ask + 1 })), [id, version]);
+  const { pages, older, reload } = usePagedApi(
+    `${id}|${version}`,
+    (before) => workspace.audit(id, before, PAGE),
+    (page) => page.next_before,
+    onUnauthorized,
+  );
+  const entries = pages.state === "ready" ? pages.data.flatMap((p) => p.entries) : [];
 
   return (
-    <section className="panel" data-testid="audit" data-state={state}>
+    <section className="panel" data-testid="audit" data-state={pages.state}>
       <header className="panel-head">
         <h2>Audit log</h2>
-        <button type="button" className="secondary" data-testid="audit-reload" onClick={newest}>
+        <button type="button" className="secondary" data-testid="audit-reload" onClick={reload}>
           Reload
         </button>
       </header>
       <p className="muted">Changes of members, roles, invitations, API tokens and connected accounts. Times in {business.timezone}.</p>
-      {state === "loading" && (
+      {pages.state === "loading" && (
         <p className="state loading" role="status">
           Loading…
         </p>
       )}
-      {state === "error" && error && (
+      {pages.state === "error" && (
         <div className="state error" role="alert">
-          <p>{error.message}</p>
-          <button type="button" onClick={newest}>
+          <p>{pages.error.message}</p>
+          <button type="button" onClick={reload}>
             Try again
           </button>
         </div>
       )}
-      {state === "ready" && entries.length === 0 && <p className="muted">Nothing recorded yet.</p>}
+      {pages.state === "ready" && entries.length === 0 && <p className="muted">Nothing recorded yet.</p>}
       {entries.length > 0 && (
         <div className="table-wrap fit-table-wrap">
           <table className="fit-table" data-testid="audit-table">
@@ -110,7 +81,7 @@ export function Audit({ workspace, business, me, members, version, onUnauthorize
             </thead>
             <tbody>
               {entries.map((e) => (
-                <tr key={e.id} data-testid="audit-row" data-action={e.action}>
+                <tr key={e.id} data-testid="audit-row" data-entry-id={e.id} data-action={e.action}>
                   <td data-label="When">{zonedDateTime(e.at, business.timezone)}</td>
                   <td data-label="Who">{personName(e.actor, members, me)}</td>
                   <td data-label="What">
@@ -124,8 +95,8 @@ export function Audit({ workspace, business, me, members, version, onUnauthorize
           </table>
         </div>
       )}
-      {state === "ready" && next !== null && (
-        <button type="button" className="secondary" data-testid="audit-older" onClick={() => setCursor((c) => ({ before: next, ask: c.ask + 1 }))}>
+      {pages.state === "ready" && older && (
+        <button type="button" className="secondary" data-testid="audit-older" onClick={older}>
           Older entries
         </button>
       )}
