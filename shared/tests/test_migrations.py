@@ -12,7 +12,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from pulse_shared import tables
+from pulse_shared import summaries, tables
 from pulse_shared.db import asyncpg_dsn
 from pulse_shared.tables import metadata
 from pulse_testing.infra import Infra
@@ -223,3 +223,25 @@ async def test_neither_the_reader_nor_ingest_reads_the_teams_secrets(infra: Infr
                     await conn.fetchval(f"SELECT count(*) FROM {table}")
         finally:
             await conn.close()
+
+
+async def test_the_summaries_scratch_columns_have_the_types_of_their_tables(
+    db: asyncpg.Connection,
+) -> None:
+    """The per-batch moves and day changes are declared from tables.py's columns: each
+    holds exactly what the column it is read from or added to holds."""
+    await db.execute(summaries.SETUP_SQL)
+    types = """SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute
+               WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped"""
+    pairs = [
+        ("pg_temp.summary_moves", "post_analytics", summaries.STATE_COLUMNS),
+        (
+            "pg_temp.day_changes",
+            "analytics_summaries",
+            (*summaries.ADDITIVE, "follower_growth", "best_post_id", "best_post_engagement_rate"),
+        ),
+    ]
+    for scratch, table, columns in pairs:
+        declared = {r[0]: r[1] for r in await db.fetch(types, scratch)}
+        stored = {r[0]: r[1] for r in await db.fetch(types, table)}
+        assert {c: declared[c] for c in columns} == {c: stored[c] for c in columns}, scratch

@@ -59,7 +59,7 @@ from dataclasses import dataclass
 
 import asyncpg
 
-from pulse_shared import activity, formulas
+from pulse_shared import activity, formulas, tables
 from pulse_shared.tables import METRIC_COLUMNS, PLATFORM_ALL, SUMMARY_REPORTED
 
 # The refresh's per-connection scratch tables, emptied at every commit (SETUP_SQL creates
@@ -459,11 +459,11 @@ STATE_COLUMNS = (
     "click_through_rate",
 )
 _STATE = ", ".join(STATE_COLUMNS)
-_STATE_TYPES = ", ".join(
-    f"{c} double precision" if c.endswith("rate") else f"{c} bigint" for c in STATE_COLUMNS
-)
-_ADDITIVE_TYPES = ", ".join(
-    f"{c} double precision" if c in FLOAT_SUMS else f"{c} bigint" for c in ADDITIVE
+# The scratch tables' columns have the types of the tables they are read from and added to.
+_STATE_TYPES = tables.column_types(tables.post_analytics, STATE_COLUMNS)
+_CHANGE_TYPES = tables.column_types(
+    tables.analytics_summaries,
+    (*ADDITIVE, "follower_growth", "best_post_id", "best_post_engagement_rate"),
 )
 
 _MOVES_SCRATCH = f"""
@@ -475,9 +475,7 @@ CREATE TEMP TABLE IF NOT EXISTS follower_days (
     business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL
 ) ON COMMIT DELETE ROWS;
 CREATE TEMP TABLE IF NOT EXISTS day_changes (
-    business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL,
-    {_ADDITIVE_TYPES}, follower_growth bigint,
-    best_post_id bigint, best_post_engagement_rate double precision,
+    business_id bigint NOT NULL, platform text NOT NULL, day date NOT NULL, {_CHANGE_TYPES},
     PRIMARY KEY (business_id, platform, day)
 ) ON COMMIT DELETE ROWS;
 """

@@ -14,6 +14,8 @@ the business its transaction sets in ``pulse.business_id`` (row-level security, 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from sqlalchemy import (
     BigInteger,
     Boolean,
@@ -37,6 +39,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB, UUID
+from sqlalchemy.dialects.postgresql.base import PGDialect
 
 from pulse_shared.events import CONTENT_TYPES, PLATFORMS
 from pulse_shared.roles import ROLES
@@ -82,6 +85,13 @@ ACCOUNT_STATUSES = ("syncing", "active", "needs_reconnection", "disconnected")
 
 def _in(column: str, values: tuple[str, ...]) -> str:
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
+
+
+def column_types(table: Table, names: Iterable[str]) -> str:
+    """``name type`` of each of ``table``'s columns ``names``, as PostgreSQL spells the
+    type: a scratch table's columns declared as the table's own are."""
+    dialect = PGDialect()  # type: ignore[no-untyped-call]  # SQLAlchemy types it loosely
+    return ", ".join(f"{name} {table.c[name].type.compile(dialect=dialect)}" for name in names)
 
 
 def _created_updated() -> list[Column[object]]:
