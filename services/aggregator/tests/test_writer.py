@@ -134,7 +134,8 @@ async def test_summaries_moved_by_every_batch_equal_a_recomputation(
     assert batches > 10
 
 
-# Backends waiting for a two-key advisory lock: the roll-up locks (summaries.LOCK_ROLLUPS).
+# Backends waiting for a two-key advisory lock: the refresh's and the roll-up locks
+# (summaries.LOCK_REFRESH, LOCK_ROLLUPS).
 ROLLUP_LOCK_WAITERS = """
 SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted AND objsubid = 2
 """

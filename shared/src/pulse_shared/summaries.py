@@ -9,9 +9,9 @@ How the aggregator keeps them (the *incremental update*, at the end of this modu
    overview, trends, the export) sees a batch's numbers from its commit, and queues the
    day as a moment in ``summary_pending_moments``;
 2. every few seconds under load, at once when the stream pauses,
-   :func:`refresh_pending` with ``recompute_days=False`` takes the pending moments out,
-   takes their businesses' roll-up lock (so two refreshes, or a time-zone change, never
-   interleave on one business; the batches go on meanwhile), turns them into local days,
+   :func:`refresh_pending` with ``recompute_days=False`` takes the pending moments out
+   (one refresh at a time), takes their businesses' roll-up lock (so a time-zone change
+   never interleaves with it; the batches go on meanwhile), turns them into local days,
    and recomputes from the committed day rows their roll-ups: ``all`` platforms, weeks
    (starting Monday) and months, and months into years. A batch that commits during a
    refresh has queued its days, so the next refresh takes them.
@@ -330,11 +330,16 @@ ROLLUPS: tuple[tuple[str, str], ...] = (
 )
 
 
+# One refresh at a time takes the pending moments (two aggregators' refreshes run one
+# after the other, as their roll-up locks would make them anyway), so taking them is a
+# plain DELETE: no row lock of its own on each moment first, a third of the time. Its key,
+# two ints the first of them negative, is no business's roll-up lock (whose first is the
+# id's high half).
+LOCK_REFRESH = "SELECT pg_advisory_xact_lock(-1, 0)"
+
 TAKE_PENDING = """
 WITH taken AS (
-    DELETE FROM summary_pending_moments
-    WHERE ctid IN (SELECT ctid FROM summary_pending_moments FOR UPDATE SKIP LOCKED)
-    RETURNING business_id, platform, at
+    DELETE FROM summary_pending_moments RETURNING business_id, platform, at
 )
 INSERT INTO touched_moments (business_id, platform, at)
 SELECT DISTINCT business_id, platform, at FROM taken
@@ -351,9 +356,10 @@ class Refreshed:
 
 
 async def refresh_pending(conn: asyncpg.Connection, recompute_days: bool = True) -> Refreshed:
-    """Take every pending moment (that no other refresh holds) and recompute its periods,
-    in one transaction (``recompute_days``: :func:`refresh_summaries`)."""
+    """Take every pending moment and recompute its periods, in one transaction, after a
+    refresh in flight (``recompute_days``: :func:`refresh_summaries`)."""
     async with conn.transaction():
+        await conn.execute(LOCK_REFRESH)
         status = await conn.execute(TAKE_PENDING)
         if status.endswith(" 0"):
             return Refreshed()
