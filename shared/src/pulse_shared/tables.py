@@ -389,14 +389,14 @@ activity_daily = Table(
 )
 
 # Moments whose summary periods await recomputation (see pulse_shared.summaries): written
-# in the transaction that changed the source rows, taken out by the summary refresh.
+# in the transaction that changed the source rows, taken out all at once by the summary
+# refresh (no index: nothing looks moments up).
 summary_pending_moments = Table(
     "summary_pending_moments",
     metadata,
     Column("business_id", BigInteger, nullable=False),
     Column("platform", Text, nullable=False),
     Column("at", DateTime(timezone=True), nullable=False),
-    Index(None, "business_id"),
 )
 
 # The platform accounts a business connected, with their access tokens encrypted (Fernet,
