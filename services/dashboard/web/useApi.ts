@@ -52,6 +52,14 @@ export function makeQueryClient(): QueryClient {
   return client;
 }
 
+/** A 401 in `error` goes to `onUnauthorized`: told once per 401, whoever passed which callback. */
+function useOnUnauthorized(error: ApiError | null, onUnauthorized: () => void): void {
+  const unauthorized = error?.unauthorized ?? false;
+  useEffect(() => {
+    if (unauthorized) onUnauthorized();
+  }, [unauthorized]);
+}
+
 /**
  * Runs `load` for `key` (again on `reload`, and when its answer is older than STALE_MS);
  * a 401 goes to `onUnauthorized`. Answers are kept between views, so a view shown again
@@ -71,11 +79,7 @@ export function useApi<T>(
     placeholderData: keepPreviousData,
   });
 
-  const unauthorized = query.error?.unauthorized ?? false;
-  useEffect(() => {
-    if (unauthorized) onUnauthorized();
-    // Told once per 401, whoever passed which callback.
-  }, [unauthorized]);
+  useOnUnauthorized(query.error, onUnauthorized);
 
   const { refetch } = query;
   const reload = useCallback(() => void refetch(), [refetch]);
@@ -114,10 +118,7 @@ export function usePagedApi<P>(
     getNextPageParam: (page) => next(page) ?? undefined,
   });
 
-  const unauthorized = query.error?.unauthorized ?? false;
-  useEffect(() => {
-    if (unauthorized) onUnauthorized();
-  }, [unauthorized]);
+  useOnUnauthorized(query.error, onUnauthorized);
 
   const { refetch, fetchNextPage } = query;
   const reload = useCallback(() => {
