@@ -144,6 +144,18 @@ WHERE s.business_id = d.business_id AND s.platform = d.platform
   AND s.period_type = 'daily' AND s.period_start = d.day
 """
 
+# A post's rank among a period's posts as one value, the array [rate, -id]: the larger
+# array is the better post, ties to the lowest id (ids are far below 2^53, exact as
+# floats), so the best is max(), an aggregate without a sort (a hash aggregate can take it).
+_RANK = "ARRAY[{rate}, -{id}]"
+
+
+def _best_post_id(rate: str, post_id: str, when: str) -> str:
+    """An aggregate: the id of the best post (highest ``rate``, the lowest id on a tie) of
+    the rows where ``when``."""
+    return f"-(max({_RANK.format(rate=rate, id=post_id)}) FILTER (WHERE {when}))[2]::bigint"
+
+
 _has_impressions = "COALESCE(a.impressions, 0) > 0"
 _has_ctr = f"a.clicks IS NOT NULL AND {_has_impressions}"
 _reported_counts = ",\n           ".join(
@@ -205,8 +217,7 @@ WITH totals AS (
                AS engagement_rate_sum,
            max(a.engagement_rate) FILTER (WHERE {_has_impressions})
                AS best_post_engagement_rate,
-           (array_agg(p.id ORDER BY a.engagement_rate DESC, p.id)
-               FILTER (WHERE {_has_impressions}))[1] AS best_post_id,
+           {_best_post_id("a.engagement_rate", "p.id", _has_impressions)} AS best_post_id,
            {_reported_counts},
            COALESCE(sum(a.impressions) FILTER (WHERE a.clicks IS NOT NULL), 0)
                AS ctr_impressions,
@@ -281,6 +292,12 @@ _TRUNC = {
 }
 
 
+# A period's best post: the best of its parts' (days, or months of a year).
+_BEST_OF_PARTS = _best_post_id(
+    "s.best_post_engagement_rate", "s.best_post_id", "s.best_post_id IS NOT NULL"
+)
+
+
 def _rollup(target_type: str, source_type: str, all_platforms: bool) -> tuple[str, str]:
     """DELETE and INSERT statements recomputing ``target_type`` rows of the touched
     periods from the ``source_type`` rows inside them (every platform into ``all`` when
@@ -303,8 +320,7 @@ FROM (
     SELECT t.business_id, t.platform, t.period_type, t.period_start, t.period_end,
            {_ADDITIVE_SUMS},
            sum(s.follower_growth)::bigint AS follower_growth,
-           (array_agg(s.best_post_id ORDER BY s.best_post_engagement_rate DESC, s.best_post_id)
-               FILTER (WHERE s.best_post_id IS NOT NULL))[1] AS best_post_id,
+           {_BEST_OF_PARTS} AS best_post_id,
            max(s.best_post_engagement_rate) AS best_post_engagement_rate
     FROM touched_periods t
     JOIN analytics_summaries s
@@ -546,11 +562,6 @@ _FINAL_STATES = """final_states AS (
     FROM summary_moves
     ORDER BY business_id, platform, day, post_id, step DESC, sign DESC
 )"""
-
-# A post's rank among a day's posts as one value, the array [rate, -id]: the larger array
-# is the better post, ties to the lowest id (ids are far below 2^53, exact as floats), so
-# the best is max(), one pass without a sort.
-_RANK = "ARRAY[{rate}, -{id}]"
 
 _BEST_MOVED = f"""best_moved AS (
     SELECT business_id, platform, day,
