@@ -150,10 +150,15 @@ WHERE s.business_id = d.business_id AND s.platform = d.platform
 _RANK = "ARRAY[{rate}, -{id}]"
 
 
+def _ranked_post_id(rank: str) -> str:
+    """The post id of a ``_RANK`` value."""
+    return f"-({rank})[2]::bigint"
+
+
 def _best_post_id(rate: str, post_id: str, when: str) -> str:
     """An aggregate: the id of the best post (highest ``rate``, the lowest id on a tie) of
     the rows where ``when``."""
-    return f"-(max({_RANK.format(rate=rate, id=post_id)}) FILTER (WHERE {when}))[2]::bigint"
+    return _ranked_post_id(f"max({_RANK.format(rate=rate, id=post_id)}) FILTER (WHERE {when})")
 
 
 _has_impressions = "COALESCE(a.impressions, 0) > 0"
@@ -635,7 +640,7 @@ WITH {_MOVED_DAYS},
 {_DAYS_BEFORE},
 {growth_of_days("(SELECT * FROM touched_day_bounds WHERE follower_day)")}
 SELECT {", ".join(f"t.{c}" for c in ("business_id", "platform", "day", *ADDITIVE))},
-       t.follower_growth, -t.best[2]::bigint, t.best[1]
+       t.follower_growth, {_ranked_post_id("t.best")}, t.best[1]
 FROM (
     SELECT d.business_id, d.platform, d.day,
            {", ".join(f"COALESCE(m.{c}, 0) AS {c}" for c in ADDITIVE)},
