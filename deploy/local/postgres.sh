@@ -59,9 +59,14 @@ start() {
     log "starting PostgreSQL on 127.0.0.1:$PG_PORT"
     # TCP only (no Unix socket: its path would depend on where the repository lies).
     # Durability trade-offs are for a disposable local database; production sets its own.
+    # Room for the aggregator's writes (as in docker-compose.yml): WAL buffers and a WAL
+    # size that let checkpoints come on their timer rather than every gigabyte (each one
+    # makes the next write of every page carry the whole page), and buffers that hold the
+    # posts, their analytics and the day rows.
     as_postgres "$PGBIN/pg_ctl" -D "$D/data" -l "$D/server.log" -w -t 60 -o \
       "-p $PG_PORT -c listen_addresses=127.0.0.1 -c unix_socket_directories='' \
-       -c synchronous_commit=off -c max_connections=200 -c shared_buffers=256MB" start \
+       -c synchronous_commit=off -c max_connections=200 -c shared_buffers=1GB \
+       -c wal_buffers=64MB -c max_wal_size=8GB" start \
       > /dev/null || { tail -20 "$D/server.log" >&2; die "PostgreSQL did not start"; }
   fi
   setup_roles
