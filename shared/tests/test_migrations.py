@@ -235,11 +235,7 @@ async def test_the_summaries_scratch_columns_have_the_types_of_their_tables(
                WHERE attrelid = $1::regclass AND attnum > 0 AND NOT attisdropped"""
     pairs = [
         ("pg_temp.summary_moves", "post_analytics", summaries.STATE_COLUMNS),
-        (
-            "pg_temp.day_changes",
-            "analytics_summaries",
-            (*summaries.ADDITIVE, "follower_growth", "best_post_id", "best_post_engagement_rate"),
-        ),
+        ("pg_temp.day_changes", "analytics_summaries", summaries.CHANGE_COLUMNS),
     ]
     for scratch, table, columns in pairs:
         declared = {r[0]: r[1] for r in await db.fetch(types, scratch)}

@@ -488,10 +488,9 @@ STATE_COLUMNS = (
 _STATE = ", ".join(STATE_COLUMNS)
 # The scratch tables' columns have the types of the tables they are read from and added to.
 _STATE_TYPES = tables.column_types(tables.post_analytics, STATE_COLUMNS)
-_CHANGE_TYPES = tables.column_types(
-    tables.analytics_summaries,
-    (*ADDITIVE, "follower_growth", "best_post_id", "best_post_engagement_rate"),
-)
+# A day's change: what adds up, the growth and the best post after (``day_changes``).
+CHANGE_COLUMNS = (*ADDITIVE, "follower_growth", "best_post_id", "best_post_engagement_rate")
+_CHANGE_TYPES = tables.column_types(tables.analytics_summaries, CHANGE_COLUMNS)
 
 _MOVES_SCRATCH = f"""
 CREATE TEMP TABLE IF NOT EXISTS summary_moves (
@@ -713,10 +712,8 @@ SELECT count(*) FILTER (WHERE emptied) FROM added
 """
 
 
-_KEEP = f"{', '.join(ADDITIVE)}, follower_growth, best_post_id, best_post_engagement_rate"
-
 MOVE_DAILY_SUMMARIES = _add_changes(
-    f"SELECT business_id, platform, 'daily', day, day, {_KEEP} FROM day_changes"
+    f"SELECT business_id, platform, 'daily', day, day, {', '.join(CHANGE_COLUMNS)} FROM day_changes"
 )
 
 # The changed days' moments, queued for the roll-up refresh (their weeks, months, years
